@@ -1,0 +1,85 @@
+/**
+ * Authenticator: turns a request's credentials (AK/SK signature or X-Auth-Token) into the
+ * caller it acts for. HTTP-agnostic: it receives the parts of the request it needs.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { DcsError, Errors } from '../errors.js';
+import type { Store } from '../store/types.js';
+import type { Credential, Role } from './credentials.js';
+import { verifySignature, type SignedRequest } from './signature.js';
+
+export interface Caller {
+  accessKey: string | null;
+  projectId: string;
+  userId: string;
+  userName: string;
+  role: Role;
+}
+
+/** How often the last use of a credential is written: per request would cost a commit each. */
+const USE_RECORD_INTERVAL_MS = 60_000;
+
+export class Authenticator {
+  private readonly byAk = new Map<string, Credential>();
+  private readonly lastRecorded = new Map<string, number>();
+
+  constructor(credentials: Credential[], private readonly store: Store, private readonly noAuth = false) {
+    for (const c of credentials) this.byAk.set(c.access_key, c);
+  }
+
+  /** Authenticates a request for `pathProject` (the project in the URL). Throws DcsError 401. */
+  async authenticate(req: SignedRequest, pathProject: string, now = Date.now()): Promise<Caller> {
+    if (this.noAuth) return { accessKey: null, projectId: pathProject, userId: 'anonymous', userName: 'anonymous', role: 'admin' };
+    const token = header(req, 'x-auth-token');
+    let cred: Credential | undefined;
+    if (token !== undefined && header(req, 'authorization') === undefined) {
+      cred = await this.fromToken(token, now);
+    } else {
+      const r = verifySignature(req, (ak) => this.byAk.get(ak)?.secret_key, now);
+      if (!r.ok) {
+        if (r.code === 'DCS.1003') throw Errors.noCredentials();
+        if (r.code === 'DCS.1002') throw Errors.expired('The request time (X-Sdk-Date) is more than 15 minutes away from the server time.');
+        throw Errors.badSignature();
+      }
+      cred = this.byAk.get(r.accessKey)!;
+    }
+    const headerProject = header(req, 'x-project-id');
+    if (pathProject !== cred.project_id || (headerProject !== undefined && headerProject !== cred.project_id)) {
+      throw Errors.projectMismatch();
+    }
+    this.noteUse(cred.access_key, now);
+    return { accessKey: cred.access_key, projectId: cred.project_id, userId: cred.user_id, userName: cred.user_name, role: cred.role };
+  }
+
+  /** Issues a token for the caller's credential; only its hash is stored. */
+  async issueToken(caller: Caller, ttlSeconds: number, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
+    if (!caller.accessKey) throw new DcsError(400, 'DCS.4800', 'Tokens cannot be issued when the service runs with --no-auth.');
+    const token = `dcs${randomBytes(32).toString('base64url')}`;
+    const expiresAt = now + ttlSeconds * 1000;
+    await this.store.insertToken({ hash: hashToken(token), accessKey: caller.accessKey, expiresAt, createdAt: now });
+    return { token, expiresAt };
+  }
+
+  private async fromToken(token: string, now: number): Promise<Credential> {
+    if (token.length > 512) throw Errors.badSignature();
+    const t = await this.store.getToken(hashToken(token));
+    const cred = t && this.byAk.get(t.accessKey);
+    if (!t || !cred) throw Errors.badSignature();
+    if (t.expiresAt <= now) throw Errors.expired('The token has expired.');
+    return cred;
+  }
+
+  private noteUse(ak: string, now: number): void {
+    const last = this.lastRecorded.get(ak) ?? 0;
+    if (now - last < USE_RECORD_INTERVAL_MS) return;
+    this.lastRecorded.set(ak, now);
+    void this.store.recordCredentialUse(ak, now).catch(() => this.lastRecorded.delete(ak));
+  }
+}
+
+const hashToken = (t: string) => createHash('sha256').update(t).digest('hex');
+
+function header(req: SignedRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

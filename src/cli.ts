@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/** The `dcs-tasks` command. `serve` runs the service; client commands come with the CLI issue. */
+import { Command } from 'commander';
+import { ConfigError, resolveServeConfig, type ServeFlags } from './config.js';
+import { startService } from './server.js';
+import { VERSION } from './version.js';
+
+const program = new Command();
+program.name('dcs-tasks').description('DCS-compatible background-task service').version(VERSION);
+
+program
+  .command('serve')
+  .description('run the service (SQLite in the data directory by default)')
+  .option('--host <host>', 'listen address (DCS_HOST)')
+  .option('--port <port>', 'listen port, 0 = any free port (DCS_PORT)')
+  .option('--data <dir>', 'data directory (DCS_DATA_DIR)')
+  .option('--database <url>', 'sqlite:PATH or postgres://… (DCS_DATABASE_URL)')
+  .option('--credentials <file>', 'JSON array of credentials (DCS_CREDENTIALS_FILE)')
+  .option('--redis-server <bin>', 'redis-server binary for managed instances (DCS_REDIS_SERVER)')
+  .option('--no-auth', 'accept unauthenticated requests; loopback only (DCS_NO_AUTH=1)')
+  .option('--log-level <level>', 'pino log level (DCS_LOG_LEVEL)')
+  .option('--task-retention-days <days>', 'remove finished tasks older than this (DCS_TASK_RETENTION_DAYS); off by default')
+  .action(async (flags: ServeFlags) => {
+    try {
+      const service = await startService(resolveServeConfig(flags));
+      console.log(`listening on ${service.url}`);
+      let signalled = false;
+      const shutdown = () => {
+        if (signalled) return;
+        signalled = true;
+        service.stop().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.on('SIGTERM', shutdown);
+      process.on('SIGINT', shutdown);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        console.error(`dcs-tasks: ${e.message}`);
+        process.exit(2);
+      }
+      console.error(`dcs-tasks: failed to start: ${(e as Error).message}`);
+      process.exit(1);
+    }
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,72 @@
+/** Service configuration: flags win over environment variables, which win over defaults. */
+import path from 'node:path';
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  database: { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+  credentialsFile: string;
+  credentialsExplicit: boolean;
+  redisServer: string;
+  noAuth: boolean;
+  logLevel: string;
+  taskRetentionDays: number | null;
+}
+
+export class ConfigError extends Error {}
+
+export interface ServeFlags {
+  host?: string;
+  port?: string;
+  data?: string;
+  database?: string;
+  credentials?: string;
+  redisServer?: string;
+  auth?: boolean; // commander turns --no-auth into auth: false
+  logLevel?: string;
+  taskRetentionDays?: string;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function resolveServeConfig(f: ServeFlags, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const host = f.host ?? env.DCS_HOST ?? '127.0.0.1';
+  const portText = f.port ?? env.DCS_PORT ?? '8080';
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) > 65535) throw new ConfigError(`invalid port "${portText}": expected 0-65535`);
+  const dataDir = path.resolve(f.data ?? env.DCS_DATA_DIR ?? './.dcs-tasks');
+  const dbText = f.database ?? env.DCS_DATABASE_URL ?? `sqlite:${path.join(dataDir, 'dcs.db')}`;
+  let database: ServeConfig['database'];
+  if (dbText.startsWith('sqlite:')) {
+    const file = dbText.slice('sqlite:'.length);
+    if (!file) throw new ConfigError(`invalid database URL "${dbText}": sqlite: needs a file path`);
+    database = { kind: 'sqlite', file: path.resolve(file) };
+  } else if (/^postgres(ql)?:\/\//.test(dbText)) {
+    database = { kind: 'postgres', url: dbText };
+  } else {
+    throw new ConfigError(`unknown database URL "${dbText.replace(/\/\/[^@/]*@/, '//***@')}": use sqlite:PATH or postgres://…`);
+  }
+  const credentialsFlag = f.credentials ?? env.DCS_CREDENTIALS_FILE;
+  const logLevel = f.logLevel ?? env.DCS_LOG_LEVEL ?? 'info';
+  if (!LEVELS.includes(logLevel)) throw new ConfigError(`invalid log level "${logLevel}": use one of ${LEVELS.join(', ')}`);
+  const retention = f.taskRetentionDays ?? env.DCS_TASK_RETENTION_DAYS;
+  if (retention !== undefined && !(Number(retention) > 0)) throw new ConfigError(`invalid task retention "${retention}": expected a number of days > 0`);
+  const noAuth = f.auth === false || env.DCS_NO_AUTH === '1';
+  if (noAuth && !isLoopback(host)) throw new ConfigError(`--no-auth is refused: the service would listen on ${host}, which is not a loopback address`);
+  return {
+    host,
+    port: Number(portText),
+    dataDir,
+    database,
+    credentialsFile: path.resolve(credentialsFlag ?? path.join(dataDir, 'credentials.json')),
+    credentialsExplicit: credentialsFlag !== undefined,
+    redisServer: f.redisServer ?? env.DCS_REDIS_SERVER ?? 'redis-server',
+    noAuth,
+    logLevel,
+    taskRetentionDays: retention === undefined ? null : Number(retention),
+  };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

@@ -1,0 +1,206 @@
+/**
+ * TaskEngine: claims runnable tasks from the store under a lease, runs their steps in order,
+ * renews the lease while it works, and records every step's status and times. A task whose
+ * owner died (lease expired) is claimed again and resumed after its last finished step: steps
+ * are written to be idempotent, so re-running an interrupted one is safe.
+ */
+import type { Logger } from 'pino';
+import { randomBytes } from 'node:crypto';
+import type { Store, TaskRecord } from '../store/types.js';
+import { StepFailure, type Operation, type StepContext } from './operation.js';
+
+export interface EngineOptions {
+  store: Store;
+  logger: Logger;
+  nodeId?: string;
+  leaseMs?: number;
+  heartbeatMs?: number;
+  pollMs?: number;
+  stepTimeoutMs?: number;
+  concurrency?: number;
+  /** A task claimed this many times without finishing is failed instead of retried again. */
+  maxAttempts?: number;
+}
+
+export class TaskEngine {
+  readonly nodeId: string;
+  private readonly ops = new Map<string, Operation>();
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private timer: NodeJS.Timeout | null = null;
+  private claiming = false;
+  private again = false;
+  private stopped = true;
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly pollMs: number;
+  private readonly stepTimeoutMs: number;
+  private readonly concurrency: number;
+  private readonly maxAttempts: number;
+
+  constructor(private readonly o: EngineOptions) {
+    this.nodeId = o.nodeId ?? randomBytes(8).toString('hex');
+    this.leaseMs = o.leaseMs ?? 15_000;
+    this.heartbeatMs = o.heartbeatMs ?? Math.floor(this.leaseMs / 3);
+    this.pollMs = o.pollMs ?? 1000;
+    this.stepTimeoutMs = o.stepTimeoutMs ?? 60_000;
+    this.concurrency = o.concurrency ?? 16;
+    this.maxAttempts = o.maxAttempts ?? 5;
+  }
+
+  register(op: Operation): void {
+    this.ops.set(op.name, op);
+  }
+
+  operation(name: string): Operation | undefined {
+    return this.ops.get(name);
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.timer = setInterval(() => this.kick(), this.pollMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Looks for work now (called after a task is created, and by the poll timer). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.claiming) {
+      this.again = true;
+      return;
+    }
+    this.claiming = true;
+    void this.claimLoop().finally(() => {
+      this.claiming = false;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  private async claimLoop(): Promise<void> {
+    while (!this.stopped && this.running.size < this.concurrency) {
+      let task: TaskRecord | null;
+      try {
+        task = await this.o.store.claimTask(this.nodeId, this.leaseMs, Date.now());
+      } catch (e) {
+        this.o.logger.error({ err: e }, 'claiming a task failed');
+        return;
+      }
+      if (!task) return;
+      const abort = new AbortController();
+      const done = this.runTask(task, abort.signal).finally(() => this.running.delete(task!.id));
+      this.running.set(task.id, { abort, done });
+    }
+  }
+
+  /** Stops claiming and interrupts running tasks at their next step boundary; they stay resumable. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const r of this.running.values()) r.abort.abort();
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  /** Resolves when no task runs on this node (tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private async runTask(task: TaskRecord, signal: AbortSignal): Promise<void> {
+    const { store, logger } = this.o;
+    const log = logger.child({ task_id: task.id, task: task.name, instance_id: task.instanceId });
+    const op = this.ops.get(task.name);
+    let lost = false;
+    const heartbeat = setInterval(() => {
+      store.renewLease(task.id, this.nodeId, this.leaseMs, Date.now()).then(
+        (ok) => { if (!ok) lost = true; },
+        (err) => log.warn({ err }, 'lease renewal failed'),
+      );
+    }, this.heartbeatMs);
+    heartbeat.unref();
+    try {
+      if (!op) throw new StepFailure('DCS.5000', `No operation named ${task.name} is known to this service.`);
+      if (task.attempts > this.maxAttempts) {
+        throw new StepFailure('DCS.5000', `The task was interrupted ${task.attempts - 1} times and was not retried again.`);
+      }
+      if (task.attempts > 1) log.info({ attempts: task.attempts }, 'resuming task');
+      let state = { ...task.state };
+      let details = { ...task.details };
+      for (const step of op.steps) {
+        const index = op.steps.indexOf(step);
+        if (task.steps[index]?.status === 'FINISH') continue;
+        if (signal.aborted || lost) return; // leave it resumable
+        const begin = Date.now();
+        if (!(await store.updateStep(task.id, this.nodeId, index, { status: 'EXECUTING', beginAt: begin, endAt: null, errorCode: null }, begin))) return;
+        const stepAbort = new AbortController();
+        const onAbort = () => stepAbort.abort();
+        signal.addEventListener('abort', onAbort);
+        const ctx: StepContext = {
+          task,
+          signal: stepAbort.signal,
+          saveState: async (patch) => {
+            state = { ...state, ...patch };
+            if (!(await store.updateTaskState(task.id, this.nodeId, { state }, Date.now()))) throw new LeaseLost();
+          },
+          setDetails: async (patch) => {
+            details = { ...details, ...patch };
+            if (!(await store.updateTaskState(task.id, this.nodeId, { details }, Date.now()))) throw new LeaseLost();
+          },
+        };
+        try {
+          await withTimeout(step.run(ctx), step.timeoutMs ?? this.stepTimeoutMs, step.name, stepAbort);
+        } catch (e) {
+          if (e instanceof LeaseLost || (signal.aborted && !(e instanceof StepFailure))) return;
+          const failure = e instanceof StepFailure ? e : new StepFailure('DCS.5000', `Step ${step.name} failed: ${safeMessage(e)}`);
+          await store.updateStep(task.id, this.nodeId, index, { status: 'FAILED', endAt: Date.now(), errorCode: failure.code }, Date.now());
+          throw failure;
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
+        const end = Date.now();
+        if (!(await store.updateStep(task.id, this.nodeId, index, { status: 'FINISH', endAt: end }, end))) return;
+      }
+      if (op.onSuccess) await op.onSuccess({ ...task, state, details });
+      await store.finishTask(task.id, this.nodeId, 'SUCCESS', null, null, Date.now());
+      log.info('task succeeded');
+    } catch (e) {
+      const failure = e instanceof StepFailure ? e : new StepFailure('DCS.5000', safeMessage(e));
+      let reason = failure.message;
+      try {
+        const after = op?.onFailure ? await op.onFailure(task, failure) : undefined;
+        if (after) reason = `${reason} ${after}`;
+      } catch (err) {
+        log.error({ err }, 'failure handler failed');
+      }
+      await store.finishTask(task.id, this.nodeId, 'FAILED', failure.code, reason.slice(0, 1024), Date.now()).catch((err) =>
+        log.error({ err }, 'recording the failure failed'),
+      );
+      log.warn({ error_code: failure.code, reason }, 'task failed');
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+}
+
+class LeaseLost extends Error {}
+
+function safeMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, name: string, abort: AbortController): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      reject(new StepFailure('DCS.5000', `Step ${name} did not finish within ${Math.round(ms / 1000)} s.`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,126 @@
+/** Background-task routes: instance task list, progress, the seed delete, task centre, jobs. */
+import type { FastifyInstance } from 'fastify';
+import type { TaskService } from '../../tasks/service.js';
+import type { InstanceService } from '../../instances/service.js';
+import { DcsError, Errors } from '../../errors.js';
+import { taskWindow } from '../query.js';
+import { centreTaskView, jobView, progressView, taskView } from '../views.js';
+import { CENTRE_TASK, DELETE_RESULT, TASK, TASK_WINDOW_QUERY, pathParams, responses } from '../schemas.js';
+
+type P = { project_id: string; instance_id: string; task_id: string; job_id: string };
+type Q = Record<string, string | undefined>;
+
+const CENTRE_DELETE_BODY = {
+  type: ['object', 'null'],
+  properties: { message: { type: 'string', maxLength: 1024 } },
+} as const;
+
+export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: InstanceService): void {
+  const dcs = { dcs: true };
+  const mutating = { dcs: true, mutating: true };
+
+  app.get<{ Params: P; Querystring: Q }>('/v2/:project_id/instances/:instance_id/tasks', {
+    config: dcs,
+    schema: {
+      summary: 'List the background tasks of an instance', tags: ['tasks'],
+      params: pathParams('project_id', 'instance_id'), querystring: TASK_WINDOW_QUERY,
+      response: responses({ 200: { type: 'object', properties: { task_count: { type: 'string' }, tasks: { type: 'array', items: TASK } } } }),
+    },
+  }, async (req) => {
+    const w = taskWindow(req.query);
+    await instances.get(req.params.project_id, req.params.instance_id);
+    const { total, tasks: list } = await tasks.list(req.params.project_id, req.params.instance_id, w);
+    return { task_count: String(total), tasks: list.map(taskView) };
+  });
+
+  app.get<{ Params: P }>('/v2/:project_id/instances/:instance_id/tasks/:task_id/progress', {
+    config: dcs,
+    schema: {
+      summary: 'Show the progress of a background task', tags: ['tasks'],
+      params: pathParams('project_id', 'instance_id', 'task_id'),
+      response: responses({
+        200: {
+          type: 'object',
+          properties: {
+            progress: { type: 'integer' }, remain_time: { type: 'integer' },
+            step_details: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  step_id: { type: 'string' }, step_name: { type: 'string' }, step_status: { type: 'string' },
+                  begin_time: { type: ['string', 'null'] }, end_time: { type: ['string', 'null'] }, error_code: { type: ['string', 'null'] },
+                  sub_step_details: { type: 'array', items: { type: 'object' } },
+                },
+              },
+            },
+          },
+        },
+      }),
+    },
+  }, async (req) => {
+    await instances.get(req.params.project_id, req.params.instance_id);
+    const t = await tasks.get(req.params.project_id, req.params.task_id, req.params.instance_id);
+    const p = await tasks.progress(t);
+    return progressView(t, p.progress, p.remainTime);
+  });
+
+  app.delete<{ Params: P }>('/v2/:project_id/instances/:instance_id/tasks/:task_id', {
+    config: mutating,
+    schema: {
+      summary: 'Delete a background task', description: 'Only finished tasks (SUCCESS, FAILED) can be deleted.', tags: ['tasks'],
+      params: pathParams('project_id', 'instance_id', 'task_id'),
+      response: responses({ 200: DELETE_RESULT }),
+    },
+  }, async (req) => {
+    await instances.get(req.params.project_id, req.params.instance_id);
+    await tasks.delete(req.params.project_id, req.params.task_id, req.params.instance_id, req.caller, null);
+    return { message: '' };
+  });
+
+  app.get<{ Params: P; Querystring: Q }>('/v2/:project_id/tasks', {
+    config: dcs,
+    schema: {
+      summary: 'Task centre: every background task of the project', tags: ['task centre'],
+      params: pathParams('project_id'), querystring: TASK_WINDOW_QUERY,
+      response: responses({ 200: { type: 'object', properties: { task_count: { type: 'string' }, tasks: { type: 'array', items: CENTRE_TASK } } } }),
+    },
+  }, async (req) => {
+    const { total, tasks: list } = await tasks.list(req.params.project_id, undefined, taskWindow(req.query));
+    return { task_count: String(total), tasks: list.map(centreTaskView) };
+  });
+
+  app.delete<{ Params: P; Body: { message?: string } | undefined }>('/v2/:project_id/tasks/:task_id', {
+    config: mutating,
+    schema: {
+      summary: 'Task centre: delete a background task', tags: ['task centre'],
+      params: pathParams('project_id', 'task_id'), body: CENTRE_DELETE_BODY,
+      response: responses({ 200: DELETE_RESULT }),
+    },
+  }, async (req) => {
+    await tasks.delete(req.params.project_id, req.params.task_id, null, req.caller, req.body?.message ?? null);
+    return { message: '' };
+  });
+
+  app.get<{ Params: P }>('/v2/:project_id/jobs/:job_id', {
+    config: dcs,
+    schema: {
+      summary: 'Look up a job (a task) by id', tags: ['task centre'],
+      params: pathParams('project_id', 'job_id'),
+      response: responses({
+        200: {
+          type: 'object',
+          properties: {
+            job_id: { type: 'string' }, job_type: { type: 'string' }, status: { type: 'string', enum: ['INIT', 'RUNNING', 'SUCCESS', 'FAIL'] },
+            begin_time: { type: 'string' }, end_time: { type: ['string', 'null'] }, fail_reason: { type: ['string', 'null'] },
+          },
+        },
+      }),
+    },
+  }, async (req) => {
+    const t = await tasks.get(req.params.project_id, req.params.job_id).catch((e) => {
+      throw e instanceof DcsError && e.status === 404 ? Errors.jobNotFound() : e;
+    });
+    return jobView(t);
+  });
+}

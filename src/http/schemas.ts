@@ -1,0 +1,95 @@
+/**
+ * JSON schemas shared by the routes. They validate requests (Fastify/Ajv, no type coercion) and
+ * document them in /openapi.json. Which DCS code a failed check maps to is decided by the
+ * parameter name in http/errors.ts.
+ */
+export const PROJECT_ID = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Project ID' } as const;
+export const INSTANCE_ID = {
+  type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'Instance ID (lowercase UUID)',
+} as const;
+export const TASK_ID = { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'Task ID (32 lowercase hex)' } as const;
+
+export function pathParams(...names: ('project_id' | 'instance_id' | 'task_id' | 'job_id')[]) {
+  const all = { project_id: PROJECT_ID, instance_id: INSTANCE_ID, task_id: TASK_ID, job_id: TASK_ID };
+  return {
+    type: 'object',
+    required: names,
+    properties: Object.fromEntries(names.map((n) => [n, all[n]])),
+  } as const;
+}
+
+export const TASK_WINDOW_QUERY = {
+  type: 'object',
+  properties: {
+    offset: { type: 'string', description: 'Offset, >= 0 (default 0)' },
+    limit: { type: 'string', description: 'Page size, 1-1000 (default 10)' },
+    start_time: { type: 'string', description: 'yyyyMMddHHmmss UTC, inclusive' },
+    end_time: { type: 'string', description: 'yyyyMMddHHmmss UTC, inclusive (whole second)' },
+  },
+} as const;
+
+export const ERROR_BODY = {
+  type: 'object',
+  required: ['error_code', 'error_msg', 'error_ext_msg'],
+  properties: {
+    error_code: { type: 'string', maxLength: 9 },
+    error_msg: { type: 'string', maxLength: 1024 },
+    error_ext_msg: { type: 'null' },
+  },
+} as const;
+
+const ISO = { type: 'string', description: 'ISO-8601 UTC with milliseconds' } as const;
+
+export const TASK = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    details: { type: 'object', additionalProperties: true },
+    user_name: { type: 'string' },
+    user_id: { type: 'string' },
+    params: { type: 'string' },
+    status: { type: 'string', enum: ['CREATED', 'WAITING', 'EXECUTING', 'SUCCESS', 'FAILED'] },
+    created_at: ISO,
+    updated_at: ISO,
+    enable_show: { type: 'boolean' },
+  },
+} as const;
+
+export const CENTRE_TASK = {
+  type: 'object',
+  properties: {
+    ...TASK.properties,
+    error_code: { type: ['string', 'null'] },
+    job_id: { type: 'string' },
+    instance_id: { type: 'string' },
+    instance_name: { type: 'string' },
+  },
+} as const;
+
+export const DELETE_RESULT = { type: 'object', properties: { message: { type: 'string' } } } as const;
+
+export const INSTANCE = {
+  type: 'object',
+  properties: {
+    instance_id: { type: 'string' },
+    name: { type: 'string' },
+    engine: { type: 'string' },
+    engine_version: { type: 'string' },
+    capacity: { type: 'number' },
+    max_memory: { type: 'integer' },
+    ip: { type: 'string' },
+    port: { type: 'integer' },
+    status: { type: 'string' },
+    no_password_access: { type: 'string' },
+    attached: { type: 'boolean' },
+    spec_code: { type: ['string', 'null'] },
+    description: { type: ['string', 'null'] },
+    created_at: ISO,
+  },
+} as const;
+
+/** Response schemas per status code: every error status shares the one error body. */
+export function responses(ok: Record<number, unknown>) {
+  return { ...ok, 400: ERROR_BODY, 401: ERROR_BODY, 403: ERROR_BODY, 404: ERROR_BODY, 500: ERROR_BODY };
+}

@@ -1,0 +1,61 @@
+/**
+ * Input rules DCS applies to instances: password complexity and the configuration parameters a
+ * user may change (a subset of DCS's Redis parameter list, each with its allowed values).
+ */
+import { Errors } from '../errors.js';
+
+const SPECIAL = /[~`!@#$%^&*()\-_=+\\|[{}\];:'",<.>/?]/;
+
+/** 8–32 characters, at least three of: lower, upper, digit, special; no spaces, no leading '@'. */
+export function checkPasswordComplexity(pw: string): void {
+  if (pw.length < 8 || pw.length > 32) throw Errors.passwordComplexity('it must be 8 to 32 characters long.');
+  if (/\s/.test(pw)) throw Errors.passwordComplexity('it must not contain spaces.');
+  if (/[^\x21-\x7e]/.test(pw)) throw Errors.passwordComplexity('it may contain only printable ASCII characters.');
+  const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, SPECIAL].filter((r) => r.test(pw)).length;
+  if (kinds < 3) throw Errors.passwordComplexity('it must contain at least three of: lowercase letters, uppercase letters, digits and special characters.');
+}
+
+type Rule = { kind: 'int'; min: number; max: number } | { kind: 'enum'; values: string[] } | { kind: 'pattern'; re: RegExp; hint: string };
+
+export const CONFIG_RULES: Record<string, Rule> = {
+  'timeout': { kind: 'int', min: 0, max: 7200 },
+  'maxmemory-policy': {
+    kind: 'enum',
+    values: ['volatile-lru', 'allkeys-lru', 'volatile-random', 'allkeys-random', 'volatile-ttl', 'noeviction', 'volatile-lfu', 'allkeys-lfu'],
+  },
+  'hash-max-ziplist-entries': { kind: 'int', min: 1, max: 10000 },
+  'hash-max-ziplist-value': { kind: 'int', min: 1, max: 10000 },
+  'set-max-intset-entries': { kind: 'int', min: 1, max: 10000 },
+  'zset-max-ziplist-entries': { kind: 'int', min: 1, max: 10000 },
+  'zset-max-ziplist-value': { kind: 'int', min: 1, max: 10000 },
+  'latency-monitor-threshold': { kind: 'int', min: 0, max: 86400000 },
+  'slowlog-log-slower-than': { kind: 'int', min: 0, max: 1000000 },
+  'slowlog-max-len': { kind: 'int', min: 0, max: 1000 },
+  'lua-time-limit': { kind: 'int', min: 100, max: 5000 },
+  'notify-keyspace-events': { kind: 'pattern', re: /^[KEg$lshzxetmdA]*$/, hint: 'a combination of the letters K E g $ l s h z x e t m d A' },
+};
+
+export interface ConfigChange { param_name: string; param_value: string }
+
+/** Checks every change before any is applied, so a bad one changes nothing. */
+export function checkConfigChanges(changes: ConfigChange[]): void {
+  for (const c of changes) {
+    const rule = CONFIG_RULES[c.param_name];
+    if (!rule) throw Errors.badConfig(`Unknown or unmodifiable parameter: ${c.param_name}.`);
+    const v = c.param_value;
+    const bad = () => Errors.badConfig(`Invalid value for ${c.param_name}: ${JSON.stringify(v).slice(0, 100)} (${describe(rule)}).`);
+    if (rule.kind === 'int') {
+      if (!/^\d{1,12}$/.test(v) || Number(v) < rule.min || Number(v) > rule.max) throw bad();
+    } else if (rule.kind === 'enum') {
+      if (!rule.values.includes(v)) throw bad();
+    } else if (!rule.re.test(v)) throw bad();
+  }
+}
+
+function describe(r: Rule): string {
+  if (r.kind === 'int') return `an integer from ${r.min} to ${r.max}`;
+  if (r.kind === 'enum') return `one of ${r.values.join(', ')}`;
+  return r.hint;
+}
+
+export const ENGINE_VERSIONS = ['4.0', '5.0', '6.0', '7.0'];

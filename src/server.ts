@@ -1,0 +1,138 @@
+/**
+ * Wiring: builds the store, the Redis supervisor, the engine, the domain services and the HTTP
+ * app from a configuration, brings managed instances back up, and serves.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { ConfigError, type ServeConfig } from './config.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { Store } from './store/types.js';
+import { RedisSupervisor } from './redis/supervisor.js';
+import { TaskEngine } from './engine/engine.js';
+import { TaskService } from './tasks/service.js';
+import { InstanceRuntime } from './instances/runtime.js';
+import { InstanceService } from './instances/service.js';
+import { instanceOperations } from './instances/operations.js';
+import { Authenticator } from './auth/authenticator.js';
+import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
+import { acquireDataDirLock } from './data-lock.js';
+import { buildApp } from './http/app.js';
+import { VERSION } from './version.js';
+
+export interface RunningService {
+  app: FastifyInstance;
+  url: string;
+  engine: TaskEngine;
+  store: Store;
+  stop(): Promise<void>;
+}
+
+export async function openStore(c: ServeConfig): Promise<Store> {
+  if (c.database.kind === 'postgres') throw new ConfigError('PostgreSQL is not supported by this build yet');
+  const store = new SqliteStore(c.database.file);
+  await store.migrate();
+  return store;
+}
+
+function prepareDataDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK);
+  } catch (e) {
+    throw new ConfigError(`data directory ${dir} is not usable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+function loadCredentials(c: ServeConfig, print: (line: string) => void): Credential[] {
+  try {
+    if (c.credentialsExplicit) return loadCredentialsFile(c.credentialsFile);
+    const { credentials, created } = ensureCredentialsFile(c.credentialsFile);
+    if (created) {
+      // Printed once, on first start, so a new user can call the API at once; never logged.
+      print(`created a first admin credential in ${c.credentialsFile} (mode 0600):`);
+      print(`  access_key=${created.access_key}`);
+      print(`  secret_key=${created.secret_key}`);
+      print(`  project_id=${created.project_id}`);
+    }
+    return credentials;
+  } catch (e) {
+    if (e instanceof CredentialsFileError) throw new ConfigError(e.message);
+    throw e;
+  }
+}
+
+export async function startService(c: ServeConfig, print: (line: string) => void = console.log, logger?: Logger): Promise<RunningService> {
+  const log = logger ?? pino({ level: c.logLevel, base: { service: 'dcs-tasks' } });
+  prepareDataDir(c.dataDir);
+  const releaseLock = c.database.kind === 'sqlite' ? acquireDataDirLock(c.dataDir) : () => {};
+  const cleanups: (() => Promise<void> | void)[] = [releaseLock];
+  try {
+    const credentials = c.noAuth ? [] : loadCredentials(c, print);
+    const store = await openStore(c);
+    cleanups.unshift(() => store.close());
+    const supervisor = new RedisSupervisor({ redisServer: c.redisServer, logger: log.child({ component: 'redis' }) });
+    cleanups.unshift(() => supervisor.stopAll());
+    const engine = new TaskEngine({ store, logger: log.child({ component: 'engine' }) });
+    const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
+    for (const op of instanceOperations({ store, runtime })) engine.register(op);
+    const tasks = new TaskService(store, engine);
+    const nodeId = store.kind === 'sqlite' ? null : engine.nodeId;
+    const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId);
+    const auth = new Authenticator(credentials, store, c.noAuth);
+
+    // Interrupted tasks resume only once their instances are back.
+    await Promise.all((await store.listAllInstances()).map((i) => runtime.bringUp(i)));
+    if (store.expireAllLeases) await store.expireAllLeases();
+    engine.start();
+    cleanups.unshift(() => engine.stop());
+    const retention = c.taskRetentionDays === null ? null : startRetention(store, c.taskRetentionDays, log);
+    if (retention) cleanups.unshift(() => clearInterval(retention));
+
+    const app = await buildApp({
+      logger: log, auth, tasks, instances, version: VERSION,
+      metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length },
+    });
+    cleanups.unshift(() => app.close());
+    try {
+      await app.listen({ host: c.host, port: c.port });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ConfigError(code === 'EADDRINUSE' ? `port ${c.port} on ${c.host} is already in use` : `cannot listen on ${c.host}:${c.port}: ${code ?? (e as Error).message}`);
+    }
+    const addr = app.server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : c.port;
+    const url = `http://${c.host.includes(':') ? `[${c.host}]` : c.host}:${port}`;
+    let stopping: Promise<void> | null = null;
+    return {
+      app, url, engine, store,
+      stop: () => (stopping ??= runCleanups(cleanups, log)),
+    };
+  } catch (e) {
+    await runCleanups(cleanups, log);
+    throw e;
+  }
+}
+
+async function runCleanups(cleanups: (() => Promise<void> | void)[], log: Logger): Promise<void> {
+  for (const f of cleanups) {
+    try {
+      await f();
+    } catch (err) {
+      log.error({ err }, 'shutdown step failed');
+    }
+  }
+}
+
+/** Removes finished tasks older than the retention, auditing each like a user's delete. */
+function startRetention(store: Store, days: number, log: Logger): NodeJS.Timeout {
+  const purge = () =>
+    store.purgeFinishedBefore(Date.now() - days * 86_400_000, { userId: 'system', userName: 'retention', message: `older than ${days} days` })
+      .then((n) => n && log.info({ removed: n }, 'retention removed finished tasks'))
+      .catch((err) => log.error({ err }, 'retention failed'));
+  void purge();
+  const t = setInterval(purge, 60_000);
+  t.unref();
+  return t;
+}

@@ -1,0 +1,133 @@
+/**
+ * Row <-> record mapping shared by both stores: the column names are the same in SQLite and
+ * PostgreSQL, so one mapping serves both (PostgreSQL returns BIGINT as strings: num() copes).
+ */
+import type { AuditRecord, InstanceRecord, StepRecord, TaskRecord, TaskStatus, StepStatus, InstanceStatus } from './types.js';
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
+const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const json = (v: unknown): Record<string, unknown> => (typeof v === 'string' ? JSON.parse(v) : ((v as Record<string, unknown>) ?? {}));
+
+export function instanceFromRow(r: Row): InstanceRecord {
+  return {
+    id: String(r.id),
+    projectId: String(r.project_id),
+    name: String(r.name),
+    engine: String(r.engine),
+    engineVersion: String(r.engine_version),
+    capacityGb: num(r.capacity_gb),
+    host: String(r.host),
+    port: num(r.port),
+    status: String(r.status) as InstanceStatus,
+    managed: r.managed === true || num(r.managed) === 1,
+    redisUrl: strOrNull(r.redis_url),
+    password: strOrNull(r.password),
+    pendingPassword: strOrNull(r.pending_password),
+    username: strOrNull(r.username),
+    extra: json(r.extra),
+    ownerNode: strOrNull(r.owner_node),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  };
+}
+
+/** Column values for an instance, in INSTANCE_COLUMNS order. */
+export const INSTANCE_COLUMNS = [
+  'id', 'project_id', 'name', 'engine', 'engine_version', 'capacity_gb', 'host', 'port', 'status', 'managed',
+  'redis_url', 'password', 'pending_password', 'username', 'extra', 'owner_node', 'created_at', 'updated_at',
+] as const;
+
+const INSTANCE_FIELD_COLUMN: Record<string, string> = {
+  name: 'name', engine: 'engine', engineVersion: 'engine_version', capacityGb: 'capacity_gb', host: 'host', port: 'port',
+  status: 'status', managed: 'managed', redisUrl: 'redis_url', password: 'password', pendingPassword: 'pending_password', username: 'username',
+  extra: 'extra', ownerNode: 'owner_node', updatedAt: 'updated_at',
+};
+
+export function instanceValues(i: InstanceRecord, managedAsInt: boolean): unknown[] {
+  return [
+    i.id, i.projectId, i.name, i.engine, i.engineVersion, i.capacityGb, i.host, i.port, i.status,
+    managedAsInt ? (i.managed ? 1 : 0) : i.managed, i.redisUrl, i.password, i.pendingPassword, i.username, JSON.stringify(i.extra),
+    i.ownerNode, i.createdAt, i.updatedAt,
+  ];
+}
+
+/** Turns a partial instance into [column, value] pairs for an UPDATE. */
+export function instancePatchColumns(patch: Partial<InstanceRecord>, managedAsInt: boolean): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [k, v] of Object.entries(patch)) {
+    const col = INSTANCE_FIELD_COLUMN[k];
+    if (!col || v === undefined) continue;
+    if (k === 'extra') out.push([col, JSON.stringify(v)]);
+    else if (k === 'managed') out.push([col, managedAsInt ? (v ? 1 : 0) : v]);
+    else out.push([col, v]);
+  }
+  return out;
+}
+
+export function stepFromRow(r: Row): StepRecord {
+  return {
+    index: num(r.idx),
+    name: String(r.name),
+    status: String(r.status) as StepStatus,
+    beginAt: numOrNull(r.begin_at),
+    endAt: numOrNull(r.end_at),
+    errorCode: strOrNull(r.error_code),
+  };
+}
+
+export function taskFromRow(r: Row, steps: StepRecord[]): TaskRecord {
+  return {
+    id: String(r.id),
+    projectId: String(r.project_id),
+    instanceId: String(r.instance_id),
+    instanceName: String(r.instance_name),
+    name: String(r.name),
+    details: json(r.details),
+    userId: String(r.user_id),
+    userName: String(r.user_name),
+    params: String(r.params),
+    status: String(r.status) as TaskStatus,
+    errorCode: strOrNull(r.error_code),
+    failReason: strOrNull(r.fail_reason),
+    state: json(r.state),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    startedAt: numOrNull(r.started_at),
+    finishedAt: numOrNull(r.finished_at),
+    leaseOwner: strOrNull(r.lease_owner),
+    leaseExpiresAt: numOrNull(r.lease_expires_at),
+    attempts: num(r.attempts),
+    steps,
+  };
+}
+
+export function auditFromRow(r: Row): AuditRecord {
+  return {
+    id: num(r.id),
+    projectId: String(r.project_id),
+    taskId: String(r.task_id),
+    instanceId: String(r.instance_id),
+    taskName: String(r.task_name),
+    lastStatus: String(r.last_status) as TaskStatus,
+    actorId: String(r.actor_id),
+    actorName: String(r.actor_name),
+    message: strOrNull(r.message),
+    deletedAt: num(r.deleted_at),
+  };
+}
+
+/** Groups step rows by task id, in step order. */
+export function groupSteps(rows: Row[]): Map<string, StepRecord[]> {
+  const m = new Map<string, StepRecord[]>();
+  for (const r of rows) {
+    const id = String(r.task_id);
+    let list = m.get(id);
+    if (!list) m.set(id, (list = []));
+    list.push(stepFromRow(r));
+  }
+  for (const list of m.values()) list.sort((a, b) => a.index - b.index);
+  return m;
+}

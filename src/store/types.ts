@@ -1,0 +1,182 @@
+/**
+ * The one interface every store (SQLite, PostgreSQL) implements. Records are plain data with
+ * epoch-millisecond times; the wire format is the HTTP layer's business.
+ */
+export type TaskStatus = 'CREATED' | 'WAITING' | 'EXECUTING' | 'SUCCESS' | 'FAILED';
+export type StepStatus = 'WAITING' | 'EXECUTING' | 'FINISH' | 'FAILED';
+export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['CREATED', 'WAITING', 'EXECUTING'];
+export const FINISHED_TASK_STATUSES: readonly TaskStatus[] = ['SUCCESS', 'FAILED'];
+
+export type InstanceStatus = 'CREATING' | 'RUNNING' | 'RESTARTING' | 'ERROR' | 'DELETING';
+
+export interface InstanceRecord {
+  id: string;
+  projectId: string;
+  name: string;
+  engine: string;
+  engineVersion: string;
+  capacityGb: number;
+  host: string;
+  port: number;
+  status: InstanceStatus;
+  /** true: a redis-server this service starts and supervises; false: attached through redisUrl. */
+  managed: boolean;
+  /** For attached instances: the URL with the password removed (the password lives in `password`). */
+  redisUrl: string | null;
+  /** The one column that holds the Redis password: operations need it to connect. */
+  password: string | null;
+  /** A password change in flight: written with the task, moved to `password` when it lands. */
+  pendingPassword: string | null;
+  username: string | null;
+  /** Extra DCS fields the user sent (spec_code, description…), kept for GET. */
+  extra: Record<string, unknown>;
+  /** The node that supervises a managed instance (multi-node PostgreSQL). */
+  ownerNode: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type InstancePatch = Partial<Omit<InstanceRecord, 'id' | 'projectId' | 'createdAt'>>;
+
+export interface StepRecord {
+  index: number;
+  name: string;
+  status: StepStatus;
+  beginAt: number | null;
+  endAt: number | null;
+  errorCode: string | null;
+}
+
+export interface TaskRecord {
+  id: string;
+  projectId: string;
+  instanceId: string;
+  instanceName: string;
+  name: string;
+  details: Record<string, unknown>;
+  userId: string;
+  userName: string;
+  /** JSON text of the request parameters, secrets removed. */
+  params: string;
+  status: TaskStatus;
+  errorCode: string | null;
+  failReason: string | null;
+  /** Operation state a resumed run needs (never a secret, never shown to users). */
+  state: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  leaseOwner: string | null;
+  leaseExpiresAt: number | null;
+  attempts: number;
+  steps: StepRecord[];
+}
+
+export interface NewTask {
+  id: string;
+  projectId: string;
+  instanceId: string;
+  instanceName: string;
+  name: string;
+  details: Record<string, unknown>;
+  userId: string;
+  userName: string;
+  params: string;
+  state: Record<string, unknown>;
+  createdAt: number;
+  steps: string[];
+}
+
+export interface TaskQuery {
+  projectId: string;
+  instanceId?: string;
+  /** inclusive bounds on createdAt, epoch ms */
+  from?: number;
+  to?: number;
+  offset: number;
+  limit: number;
+}
+
+export interface AuditRecord {
+  id: number;
+  projectId: string;
+  taskId: string;
+  instanceId: string;
+  taskName: string;
+  lastStatus: TaskStatus;
+  actorId: string;
+  actorName: string;
+  message: string | null;
+  deletedAt: number;
+}
+
+export interface Deleter {
+  userId: string;
+  userName: string;
+  message: string | null;
+}
+
+/** Outcome of a delete: the store decides atomically, so two concurrent deletes never both win. */
+export type DeleteOutcome = 'deleted' | 'not_found' | 'running';
+
+/** Outcome of creating a task: at most one active task per instance, enforced by the store. */
+export type CreateTaskOutcome = { ok: true; task: TaskRecord } | { ok: false; activeTask: TaskRecord };
+
+export interface StepUpdate {
+  status: StepStatus;
+  beginAt?: number | null;
+  endAt?: number | null;
+  errorCode?: string | null;
+}
+
+export interface TokenRecord {
+  hash: string;
+  accessKey: string;
+  expiresAt: number;
+  createdAt: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  insertInstance(i: InstanceRecord): Promise<void>;
+  getInstance(projectId: string, id: string): Promise<InstanceRecord | null>;
+  /** By id alone: for the engine and the supervisor, which act on behalf of no project. */
+  getInstanceById(id: string): Promise<InstanceRecord | null>;
+  listInstances(projectId: string): Promise<InstanceRecord[]>;
+  /** Every instance of every project: the supervisor's start-up list. */
+  listAllInstances(): Promise<InstanceRecord[]>;
+  updateInstance(id: string, patch: InstancePatch): Promise<void>;
+  /** Removes the instance unless it has an active task; its finished tasks stay. */
+  deleteInstance(projectId: string, id: string): Promise<'deleted' | 'not_found' | 'busy'>;
+
+  /** Records a task (and, in the same transaction, an instance change it depends on). */
+  createTask(t: NewTask, instancePatch?: InstancePatch): Promise<CreateTaskOutcome>;
+  getTask(projectId: string, id: string): Promise<TaskRecord | null>;
+  listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }>;
+  /** Deletes a finished task and writes its audit record in the same transaction. */
+  deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome>;
+  listAudit(projectId: string): Promise<AuditRecord[]>;
+
+  /** Claims one runnable task (CREATED, or EXECUTING with an expired lease) for `owner`. */
+  claimTask(owner: string, leaseMs: number, now: number): Promise<TaskRecord | null>;
+  /** Extends the lease; false when the task is no longer ours (taken over or finished). */
+  renewLease(id: string, owner: string, leaseMs: number, now: number): Promise<boolean>;
+  updateStep(id: string, owner: string, index: number, u: StepUpdate, now: number): Promise<boolean>;
+  updateTaskState(id: string, owner: string, patch: { state?: Record<string, unknown>; details?: Record<string, unknown> }, now: number): Promise<boolean>;
+  finishTask(id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number): Promise<boolean>;
+  /** Durations (ms) of recent finished tasks with this name, for remain_time estimates. */
+  recentDurations(name: string, limit: number): Promise<number[]>;
+  /** Deletes finished tasks older than `before` and audits each as deleted by `by`. */
+  purgeFinishedBefore(before: number, by: Deleter): Promise<number>;
+  countTasksByStatus(): Promise<Record<string, number>>;
+  /** Single-node stores only: at start-up every lease belongs to a process that is gone. */
+  expireAllLeases?(): Promise<number>;
+
+  recordCredentialUse(accessKey: string, at: number): Promise<void>;
+  insertToken(t: TokenRecord): Promise<void>;
+  getToken(hash: string): Promise<TokenRecord | null>;
+}

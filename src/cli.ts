@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { ConfigError, resolveServeConfig, type ServeFlags } from './config.js';
 import { startService } from './server.js';
 import { VERSION } from './version.js';
+import { registerClientCommands } from './cli/client-commands.js';
 
 const program = new Command();
 program.name('dcs-tasks').description('DCS-compatible background-task service').version(VERSION);
@@ -41,5 +42,7 @@ program
       process.exit(1);
     }
   });
+
+registerClientCommands(program);
 
 await program.parseAsync(process.argv);

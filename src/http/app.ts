@@ -16,6 +16,7 @@ import { registerMetrics, type MetricSources } from './metrics.js';
 import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { registerConsole } from './console.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -82,5 +83,6 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   taskRoutes(app, d.tasks, d.instances);
   instanceRoutes(app, d.instances);
   tokenRoutes(app, d.auth);
+  await registerConsole(app);
   return app;
 }

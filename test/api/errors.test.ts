@@ -1,0 +1,209 @@
+/**
+ * The error table of api.md, against a real server process: every 400/401/403/404/405 with the
+ * exact error body, the X-Request-Id header, and the contract's order of checks.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { call, client, waitFor, type Client } from '../helpers/client.js';
+import { startService, type Service } from '../helpers/service.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+
+let svc: Service;
+let redis: TestRedis;
+let admin: Client;
+let reader: Client;
+let other: Client;
+let instanceId: string;
+let taskId: string;
+const P = '{p}';
+const UNKNOWN_INSTANCE = '5560df16-cebf-4473-95c4-d1b573c16e79';
+const UNKNOWN_TASK = '8abf6e1e72c12e7c0172c15b508500aa';
+
+function assertError(r: { status: number; body: any; headers: Headers; text: string }, status: number, code: string) {
+  assert.equal(r.status, status, `expected ${status} ${code}, got ${r.status} ${r.text}`);
+  assert.deepEqual(Object.keys(r.body).sort(), ['error_code', 'error_ext_msg', 'error_msg']);
+  assert.equal(r.body.error_code, code, r.text);
+  assert.equal(r.body.error_ext_msg, null);
+  assert.ok(typeof r.body.error_msg === 'string' && r.body.error_msg.length > 0 && r.body.error_msg.length <= 1024);
+  assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+  assert.match(r.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/);
+  assert.doesNotMatch(r.text, /at .*\.js:\d+|node_modules|SELECT|sqlite/i);
+}
+
+before(async () => {
+  redis = await startRedis();
+  svc = await startService();
+  admin = client(svc.url, svc.admin);
+  reader = client(svc.url, svc.reader);
+  other = client(svc.url, svc.other);
+  const created = await admin.post(`/v2/${P}/instances`, {
+    name: 'attached-errors', engine: 'Redis', engine_version: '7.0', capacity: 1, redis_url: redis.url, no_password_access: true,
+  });
+  assert.equal(created.status, 200, created.text);
+  instanceId = created.body.instances[0].instance_id;
+  const flush = await admin.put(`/v2/${P}/instances/status`, { instances: [instanceId], action: 'flush' });
+  assert.equal(flush.status, 200, flush.text);
+  const list = await waitFor(async () => {
+    const r = await admin.get(`/v2/${P}/instances/${instanceId}/tasks`);
+    return r.body.tasks?.[0]?.status === 'SUCCESS' && r;
+  });
+  taskId = list.body.tasks[0].id;
+});
+
+after(async () => {
+  await svc?.stop();
+  await redis?.stop();
+});
+
+describe('identifier formats', () => {
+  test('malformed task id → 400 DCS.4070', async () => {
+    for (const bad of ['xyz', UNKNOWN_TASK.toUpperCase(), `${UNKNOWN_TASK}0`, UNKNOWN_TASK.slice(1), 'é'.repeat(32), '%00'.repeat(3), 'a'.repeat(3000)]) {
+      assertError(await admin.del(`/v2/${P}/instances/${instanceId}/tasks/${encodeURIComponent(bad)}`), 400, 'DCS.4070');
+    }
+  });
+  test('malformed instance id → 400 DCS.4061', async () => {
+    for (const bad of ['abc', UNKNOWN_INSTANCE.toUpperCase(), UNKNOWN_INSTANCE.replace(/-/g, ''), `${UNKNOWN_INSTANCE}x`]) {
+      assertError(await admin.del(`/v2/${P}/instances/${encodeURIComponent(bad)}/tasks/${UNKNOWN_TASK}`), 400, 'DCS.4061');
+      assertError(await admin.get(`/v2/${P}/instances/${encodeURIComponent(bad)}/tasks`), 400, 'DCS.4061');
+    }
+  });
+  test('malformed job id → 400 DCS.4070', async () => {
+    assertError(await admin.get(`/v2/${P}/jobs/not-a-job`), 400, 'DCS.4070');
+  });
+  test('malformed project id in --no-auth mode → 400 DCS.4002 (signed requests fail the project check first)', async () => {
+    // With a credential, a different project is 401 DCS.1004 (auth comes before formats).
+    assertError(await call(svc.url, svc.admin, 'GET', '/v2/bad%20project/tasks', { projectHeader: false }), 401, 'DCS.1004');
+  });
+});
+
+describe('existence and state', () => {
+  test('unknown instance → 404 DCS.3022; instance of another project → 404 DCS.3022', async () => {
+    assertError(await admin.del(`/v2/${P}/instances/${UNKNOWN_INSTANCE}/tasks/${taskId}`), 404, 'DCS.3022');
+    assertError(await other.del(`/v2/${P}/instances/${instanceId}/tasks/${taskId}`), 404, 'DCS.3022');
+    assertError(await other.get(`/v2/${P}/instances/${instanceId}/tasks`), 404, 'DCS.3022');
+  });
+  test('unknown task → 404 DCS.4001, task of another project → 404', async () => {
+    assertError(await admin.del(`/v2/${P}/instances/${instanceId}/tasks/${UNKNOWN_TASK}`), 404, 'DCS.4001');
+    assertError(await admin.del(`/v2/${P}/tasks/${UNKNOWN_TASK}`), 404, 'DCS.4001');
+    assertError(await other.del(`/v2/${P}/tasks/${taskId}`), 404, 'DCS.4001');
+    assertError(await admin.get(`/v2/${P}/jobs/${UNKNOWN_TASK}`), 404, 'DCS.4001');
+    assertError(await admin.get(`/v2/${P}/instances/${instanceId}/tasks/${UNKNOWN_TASK}/progress`), 404, 'DCS.4001');
+  });
+  test('the task still exists after all those refusals', async () => {
+    const r = await admin.get(`/v2/${P}/jobs/${taskId}`);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.status, 'SUCCESS');
+  });
+});
+
+describe('authentication and roles', () => {
+  test('no credentials → 401 DCS.1003', async () => {
+    assertError(await call(svc.url, null, 'GET', `/v2/${svc.admin.project_id}/tasks`), 401, 'DCS.1003');
+  });
+  test('tampered signature, unknown AK, wrong SK → 401 DCS.1001', async () => {
+    assertError(await admin.get(`/v2/${P}/tasks`, { tamper: (h) => (h.Authorization = h.Authorization.replace(/Signature=./, 'Signature=0')) }), 401, 'DCS.1001');
+    assertError(await call(svc.url, { ...svc.admin, access_key: 'AKUNKNOWN000000000' }, 'GET', `/v2/${svc.admin.project_id}/tasks`), 401, 'DCS.1001');
+    assertError(await call(svc.url, { ...svc.admin, secret_key: 'wrong' }, 'GET', `/v2/${svc.admin.project_id}/tasks`), 401, 'DCS.1001');
+    assertError(await admin.get(`/v2/${P}/tasks`, { tamper: (h) => (h.Authorization = 'Basic abc') }), 401, 'DCS.1001');
+  });
+  test('signed query or body changed after signing → 401 DCS.1001', async () => {
+    const signedLimit = await admin.get(`/v2/${P}/tasks`, { query: { limit: '5' } });
+    assert.equal(signedLimit.status, 200);
+    // Same signature, different bytes on the wire.
+    const r = await call(svc.url, svc.admin, 'DELETE', `/v2/${svc.admin.project_id}/tasks/${UNKNOWN_TASK}`, {
+      body: { message: 'a' }, rawBody: JSON.stringify({ message: 'b' }),
+    });
+    assertError(r, 401, 'DCS.1001');
+  });
+  test('X-Sdk-Date 20 minutes old → 401 DCS.1002', async () => {
+    const old = new Date(Date.now() - 20 * 60_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    assertError(await admin.get(`/v2/${P}/tasks`, { headers: { 'X-Sdk-Date': old } }), 401, 'DCS.1002');
+  });
+  test('credential of another project → 401 DCS.1004', async () => {
+    assertError(await call(svc.url, svc.other, 'GET', `/v2/${svc.admin.project_id}/tasks`, { projectHeader: false }), 401, 'DCS.1004');
+    assertError(await admin.get(`/v2/${P}/tasks`, { headers: { 'X-Project-Id': svc.other.project_id } }), 401, 'DCS.1004');
+  });
+  test('read-only credential: reads work, every change → 403 DCS.3002 and nothing changes', async () => {
+    assert.equal((await reader.get(`/v2/${P}/instances/${instanceId}/tasks`)).status, 200);
+    assertError(await reader.del(`/v2/${P}/instances/${instanceId}/tasks/${taskId}`), 403, 'DCS.3002');
+    assertError(await reader.del(`/v2/${P}/tasks/${taskId}`), 403, 'DCS.3002');
+    assertError(await reader.put(`/v2/${P}/instances/status`, { instances: [instanceId], action: 'flush' }), 403, 'DCS.3002');
+    assertError(await reader.del(`/v2/${P}/instances/${instanceId}`), 403, 'DCS.3002');
+    const r = await admin.get(`/v2/${P}/instances/${instanceId}/tasks`);
+    assert.equal(r.body.task_count, '1');
+  });
+  test('order: auth before formats, formats before existence', async () => {
+    assertError(await call(svc.url, null, 'DELETE', `/v2/${svc.admin.project_id}/instances/bad/tasks/bad`), 401, 'DCS.1003');
+    assertError(await reader.del(`/v2/${P}/instances/bad/tasks/bad`), 403, 'DCS.3002');
+    assertError(await admin.del(`/v2/${P}/instances/${UNKNOWN_INSTANCE}/tasks/bad`), 400, 'DCS.4070');
+  });
+});
+
+describe('parameters and bodies', () => {
+  test('bad paging and times → 400 DCS.4800 naming the parameter', async () => {
+    for (const [name, value] of [['limit', '0'], ['limit', '1001'], ['limit', 'x'], ['offset', '-1'], ['offset', '1.5'], ['start_time', '2020'], ['end_time', '20200231000000'], ['start_time', '20201301000000']]) {
+      const r = await admin.get(`/v2/${P}/instances/${instanceId}/tasks`, { query: { [name]: value } });
+      assertError(r, 400, 'DCS.4800');
+      assert.match(r.body.error_msg, new RegExp(name));
+      assertError(await admin.get(`/v2/${P}/tasks`, { query: { [name]: value } }), 400, 'DCS.4800');
+    }
+  });
+  test('end_time before start_time → 400 DCS.4025', async () => {
+    assertError(await admin.get(`/v2/${P}/tasks`, { query: { start_time: '20240102000000', end_time: '20240101000000' } }), 400, 'DCS.4025');
+  });
+  test('body not JSON → 400 DCS.4005; message of the wrong type or too long → 400 DCS.4800', async () => {
+    const broken = '{"message": ';
+    const r = await call(svc.url, svc.admin, 'DELETE', `/v2/${svc.admin.project_id}/tasks/${taskId}`, {
+      headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' }, rawBody: broken,
+    });
+    assertError(r, 400, 'DCS.4005');
+    assertError(await admin.del(`/v2/${P}/tasks/${taskId}`, { body: { message: 42 } }), 400, 'DCS.4800');
+    assertError(await admin.del(`/v2/${P}/tasks/${taskId}`, { body: { message: 'x'.repeat(1025) } }), 400, 'DCS.4800');
+    assertError(await admin.del(`/v2/${P}/tasks/${taskId}`, { body: [1, 2] }), 400, 'DCS.4800');
+    assert.equal((await admin.get(`/v2/${P}/jobs/${taskId}`)).status, 200, 'refused deletes changed nothing');
+  });
+  test('a body over 1 MiB → 400 with the error body', async () => {
+    const r = await call(svc.url, svc.admin, 'DELETE', `/v2/${svc.admin.project_id}/tasks/${taskId}`, {
+      headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' }, rawBody: JSON.stringify({ message: 'x'.repeat(2 * 1024 * 1024) }),
+    });
+    assertError(r, 400, 'DCS.4800');
+  });
+});
+
+describe('routes', () => {
+  test('unknown route → 404 DCS.4001; known path with wrong method → 405 with Allow', async () => {
+    assertError(await admin.get(`/v2/${P}/nothing-here`), 404, 'DCS.4001');
+    assertError(await call(svc.url, null, 'GET', '/'), 404, 'DCS.4001');
+    const r = await admin.call('PATCH', `/v2/${P}/instances/${instanceId}/tasks/${taskId}`);
+    assertError(r, 405, 'DCS.4001');
+    assert.match(r.headers.get('allow') ?? '', /DELETE/);
+    const post = await admin.post(`/v2/${P}/tasks`, {});
+    assertError(post, 405, 'DCS.4001');
+    assert.match(post.headers.get('allow') ?? '', /GET/);
+  });
+  test('health, openapi and metrics answer without auth', async () => {
+    const h = await call(svc.url, null, 'GET', '/health');
+    assert.equal(h.status, 200);
+    assert.deepEqual(h.body, { status: 'ok' });
+    assert.match(h.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/);
+    const o = await call(svc.url, null, 'GET', '/openapi.json');
+    assert.equal(o.status, 200);
+    assert.equal(o.body.openapi.slice(0, 1), '3');
+    assert.ok(o.body.paths['/v2/{project_id}/instances/{instance_id}/tasks/{task_id}'].delete);
+    const m = await call(svc.url, null, 'GET', '/metrics');
+    assert.equal(m.status, 200);
+    assert.match(m.text, /dcs_http_requests_total\{route="\/v2\/:project_id\/instances\/:instance_id\/tasks\/:task_id",method="DELETE",status="404"\} \d+/);
+    assert.match(m.text, /dcs_tasks\{status="SUCCESS"\} 1/);
+  });
+  test('each request id appears in the log line for that request', async () => {
+    const r = await admin.get(`/v2/${P}/tasks`);
+    const id = r.headers.get('x-request-id')!;
+    await waitFor(async () => svc.output().includes(id), 5000, 'log line');
+    const line = svc.output().split('\n').find((l) => l.includes(id) && l.includes('"status"'))!;
+    const entry = JSON.parse(line);
+    assert.equal(entry.status, 200);
+    assert.equal(entry.method, 'GET');
+    assert.equal(entry.route, '/v2/:project_id/tasks');
+    assert.equal(typeof entry.duration_ms, 'number');
+  });
+});

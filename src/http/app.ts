@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { InstanceService } from '../instances/service.js';
 import type { TaskService } from '../tasks/service.js';
-import { registerAuthHook } from './auth-hook.js';
+import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
 import { registerErrorHandling } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -26,8 +26,6 @@ export interface AppDeps {
   metrics: MetricSources;
   version: string;
 }
-
-export const BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({

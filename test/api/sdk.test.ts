@@ -4,12 +4,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import core from '@huaweicloud/huaweicloud-sdk-core';
+import { BasicCredentials } from '@huaweicloud/huaweicloud-sdk-core';
+import { ClientBuilder } from '@huaweicloud/huaweicloud-sdk-core/ClientBuilder.js';
 import { client, waitFor } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
-const { ClientBuilder, BasicCredentials } = core as any;
 
 let svc: Service;
 let redis: TestRedis;
@@ -26,7 +26,7 @@ before(async () => {
   });
   instanceId = created.body.instances[0].instance_id;
   const credentials = new BasicCredentials().withAk(svc.admin.access_key).withSk(svc.admin.secret_key).withProjectId(svc.admin.project_id);
-  hc = new ClientBuilder((c: any) => c).withCredential(credentials).withEndpoint(svc.url).build();
+  hc = new ClientBuilder<any>((c: any) => c).withCredential(credentials).withEndpoint(svc.url).build();
 });
 
 after(async () => {
@@ -72,7 +72,7 @@ test('SDK: errors carry our error_code', async () => {
     (e: any) => e.httpStatusCode === 400 && e.errorCode === 'DCS.4070',
   );
   const wrong = new BasicCredentials().withAk(svc.admin.access_key).withSk('not-the-secret').withProjectId(svc.admin.project_id);
-  const bad = new ClientBuilder((c: any) => c).withCredential(wrong).withEndpoint(svc.url).build();
+  const bad = new ClientBuilder<any>((c: any) => c).withCredential(wrong).withEndpoint(svc.url).build();
   await assert.rejects(
     bad.sendRequest({ method: 'GET', url: '/v2/{project_id}/tasks', contentType: 'application/json', headers: {}, queryParams: {}, pathParams: { project_id: svc.admin.project_id } }),
     (e: any) => e.httpStatusCode === 401 && e.errorCode === 'DCS.1001',

@@ -2,13 +2,10 @@
  * Signed HTTP requests for the tests, signed with the official Huawei Cloud signer
  * (AKSKSigner from @huaweicloud/huaweicloud-sdk-core), sent with fetch.
  */
-import core from '@huaweicloud/huaweicloud-sdk-core';
+import { BasicCredentials } from '@huaweicloud/huaweicloud-sdk-core';
+import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js';
+import http from 'node:http';
 import type { TestCredential } from './service.js';
-
-const { AKSKSigner, BasicCredentials } = core as unknown as {
-  AKSKSigner: { sign(req: unknown, cred: unknown): Record<string, string> };
-  BasicCredentials: new () => { withAk(ak: string): any; withSk(sk: string): any; withProjectId(p: string): any };
-};
 
 export interface Reply {
   status: number;
@@ -38,17 +35,17 @@ export async function call(base: string, cred: TestCredential | null, method: st
   const url = `${base}${path}${qs ? `?${qs}` : ''}`;
   let headers: Record<string, string> = { 'content-type': 'application/json', ...(o.headers ?? {}) };
   if (cred) {
-    if (o.projectHeader !== false) headers['X-Project-Id'] = cred.project_id;
+    if (o.projectHeader !== false && !('X-Project-Id' in headers)) headers['X-Project-Id'] = cred.project_id;
     const signed = AKSKSigner.sign(
-      { endpoint: `${base}${path}`, method, headers, queryParams: query, data: o.body },
+      { endpoint: `${base}${path}`, method, headers, queryParams: query, data: o.body } as any,
       credentialOf(cred),
-    );
+    ) as Record<string, string>;
     headers = { ...signed };
   }
   o.tamper?.(headers);
   const body = o.rawBody ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
-  const res = await fetch(url, { method, headers, body });
-  const text = await res.text();
+  const res = await send(url, method, headers, body);
+  const text = res.text;
   let json: unknown = undefined;
   try {
     json = text ? JSON.parse(text) : undefined;
@@ -56,6 +53,24 @@ export async function call(base: string, cred: TestCredential | null, method: st
     json = undefined;
   }
   return { status: res.status, headers: res.headers, body: json, text };
+}
+
+/** node:http rather than fetch: like the SDK (axios), it may send a body on a GET. */
+function send(url: string, method: string, headers: Record<string, string>, body: string | undefined) {
+  return new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
+    const req = http.request(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(', ') : v);
+        resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** A client bound to one service and credential. */

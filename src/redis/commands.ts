@@ -1,0 +1,112 @@
+/**
+ * Short-lived Redis connections for operations. Every helper connects, does one thing and
+ * disconnects, failing fast (no retry storms): the engine decides what a failure means.
+ * Error messages never carry a password.
+ */
+import { Redis } from 'ioredis';
+
+export interface RedisTarget {
+  host: string;
+  port: number;
+  password: string | null;
+  username?: string | null;
+  tls?: boolean;
+}
+
+export function parseRedisUrl(url: string): RedisTarget {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new Error('redis_url is not a valid URL (expected redis://[user:password@]host:port)');
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error('redis_url must start with redis:// or rediss://');
+  if (!u.hostname) throw new Error('redis_url has no host');
+  const port = u.port ? Number(u.port) : 6379;
+  if (u.pathname && u.pathname !== '/' && !/^\/\d{1,2}$/.test(u.pathname)) throw new Error('redis_url path must be a database number');
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    password: u.password ? decodeURIComponent(u.password) : null,
+    username: u.username ? decodeURIComponent(u.username) : null,
+    tls: u.protocol === 'rediss:',
+  };
+}
+
+export function connectRedis(t: RedisTarget, opts: { timeoutMs?: number } = {}): Redis {
+  const timeout = opts.timeoutMs ?? 5000;
+  const r = new Redis({
+    host: t.host,
+    port: t.port,
+    password: t.password ?? undefined,
+    username: t.username ?? undefined,
+    tls: t.tls ? {} : undefined,
+    connectTimeout: timeout,
+    commandTimeout: timeout,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: true,
+    lazyConnect: true,
+  });
+  r.on('error', () => {}); // surfaced through the command promises
+  return r;
+}
+
+/** Redis error text without anything that could echo a secret back. */
+function clean(e: unknown): Error {
+  const msg = e instanceof Error ? e.message : String(e);
+  const first = msg.split('\n')[0].replace(/(AUTH|requirepass|masterauth)\s+\S+/gi, '$1 ***');
+  return new Error(first.slice(0, 300));
+}
+
+export async function withRedis<T>(t: RedisTarget, fn: (r: Redis) => Promise<T>, opts?: { timeoutMs?: number }): Promise<T> {
+  const r = connectRedis(t, opts);
+  try {
+    await r.connect();
+    return await fn(r);
+  } catch (e) {
+    throw clean(e);
+  } finally {
+    r.disconnect();
+  }
+}
+
+export async function ping(t: RedisTarget, opts?: { timeoutMs?: number }): Promise<boolean> {
+  try {
+    return (await withRedis(t, (r) => r.ping(), opts ?? { timeoutMs: 2000 })) === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+export async function flushAll(t: RedisTarget): Promise<void> {
+  await withRedis(t, (r) => r.flushall());
+}
+
+export async function configSet(t: RedisTarget, name: string, value: string): Promise<void> {
+  await withRedis(t, (r) => r.config('SET', name, value));
+}
+
+export async function configGet(t: RedisTarget, name: string): Promise<string | null> {
+  const res = (await withRedis(t, (r) => r.config('GET', name))) as string[];
+  return res.length >= 2 ? res[1] : null;
+}
+
+/** CONFIG SET requirepass: in Redis 7 this also sets the default user's password. */
+export async function setPassword(t: RedisTarget, newPassword: string | null): Promise<void> {
+  await withRedis(t, (r) => r.config('SET', 'requirepass', newPassword ?? ''));
+}
+
+export async function infoSection(t: RedisTarget, section: string): Promise<Record<string, string>> {
+  const text = await withRedis(t, (r) => r.info(section));
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+export async function dbSize(t: RedisTarget): Promise<number> {
+  return withRedis(t, (r) => r.dbsize());
+}

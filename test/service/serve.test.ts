@@ -1,0 +1,116 @@
+/**
+ * `dcs-tasks serve` as interface.md describes it: first start prints a credential once (file
+ * 0600), bad configuration exits non-zero with one clear line and damages nothing, --no-auth is
+ * loopback-only, SIGTERM exits 0.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import net from 'node:net';
+import { call } from '../helpers/client.js';
+import { runCli, spawnCli, tempDir } from '../helpers/service.js';
+
+function waitListening(p: ReturnType<typeof spawnCli>): Promise<{ url: string; out: string }> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(() => reject(new Error(`no listening line:\n${out}`)), 20_000);
+    p.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(t); resolve({ url: m[1], out }); }
+    });
+    p.stderr!.on('data', (d) => (out += d));
+    p.once('exit', (code) => { clearTimeout(t); reject(new Error(`exited ${code}:\n${out}`)); });
+  });
+}
+
+function stop(p: ReturnType<typeof spawnCli>): Promise<number | null> {
+  return new Promise((resolve) => {
+    p.removeAllListeners('exit');
+    p.once('exit', (code) => resolve(code));
+    p.kill('SIGTERM');
+  });
+}
+
+test('first start creates and prints one admin credential (0600); the second start prints none', async () => {
+  const data = tempDir();
+  const p = spawnCli(['serve', '--port', '0', '--data', data]);
+  const { url, out } = await waitListening(p);
+  const ak = /access_key=(\S+)/.exec(out)![1];
+  const sk = /secret_key=(\S+)/.exec(out)![1];
+  const project = /project_id=([0-9a-f]{32})/.exec(out)![1];
+  const file = path.join(data, 'credentials.json');
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  const cred = { access_key: ak, secret_key: sk, project_id: project, user_id: 'x', user_name: 'admin', role: 'admin' as const };
+  const r = await call(url, cred, 'GET', `/v2/${project}/tasks`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body, { task_count: '0', tasks: [] });
+  const health = await call(url, null, 'GET', '/health');
+  assert.deepEqual(health.body, { status: 'ok' });
+  assert.equal(await stop(p), 0);
+  const again = spawnCli(['serve', '--port', '0', '--data', data]);
+  const second = await waitListening(again);
+  assert.doesNotMatch(second.out, /secret_key=/);
+  assert.equal(await stop(again), 0);
+});
+
+test('bad configuration: non-zero exit, one clear line, nothing damaged', async () => {
+  const data = tempDir();
+  const bad = path.join(data, 'bad.json');
+  fs.writeFileSync(bad, '[{"access_key": "AK1"}]');
+  const r1 = await runCli(['serve', '--port', '0', '--data', data, '--credentials', bad]);
+  assert.notEqual(r1.code, 0);
+  assert.match(r1.stderr.trim(), /^dcs-tasks: .*bad\.json/);
+  assert.equal(r1.stderr.trim().split('\n').length, 1);
+  assert.equal(fs.readFileSync(bad, 'utf8'), '[{"access_key": "AK1"}]');
+
+  const r2 = await runCli(['serve', '--port', '0', '--data', data, '--database', 'mysql://x']);
+  assert.notEqual(r2.code, 0);
+  assert.match(r2.stderr, /unknown database URL/);
+
+  const r3 = await runCli(['serve', '--port', 'eighty', '--data', data]);
+  assert.notEqual(r3.code, 0);
+  assert.match(r3.stderr, /invalid port/);
+
+  const blocker = net.createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const port = (blocker.address() as net.AddressInfo).port;
+  const r4 = await runCli(['serve', '--port', String(port), '--data', data]);
+  blocker.close();
+  assert.notEqual(r4.code, 0);
+  assert.match(r4.stderr, new RegExp(`port ${port} .*already in use`));
+
+  const file = path.join(data, 'file-not-dir');
+  fs.writeFileSync(file, 'x');
+  const r5 = await runCli(['serve', '--port', '0', '--data', file]);
+  assert.notEqual(r5.code, 0);
+  assert.match(r5.stderr, /data directory/);
+});
+
+test('--no-auth: refused on a non-loopback address, accepted on loopback with the path project', async () => {
+  const r = await runCli(['serve', '--no-auth', '--host', '0.0.0.0', '--port', '0', '--data', tempDir()]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /--no-auth is refused/);
+  const env = await runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--data', tempDir()], { DCS_NO_AUTH: '1' });
+  assert.notEqual(env.code, 0);
+
+  const p = spawnCli(['serve', '--no-auth', '--port', '0', '--data', tempDir()]);
+  const { url } = await waitListening(p);
+  const ok = await call(url, null, 'GET', '/v2/any-project_1/tasks');
+  assert.equal(ok.status, 200, ok.text);
+  const bad = await call(url, null, 'GET', '/v2/bad%20project/tasks');
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.error_code, 'DCS.4002');
+  assert.equal(await stop(p), 0);
+});
+
+test('a second service on the same data directory is refused while the first runs', async () => {
+  const data = tempDir();
+  const p = spawnCli(['serve', '--port', '0', '--data', data]);
+  await waitListening(p);
+  const r = await runCli(['serve', '--port', '0', '--data', data]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /in use by another dcs-tasks process/);
+  assert.equal(await stop(p), 0);
+});

@@ -27,6 +27,7 @@ export const Errors = {
   oldPasswordWrong: () => new DcsError(400, 'DCS.4080', 'The old password is incorrect.'),
   badConfig: (why: string) => new DcsError(400, 'DCS.4066', why),
   instanceBusy: (code: string, what: string) => new DcsError(400, code, `The instance is ${what}; try again when the running task has finished.`),
+  noReplica: () => new DcsError(400, 'DCS.4086', 'The instance has no standby node.'),
   instanceDeleteRefused: () => new DcsError(400, 'DCS.4099', 'The instance cannot be deleted while one of its tasks is running.'),
   redisUnavailable: (why: string) => new DcsError(400, 'DCS.4800', why),
   badSignature: () => new DcsError(401, 'DCS.1001', 'The request signature or token is invalid.'),

@@ -14,7 +14,8 @@ import { TaskEngine } from './engine/engine.js';
 import { TaskService } from './tasks/service.js';
 import { InstanceRuntime } from './instances/runtime.js';
 import { InstanceService } from './instances/service.js';
-import { instanceOperations } from './instances/operations.js';
+import { basicOperations } from './instances/operations.js';
+import { topologyOperations } from './instances/topology-operations.js';
 import { Authenticator } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
@@ -76,7 +77,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => supervisor.stopAll());
     const engine = new TaskEngine({ store, logger: log.child({ component: 'engine' }) });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
-    for (const op of instanceOperations({ store, runtime })) engine.register(op);
+    for (const op of [...basicOperations({ store, runtime }), ...topologyOperations({ store, runtime })]) engine.register(op);
     const tasks = new TaskService(store, engine);
     const nodeId = store.kind === 'sqlite' ? null : engine.nodeId;
     const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId);

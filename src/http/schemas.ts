@@ -86,6 +86,11 @@ export const INSTANCE = {
     spec_code: { type: ['string', 'null'] },
     description: { type: ['string', 'null'] },
     created_at: ISO,
+    replica_num: { type: 'integer' },
+    nodes: {
+      type: 'array',
+      items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' }, role: { type: 'string', enum: ['master', 'replica'] } } },
+    },
   },
 } as const;
 

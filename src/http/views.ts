@@ -67,5 +67,7 @@ export function instanceView(i: InstanceRecord) {
     spec_code: (i.extra.spec_code as string | null | undefined) ?? null,
     description: (i.extra.description as string | null | undefined) ?? null,
     created_at: iso(i.createdAt),
+    replica_num: i.nodes.filter((n) => n.role === 'replica').length,
+    nodes: i.nodes.map((n) => ({ name: n.name, port: n.port, role: n.role })),
   };
 }

@@ -1,12 +1,11 @@
 /**
- * The DCS operations that run as background tasks, as step lists for the engine. Each step is
- * idempotent or checks what already happened, so a task resumed after a crash is safe to
- * re-run from its interrupted step.
+ * The basic DCS operations as step lists for the engine: restart, flush, password and
+ * configuration changes. Each step is idempotent or checks what already happened, so a task
+ * resumed after a crash is safe to re-run from its interrupted step.
  */
 import { StepFailure, type Operation, type StepContext } from '../engine/operation.js';
-import type { InstanceRecord, Store, TaskRecord } from '../store/types.js';
-import { configSet, dbSize, flushAll, ping, setPassword, type RedisTarget } from '../redis/commands.js';
-import type { InstanceRuntime } from './runtime.js';
+import { configSet, dbSize, flushAll, ping, setPassword } from '../redis/commands.js';
+import { acceptedPassword, currentInstance, instanceState, type OpDeps } from './op-context.js';
 
 export const TASK_NAMES = {
   restart: 'restartInstance',
@@ -14,63 +13,55 @@ export const TASK_NAMES = {
   flush: 'flushInstance',
   password: 'modify',
   configs: 'modifyConfigs',
+  extend: 'EXTEND',
+  addReplica: 'AddReplica',
+  delReplica: 'DelReplica',
+  swap: 'masterStandbySwapJob',
+  port: 'UpdatePort',
 } as const;
 
-interface Deps {
-  store: Store;
-  runtime: InstanceRuntime;
-}
-
-export function instanceOperations(d: Deps): Operation[] {
-  const instanceOf = async (ctx: StepContext | TaskRecord): Promise<InstanceRecord> => {
-    const task = 'task' in ctx ? ctx.task : ctx;
-    const i = await d.store.getInstanceById(task.instanceId);
-    if (!i) throw new StepFailure('DCS.3022', 'The instance was deleted while the task ran.');
-    return i;
+export function basicOperations(d: OpDeps): Operation[] {
+  const instance = (ctx: StepContext) => currentInstance(d, ctx);
+  const failed = async (t: Parameters<NonNullable<Operation['onFailure']>>[0]) => {
+    const i = await d.store.getInstanceById(t.instanceId);
+    return i ? instanceState(d, i) : undefined;
   };
-  const check = (name: string) => ({
-    name,
-    run: async (ctx: StepContext) => {
-      const i = await instanceOf(ctx);
-      if (!(await ping(d.runtime.targetOf(i)))) throw new StepFailure('DCS.5000', 'Redis does not answer after the operation.');
-    },
-  });
 
   const restart = (name: string): Operation => ({
     name,
     steps: [
       {
-        name: 'Stop and start the Redis process',
+        name: 'Stop and start the Redis processes',
         run: async (ctx) => {
-          const i = await instanceOf(ctx);
+          const i = await instance(ctx);
           await d.store.updateInstance(i.id, { status: 'RESTARTING' });
           await d.runtime.restart(i);
         },
       },
-      check('Check that Redis answers'),
+      {
+        name: 'Check that Redis answers',
+        run: async (ctx) => {
+          if (!(await ping(d.runtime.targetOf(await instance(ctx))))) throw new StepFailure('DCS.5000', 'Redis does not answer after the restart.');
+        },
+      },
     ],
     onSuccess: async (t) => d.store.updateInstance(t.instanceId, { status: 'RUNNING' }),
-    onFailure: async (t) => {
-      const i = await d.store.getInstanceById(t.instanceId);
-      if (!i) return;
-      const up = d.runtime.isUp(i) && (await ping(d.runtime.targetOf(i)));
-      await d.store.updateInstance(i.id, { status: up ? 'RUNNING' : 'ERROR' });
-      return up ? 'The instance is running.' : 'The instance is not running; the supervisor keeps trying to start it.';
-    },
+    onFailure: failed,
   });
 
   const flush: Operation = {
     name: TASK_NAMES.flush,
     steps: [
-      { name: 'Flush all databases', run: async (ctx) => flushAll(d.runtime.targetOf(await instanceOf(ctx))) },
+      { name: 'Flush all databases', run: async (ctx) => flushAll(d.runtime.targetOf(await instance(ctx))) },
       {
         name: 'Verify the data is gone',
         run: async (ctx) => {
-          const n = await dbSize(d.runtime.targetOf(await instanceOf(ctx)));
+          const n = await dbSize(d.runtime.targetOf(await instance(ctx)));
           if (n !== 0) throw new StepFailure('DCS.5000', `${n} keys were written after the flush; they were kept.`);
         },
       },
     ],
+    onFailure: failed,
   };
 
   const password: Operation = {
@@ -79,31 +70,37 @@ export function instanceOperations(d: Deps): Operation[] {
       {
         name: 'Set the new password in Redis',
         run: async (ctx) => {
-          const i = await instanceOf(ctx);
-          if (i.pendingPassword === null) throw new StepFailure('DCS.5000', 'The new password was lost before it was applied.');
-          // Resumable: the password in force is either the old or the new one.
-          const current = await reachable(d.runtime.targetOf(i), [i.password, i.pendingPassword]);
-          if (current === undefined) throw new StepFailure('DCS.5000', 'Redis refuses both the old and the new password.');
-          if (current !== i.pendingPassword) await setPassword(d.runtime.targetOf(i, current), i.pendingPassword);
+          const i = await instance(ctx);
+          const next = i.pendingPassword;
+          if (next === null) throw new StepFailure('DCS.5000', 'The new password was lost before it was applied.');
+          // Resumable: on every node the password in force is either the old or the new one.
+          const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
+          for (const [k, t] of targets.entries()) {
+            const current = await acceptedPassword(t, [i.password, next]);
+            if (current === undefined) throw new StepFailure('DCS.5000', 'Redis refuses both the old and the new password.');
+            if (i.managed && i.nodes[k].role === 'replica') await configSet({ ...t, password: current }, 'masterauth', next ?? '');
+            if (current !== next) await setPassword({ ...t, password: current }, next);
+          }
         },
       },
       {
         name: 'Record the new password',
         run: async (ctx) => {
-          const i = await instanceOf(ctx);
-          if (i.pendingPassword === null) return; // already recorded by an earlier run
-          await d.store.updateInstance(i.id, { password: i.pendingPassword, pendingPassword: null });
-          d.runtime.passwordChanged(i.id, i.pendingPassword);
+          const i = await instance(ctx);
+          if (i.pendingPassword === null) return; // recorded by an earlier run
+          const changed = { ...i, password: i.pendingPassword, pendingPassword: null };
+          await d.store.updateInstance(i.id, { password: changed.password, pendingPassword: null });
+          d.runtime.refreshSpecs(changed);
         },
       },
     ],
     onFailure: async (t) => {
       const i = await d.store.getInstanceById(t.instanceId);
       if (!i || i.pendingPassword === null) return;
-      const current = await reachable(d.runtime.targetOf(i), [i.password, i.pendingPassword]).catch(() => undefined);
+      const current = await acceptedPassword(d.runtime.targetOf(i), [i.password, i.pendingPassword]).catch(() => undefined);
       if (current === i.pendingPassword) {
         await d.store.updateInstance(i.id, { password: current, pendingPassword: null });
-        d.runtime.passwordChanged(i.id, current);
+        d.runtime.refreshSpecs({ ...i, password: current });
         return 'The new password is in force.';
       }
       await d.store.updateInstance(i.id, { pendingPassword: null });
@@ -117,30 +114,24 @@ export function instanceOperations(d: Deps): Operation[] {
       {
         name: 'Apply the configuration',
         run: async (ctx) => {
-          const i = await instanceOf(ctx);
+          const i = await instance(ctx);
           const changes = (ctx.task.state.changes ?? {}) as Record<string, string>;
-          for (const [name, value] of Object.entries(changes)) await configSet(d.runtime.targetOf(i), name, value);
+          const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
+          for (const t of targets) for (const [name, value] of Object.entries(changes)) await configSet(t, name, value);
         },
       },
       {
         name: 'Record the configuration',
         run: async (ctx) => {
-          const i = await instanceOf(ctx);
+          const i = await instance(ctx);
           const changes = (ctx.task.state.changes ?? {}) as Record<string, string>;
           const stored = (i.extra.configs ?? {}) as Record<string, string>;
           await d.store.updateInstance(i.id, { extra: { ...i.extra, configs: { ...stored, ...changes } } });
         },
       },
     ],
+    onFailure: failed,
   };
 
   return [restart(TASK_NAMES.restart), restart(TASK_NAMES.softRestart), flush, password, configs];
-}
-
-/** The first password Redis accepts, or undefined when it accepts none. */
-async function reachable(t: RedisTarget, candidates: (string | null)[]): Promise<string | null | undefined> {
-  for (const pw of candidates) {
-    if (await ping({ ...t, password: pw })) return pw;
-  }
-  return undefined;
 }

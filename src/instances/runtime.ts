@@ -1,16 +1,24 @@
 /**
- * InstanceRuntime: the live side of an instance record. It starts and stops the managed
- * redis-server through the supervisor, knows how to reach any instance (managed or attached),
- * re-applies the stored configuration after every start, and mirrors process health into the
- * instance's status.
+ * InstanceRuntime: the live side of an instance record. A managed instance is one or more
+ * redis-server nodes (a master on the instance's port, replicas following it), each supervised
+ * under the key `<instance id>:<node name>` with its own directory. The runtime knows how to
+ * reach any instance (managed or attached), re-applies the stored configuration after every
+ * start, and mirrors process health into the instance's status.
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { InstanceRecord, Store } from '../store/types.js';
+import type { InstanceRecord, NodeRecord, Store } from '../store/types.js';
 import type { RedisSupervisor, ManagedRedisSpec } from '../redis/supervisor.js';
 import { configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
 
 const GB = 1024 * 1024 * 1024;
+
+export const nodeKey = (instanceId: string, node: string) => `${instanceId}:${node}`;
+const instanceOfKey = (key: string) => key.split(':')[0];
+
+export function masterOf(i: InstanceRecord): NodeRecord {
+  return i.nodes.find((n) => n.role === 'master') ?? { name: 'node-0', port: i.port, role: 'master' };
+}
 
 export class InstanceRuntime {
   constructor(
@@ -19,41 +27,44 @@ export class InstanceRuntime {
     private readonly dataDir: string,
     private readonly logger: Logger,
   ) {
-    supervisor.on('down', (id: string) => void this.markStatus(id, 'ERROR'));
-    supervisor.on('up', (id: string) => void this.onUp(id));
+    supervisor.on('down', (key: string) => void this.onDown(instanceOfKey(key), key));
+    supervisor.on('up', (key: string) => void this.onUp(instanceOfKey(key), key));
   }
 
-  dirOf(id: string): string {
-    return path.join(this.dataDir, 'instances', id);
+  dirOf(id: string, node?: string): string {
+    const base = path.join(this.dataDir, 'instances', id);
+    return node ? path.join(base, node) : base;
   }
 
-  specOf(i: InstanceRecord, password = i.password): ManagedRedisSpec {
+  specOf(i: InstanceRecord, node: NodeRecord, password = i.password): ManagedRedisSpec {
+    const master = masterOf(i);
     return {
-      instanceId: i.id,
+      instanceId: nodeKey(i.id, node.name),
       host: i.host,
-      port: i.port,
+      port: node.port,
       password,
       maxmemoryBytes: Math.round(i.capacityGb * GB),
-      dir: this.dirOf(i.id),
+      dir: this.dirOf(i.id, node.name),
+      replicaOf: node.role === 'replica' ? { host: i.host, port: master.port, password } : null,
     };
   }
 
-  /** How to reach the instance, with the password in force (or the given one). */
+  /** How to reach the instance (its master), with the password in force or the given one. */
   targetOf(i: InstanceRecord, password = i.password): RedisTarget {
     if (i.managed) return { host: i.host, port: i.port, password };
     const t = parseRedisUrl(i.redisUrl!);
     return { ...t, password, username: i.username ?? t.username ?? null };
   }
 
-  /** Starts a managed instance (or checks an attached one) and records RUNNING or ERROR. */
+  nodeTarget(i: InstanceRecord, node: NodeRecord, password = i.password): RedisTarget {
+    return { host: i.host, port: node.port, password };
+  }
+
+  /** Starts a managed instance's nodes (or checks an attached one) and records RUNNING or ERROR. */
   async bringUp(i: InstanceRecord): Promise<void> {
     try {
-      if (i.managed) {
-        await this.supervisor.start(this.specOf(i));
-        await this.applyStoredConfigs(i);
-      } else if (!(await ping(this.targetOf(i)))) {
-        throw new Error('the attached Redis does not answer');
-      }
+      if (i.managed) await this.startNodes(i);
+      else if (!(await ping(this.targetOf(i)))) throw new Error('the attached Redis does not answer');
       await this.markStatus(i.id, 'RUNNING');
     } catch (err) {
       this.logger.error({ err, instance_id: i.id }, 'instance could not be started');
@@ -61,36 +72,67 @@ export class InstanceRuntime {
     }
   }
 
+  /** Master first, then replicas; each with the stored configuration applied. */
+  async startNodes(i: InstanceRecord): Promise<void> {
+    const ordered = [...i.nodes].sort((a, b) => (a.role === b.role ? 0 : a.role === 'master' ? -1 : 1));
+    for (const n of ordered) await this.startNode(i, n);
+  }
+
+  async startNode(i: InstanceRecord, n: NodeRecord): Promise<void> {
+    await this.supervisor.start(this.specOf(i, n));
+    await this.applyStoredConfigs(i, n);
+  }
+
+  async stopNode(i: InstanceRecord, name: string, removeFiles = false): Promise<void> {
+    const key = nodeKey(i.id, name);
+    if (this.supervisor.spec(key)) await this.supervisor.stop(key, { removeFiles });
+  }
+
+  /** Restarts every node (data kept through AOF), master first. */
   async restart(i: InstanceRecord): Promise<void> {
-    if (!this.supervisor.spec(i.id)) await this.supervisor.start(this.specOf(i));
-    else await this.supervisor.restart(i.id);
-    await this.applyStoredConfigs(i);
+    for (const n of i.nodes) await this.stopNode(i, n.name);
+    await this.startNodes(i);
   }
 
-  async stop(id: string, removeFiles: boolean): Promise<void> {
-    if (this.supervisor.spec(id)) await this.supervisor.stop(id, { removeFiles });
+  async stop(i: InstanceRecord, removeFiles: boolean): Promise<void> {
+    for (const n of i.nodes) await this.stopNode(i, n.name, removeFiles);
   }
 
-  /** Later (re)starts of a managed Redis must use the password now in force. */
-  passwordChanged(id: string, password: string | null): void {
-    if (this.supervisor.spec(id)) this.supervisor.update(id, { password });
+  /** Later (re)starts must use what the record now says (password, capacity, ports, roles). */
+  refreshSpecs(i: InstanceRecord): void {
+    for (const n of i.nodes) {
+      const key = nodeKey(i.id, n.name);
+      const { instanceId: _key, ...spec } = this.specOf(i, n);
+      if (this.supervisor.spec(key)) this.supervisor.update(key, spec);
+    }
   }
 
   isUp(i: InstanceRecord): boolean {
-    return !i.managed || this.supervisor.isUp(i.id);
+    return !i.managed || this.supervisor.isUp(nodeKey(i.id, masterOf(i).name));
+  }
+
+  pidOf(i: InstanceRecord, node: string): number | undefined {
+    return this.supervisor.pid(nodeKey(i.id, node));
   }
 
   /** Configuration changed through the API lives in the record, so a restart keeps it. */
-  async applyStoredConfigs(i: InstanceRecord): Promise<void> {
+  async applyStoredConfigs(i: InstanceRecord, n?: NodeRecord): Promise<void> {
     const configs = (i.extra.configs ?? {}) as Record<string, string>;
-    for (const [name, value] of Object.entries(configs)) await configSet(this.targetOf(i), name, value);
+    const target = n ? this.nodeTarget(i, n) : this.targetOf(i);
+    for (const [name, value] of Object.entries(configs)) await configSet(target, name, value);
   }
 
-  private async onUp(id: string): Promise<void> {
+  private async onDown(id: string, key: string): Promise<void> {
     const i = await this.store.getInstanceById(id);
-    if (!i) return;
-    await this.applyStoredConfigs(i).catch((err) => this.logger.warn({ err, instance_id: id }, 'stored configuration not re-applied'));
-    await this.markStatus(id, 'RUNNING');
+    if (i && key === nodeKey(id, masterOf(i).name)) await this.markStatus(id, 'ERROR');
+  }
+
+  private async onUp(id: string, key: string): Promise<void> {
+    const i = await this.store.getInstanceById(id);
+    const node = i?.nodes.find((n) => nodeKey(id, n.name) === key);
+    if (!i || !node) return;
+    await this.applyStoredConfigs(i, node).catch((err) => this.logger.warn({ err, instance_id: id }, 'stored configuration not re-applied'));
+    if (node.role === 'master') await this.markStatus(id, 'RUNNING');
   }
 
   private async markStatus(id: string, status: InstanceRecord['status']): Promise<void> {

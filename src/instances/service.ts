@@ -27,6 +27,22 @@ export interface CreateInstance {
   description?: string;
 }
 
+export interface ResizeBody {
+  spec_code?: string;
+  new_capacity?: number;
+  change_type?: 'createReplication' | 'deleteReplication';
+  node_list?: string[];
+  replica_num?: number;
+}
+
+export interface ModifyBody {
+  name?: string;
+  description?: string;
+  port?: number;
+}
+
+const MAX_REPLICAS = 5;
+
 export type InstanceAction = 'restart' | 'soft_restart' | 'flush';
 
 const ACTION_TASK: Record<InstanceAction, string> = {
@@ -74,7 +90,7 @@ export class InstanceService {
       updatedAt: now,
     };
     if (b.redis_url) {
-      const i: InstanceRecord = { ...base, ...(await this.attachable(b.redis_url, b.password)), ownerNode: null };
+      const i: InstanceRecord = { ...base, ...(await this.attachable(b.redis_url, b.password)), nodes: [], ownerNode: null };
       await this.store.insertInstance(i);
       return i;
     }
@@ -89,6 +105,7 @@ export class InstanceService {
     const i: InstanceRecord = {
       ...base, host: '127.0.0.1', port, status: 'CREATING', managed: true, redisUrl: null,
       password: b.password ?? null, username: null, ownerNode: this.nodeId,
+      nodes: [{ name: 'node-0', port, role: 'master' }],
     };
     await this.store.insertInstance(i);
     void this.runtime.bringUp(i);
@@ -122,7 +139,7 @@ export class InstanceService {
     if (out === 'not_found') throw Errors.instanceNotFound();
     if (out === 'busy') throw Errors.instanceDeleteRefused();
     if (i.managed) {
-      await this.runtime.stop(id, true).catch((err) => this.logger.error({ err, instance_id: id }, 'stopping a deleted instance failed'));
+      await this.runtime.stop(i, true).catch((err) => this.logger.error({ err, instance_id: id }, 'stopping a deleted instance failed'));
     }
   }
 
@@ -154,6 +171,70 @@ export class InstanceService {
     return this.tasks.start({
       instance, name: TASK_NAMES.password, actor, params: { instance_id: id }, instancePatch: { pendingPassword: newPassword },
     });
+  }
+
+  /** POST /resize: capacity (EXTEND) or replicas (AddReplica / DelReplica). */
+  async resize(projectId: string, id: string, b: ResizeBody, actor: Actor) {
+    const instance = await this.get(projectId, id);
+    const params = { ...b };
+    if (b.change_type === 'createReplication' || b.change_type === 'deleteReplication') {
+      if (!instance.managed) throw Errors.badParam('change_type', 'replicas can be added to managed instances only.');
+      const replicas = instance.nodes.filter((n) => n.role === 'replica');
+      if (b.change_type === 'createReplication') {
+        const count = b.replica_num ?? 1;
+        if (replicas.length + count > MAX_REPLICAS) throw Errors.badParam('replica_num', `an instance has at most ${MAX_REPLICAS} replicas.`);
+        return this.tasks.start({
+          instance, name: TASK_NAMES.addReplica, actor, params, state: { count },
+          details: { old_replica_num: replicas.length, new_replica_num: replicas.length + count },
+        });
+      }
+      const remove = b.node_list?.length ? b.node_list : replicas.slice(-1).map((n) => n.name);
+      if (remove.length === 0) throw Errors.noReplica();
+      for (const name of remove) {
+        if (!replicas.some((n) => n.name === name)) throw Errors.badParam('node_list', `${name} is not a replica of this instance.`);
+      }
+      return this.tasks.start({
+        instance, name: TASK_NAMES.delReplica, actor, params, state: { remove },
+        details: { old_replica_num: replicas.length, new_replica_num: replicas.length - remove.length },
+      });
+    }
+    if (b.new_capacity === undefined) throw Errors.badParam('new_capacity', 'is required.');
+    if (b.new_capacity === instance.capacityGb) throw Errors.badParam('new_capacity', 'is the current capacity.');
+    return this.tasks.start({
+      instance, name: TASK_NAMES.extend, actor, params, state: { newCapacity: b.new_capacity },
+      details: { old_capacity: String(instance.capacityGb), new_capacity: String(b.new_capacity) },
+    });
+  }
+
+  /** POST /swap: the standby becomes master on the instance's address. */
+  async swap(projectId: string, id: string, actor: Actor) {
+    const instance = await this.get(projectId, id);
+    const standby = instance.nodes.find((n) => n.role === 'replica');
+    if (!instance.managed || !standby) throw Errors.noReplica();
+    const master = instance.nodes.find((n) => n.role === 'master')!;
+    return this.tasks.start({
+      instance, name: TASK_NAMES.swap, actor, params: {}, state: { standby: standby.name },
+      details: { node_name: standby.name, source_ip: `${instance.host}:${standby.port}`, target_ip: `${instance.host}:${master.port}` },
+    });
+  }
+
+  /** PUT /instances/{id}: name and description change at once; a new port is an UpdatePort task. */
+  async modify(projectId: string, id: string, b: ModifyBody, actor: Actor) {
+    const instance = await this.get(projectId, id);
+    if (b.port !== undefined && b.port !== instance.port) {
+      if (!instance.managed) throw Errors.badParam('port', 'the port of an attached Redis is changed by its owner.');
+      if (!(await isPortFree(b.port))) throw Errors.badParam('port', `port ${b.port} is already in use on this host.`);
+    }
+    const patch: Partial<InstanceRecord> = {};
+    if (b.name !== undefined) patch.name = b.name;
+    if (b.description !== undefined) patch.extra = { ...instance.extra, description: b.description };
+    if (b.port !== undefined && b.port !== instance.port) {
+      await this.tasks.start({
+        instance, name: TASK_NAMES.port, actor, params: { port: b.port }, state: { newPort: b.port },
+        details: { old_port: instance.port, new_port: b.port },
+      });
+    }
+    if (Object.keys(patch).length) await this.store.updateInstance(id, patch);
   }
 
   async modifyConfigs(projectId: string, id: string, changes: ConfigChange[], actor: Actor) {

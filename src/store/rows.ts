@@ -9,6 +9,7 @@ type Row = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 const strOrNull = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const jsonArray = (v: unknown): unknown[] => (typeof v === 'string' ? JSON.parse(v) : ((v as unknown[]) ?? []));
 const json = (v: unknown): Record<string, unknown> => (typeof v === 'string' ? JSON.parse(v) : ((v as Record<string, unknown>) ?? {}));
 
 export function instanceFromRow(r: Row): InstanceRecord {
@@ -28,6 +29,7 @@ export function instanceFromRow(r: Row): InstanceRecord {
     pendingPassword: strOrNull(r.pending_password),
     username: strOrNull(r.username),
     extra: json(r.extra),
+    nodes: jsonArray(r.nodes) as InstanceRecord['nodes'],
     ownerNode: strOrNull(r.owner_node),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
@@ -37,20 +39,20 @@ export function instanceFromRow(r: Row): InstanceRecord {
 /** Column values for an instance, in INSTANCE_COLUMNS order. */
 export const INSTANCE_COLUMNS = [
   'id', 'project_id', 'name', 'engine', 'engine_version', 'capacity_gb', 'host', 'port', 'status', 'managed',
-  'redis_url', 'password', 'pending_password', 'username', 'extra', 'owner_node', 'created_at', 'updated_at',
+  'redis_url', 'password', 'pending_password', 'username', 'extra', 'nodes', 'owner_node', 'created_at', 'updated_at',
 ] as const;
 
 const INSTANCE_FIELD_COLUMN: Record<string, string> = {
   name: 'name', engine: 'engine', engineVersion: 'engine_version', capacityGb: 'capacity_gb', host: 'host', port: 'port',
   status: 'status', managed: 'managed', redisUrl: 'redis_url', password: 'password', pendingPassword: 'pending_password', username: 'username',
-  extra: 'extra', ownerNode: 'owner_node', updatedAt: 'updated_at',
+  extra: 'extra', nodes: 'nodes', ownerNode: 'owner_node', updatedAt: 'updated_at',
 };
 
 export function instanceValues(i: InstanceRecord, managedAsInt: boolean): unknown[] {
   return [
     i.id, i.projectId, i.name, i.engine, i.engineVersion, i.capacityGb, i.host, i.port, i.status,
     managedAsInt ? (i.managed ? 1 : 0) : i.managed, i.redisUrl, i.password, i.pendingPassword, i.username, JSON.stringify(i.extra),
-    i.ownerNode, i.createdAt, i.updatedAt,
+    JSON.stringify(i.nodes), i.ownerNode, i.createdAt, i.updatedAt,
   ];
 }
 
@@ -60,7 +62,7 @@ export function instancePatchColumns(patch: Partial<InstanceRecord>, managedAsIn
   for (const [k, v] of Object.entries(patch)) {
     const col = INSTANCE_FIELD_COLUMN[k];
     if (!col || v === undefined) continue;
-    if (k === 'extra') out.push([col, JSON.stringify(v)]);
+    if (k === 'extra' || k === 'nodes') out.push([col, JSON.stringify(v)]);
     else if (k === 'managed') out.push([col, managedAsInt ? (v ? 1 : 0) : v]);
     else out.push([col, v]);
   }

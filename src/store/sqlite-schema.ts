@@ -96,4 +96,8 @@ CREATE TABLE tokens (
 );
 `,
   },
+  {
+    version: 2,
+    sql: `ALTER TABLE instances ADD COLUMN nodes TEXT NOT NULL DEFAULT '[]';`,
+  },
 ];

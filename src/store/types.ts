@@ -9,6 +9,13 @@ export const FINISHED_TASK_STATUSES: readonly TaskStatus[] = ['SUCCESS', 'FAILED
 
 export type InstanceStatus = 'CREATING' | 'RUNNING' | 'RESTARTING' | 'ERROR' | 'DELETING';
 
+/** One redis-server of a managed instance: the master, or a replica following it. */
+export interface NodeRecord {
+  name: string;
+  port: number;
+  role: 'master' | 'replica';
+}
+
 export interface InstanceRecord {
   id: string;
   projectId: string;
@@ -30,6 +37,8 @@ export interface InstanceRecord {
   username: string | null;
   /** Extra DCS fields the user sent (spec_code, description…), kept for GET. */
   extra: Record<string, unknown>;
+  /** Managed instances: the master node (port === `port`) and its replicas. Empty when attached. */
+  nodes: NodeRecord[];
   /** The node that supervises a managed instance (multi-node PostgreSQL). */
   ownerNode: string | null;
   createdAt: number;

@@ -43,7 +43,7 @@ async function lastTask(name: string) {
 }
 
 function redisPid(): number {
-  return Number(fs.readFileSync(path.join(svc.dataDir, 'instances', id, 'redis.pid'), 'utf8'));
+  return Number(fs.readFileSync(path.join(svc.dataDir, 'instances', id, 'node-0', 'redis.pid'), 'utf8'));
 }
 
 before(async () => {

@@ -63,7 +63,7 @@ test('passwords and secret keys stay out of responses, logs, task params and oth
   }
   db.close();
   // The instance's redis.conf holds the password, readable by the owner only.
-  const conf = path.join(svc.dataDir, 'instances', id, 'redis.conf');
+  const conf = path.join(svc.dataDir, 'instances', id, 'node-0', 'redis.conf');
   assert.equal(fs.statSync(conf).mode & 0o777, 0o600);
   await svc.restart();
 });

@@ -1,6 +1,6 @@
 /** Instance routes and the DCS operations that start background tasks. */
 import type { FastifyInstance } from 'fastify';
-import type { InstanceService, CreateInstance, InstanceAction } from '../../instances/service.js';
+import type { InstanceService, CreateInstance, InstanceAction, ModifyBody, ResizeBody } from '../../instances/service.js';
 import { ENGINE_VERSIONS } from '../../instances/rules.js';
 import { Errors } from '../../errors.js';
 import { INSTANCE, INSTANCE_ID, pathParams, responses } from '../schemas.js';
@@ -24,6 +24,8 @@ const CREATE_BODY = {
     description: { type: 'string', maxLength: 1024 },
   },
 } as const;
+
+const TASK_ACCEPTED = { type: 'object', properties: { job_id: { type: 'string', description: 'The task id' } } } as const;
 
 const STATUS_BODY = {
   type: 'object',
@@ -52,6 +54,26 @@ const CONFIGS_BODY = {
         properties: { param_id: { type: 'string', maxLength: 64 }, param_name: { type: 'string', maxLength: 64 }, param_value: { type: 'string', maxLength: 1024 } },
       },
     },
+  },
+} as const;
+
+const RESIZE_BODY = {
+  type: 'object',
+  properties: {
+    spec_code: { type: 'string', maxLength: 128 },
+    new_capacity: { type: 'number', exclusiveMinimum: 0, maximum: 1024, description: 'GB (EXTEND)' },
+    change_type: { type: 'string', enum: ['createReplication', 'deleteReplication'] },
+    node_list: { type: 'array', maxItems: 5, uniqueItems: true, items: { type: 'string', pattern: '^node-[0-9]{1,2}$' } },
+    replica_num: { type: 'integer', minimum: 1, maximum: 5, description: 'Addition: replicas to add (default 1)' },
+  },
+} as const;
+
+const MODIFY_BODY = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{3,63}$' },
+    description: { type: 'string', maxLength: 1024 },
+    port: { type: 'integer', minimum: 1024, maximum: 65535 },
   },
 } as const;
 
@@ -103,6 +125,39 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
     },
   }, async (req, reply) => {
     await instances.delete(req.params.project_id, req.params.instance_id);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: P; Body: ResizeBody }>('/v2/:project_id/instances/:instance_id/resize', {
+    config: mutating,
+    schema: {
+      summary: 'Resize (task EXTEND) or add/remove replicas (AddReplica / DelReplica)', tags: ['operations'],
+      params: pathParams('project_id', 'instance_id'), body: RESIZE_BODY, response: responses({ 200: TASK_ACCEPTED }),
+    },
+  }, async (req) => {
+    const t = await instances.resize(req.params.project_id, req.params.instance_id, req.body ?? {}, req.caller);
+    return { job_id: t.id };
+  });
+
+  app.post<{ Params: P }>('/v2/:project_id/instances/:instance_id/swap', {
+    config: mutating,
+    schema: {
+      summary: 'Master/standby switchover (task masterStandbySwapJob)', tags: ['operations'],
+      params: pathParams('project_id', 'instance_id'), response: responses({ 200: TASK_ACCEPTED }),
+    },
+  }, async (req) => {
+    const t = await instances.swap(req.params.project_id, req.params.instance_id, req.caller);
+    return { job_id: t.id };
+  });
+
+  app.put<{ Params: P; Body: ModifyBody }>('/v2/:project_id/instances/:instance_id', {
+    config: mutating,
+    schema: {
+      summary: 'Modify an instance: name and description at once, a new port as task UpdatePort', tags: ['instances'],
+      params: pathParams('project_id', 'instance_id'), body: MODIFY_BODY, response: responses({ 204: { type: 'null' } }),
+    },
+  }, async (req, reply) => {
+    await instances.modify(req.params.project_id, req.params.instance_id, req.body ?? {}, req.caller);
     return reply.code(204).send();
   });
 

@@ -75,7 +75,9 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => store.close());
     const supervisor = new RedisSupervisor({ redisServer: c.redisServer, logger: log.child({ component: 'redis' }) });
     cleanups.unshift(() => supervisor.stopAll());
-    const engine = new TaskEngine({ store, logger: log.child({ component: 'engine' }) });
+    const engine = new TaskEngine({
+      store, logger: log.child({ component: 'engine' }), stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined,
+    });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
     for (const op of [...basicOperations({ store, runtime }), ...topologyOperations({ store, runtime })]) engine.register(op);
     const tasks = new TaskService(store, engine);

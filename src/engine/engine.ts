@@ -20,6 +20,11 @@ export interface EngineOptions {
   concurrency?: number;
   /** A task claimed this many times without finishing is failed instead of retried again. */
   maxAttempts?: number;
+  /**
+   * Pause before each step (after it is recorded EXECUTING). Zero in production; fault-injection
+   * tests set it (DCS_STEP_DELAY_MS) to kill the service while a known step is in progress.
+   */
+  stepDelayMs?: number;
 }
 
 export class TaskEngine {
@@ -134,6 +139,7 @@ export class TaskEngine {
         if (signal.aborted || lost) return; // leave it resumable
         const begin = Date.now();
         if (!(await store.updateStep(task.id, this.nodeId, index, { status: 'EXECUTING', beginAt: begin, endAt: null, errorCode: null }, begin))) return;
+        if (this.o.stepDelayMs) await new Promise((r) => setTimeout(r, this.o.stepDelayMs));
         const stepAbort = new AbortController();
         const onAbort = () => stepAbort.abort();
         signal.addEventListener('abort', onAbort);

@@ -68,6 +68,8 @@ function confText(s: ManagedRedisSpec): string {
     'appendonly yes',
     'appendfsync everysec',
     'save ""',
+    // One replica at a time: waiting for more to join a diskless transfer only delays it.
+    'repl-diskless-sync-delay 0',
   ];
   if (s.password) lines.push(`requirepass ${confQuote(s.password)}`);
   if (s.replicaOf) {

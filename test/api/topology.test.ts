@@ -1,0 +1,152 @@
+/**
+ * Operations that change an instance's shape, checked against the real redis-server processes:
+ * resize, replicas, master/standby switchover and a port change.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { client, waitFor, type Client } from '../helpers/client.js';
+import { startService, type Service } from '../helpers/service.js';
+import { freePort } from '../helpers/redis.js';
+
+let svc: Service;
+let admin: Client;
+let id: string;
+const PASSWORD = 'Topo#Pass123';
+const P = '{p}';
+
+const redisAt = (port: number) => new Redis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => null });
+async function info(port: number, section: string): Promise<Record<string, string>> {
+  const r = redisAt(port);
+  try {
+    const text = await r.info(section);
+    return Object.fromEntries(text.split('\r\n').filter((l) => l.includes(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1)]));
+  } finally {
+    r.disconnect();
+  }
+}
+const show = async () => (await admin.get(`/v2/${P}/instances/${id}`)).body;
+async function finished(name: string) {
+  return waitFor(async () => {
+    const t = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks.find((x: any) => x.name === name);
+    return t && ['SUCCESS', 'FAILED'].includes(t.status) && t;
+  }, 60_000, `${name} finished`);
+}
+const portOpen = (port: number) => new Promise<boolean>((resolve) => {
+  const s = net.connect(port, '127.0.0.1');
+  s.once('connect', () => { s.destroy(); resolve(true); });
+  s.once('error', () => resolve(false));
+});
+
+before(async () => {
+  svc = await startService();
+  admin = client(svc.url, svc.admin);
+  const r = await admin.post(`/v2/${P}/instances`, { name: 'topology', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password: PASSWORD });
+  id = r.body.instances[0].instance_id;
+  await waitFor(async () => (await show()).status === 'RUNNING');
+});
+
+after(async () => {
+  await svc?.stop();
+});
+
+test('swap without a replica → 400 DCS.4086, no task', async () => {
+  const r = await admin.post(`/v2/${P}/instances/${id}/swap`, undefined);
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error_code, 'DCS.4086');
+  assert.equal((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.task_count, '0');
+});
+
+test('EXTEND: maxmemory changes and the task details carry old and new capacity', async () => {
+  const r = await admin.post(`/v2/${P}/instances/${id}/resize`, { spec_code: 'redis.single.0.5', new_capacity: 0.5 });
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.body.job_id, /^[0-9a-f]{32}$/);
+  const t = await finished('EXTEND');
+  assert.equal(t.status, 'SUCCESS');
+  assert.deepEqual(t.details, { old_capacity: '0.25', new_capacity: '0.5' });
+  const c = redisAt((await show()).port);
+  assert.deepEqual(await c.config('GET', 'maxmemory'), ['maxmemory', String(512 * 1024 * 1024)]);
+  c.disconnect();
+  assert.equal((await show()).capacity, 0.5);
+  const same = await admin.post(`/v2/${P}/instances/${id}/resize`, { new_capacity: 0.5 });
+  assert.equal(same.body.error_code, 'DCS.4800');
+});
+
+test('AddReplica: a replica redis-server follows the master and the instance shows it', async () => {
+  const c = redisAt((await show()).port);
+  await c.set('before-replica', 'v1');
+  c.disconnect();
+  const r = await admin.post(`/v2/${P}/instances/${id}/resize`, { change_type: 'createReplication' });
+  assert.equal(r.status, 200, r.text);
+  const t = await finished('AddReplica');
+  assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
+  assert.deepEqual(t.details, { old_replica_num: 0, new_replica_num: 1 });
+  const inst = await show();
+  assert.equal(inst.replica_num, 1);
+  const replica = inst.nodes.find((n: any) => n.role === 'replica');
+  assert.equal((await info(replica.port, 'replication')).master_link_status, 'up');
+  assert.equal((await info(replica.port, 'replication')).role, 'slave');
+  const rc = redisAt(replica.port);
+  assert.equal(await rc.get('before-replica'), 'v1');
+  rc.disconnect();
+});
+
+test('switchover: the standby becomes master on the instance address, the old master follows, data kept', async () => {
+  const before = await show();
+  const c = redisAt(before.port);
+  await c.set('before-swap', 'v2');
+  c.disconnect();
+  const oldMaster = before.nodes.find((n: any) => n.role === 'master');
+  const standby = before.nodes.find((n: any) => n.role === 'replica');
+  const r = await admin.post(`/v2/${P}/instances/${id}/swap`, undefined);
+  assert.equal(r.status, 200, r.text);
+  const t = await finished('masterStandbySwapJob');
+  assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
+  const after = await show();
+  assert.equal(after.port, before.port, 'the instance address is unchanged');
+  assert.equal(after.nodes.find((n: any) => n.name === standby.name).role, 'master');
+  assert.equal(after.nodes.find((n: any) => n.name === oldMaster.name).role, 'replica');
+  assert.equal((await info(after.port, 'replication')).role, 'master');
+  const c2 = redisAt(after.port);
+  assert.equal(await c2.get('before-swap'), 'v2');
+  assert.equal(await c2.get('before-replica'), 'v1');
+  await c2.set('after-swap', 'writable');
+  c2.disconnect();
+  const follower = after.nodes.find((n: any) => n.role === 'replica');
+  await waitFor(async () => (await info(follower.port, 'replication')).master_link_status === 'up');
+});
+
+test('UpdatePort: Redis listens on the new port, the old one is closed, replicas follow', async () => {
+  const before = await show();
+  const newPort = await freePort();
+  const r = await admin.put(`/v2/${P}/instances/${id}`, { port: newPort });
+  assert.equal(r.status, 204, r.text);
+  const t = await finished('UpdatePort');
+  assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
+  assert.deepEqual(t.details, { old_port: before.port, new_port: newPort });
+  const after = await show();
+  assert.equal(after.port, newPort);
+  assert.equal(await portOpen(before.port), false);
+  const c = redisAt(newPort);
+  assert.equal(await c.get('after-swap'), 'writable');
+  c.disconnect();
+  const replica = after.nodes.find((n: any) => n.role === 'replica');
+  await waitFor(async () => {
+    const i = await info(replica.port, 'replication');
+    return i.master_link_status === 'up' && i.master_port === String(newPort);
+  });
+});
+
+test('DelReplica: the replica process is stopped and the instance has none', async () => {
+  const replica = (await show()).nodes.find((n: any) => n.role === 'replica');
+  const bad = await admin.post(`/v2/${P}/instances/${id}/resize`, { change_type: 'deleteReplication', node_list: ['node-9'] });
+  assert.equal(bad.body.error_code, 'DCS.4800');
+  const r = await admin.post(`/v2/${P}/instances/${id}/resize`, { change_type: 'deleteReplication', node_list: [replica.name] });
+  assert.equal(r.status, 200, r.text);
+  const t = await finished('DelReplica');
+  assert.equal(t.status, 'SUCCESS');
+  assert.deepEqual(t.details, { old_replica_num: 1, new_replica_num: 0 });
+  assert.equal(await portOpen(replica.port), false);
+  assert.equal((await show()).replica_num, 0);
+});

@@ -64,6 +64,25 @@ export function basicOperations(d: OpDeps): Operation[] {
     onFailure: failed,
   };
 
+  /**
+   * Makes the pending password the one in force on every node. Idempotent: on each node the
+   * password in force is either the old or the new one. Run again by the recording step,
+   * because a Redis restarted in between (service crash) starts with the recorded password.
+   */
+  const applyPendingPassword = async (ctx: StepContext) => {
+    const i = await instance(ctx);
+    const next = i.pendingPassword;
+    if (next === null) return false;
+    const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
+    for (const [k, t] of targets.entries()) {
+      const current = await acceptedPassword(t, [i.password, next]);
+      if (current === undefined) throw new StepFailure('DCS.5000', 'Redis refuses both the old and the new password.');
+      if (i.managed && i.nodes[k].role === 'replica') await configSet({ ...t, password: current }, 'masterauth', next ?? '');
+      if (current !== next) await setPassword({ ...t, password: current }, next);
+    }
+    return true;
+  };
+
   const password: Operation = {
     name: TASK_NAMES.password,
     steps: [
@@ -71,23 +90,18 @@ export function basicOperations(d: OpDeps): Operation[] {
         name: 'Set the new password in Redis',
         run: async (ctx) => {
           const i = await instance(ctx);
-          const next = i.pendingPassword;
-          if (next === null) throw new StepFailure('DCS.5000', 'The new password was lost before it was applied.');
-          // Resumable: on every node the password in force is either the old or the new one.
-          const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
-          for (const [k, t] of targets.entries()) {
-            const current = await acceptedPassword(t, [i.password, next]);
-            if (current === undefined) throw new StepFailure('DCS.5000', 'Redis refuses both the old and the new password.');
-            if (i.managed && i.nodes[k].role === 'replica') await configSet({ ...t, password: current }, 'masterauth', next ?? '');
-            if (current !== next) await setPassword({ ...t, password: current }, next);
+          if (i.pendingPassword === null && i.password !== null) {
+            // Recorded by an earlier run already; nothing pending means nothing to apply.
+            return;
           }
+          if (!(await applyPendingPassword(ctx))) throw new StepFailure('DCS.5000', 'The new password was lost before it was applied.');
         },
       },
       {
         name: 'Record the new password',
         run: async (ctx) => {
+          if (!(await applyPendingPassword(ctx))) return; // recorded by an earlier run
           const i = await instance(ctx);
-          if (i.pendingPassword === null) return; // recorded by an earlier run
           const changed = { ...i, password: i.pendingPassword, pendingPassword: null };
           await d.store.updateInstance(i.id, { password: changed.password, pendingPassword: null });
           d.runtime.refreshSpecs(changed);
@@ -108,23 +122,23 @@ export function basicOperations(d: OpDeps): Operation[] {
     },
   };
 
+  /** CONFIG SET on every node; run again when recording, as a restart in between loses it. */
+  const applyConfigs = async (ctx: StepContext) => {
+    const i = await instance(ctx);
+    const changes = (ctx.task.state.changes ?? {}) as Record<string, string>;
+    const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
+    for (const t of targets) for (const [name, value] of Object.entries(changes)) await configSet(t, name, value);
+    return { i, changes };
+  };
+
   const configs: Operation = {
     name: TASK_NAMES.configs,
     steps: [
-      {
-        name: 'Apply the configuration',
-        run: async (ctx) => {
-          const i = await instance(ctx);
-          const changes = (ctx.task.state.changes ?? {}) as Record<string, string>;
-          const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
-          for (const t of targets) for (const [name, value] of Object.entries(changes)) await configSet(t, name, value);
-        },
-      },
+      { name: 'Apply the configuration', run: async (ctx) => void (await applyConfigs(ctx)) },
       {
         name: 'Record the configuration',
         run: async (ctx) => {
-          const i = await instance(ctx);
-          const changes = (ctx.task.state.changes ?? {}) as Record<string, string>;
+          const { i, changes } = await applyConfigs(ctx);
           const stored = (i.extra.configs ?? {}) as Record<string, string>;
           await d.store.updateInstance(i.id, { extra: { ...i.extra, configs: { ...stored, ...changes } } });
         },

@@ -30,26 +30,27 @@ export function topologyOperations(d: OpDeps): Operation[] {
     return now;
   };
 
+  /** maxmemory on every node; run again when recording, as a restart in between loses it. */
+  const applyCapacity = async (ctx: StepContext) => {
+    const i = await instance(ctx);
+    const bytes = Math.round(Number(ctx.task.state.newCapacity) * GB);
+    const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
+    const used = Number((await infoSection(targets[0], 'memory')).used_memory ?? 0);
+    if (used > bytes) {
+      throw new StepFailure('DCS.4113', `The instance uses ${used} bytes, more than the new capacity of ${bytes} bytes; maxmemory was not changed.`);
+    }
+    for (const t of targets) await configSet(t, 'maxmemory', String(bytes));
+    return i;
+  };
+
   const extend: Operation = {
     name: TASK_NAMES.extend,
     steps: [
-      {
-        name: 'Set maxmemory on every node',
-        run: async (ctx) => {
-          const i = await instance(ctx);
-          const bytes = Math.round(Number(ctx.task.state.newCapacity) * GB);
-          const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
-          const used = Number((await infoSection(targets[0], 'memory')).used_memory ?? 0);
-          if (used > bytes) {
-            throw new StepFailure('DCS.4113', `The instance uses ${used} bytes, more than the new capacity of ${bytes} bytes; maxmemory was not changed.`);
-          }
-          for (const t of targets) await configSet(t, 'maxmemory', String(bytes));
-        },
-      },
+      { name: 'Set maxmemory on every node', run: async (ctx) => void (await applyCapacity(ctx)) },
       {
         name: 'Record the new capacity',
         run: async (ctx) => {
-          await save(await instance(ctx), { capacityGb: Number(ctx.task.state.newCapacity) });
+          await save(await applyCapacity(ctx), { capacityGb: Number(ctx.task.state.newCapacity) });
         },
       },
     ],

@@ -12,7 +12,8 @@ export interface Seeded {
   taskIds: string[];
 }
 
-export async function seedFinishedTasks(dataDir: string, projectId: string, count: number, redisPort = 1): Promise<Seeded> {
+/** `ageMs`: how long ago the tasks finished (retention tests). */
+export async function seedFinishedTasks(dataDir: string, projectId: string, count: number, redisPort = 1, ageMs = 0): Promise<Seeded> {
   const file = path.join(dataDir, 'dcs.db');
   const store = new SqliteStore(file);
   await store.migrate(); // the schema is the service's own
@@ -34,7 +35,7 @@ export async function seedFinishedTasks(dataDir: string, projectId: string, coun
     for (let i = 0; i < count; i++) {
       const id = randomBytes(16).toString('hex');
       taskIds.push(id);
-      const t = now - count + i;
+      const t = now - ageMs - count + i;
       insert.run(id, projectId, instanceId, t, t, t, t);
     }
   })();

@@ -25,6 +25,8 @@ export interface EngineOptions {
    * tests set it (DCS_STEP_DELAY_MS) to kill the service while a known step is in progress.
    */
   stepDelayMs?: number;
+  /** Called after a task ends (SUCCESS or FAILED) on this node. */
+  onFinished?: (taskId: string, status: 'SUCCESS' | 'FAILED') => void;
 }
 
 export class TaskEngine {
@@ -86,17 +88,22 @@ export class TaskEngine {
 
   private async claimLoop(): Promise<void> {
     while (!this.stopped && this.running.size < this.concurrency) {
-      let task: TaskRecord | null;
+      // Claims issued together share one store round (one group commit on SQLite).
+      const free = Math.min(this.concurrency - this.running.size, CLAIM_BATCH);
+      let claimed: (TaskRecord | null)[];
       try {
-        task = await this.o.store.claimTask(this.nodeId, this.leaseMs, Date.now());
+        claimed = await Promise.all(Array.from({ length: free }, () => this.o.store.claimTask(this.nodeId, this.leaseMs, Date.now())));
       } catch (e) {
         this.o.logger.error({ err: e }, 'claiming a task failed');
         return;
       }
-      if (!task) return;
-      const abort = new AbortController();
-      const done = this.runTask(task, abort.signal).finally(() => this.running.delete(task!.id));
-      this.running.set(task.id, { abort, done });
+      for (const task of claimed) {
+        if (!task) continue;
+        const abort = new AbortController();
+        const done = this.runTask(task, abort.signal).finally(() => this.running.delete(task.id));
+        this.running.set(task.id, { abort, done });
+      }
+      if (claimed.some((t) => t === null)) return; // nothing more to claim right now
     }
   }
 
@@ -169,7 +176,7 @@ export class TaskEngine {
         if (!(await store.updateStep(task.id, this.nodeId, index, { status: 'FINISH', endAt: end }, end))) return;
       }
       if (op.onSuccess) await op.onSuccess({ ...task, state, details });
-      await store.finishTask(task.id, this.nodeId, 'SUCCESS', null, null, Date.now());
+      if (await store.finishTask(task.id, this.nodeId, 'SUCCESS', null, null, Date.now())) this.o.onFinished?.(task.id, 'SUCCESS');
       log.info('task succeeded');
     } catch (e) {
       const failure = e instanceof StepFailure ? e : new StepFailure('DCS.5000', safeMessage(e));
@@ -180,8 +187,9 @@ export class TaskEngine {
       } catch (err) {
         log.error({ err }, 'failure handler failed');
       }
-      await store.finishTask(task.id, this.nodeId, 'FAILED', failure.code, reason.slice(0, 1024), Date.now()).catch((err) =>
-        log.error({ err }, 'recording the failure failed'),
+      await store.finishTask(task.id, this.nodeId, 'FAILED', failure.code, reason.slice(0, 1024), Date.now()).then(
+        (ok) => ok && this.o.onFinished?.(task.id, 'FAILED'),
+        (err) => log.error({ err }, 'recording the failure failed'),
       );
       log.warn({ error_code: failure.code, reason }, 'task failed');
     } finally {
@@ -191,6 +199,9 @@ export class TaskEngine {
 }
 
 class LeaseLost extends Error {}
+
+/** How many claims one round of the claim loop issues at most. */
+const CLAIM_BATCH = 16;
 
 function safeMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -9,6 +9,10 @@ export const INSTANCE_ID = {
 } as const;
 export const TASK_ID = { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'Task ID (32 lowercase hex)' } as const;
 
+/** Route configs: every DCS route is authenticated; changes are refused to read-only credentials. */
+export const READS = { dcs: true } as const;
+export const CHANGES = { dcs: true, mutating: true } as const;
+
 export function pathParams(...names: ('project_id' | 'instance_id' | 'task_id' | 'job_id')[]) {
   const all = { project_id: PROJECT_ID, instance_id: INSTANCE_ID, task_id: TASK_ID, job_id: TASK_ID };
   return {

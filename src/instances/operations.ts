@@ -73,7 +73,7 @@ export function basicOperations(d: OpDeps): Operation[] {
     const i = await instance(ctx);
     const next = i.pendingPassword;
     if (next === null) return false;
-    const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
+    const targets = d.runtime.allTargets(i);
     for (const [k, t] of targets.entries()) {
       const current = await acceptedPassword(t, [i.password, next]);
       if (current === undefined) throw new StepFailure('DCS.5000', 'Redis refuses both the old and the new password.');
@@ -126,7 +126,7 @@ export function basicOperations(d: OpDeps): Operation[] {
   const applyConfigs = async (ctx: StepContext) => {
     const i = await instance(ctx);
     const changes = (ctx.task.state.changes ?? {}) as Record<string, string>;
-    const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
+    const targets = d.runtime.allTargets(i);
     for (const t of targets) for (const [name, value] of Object.entries(changes)) await configSet(t, name, value);
     return { i, changes };
   };

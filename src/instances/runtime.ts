@@ -60,6 +60,11 @@ export class InstanceRuntime {
     return { host: i.host, port: node.port, password };
   }
 
+  /** Every redis-server of the instance, master first (an attached Redis is one target). */
+  allTargets(i: InstanceRecord): RedisTarget[] {
+    return i.managed ? i.nodes.map((n) => this.nodeTarget(i, n)) : [this.targetOf(i)];
+  }
+
   /** Starts a managed instance's nodes (or checks an attached one) and records RUNNING or ERROR. */
   async bringUp(i: InstanceRecord): Promise<void> {
     try {

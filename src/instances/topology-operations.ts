@@ -34,7 +34,7 @@ export function topologyOperations(d: OpDeps): Operation[] {
   const applyCapacity = async (ctx: StepContext) => {
     const i = await instance(ctx);
     const bytes = Math.round(Number(ctx.task.state.newCapacity) * GB);
-    const targets = i.managed ? i.nodes.map((n) => d.runtime.nodeTarget(i, n)) : [d.runtime.targetOf(i)];
+    const targets = d.runtime.allTargets(i);
     const used = Number((await infoSection(targets[0], 'memory')).used_memory ?? 0);
     if (used > bytes) {
       throw new StepFailure('DCS.4113', `The instance uses ${used} bytes, more than the new capacity of ${bytes} bytes; maxmemory was not changed.`);

@@ -82,20 +82,10 @@ export interface TaskRecord {
   steps: StepRecord[];
 }
 
-export interface NewTask {
-  id: string;
-  projectId: string;
-  instanceId: string;
-  instanceName: string;
-  name: string;
-  details: Record<string, unknown>;
-  userId: string;
-  userName: string;
-  params: string;
-  state: Record<string, unknown>;
-  createdAt: number;
-  steps: string[];
-}
+export type NewTask = Pick<
+  TaskRecord,
+  'id' | 'projectId' | 'instanceId' | 'instanceName' | 'name' | 'details' | 'userId' | 'userName' | 'params' | 'state' | 'createdAt'
+> & { steps: string[] };
 
 export interface TaskQuery {
   projectId: string;

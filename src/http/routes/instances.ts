@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { InstanceService, CreateInstance, InstanceAction, ModifyBody, ResizeBody } from '../../instances/service.js';
 import { ENGINE_VERSIONS } from '../../instances/rules.js';
 import { Errors } from '../../errors.js';
-import { INSTANCE, INSTANCE_ID, pathParams, responses } from '../schemas.js';
+import { INSTANCE, INSTANCE_ID, pathParams, responses, READS, CHANGES } from '../schemas.js';
 import { instanceView } from '../views.js';
 
 type P = { project_id: string; instance_id: string };
@@ -78,11 +78,8 @@ const MODIFY_BODY = {
 } as const;
 
 export function instanceRoutes(app: FastifyInstance, instances: InstanceService): void {
-  const dcs = { dcs: true };
-  const mutating = { dcs: true, mutating: true };
-
   app.post<{ Params: P; Body: CreateInstance }>('/v2/:project_id/instances', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Create an instance (a managed redis-server, or an attached Redis with redis_url)', tags: ['instances'],
       params: pathParams('project_id'), body: CREATE_BODY,
@@ -102,7 +99,7 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
   });
 
   app.get<{ Params: P }>('/v2/:project_id/instances', {
-    config: dcs,
+    config: READS,
     schema: {
       summary: 'List instances', tags: ['instances'], params: pathParams('project_id'),
       response: responses({ 200: { type: 'object', properties: { instance_num: { type: 'integer' }, instances: { type: 'array', items: INSTANCE } } } }),
@@ -113,12 +110,12 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
   });
 
   app.get<{ Params: P }>('/v2/:project_id/instances/:instance_id', {
-    config: dcs,
+    config: READS,
     schema: { summary: 'Show an instance', tags: ['instances'], params: pathParams('project_id', 'instance_id'), response: responses({ 200: INSTANCE }) },
   }, async (req) => instanceView(await instances.get(req.params.project_id, req.params.instance_id)));
 
   app.delete<{ Params: P }>('/v2/:project_id/instances/:instance_id', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Delete an instance (stops its Redis and removes its files; its finished tasks stay in the task centre)', tags: ['instances'],
       params: pathParams('project_id', 'instance_id'), response: responses({ 204: { type: 'null' } }),
@@ -129,7 +126,7 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
   });
 
   app.post<{ Params: P; Body: ResizeBody }>('/v2/:project_id/instances/:instance_id/resize', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Resize (task EXTEND) or add/remove replicas (AddReplica / DelReplica)', tags: ['operations'],
       params: pathParams('project_id', 'instance_id'), body: RESIZE_BODY, response: responses({ 200: TASK_ACCEPTED }),
@@ -140,7 +137,7 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
   });
 
   app.post<{ Params: P }>('/v2/:project_id/instances/:instance_id/swap', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Master/standby switchover (task masterStandbySwapJob)', tags: ['operations'],
       params: pathParams('project_id', 'instance_id'), response: responses({ 200: TASK_ACCEPTED }),
@@ -151,7 +148,7 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
   });
 
   app.put<{ Params: P; Body: ModifyBody }>('/v2/:project_id/instances/:instance_id', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Modify an instance: name and description at once, a new port as task UpdatePort', tags: ['instances'],
       params: pathParams('project_id', 'instance_id'), body: MODIFY_BODY, response: responses({ 204: { type: 'null' } }),
@@ -162,7 +159,7 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
   });
 
   app.put<{ Params: P; Body: { instances: string[]; action: InstanceAction } }>('/v2/:project_id/instances/status', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Restart, soft-restart or flush instances (each becomes a background task)', tags: ['operations'],
       params: pathParams('project_id'), body: STATUS_BODY,
@@ -176,7 +173,7 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
   }, async (req) => ({ results: await instances.act(req.params.project_id, req.body.instances, req.body.action, req.caller) }));
 
   app.put<{ Params: P; Body: { old_password?: string | null; new_password: string } }>('/v2/:project_id/instances/:instance_id/password', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Change the instance password (task "modify")', tags: ['operations'],
       params: pathParams('project_id', 'instance_id'), body: PASSWORD_BODY,
@@ -196,7 +193,7 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
   });
 
   app.put<{ Params: P; Body: { redis_config: { param_name: string; param_value: string }[] } }>('/v2/:project_id/instances/:instance_id/configs', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Change configuration parameters (task "modifyConfigs")', tags: ['operations'],
       params: pathParams('project_id', 'instance_id'), body: CONFIGS_BODY, response: responses({ 204: { type: 'null' } }),

@@ -5,7 +5,7 @@ import type { InstanceService } from '../../instances/service.js';
 import { DcsError, Errors } from '../../errors.js';
 import { taskWindow } from '../query.js';
 import { centreTaskView, jobView, progressView, taskView } from '../views.js';
-import { CENTRE_TASK, DELETE_RESULT, TASK, TASK_WINDOW_QUERY, pathParams, responses } from '../schemas.js';
+import { CENTRE_TASK, DELETE_RESULT, TASK, TASK_WINDOW_QUERY, pathParams, responses, READS, CHANGES } from '../schemas.js';
 
 type P = { project_id: string; instance_id: string; task_id: string; job_id: string };
 type Q = Record<string, string | undefined>;
@@ -16,11 +16,8 @@ const CENTRE_DELETE_BODY = {
 } as const;
 
 export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: InstanceService): void {
-  const dcs = { dcs: true };
-  const mutating = { dcs: true, mutating: true };
-
   app.get<{ Params: P; Querystring: Q }>('/v2/:project_id/instances/:instance_id/tasks', {
-    config: dcs,
+    config: READS,
     schema: {
       summary: 'List the background tasks of an instance', tags: ['tasks'],
       params: pathParams('project_id', 'instance_id'), querystring: TASK_WINDOW_QUERY,
@@ -34,7 +31,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
   });
 
   app.get<{ Params: P }>('/v2/:project_id/instances/:instance_id/tasks/:task_id/progress', {
-    config: dcs,
+    config: READS,
     schema: {
       summary: 'Show the progress of a background task', tags: ['tasks'],
       params: pathParams('project_id', 'instance_id', 'task_id'),
@@ -66,7 +63,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
   });
 
   app.delete<{ Params: P }>('/v2/:project_id/instances/:instance_id/tasks/:task_id', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Delete a background task', description: 'Only finished tasks (SUCCESS, FAILED) can be deleted.', tags: ['tasks'],
       params: pathParams('project_id', 'instance_id', 'task_id'),
@@ -79,7 +76,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
   });
 
   app.get<{ Params: P; Querystring: Q }>('/v2/:project_id/tasks', {
-    config: dcs,
+    config: READS,
     schema: {
       summary: 'Task centre: every background task of the project', tags: ['task centre'],
       params: pathParams('project_id'), querystring: TASK_WINDOW_QUERY,
@@ -91,7 +88,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
   });
 
   app.delete<{ Params: P; Body: { message?: string } | undefined }>('/v2/:project_id/tasks/:task_id', {
-    config: mutating,
+    config: CHANGES,
     schema: {
       summary: 'Task centre: delete a background task', tags: ['task centre'],
       params: pathParams('project_id', 'task_id'), body: CENTRE_DELETE_BODY,
@@ -103,7 +100,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
   });
 
   app.get<{ Params: P }>('/v2/:project_id/jobs/:job_id', {
-    config: dcs,
+    config: READS,
     schema: {
       summary: 'Look up a job (a task) by id', tags: ['task centre'],
       params: pathParams('project_id', 'job_id'),

@@ -2,13 +2,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator.js';
 import { Errors } from '../../errors.js';
-import { pathParams, responses } from '../schemas.js';
+import { READS, pathParams, responses } from '../schemas.js';
 
 const MAX_TTL = 7 * 24 * 3600;
 
 export function tokenRoutes(app: FastifyInstance, auth: Authenticator): void {
   app.post<{ Params: { project_id: string }; Body: { ttl_seconds: number } }>('/v2/:project_id/tokens', {
-    config: { dcs: true },
+    config: READS,
     schema: {
       summary: 'Issue a token for the calling credential (X-Auth-Token); returned once, stored only as a hash', tags: ['auth'],
       params: pathParams('project_id'),

@@ -12,6 +12,7 @@ import autocannon from 'autocannon';
 import { signRequest } from '../src/auth/signature.js';
 import { makeCredential, startService, tempDir, type TestCredential } from '../test/helpers/service.js';
 import { seedFinishedTasks } from '../test/helpers/seed.js';
+import { testDatabaseUrl } from '../test/helpers/db.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
@@ -63,8 +64,9 @@ async function main() {
   const project = randomBytes(16).toString('hex');
   const creds = [makeCredential(project, 'admin', 'bench'), makeCredential(project, 'readonly', 'r'), makeCredential(randomBytes(16).toString('hex'), 'admin', 'o')];
   fs.writeFileSync(path.join(dataDir, 'test-credentials.json'), JSON.stringify(creds));
-  const seeded = await seedFinishedTasks(dataDir, project, REQUESTS);
-  const svc = await startService({ dataDir, args: ['--log-level', 'warn'] });
+  const database = testDatabaseUrl(dataDir, 'sqlite');
+  const seeded = await seedFinishedTasks(database, project, REQUESTS);
+  const svc = await startService({ dataDir, database, args: ['--log-level', 'warn'] });
   const bare = await bareServer();
   try {
     const host = new URL(svc.url).host;

@@ -8,6 +8,8 @@ import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type ServeConfig } from './config.js';
 import { SqliteStore } from './store/sqlite.js';
+import { PostgresStore } from './store/postgres.js';
+import { randomBytes } from 'node:crypto';
 import type { Store } from './store/types.js';
 import { RedisSupervisor } from './redis/supervisor.js';
 import { TaskEngine } from './engine/engine.js';
@@ -31,10 +33,27 @@ export interface RunningService {
 }
 
 export async function openStore(c: ServeConfig): Promise<Store> {
-  if (c.database.kind === 'postgres') throw new ConfigError('PostgreSQL is not supported by this build yet');
-  const store = new SqliteStore(c.database.file);
-  await store.migrate();
+  const store = c.database.kind === 'postgres' ? new PostgresStore(c.database.url) : new SqliteStore(c.database.file);
+  try {
+    await store.migrate();
+  } catch (e) {
+    await store.close().catch(() => {});
+    const what = c.database.kind === 'postgres' ? 'the PostgreSQL database' : c.database.file;
+    throw new ConfigError(`cannot open ${what}: ${(e as Error).message}`);
+  }
   return store;
+}
+
+/** A node keeps its id across restarts (it owns the managed Redis processes it started). */
+function nodeIdOf(dataDir: string): string {
+  const file = path.join(dataDir, 'node-id');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    const id = `node-${randomBytes(6).toString('hex')}`;
+    fs.writeFileSync(file, id, { flag: 'wx' });
+    return id;
+  }
 }
 
 function prepareDataDir(dir: string): void {
@@ -75,20 +94,24 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => store.close());
     const supervisor = new RedisSupervisor({ redisServer: c.redisServer, logger: log.child({ component: 'redis' }) });
     cleanups.unshift(() => supervisor.stopAll());
+    // SQLite is single-node: instances belong to no node in particular.
+    const nodeId = store.kind === 'sqlite' ? null : nodeIdOf(c.dataDir);
     const engine = new TaskEngine({
-      store, logger: log.child({ component: 'engine' }), stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined,
+      store, logger: log.child({ component: 'engine' }), nodeId: nodeId ?? undefined,
+      stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined,
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
     for (const op of [...basicOperations({ store, runtime }), ...topologyOperations({ store, runtime })]) engine.register(op);
     const tasks = new TaskService(store, engine);
-    const nodeId = store.kind === 'sqlite' ? null : engine.nodeId;
     const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId);
     const auth = new Authenticator(credentials, store, c.noAuth);
 
     // Interrupted tasks resume only once their instances are back.
-    await Promise.all((await store.listAllInstances()).map((i) => runtime.bringUp(i)));
+    const mine = (await store.listAllInstances()).filter((i) => !i.managed || i.ownerNode === nodeId);
+    await Promise.all(mine.map((i) => runtime.bringUp(i)));
     if (store.expireAllLeases) await store.expireAllLeases();
     engine.start();
+    if (store instanceof PostgresStore) await store.listen(() => engine.kick());
     cleanups.unshift(() => engine.stop());
     const retention = c.taskRetentionDays === null ? null : startRetention(store, c.taskRetentionDays, log);
     if (retention) cleanups.unshift(() => clearInterval(retention));

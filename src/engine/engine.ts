@@ -12,6 +12,7 @@ import { StepFailure, type Operation, type StepContext } from './operation.js';
 export interface EngineOptions {
   store: Store;
   logger: Logger;
+  /** This service node (stable across restarts); it runs only tasks it can run (see claimTask). */
   nodeId?: string;
   leaseMs?: number;
   heartbeatMs?: number;
@@ -30,7 +31,8 @@ export interface EngineOptions {
 }
 
 export class TaskEngine {
-  readonly nodeId: string;
+  /** Lease owner: the node plus this process's incarnation, so a restarted node never mistakes an old lease for its own. */
+  readonly leaseOwner: string;
   private readonly ops = new Map<string, Operation>();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private timer: NodeJS.Timeout | null = null;
@@ -45,7 +47,7 @@ export class TaskEngine {
   private readonly maxAttempts: number;
 
   constructor(private readonly o: EngineOptions) {
-    this.nodeId = o.nodeId ?? randomBytes(8).toString('hex');
+    this.leaseOwner = `${o.nodeId ?? 'node'}/${randomBytes(6).toString('hex')}`;
     this.leaseMs = o.leaseMs ?? 15_000;
     this.heartbeatMs = o.heartbeatMs ?? Math.floor(this.leaseMs / 3);
     this.pollMs = o.pollMs ?? 1000;
@@ -92,7 +94,7 @@ export class TaskEngine {
       const free = Math.min(this.concurrency - this.running.size, CLAIM_BATCH);
       let claimed: (TaskRecord | null)[];
       try {
-        claimed = await Promise.all(Array.from({ length: free }, () => this.o.store.claimTask(this.nodeId, this.leaseMs, Date.now())));
+        claimed = await Promise.all(Array.from({ length: free }, () => this.o.store.claimTask(this.leaseOwner, this.leaseMs, Date.now(), this.o.nodeId)));
       } catch (e) {
         this.o.logger.error({ err: e }, 'claiming a task failed');
         return;
@@ -126,7 +128,7 @@ export class TaskEngine {
     const op = this.ops.get(task.name);
     let lost = false;
     const heartbeat = setInterval(() => {
-      store.renewLease(task.id, this.nodeId, this.leaseMs, Date.now()).then(
+      store.renewLease(task.id, this.leaseOwner, this.leaseMs, Date.now()).then(
         (ok) => { if (!ok) lost = true; },
         (err) => log.warn({ err }, 'lease renewal failed'),
       );
@@ -145,7 +147,7 @@ export class TaskEngine {
         if (task.steps[index]?.status === 'FINISH') continue;
         if (signal.aborted || lost) return; // leave it resumable
         const begin = Date.now();
-        if (!(await store.updateStep(task.id, this.nodeId, index, { status: 'EXECUTING', beginAt: begin, endAt: null, errorCode: null }, begin))) return;
+        if (!(await store.updateStep(task.id, this.leaseOwner, index, { status: 'EXECUTING', beginAt: begin, endAt: null, errorCode: null }, begin))) return;
         if (this.o.stepDelayMs) await new Promise((r) => setTimeout(r, this.o.stepDelayMs));
         const stepAbort = new AbortController();
         const onAbort = () => stepAbort.abort();
@@ -155,11 +157,11 @@ export class TaskEngine {
           signal: stepAbort.signal,
           saveState: async (patch) => {
             state = { ...state, ...patch };
-            if (!(await store.updateTaskState(task.id, this.nodeId, { state }, Date.now()))) throw new LeaseLost();
+            if (!(await store.updateTaskState(task.id, this.leaseOwner, { state }, Date.now()))) throw new LeaseLost();
           },
           setDetails: async (patch) => {
             details = { ...details, ...patch };
-            if (!(await store.updateTaskState(task.id, this.nodeId, { details }, Date.now()))) throw new LeaseLost();
+            if (!(await store.updateTaskState(task.id, this.leaseOwner, { details }, Date.now()))) throw new LeaseLost();
           },
         };
         try {
@@ -167,16 +169,16 @@ export class TaskEngine {
         } catch (e) {
           if (e instanceof LeaseLost || (signal.aborted && !(e instanceof StepFailure))) return;
           const failure = e instanceof StepFailure ? e : new StepFailure('DCS.5000', `Step ${step.name} failed: ${safeMessage(e)}`);
-          await store.updateStep(task.id, this.nodeId, index, { status: 'FAILED', endAt: Date.now(), errorCode: failure.code }, Date.now());
+          await store.updateStep(task.id, this.leaseOwner, index, { status: 'FAILED', endAt: Date.now(), errorCode: failure.code }, Date.now());
           throw failure;
         } finally {
           signal.removeEventListener('abort', onAbort);
         }
         const end = Date.now();
-        if (!(await store.updateStep(task.id, this.nodeId, index, { status: 'FINISH', endAt: end }, end))) return;
+        if (!(await store.updateStep(task.id, this.leaseOwner, index, { status: 'FINISH', endAt: end }, end))) return;
       }
       if (op.onSuccess) await op.onSuccess({ ...task, state, details });
-      if (await store.finishTask(task.id, this.nodeId, 'SUCCESS', null, null, Date.now())) this.o.onFinished?.(task.id, 'SUCCESS');
+      if (await store.finishTask(task.id, this.leaseOwner, 'SUCCESS', null, null, Date.now())) this.o.onFinished?.(task.id, 'SUCCESS');
       log.info('task succeeded');
     } catch (e) {
       const failure = e instanceof StepFailure ? e : new StepFailure('DCS.5000', safeMessage(e));
@@ -187,7 +189,7 @@ export class TaskEngine {
       } catch (err) {
         log.error({ err }, 'failure handler failed');
       }
-      await store.finishTask(task.id, this.nodeId, 'FAILED', failure.code, reason.slice(0, 1024), Date.now()).then(
+      await store.finishTask(task.id, this.leaseOwner, 'FAILED', failure.code, reason.slice(0, 1024), Date.now()).then(
         (ok) => ok && this.o.onFinished?.(task.id, 'FAILED'),
         (err) => log.error({ err }, 'recording the failure failed'),
       );

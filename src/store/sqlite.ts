@@ -219,12 +219,14 @@ export class SqliteStore implements Store {
 
   // ---- engine ----
 
-  async claimTask(owner: string, leaseMs: number, now: number): Promise<TaskRecord | null> {
+  async claimTask(owner: string, leaseMs: number, now: number, nodeId?: string): Promise<TaskRecord | null> {
     return this.write(() => {
       const r = this.stmt(
-        `SELECT id FROM tasks WHERE status = 'CREATED' OR (status IN ('WAITING','EXECUTING') AND (lease_expires_at IS NULL OR lease_expires_at < ?))
-         ORDER BY created_at, id LIMIT 1`,
-      ).get(now) as Row | undefined;
+        `SELECT t.id FROM tasks t LEFT JOIN instances i ON i.id = t.instance_id
+         WHERE (t.status = 'CREATED' OR (t.status IN ('WAITING','EXECUTING') AND (t.lease_expires_at IS NULL OR t.lease_expires_at < ?)))
+           AND (? IS NULL OR i.id IS NULL OR i.managed = 0 OR i.owner_node IS NULL OR i.owner_node = ?)
+         ORDER BY t.created_at, t.id LIMIT 1`,
+      ).get(now, nodeId ?? null, nodeId ?? null) as Row | undefined;
       if (!r) return null;
       this.stmt(
         `UPDATE tasks SET status = 'EXECUTING', lease_owner = ?, lease_expires_at = ?, started_at = COALESCE(started_at, ?),

@@ -160,8 +160,12 @@ export interface Store {
   deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome>;
   listAudit(projectId: string): Promise<AuditRecord[]>;
 
-  /** Claims one runnable task (CREATED, or EXECUTING with an expired lease) for `owner`. */
-  claimTask(owner: string, leaseMs: number, now: number): Promise<TaskRecord | null>;
+  /**
+   * Claims one runnable task (CREATED, or EXECUTING with an expired lease) for lease `owner`.
+   * With `nodeId`, only tasks that node can run: on attached instances, on instances with no
+   * owner node, or on managed instances that node supervises.
+   */
+  claimTask(owner: string, leaseMs: number, now: number, nodeId?: string): Promise<TaskRecord | null>;
   /** Extends the lease; false when the task is no longer ours (taken over or finished). */
   renewLease(id: string, owner: string, leaseMs: number, now: number): Promise<boolean>;
   updateStep(id: string, owner: string, index: number, u: StepUpdate, now: number): Promise<boolean>;

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { client } from '../helpers/client.js';
 import { makeCredential, startService, tempDir, type Service } from '../helpers/service.js';
 import { seedFinishedTasks, type Seeded } from '../helpers/seed.js';
+import { testDatabaseUrl } from '../helpers/db.js';
 
 let svc: Service;
 let seeded: Seeded;
@@ -16,8 +17,9 @@ before(async () => {
   const project = randomBytes(16).toString('hex');
   const creds = [makeCredential(project, 'admin', 'alice'), makeCredential(project, 'readonly', 'bob'), makeCredential(randomBytes(16).toString('hex'), 'admin', 'carol')];
   fs.writeFileSync(path.join(dataDir, 'test-credentials.json'), JSON.stringify(creds));
-  seeded = await seedFinishedTasks(dataDir, project, 10);
-  svc = await startService({ dataDir });
+  const database = testDatabaseUrl(dataDir);
+  seeded = await seedFinishedTasks(database, project, 10);
+  svc = await startService({ dataDir, database });
 });
 
 after(async () => {

@@ -9,6 +9,7 @@ import { client, sleep, waitFor } from '../helpers/client.js';
 import { makeCredential, startService, tempDir, type Service } from '../helpers/service.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { seedFinishedTasks } from '../helpers/seed.js';
+import { testDatabaseUrl } from '../helpers/db.js';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,8 +28,9 @@ test('kill -9 during deletes and operations loses nothing acknowledged and resur
   const project = randomBytes(16).toString('hex');
   const creds = [makeCredential(project, 'admin', 'alice'), makeCredential(project, 'readonly', 'bob'), makeCredential(randomBytes(16).toString('hex'), 'admin', 'carol')];
   fs.writeFileSync(path.join(dataDir, 'test-credentials.json'), JSON.stringify(creds));
-  const seeded = await seedFinishedTasks(dataDir, project, 400, redis.port);
-  svc = await startService({ dataDir });
+  const database = testDatabaseUrl(dataDir);
+  const seeded = await seedFinishedTasks(database, project, 400, redis.port);
+  svc = await startService({ dataDir, database });
   const admin = client(svc.url, svc.admin);
 
   // Instances whose flushes run while the deletes go on.

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
+import { query } from '../helpers/db.js';
 
 let svc: Service;
 let admin: Client;
@@ -52,16 +53,13 @@ test('passwords and secret keys stay out of responses, logs, task params and oth
   assert.ok(!t.params.includes('Leak'), 'task params hold no password');
   await svc.stop();
   // In the database only the instances.password column may hold the password in force.
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(path.join(svc.dataDir, 'dcs.db'), { readonly: true });
-  const row = db.prepare('SELECT password, pending_password FROM instances WHERE id = ?').get(id) as any;
+  const [row] = await query(svc.database, 'SELECT password, pending_password FROM instances WHERE id = $1', [id]);
   assert.equal(row.password, SECOND);
   assert.equal(row.pending_password, null);
   for (const table of ['tasks', 'task_steps', 'task_audit', 'credential_use', 'tokens']) {
-    const dump = JSON.stringify(db.prepare(`SELECT * FROM ${table}`).all());
+    const dump = JSON.stringify(await query(svc.database, `SELECT * FROM ${table}`));
     for (const s of secrets) assert.ok(!dump.includes(s), `${table} holds ${s}`);
   }
-  db.close();
   // The instance's redis.conf holds the password, readable by the owner only.
   const conf = path.join(svc.dataDir, 'instances', id, 'node-0', 'redis.conf');
   assert.equal(fs.statSync(conf).mode & 0o777, 0o600);

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { query } from '../helpers/db.js';
 import { Redis } from 'ioredis';
 import { client, sleep, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
@@ -150,9 +150,7 @@ test('DELETE with Content-Type: application/json and no body → 200 {"message":
   const list = (await admin.get(`/v2/${P}/instances/${instanceId}/tasks`)).body;
   assert.ok(!list.tasks.some((t: any) => t.id === taskId));
   assert.ok(!(await admin.get(`/v2/${P}/tasks`)).body.tasks.some((t: any) => t.id === taskId));
-  const db = new Database(path.join(svc.dataDir, 'dcs.db'), { readonly: true });
-  const audit = db.prepare('SELECT * FROM task_audit WHERE task_id = ?').get(taskId) as any;
-  db.close();
+  const [audit] = await query(svc.database, 'SELECT * FROM task_audit WHERE task_id = $1', [taskId]);
   assert.equal(audit.actor_name, 'alice');
   assert.equal(audit.last_status, 'SUCCESS');
   assert.equal(audit.instance_id, instanceId);
@@ -163,9 +161,7 @@ test('task-centre delete keeps its message in the audit record', async () => {
   const r = await admin.del(`/v2/${P}/tasks/${id}`, { body: { message: 'cleaning up ✓ 清理' } });
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.body, { message: '' });
-  const db = new Database(path.join(svc.dataDir, 'dcs.db'), { readonly: true });
-  const audit = db.prepare('SELECT * FROM task_audit WHERE task_id = ?').get(id) as any;
-  db.close();
+  const [audit] = await query(svc.database, 'SELECT * FROM task_audit WHERE task_id = $1', [id]);
   assert.equal(audit.message, 'cleaning up ✓ 清理');
 });
 

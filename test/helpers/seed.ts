@@ -1,11 +1,12 @@
 /**
- * Seeds a data directory with one attached instance and many finished tasks, before the service
- * starts. Bulk SQL in one transaction: going through the API would take one operation per task.
+ * Seeds a database with one attached instance and many finished tasks, before the service
+ * starts. Bulk inserts: going through the API would take one operation per task.
  */
-import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { SqliteStore } from '../../src/store/sqlite.js';
+import pg from 'pg';
+import { parsePostgresUrl } from '../../src/store/postgres.js';
+import { openStore } from './db.js';
 
 export interface Seeded {
   instanceId: string;
@@ -13,10 +14,8 @@ export interface Seeded {
 }
 
 /** `ageMs`: how long ago the tasks finished (retention tests). */
-export async function seedFinishedTasks(dataDir: string, projectId: string, count: number, redisPort = 1, ageMs = 0): Promise<Seeded> {
-  const file = path.join(dataDir, 'dcs.db');
-  const store = new SqliteStore(file);
-  await store.migrate(); // the schema is the service's own
+export async function seedFinishedTasks(database: string, projectId: string, count: number, redisPort = 1, ageMs = 0): Promise<Seeded> {
+  const store = await openStore(database); // the schema is the service's own
   const now = Date.now();
   const instanceId = randomUUID();
   await store.insertInstance({
@@ -25,20 +24,22 @@ export async function seedFinishedTasks(dataDir: string, projectId: string, coun
     pendingPassword: null, username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, updatedAt: now,
   });
   await store.close();
-  const db = new Database(file);
-  const insert = db.prepare(
-    `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, user_id, user_name, status, created_at, updated_at, started_at, finished_at)
-     VALUES (?, ?, ?, 'seeded', 'flushInstance', 'seed', 'seed', 'SUCCESS', ?, ?, ?, ?)`,
-  );
-  const taskIds: string[] = [];
-  db.transaction(() => {
-    for (let i = 0; i < count; i++) {
-      const id = randomBytes(16).toString('hex');
-      taskIds.push(id);
-      const t = now - ageMs - count + i;
-      insert.run(id, projectId, instanceId, t, t, t, t);
-    }
-  })();
-  db.close();
-  return { instanceId, taskIds };
+  const rows = Array.from({ length: count }, (_, i) => ({ id: randomBytes(16).toString('hex'), t: now - ageMs - count + i }));
+  const sql = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, user_id, user_name, status, created_at, updated_at, started_at, finished_at)
+     VALUES ($1, $2, $3, 'seeded', 'flushInstance', 'seed', 'seed', 'SUCCESS', $4, $4, $4, $4)`;
+  if (database.startsWith('sqlite:')) {
+    const db = new Database(database.slice('sqlite:'.length));
+    const insert = db.prepare(sql.replace(/\$(\d)/g, '?$1'));
+    db.transaction(() => rows.forEach((r) => insert.run(r.id, projectId, instanceId, r.t)))();
+    db.close();
+  } else {
+    const { url, schema } = parsePostgresUrl(database);
+    const c = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+    await c.connect();
+    await c.query('BEGIN');
+    for (const r of rows) await c.query(sql, [r.id, projectId, instanceId, r.t]);
+    await c.query('COMMIT');
+    await c.end();
+  }
+  return { instanceId, taskIds: rows.map((r) => r.id) };
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { testDatabaseUrl } from './db.js';
 
 export const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli.js');
 
@@ -32,6 +33,8 @@ export function makeCredential(projectId: string, role: 'admin' | 'readonly', us
 export interface Service {
   url: string;
   dataDir: string;
+  /** The --database URL the service runs on (SQLite file or its own PostgreSQL schema). */
+  database: string;
   proc: ChildProcess;
   admin: TestCredential;
   reader: TestCredential;
@@ -44,6 +47,8 @@ export interface Service {
 
 export interface StartOptions {
   dataDir?: string;
+  /** Defaults to a fresh database of the store under test (see db.ts). */
+  database?: string;
   args?: string[];
   env?: Record<string, string>;
   credentials?: TestCredential[];
@@ -72,6 +77,7 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
 
 export async function startService(o: StartOptions = {}): Promise<Service> {
   const dataDir = o.dataDir ?? tempDir();
+  const database = o.database ?? testDatabaseUrl(dataDir);
   const project = hex(16);
   const credFile = path.join(dataDir, 'test-credentials.json');
   let creds: TestCredential[];
@@ -82,7 +88,7 @@ export async function startService(o: StartOptions = {}): Promise<Service> {
   }
   let out = '';
   const svc: Service = {
-    url: '', dataDir, proc: undefined as unknown as ChildProcess,
+    url: '', dataDir, database, proc: undefined as unknown as ChildProcess,
     admin: creds[0], reader: creds[1], other: creds[2],
     output: () => out,
     stop: async () => {
@@ -102,7 +108,7 @@ export async function startService(o: StartOptions = {}): Promise<Service> {
     },
   };
   const launch = () => new Promise<void>((resolve, reject) => {
-    const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--credentials', credFile, '--log-level', 'info', ...(o.args ?? [])];
+    const args = ['serve', '--host', '127.0.0.1', '--port', '0', '--data', dataDir, '--database', database, '--credentials', credFile, '--log-level', 'info', ...(o.args ?? [])];
     const p = spawnCli(args, o.env);
     svc.proc = p;
     let buf = '';

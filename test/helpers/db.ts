@@ -1,0 +1,62 @@
+/**
+ * Which store the tests run against: SQLite by default, PostgreSQL when DCS_TEST_STORE=postgres
+ * (URL from DCS_TEST_DATABASE_URL). Each service gets its own database: a SQLite file in its data
+ * directory, or its own PostgreSQL schema, so runs never collide.
+ */
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { PostgresStore, parsePostgresUrl } from '../../src/store/postgres.js';
+import type { Store } from '../../src/store/types.js';
+
+export const TEST_STORE = process.env.DCS_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+export const PG_URL = process.env.DCS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A fresh database URL for a service whose data directory is `dataDir`. */
+export function testDatabaseUrl(dataDir: string, kind = TEST_STORE): string {
+  if (kind === 'sqlite') return `sqlite:${path.join(dataDir, 'dcs.db')}`;
+  const u = new URL(PG_URL);
+  u.searchParams.set('schema', `dcs_test_${randomBytes(6).toString('hex')}`);
+  return u.toString();
+}
+
+export async function openStore(url: string): Promise<Store> {
+  const store = url.startsWith('sqlite:') ? new SqliteStore(url.slice('sqlite:'.length)) : new PostgresStore(url);
+  await store.migrate();
+  return store;
+}
+
+/** Runs one read query against the service's database (tests inspect what was stored). */
+export async function query(url: string, sql: string, args: unknown[] = []): Promise<Record<string, any>[]> {
+  if (url.startsWith('sqlite:')) {
+    const db = new Database(url.slice('sqlite:'.length), { readonly: true });
+    try {
+      return db.prepare(sql.replace(/\$\d+/g, '?')).all(...args) as Record<string, any>[];
+    } finally {
+      db.close();
+    }
+  }
+  const { url: conn, schema } = parsePostgresUrl(url);
+  const c = new pg.Client({ connectionString: conn, options: `-c search_path=${schema}` });
+  await c.connect();
+  try {
+    return (await c.query(sql, args)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Drops a test schema (PostgreSQL) when a test is done with it. */
+export async function dropDatabase(url: string): Promise<void> {
+  if (url.startsWith('sqlite:')) return;
+  const { url: conn, schema } = parsePostgresUrl(url);
+  const c = new pg.Client({ connectionString: conn });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await c.end();
+  }
+}

@@ -29,8 +29,9 @@ export async function seedFinishedTasks(database: string, projectId: string, cou
      VALUES ($1, $2, $3, 'seeded', 'flushInstance', 'seed', 'seed', 'SUCCESS', $4, $4, $4, $4)`;
   if (database.startsWith('sqlite:')) {
     const db = new Database(database.slice('sqlite:'.length));
+    // better-sqlite3 binds numbered parameters (?1) by object key.
     const insert = db.prepare(sql.replace(/\$(\d)/g, '?$1'));
-    db.transaction(() => rows.forEach((r) => insert.run(r.id, projectId, instanceId, r.t)))();
+    db.transaction(() => rows.forEach((r) => insert.run({ 1: r.id, 2: projectId, 3: instanceId, 4: r.t })))();
     db.close();
   } else {
     const { url, schema } = parsePostgresUrl(database);

@@ -18,7 +18,7 @@ import { InstanceRuntime } from './instances/runtime.js';
 import { InstanceService } from './instances/service.js';
 import { basicOperations } from './instances/operations.js';
 import { topologyOperations } from './instances/topology-operations.js';
-import { Authenticator } from './auth/authenticator.js';
+import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
 import { buildApp } from './http/app.js';
@@ -83,28 +83,57 @@ function loadCredentials(c: ServeConfig, print: (line: string) => void): Credent
   }
 }
 
+/**
+ * With a shared database every node publishes its file's credentials there and accepts the
+ * others'. A node that joins a database which already has credentials, with no credentials file
+ * of its own, creates none: it serves with the shared ones.
+ */
+async function loadNodeCredentials(c: ServeConfig, store: Store, nodeId: string | null, print: (line: string) => void): Promise<Credential[]> {
+  if (c.noAuth) return [];
+  if (!store.publishCredentials || !store.listCredentials || nodeId === null) return loadCredentials(c, print);
+  const joining = !c.credentialsExplicit && !fs.existsSync(c.credentialsFile) && (await store.listCredentials()).length > 0;
+  if (joining) {
+    print(`using the credentials shared in the database (this node has no ${c.credentialsFile})`);
+    return [];
+  }
+  const own = loadCredentials(c, print);
+  await store.publishCredentials(nodeId, own.map((k) => ({
+    accessKey: k.access_key, secretKey: k.secret_key, projectId: k.project_id, userId: k.user_id, userName: k.user_name, role: k.role,
+  })));
+  return own;
+}
+
+function sharedCredentials(store: Store): SharedCredentials | undefined {
+  const list = store.listCredentials?.bind(store);
+  if (!list) return undefined;
+  return async () => (await list()).map((k) => ({
+    access_key: k.accessKey, secret_key: k.secretKey, project_id: k.projectId, user_id: k.userId, user_name: k.userName, role: k.role,
+  }));
+}
+
 export async function startService(c: ServeConfig, print: (line: string) => void = console.log, logger?: Logger): Promise<RunningService> {
   const log = logger ?? pino({ level: c.logLevel, base: { service: 'dcs-tasks' } });
   prepareDataDir(c.dataDir);
   const releaseLock = c.database.kind === 'sqlite' ? acquireDataDirLock(c.dataDir) : () => {};
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
   try {
-    const credentials = c.noAuth ? [] : loadCredentials(c, print);
     const store = await openStore(c);
     cleanups.unshift(() => store.close());
     const supervisor = new RedisSupervisor({ redisServer: c.redisServer, logger: log.child({ component: 'redis' }) });
     cleanups.unshift(() => supervisor.stopAll());
     // SQLite is single-node: instances belong to no node in particular.
     const nodeId = store.kind === 'sqlite' ? null : nodeIdOf(c.dataDir);
+    const credentials = await loadNodeCredentials(c, store, nodeId, print);
     const engine = new TaskEngine({
       store, logger: log.child({ component: 'engine' }), nodeId: nodeId ?? undefined,
       stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined,
+      leaseMs: Number(process.env.DCS_LEASE_MS ?? 0) || undefined,
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
     for (const op of [...basicOperations({ store, runtime }), ...topologyOperations({ store, runtime })]) engine.register(op);
     const tasks = new TaskService(store, engine);
-    const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId);
-    const auth = new Authenticator(credentials, store, c.noAuth);
+    const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId, (node) => engine.isNodeAlive(node));
+    const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
     // Interrupted tasks resume only once their instances are back.
     const mine = (await store.listAllInstances()).filter((i) => !i.managed || i.ownerNode === nodeId);

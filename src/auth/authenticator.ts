@@ -18,13 +18,44 @@ export interface Caller {
 
 /** How often the last use of a credential is written: per request would cost a commit each. */
 const USE_RECORD_INTERVAL_MS = 60_000;
+/**
+ * Credentials shared through the database (multi-node): re-read at most this often when an
+ * unknown access key shows up (a credential another node just published), and at least this
+ * often anyway (one another node revoked).
+ */
+const SHARED_MISS_REFRESH_MS = 1_000;
+const SHARED_MAX_AGE_MS = 30_000;
+
+/** Where credentials published by other nodes come from (PostgreSQL store). */
+export type SharedCredentials = () => Promise<Credential[]>;
 
 export class Authenticator {
-  private readonly byAk = new Map<string, Credential>();
+  private readonly own = new Map<string, Credential>();
+  private byAk = new Map<string, Credential>();
+  private sharedAt = -Infinity;
   private readonly lastRecorded = new Map<string, number>();
 
-  constructor(credentials: Credential[], private readonly store: Store, private readonly noAuth = false) {
-    for (const c of credentials) this.byAk.set(c.access_key, c);
+  constructor(
+    credentials: Credential[],
+    private readonly store: Store,
+    private readonly noAuth = false,
+    private readonly shared?: SharedCredentials,
+  ) {
+    for (const c of credentials) this.own.set(c.access_key, c);
+    this.byAk = new Map(this.own);
+  }
+
+  /** Re-reads the shared credentials when they are stale, or when `ak` is unknown and a re-read may find it. */
+  private async refresh(ak: string | undefined, now: number): Promise<void> {
+    if (!this.shared) return;
+    const age = now - this.sharedAt;
+    const miss = ak !== undefined && !this.byAk.has(ak);
+    if (age < SHARED_MAX_AGE_MS && !(miss && age >= SHARED_MISS_REFRESH_MS)) return;
+    const next = new Map<string, Credential>();
+    for (const c of await this.shared()) next.set(c.access_key, c);
+    for (const [ak2, c] of this.own) next.set(ak2, c); // this node's own file wins
+    this.byAk = next;
+    this.sharedAt = now;
   }
 
   /** Authenticates a request for `pathProject` (the project in the URL). Throws DcsError 401. */
@@ -35,6 +66,7 @@ export class Authenticator {
     if (token !== undefined && header(req, 'authorization') === undefined) {
       cred = await this.fromToken(token, now);
     } else {
+      await this.refresh(ACCESS_RE.exec(header(req, 'authorization') ?? '')?.[1], now);
       const r = verifySignature(req, (ak) => this.byAk.get(ak)?.secret_key, now);
       if (!r.ok) {
         if (r.code === 'DCS.1003') throw Errors.noCredentials();
@@ -63,6 +95,7 @@ export class Authenticator {
   private async fromToken(token: string, now: number): Promise<Credential> {
     if (token.length > 512) throw Errors.badSignature();
     const t = await this.store.getToken(hashToken(token));
+    if (t) await this.refresh(t.accessKey, now);
     const cred = t && this.byAk.get(t.accessKey);
     if (!t || !cred) throw Errors.badSignature();
     if (t.expiresAt <= now) throw Errors.expired('The token has expired.');
@@ -77,6 +110,7 @@ export class Authenticator {
   }
 }
 
+const ACCESS_RE = /Access=([^\s,]{1,256})/;
 const hashToken = (t: string) => createHash('sha256').update(t).digest('hex');
 
 function header(req: SignedRequest, name: string): string | undefined {

@@ -26,6 +26,11 @@ export interface EngineOptions {
    * tests set it (DCS_STEP_DELAY_MS) to kill the service while a known step is in progress.
    */
   stepDelayMs?: number;
+  /**
+   * Multi-node: a node that has not beaten for this long is down; the others fail the tasks of
+   * the managed instances it supervised (default: two leases).
+   */
+  nodeDeadAfterMs?: number;
   /** Called after a task ends (SUCCESS or FAILED) on this node. */
   onFinished?: (taskId: string, status: 'SUCCESS' | 'FAILED') => void;
 }
@@ -36,6 +41,7 @@ export class TaskEngine {
   private readonly ops = new Map<string, Operation>();
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private timer: NodeJS.Timeout | null = null;
+  private nodeTimer: NodeJS.Timeout | null = null;
   private claiming = false;
   private again = false;
   private stopped = true;
@@ -45,6 +51,7 @@ export class TaskEngine {
   private readonly stepTimeoutMs: number;
   private readonly concurrency: number;
   private readonly maxAttempts: number;
+  readonly nodeDeadAfterMs: number;
 
   constructor(private readonly o: EngineOptions) {
     this.leaseOwner = `${o.nodeId ?? 'node'}/${randomBytes(6).toString('hex')}`;
@@ -54,6 +61,7 @@ export class TaskEngine {
     this.stepTimeoutMs = o.stepTimeoutMs ?? 60_000;
     this.concurrency = o.concurrency ?? 16;
     this.maxAttempts = o.maxAttempts ?? 5;
+    this.nodeDeadAfterMs = o.nodeDeadAfterMs ?? 2 * this.leaseMs;
   }
 
   register(op: Operation): void {
@@ -69,6 +77,34 @@ export class TaskEngine {
     this.timer = setInterval(() => this.kick(), this.pollMs);
     this.timer.unref();
     this.kick();
+    if (this.o.nodeId && this.o.store.heartbeatNode) {
+      void this.beat();
+      this.nodeTimer = setInterval(() => void this.beat(), this.heartbeatMs);
+      this.nodeTimer.unref();
+    }
+  }
+
+  /** Multi-node: says this node is alive, and fails the tasks a dead node left behind. */
+  private async beat(): Promise<void> {
+    const { store, nodeId, logger } = this.o;
+    try {
+      const now = Date.now();
+      await store.heartbeatNode!(nodeId!, now);
+      const failed = (await store.failOrphanedTasks?.(now - this.nodeDeadAfterMs, now)) ?? [];
+      if (failed.length) logger.warn({ task_ids: failed }, 'failed tasks left behind by a service node that stopped');
+    } catch (err) {
+      logger.warn({ err }, 'node heartbeat failed');
+    }
+  }
+
+  /**
+   * Whether the node supervising a managed instance is alive. Always true on single-node stores
+   * and for this node itself.
+   */
+  async isNodeAlive(node: string): Promise<boolean> {
+    if (node === this.o.nodeId || !this.o.store.nodeHeartbeats) return true;
+    const at = (await this.o.store.nodeHeartbeats()).get(node);
+    return at !== undefined && at >= Date.now() - this.nodeDeadAfterMs;
   }
 
   /** Looks for work now (called after a task is created, and by the poll timer). */
@@ -113,6 +149,7 @@ export class TaskEngine {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.nodeTimer) clearInterval(this.nodeTimer);
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }

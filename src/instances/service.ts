@@ -59,16 +59,34 @@ export class InstanceService {
     private readonly supervisor: RedisSupervisor,
     private readonly logger: Logger,
     private readonly nodeId: string | null,
+    /** Multi-node: whether the service node supervising a managed instance is running. */
+    private readonly nodeAlive: (node: string) => Promise<boolean> = async () => true,
   ) {}
 
+  /** As stored, except that a managed instance whose node is down shows ERROR. */
   async get(projectId: string, id: string): Promise<InstanceRecord> {
     const i = await this.store.getInstance(projectId, id);
     if (!i) throw Errors.instanceNotFound();
-    return i;
+    return (await this.orphaned(i)) ? { ...i, status: 'ERROR' } : i;
   }
 
-  list(projectId: string): Promise<InstanceRecord[]> {
-    return this.store.listInstances(projectId);
+  async list(projectId: string): Promise<InstanceRecord[]> {
+    const all = await this.store.listInstances(projectId);
+    return Promise.all(all.map(async (i) => ((await this.orphaned(i)) ? { ...i, status: 'ERROR' as const } : i)));
+  }
+
+  private async orphaned(i: InstanceRecord): Promise<boolean> {
+    return i.managed && i.ownerNode !== null && !(await this.nodeAlive(i.ownerNode));
+  }
+
+  /** An instance an operation may change: it exists and the node supervising it is running. */
+  private async operable(projectId: string, id: string): Promise<InstanceRecord> {
+    const i = await this.store.getInstance(projectId, id);
+    if (!i) throw Errors.instanceNotFound();
+    if (await this.orphaned(i)) {
+      throw Errors.instanceBusy('DCS.4026', `supervised by service node ${i.ownerNode}, which is not running (status ERROR)`);
+    }
+    return i;
   }
 
   async create(projectId: string, b: CreateInstance): Promise<InstanceRecord> {
@@ -134,7 +152,7 @@ export class InstanceService {
   }
 
   async delete(projectId: string, id: string): Promise<void> {
-    const i = await this.get(projectId, id);
+    const i = await this.operable(projectId, id);
     const out = await this.store.deleteInstance(projectId, id);
     if (out === 'not_found') throw Errors.instanceNotFound();
     if (out === 'busy') throw Errors.instanceDeleteRefused();
@@ -146,7 +164,7 @@ export class InstanceService {
   /** PUT /instances/status: every instance is checked first, so a refused request starts nothing. */
   async act(projectId: string, ids: string[], action: InstanceAction, actor: Actor) {
     const instances = [];
-    for (const id of ids) instances.push(await this.get(projectId, id));
+    for (const id of ids) instances.push(await this.operable(projectId, id));
     if ((action === 'restart' || action === 'soft_restart') && instances.some((i) => !i.managed)) {
       throw Errors.badParam('action', `${action} applies to managed instances only; an attached Redis is restarted by its owner.`);
     }
@@ -164,7 +182,7 @@ export class InstanceService {
   }
 
   async changePassword(projectId: string, id: string, oldPassword: string | null, newPassword: string, actor: Actor) {
-    const instance = await this.get(projectId, id);
+    const instance = await this.operable(projectId, id);
     checkPasswordComplexity(newPassword);
     if ((oldPassword ?? '') !== (instance.password ?? '')) throw Errors.oldPasswordWrong();
     if (newPassword === oldPassword) throw Errors.passwordComplexity('the new password must differ from the old one.');
@@ -175,7 +193,7 @@ export class InstanceService {
 
   /** POST /resize: capacity (EXTEND) or replicas (AddReplica / DelReplica). */
   async resize(projectId: string, id: string, b: ResizeBody, actor: Actor) {
-    const instance = await this.get(projectId, id);
+    const instance = await this.operable(projectId, id);
     const params = { ...b };
     if (b.change_type === 'createReplication' || b.change_type === 'deleteReplication') {
       if (!instance.managed) throw Errors.badParam('change_type', 'replicas can be added to managed instances only.');
@@ -208,7 +226,7 @@ export class InstanceService {
 
   /** POST /swap: the standby becomes master on the instance's address. */
   async swap(projectId: string, id: string, actor: Actor) {
-    const instance = await this.get(projectId, id);
+    const instance = await this.operable(projectId, id);
     const standby = instance.nodes.find((n) => n.role === 'replica');
     if (!instance.managed || !standby) throw Errors.noReplica();
     const master = instance.nodes.find((n) => n.role === 'master')!;
@@ -220,7 +238,7 @@ export class InstanceService {
 
   /** PUT /instances/{id}: name and description change at once; a new port is an UpdatePort task. */
   async modify(projectId: string, id: string, b: ModifyBody, actor: Actor) {
-    const instance = await this.get(projectId, id);
+    const instance = await this.operable(projectId, id);
     if (b.port !== undefined && b.port !== instance.port) {
       if (!instance.managed) throw Errors.badParam('port', 'the port of an attached Redis is changed by its owner.');
       if (!(await isPortFree(b.port))) throw Errors.badParam('port', `port ${b.port} is already in use on this host.`);
@@ -238,7 +256,7 @@ export class InstanceService {
   }
 
   async modifyConfigs(projectId: string, id: string, changes: ConfigChange[], actor: Actor) {
-    const instance = await this.get(projectId, id);
+    const instance = await this.operable(projectId, id);
     checkConfigChanges(changes);
     const map = Object.fromEntries(changes.map((c) => [c.param_name, c.param_value]));
     return this.tasks.start({

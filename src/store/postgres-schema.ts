@@ -99,4 +99,27 @@ CREATE TABLE tokens (
     version: 2,
     sql: `ALTER TABLE instances ADD COLUMN nodes TEXT NOT NULL DEFAULT '[]';`,
   },
+  {
+    // Credentials published by each node from its credentials file, so every node accepts them.
+    version: 3,
+    sql: `
+CREATE TABLE credentials (
+  node TEXT NOT NULL,
+  access_key TEXT NOT NULL,
+  secret_key TEXT NOT NULL,
+  project_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  role TEXT NOT NULL,
+  published_at BIGINT NOT NULL,
+  PRIMARY KEY (node, access_key)
+);
+-- Service nodes' liveness: a managed instance whose node stops beating is shown ERROR and its
+-- interrupted tasks are failed by the nodes still alive.
+CREATE TABLE service_nodes (
+  node TEXT PRIMARY KEY,
+  started_at BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL
+);`,
+  },
 ];

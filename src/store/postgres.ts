@@ -12,7 +12,7 @@ import {
   INSTANCE_COLUMNS, auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, taskFromRow,
 } from './rows.js';
 import type {
-  AuditRecord, CreateTaskOutcome, DeleteOutcome, Deleter, InstancePatch, InstanceRecord, NewTask, StepUpdate, Store,
+  AuditRecord, CreateTaskOutcome, CredentialRecord, DeleteOutcome, Deleter, InstancePatch, InstanceRecord, NewTask, StepUpdate, Store,
   TaskQuery, TaskRecord, TokenRecord,
 } from './types.js';
 
@@ -315,6 +315,51 @@ export class PostgresStore implements Store {
     return res.rowCount === 1;
   }
 
+  async heartbeatNode(node: string, now: number): Promise<void> {
+    await this.q(
+      `INSERT INTO service_nodes (node, started_at, heartbeat_at) VALUES ($1, $2, $2)
+       ON CONFLICT (node) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at`,
+      [node, now],
+    );
+  }
+
+  async nodeHeartbeats(): Promise<Map<string, number>> {
+    const rows = await this.q('SELECT node, heartbeat_at FROM service_nodes');
+    return new Map(rows.map((r) => [String(r.node), Number(r.heartbeat_at)]));
+  }
+
+  async failOrphanedTasks(staleBefore: number, now: number): Promise<string[]> {
+    return this.tx(async (c) => {
+      const orphans = await this.q(
+        `SELECT t.id, t.status, i.owner_node,
+           (SELECT s.name FROM task_steps s WHERE s.task_id = t.id AND s.status = 'FINISH' ORDER BY s.idx DESC LIMIT 1) AS last_step
+         FROM tasks t JOIN instances i ON i.id = t.instance_id
+         LEFT JOIN service_nodes n ON n.node = i.owner_node
+         WHERE t.${ACTIVE} AND i.managed AND i.owner_node IS NOT NULL
+           AND (t.lease_expires_at IS NULL OR t.lease_expires_at < $1)
+           AND (n.heartbeat_at IS NULL OR n.heartbeat_at < $2)
+         FOR UPDATE OF t SKIP LOCKED`,
+        [now, staleBefore],
+        c,
+      );
+      for (const o of orphans) {
+        const where = o.last_step ? `after its step ${String(o.last_step)} had finished` : 'before any of its steps had finished';
+        const reason = `The service node ${String(o.owner_node)} that supervises this instance stopped (no heartbeat); ` +
+          `the task was stopped ${where}, and the instance was left as that step left it.`;
+        await c.query(
+          `UPDATE task_steps SET status = 'FAILED', end_at = $2, error_code = 'DCS.5000' WHERE task_id = $1 AND status = 'EXECUTING'`,
+          [o.id, now],
+        );
+        await c.query(
+          `UPDATE tasks SET status = 'FAILED', error_code = 'DCS.5000', fail_reason = $2, finished_at = $3, updated_at = $3,
+             lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`,
+          [o.id, reason, now],
+        );
+      }
+      return orphans.map((o) => String(o.id));
+    });
+  }
+
   async recentDurations(name: string, limit: number): Promise<number[]> {
     const rows = await this.q(
       `SELECT finished_at - started_at AS d FROM tasks WHERE name = $1 AND status = 'SUCCESS' AND started_at IS NOT NULL
@@ -346,6 +391,30 @@ export class PostgresStore implements Store {
        ON CONFLICT (access_key) DO UPDATE SET last_used_at = EXCLUDED.last_used_at, use_count = credential_use.use_count + 1`,
       [accessKey, at],
     );
+  }
+
+  async publishCredentials(node: string, credentials: CredentialRecord[]): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('DELETE FROM credentials WHERE node = $1', [node]);
+      const now = Date.now();
+      for (const k of credentials) {
+        await c.query(
+          `INSERT INTO credentials (node, access_key, secret_key, project_id, user_id, user_name, role, published_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+          [node, k.accessKey, k.secretKey, k.projectId, k.userId, k.userName, k.role, now],
+        );
+      }
+    });
+  }
+
+  async listCredentials(): Promise<CredentialRecord[]> {
+    const rows = await this.q(
+      'SELECT DISTINCT ON (access_key) * FROM credentials ORDER BY access_key, published_at DESC, node',
+    );
+    return rows.map((r) => ({
+      accessKey: String(r.access_key), secretKey: String(r.secret_key), projectId: String(r.project_id),
+      userId: String(r.user_id), userName: String(r.user_name), role: r.role === 'readonly' ? 'readonly' : 'admin',
+    }));
   }
 
   async insertToken(t: TokenRecord): Promise<void> {

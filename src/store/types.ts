@@ -136,6 +136,16 @@ export interface TokenRecord {
   createdAt: number;
 }
 
+/** An AK/SK credential as a node publishes it for the others (multi-node stores only). */
+export interface CredentialRecord {
+  accessKey: string;
+  secretKey: string;
+  projectId: string;
+  userId: string;
+  userName: string;
+  role: 'admin' | 'readonly';
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
@@ -179,7 +189,25 @@ export interface Store {
   /** Single-node stores only: at start-up every lease belongs to a process that is gone. */
   expireAllLeases?(): Promise<number>;
 
+  /** Multi-node stores only: records that service node `node` is alive at `now`. */
+  heartbeatNode?(node: string, now: number): Promise<void>;
+  /** Multi-node stores only: every service node's last heartbeat (epoch ms). */
+  nodeHeartbeats?(): Promise<Map<string, number>>;
+  /**
+   * Multi-node stores only: fails the unfinished tasks nobody can run any more: tasks on managed
+   * instances whose node has not beaten since `staleBefore`, not held by a live lease. Returns
+   * the failed tasks' ids.
+   */
+  failOrphanedTasks?(staleBefore: number, now: number): Promise<string[]>;
+
   recordCredentialUse(accessKey: string, at: number): Promise<void>;
+  /**
+   * Multi-node stores only: replaces the credentials `node` publishes (from its credentials
+   * file), so a credential removed from the file is revoked when that node restarts.
+   */
+  publishCredentials?(node: string, credentials: CredentialRecord[]): Promise<void>;
+  /** Every published credential (newest publication wins for an access key given twice). */
+  listCredentials?(): Promise<CredentialRecord[]>;
   insertToken(t: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | null>;
 }

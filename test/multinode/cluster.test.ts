@@ -1,0 +1,182 @@
+/**
+ * Three `dcs-tasks serve` processes on one PostgreSQL schema: credentials and tokens work on
+ * every node, tasks requested on any node run exactly once (FLUSHALL calls counted in Redis),
+ * concurrent deletes on different nodes give one 200, and a node killed with kill -9 mid-task
+ * loses nothing: its attached-instance tasks are taken over and finish, its managed instance's
+ * task fails with a reason, the instance shows ERROR until the node is back.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { client, sleep, waitFor, type Client } from '../helpers/client.js';
+import { makeCredential, startService, tempDir, type Service } from '../helpers/service.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { dropDatabase, query, testDatabaseUrl } from '../helpers/db.js';
+
+const STEP_DELAY_MS = 1500;
+const env = { DCS_LEASE_MS: '3000', DCS_STEP_DELAY_MS: String(STEP_DELAY_MS) };
+const database = testDatabaseUrl(tempDir(), 'postgres');
+const project = randomBytes(16).toString('hex');
+const alice = makeCredential(project, 'admin', 'alice');
+
+let nodes: Service[] = [];
+let clients: Client[] = [];
+const redises: TestRedis[] = [];
+const attached: string[] = [];
+
+const nodeIdOf = (s: Service) => fs.readFileSync(path.join(s.dataDir, 'node-id'), 'utf8').trim();
+
+async function flushCalls(port: number, password?: string): Promise<number> {
+  const r = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  try {
+    const m = /cmdstat_flushall:calls=(\d+)/.exec(await r.info('commandstats'));
+    return m ? Number(m[1]) : 0;
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function finished(c: Client, jobId: string) {
+  return waitFor(async () => {
+    const r = await c.get(`/v2/{p}/jobs/${jobId}`);
+    return r.status === 200 && (r.body.status === 'SUCCESS' || r.body.status === 'FAIL') && r.body;
+  }, 60_000, `job ${jobId} finished`);
+}
+
+async function flush(c: Client, instanceId: string): Promise<string> {
+  const r = await c.put('/v2/{p}/instances/status', { instances: [instanceId], action: 'flush' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.results[0].result, 'success', r.text);
+  // The status route answers per instance, not per task: the new task is the instance's unfinished one.
+  const { tasks } = (await c.get(`/v2/{p}/instances/${instanceId}/tasks`)).body;
+  const t = tasks.find((x: any) => x.name === 'flushInstance' && x.status !== 'SUCCESS' && x.status !== 'FAILED');
+  assert.ok(t, JSON.stringify(tasks));
+  return t.id;
+}
+
+before(async () => {
+  // Only the first node knows alice; the others have credentials of their own.
+  const a = await startService({ database, env, credentials: [alice] });
+  const b = await startService({ database, env, credentials: [makeCredential(project, 'admin', 'bruno')] });
+  const c = await startService({ database, env, credentials: [makeCredential(project, 'admin', 'chen')] });
+  nodes = [a, b, c];
+  clients = nodes.map((n) => client(n.url, alice));
+  for (let i = 0; i < 4; i++) {
+    const redis = await startRedis();
+    redises.push(redis);
+    const r = await clients[i % 3]!.post('/v2/{p}/instances', {
+      name: `shared-${i}`, engine: 'Redis', engine_version: '7.0', capacity: 1, redis_url: redis.url, no_password_access: true,
+    });
+    assert.equal(r.status, 200, r.text);
+    attached.push(r.body.instances[0].instance_id);
+  }
+});
+
+after(async () => {
+  await Promise.all(nodes.map((n) => n.stop()));
+  await Promise.all(redises.map((r) => r.stop()));
+  await dropDatabase(database);
+});
+
+test('a credential from one node\'s file, and a token issued on one node, work on every node', async () => {
+  for (const c of clients) assert.equal((await c.get('/v2/{p}/instances')).status, 200);
+  const bruno = client(nodes[2]!.url, JSON.parse(fs.readFileSync(path.join(nodes[1]!.dataDir, 'test-credentials.json'), 'utf8'))[0]);
+  assert.equal((await bruno.get('/v2/{p}/instances')).status, 200);
+  const t = await clients[0]!.post('/v2/{p}/tokens', { ttl_seconds: 600 });
+  assert.equal(t.status, 200, t.text);
+  const viaToken = await client(nodes[2]!.url, null).call('GET', `/v2/${project}/instances`, { headers: { 'X-Auth-Token': t.body.token } });
+  assert.equal(viaToken.status, 200, viaToken.text);
+});
+
+test('flushes requested on all three nodes each run exactly once', async () => {
+  const before = await Promise.all(redises.map((r) => flushCalls(r.port)));
+  for (let round = 0; round < 2; round++) {
+    const jobs = await Promise.all(attached.map((id, i) => flush(clients[(round + i) % 3]!, id)));
+    const done = await Promise.all(jobs.map((j) => finished(clients[0]!, j)));
+    assert.deepEqual(done.map((d) => d.status), attached.map(() => 'SUCCESS'));
+  }
+  const afterCalls = await Promise.all(redises.map((r) => flushCalls(r.port)));
+  assert.deepEqual(afterCalls.map((n, i) => n - before[i]!), attached.map(() => 2));
+});
+
+test('concurrent deletes of one task on different nodes: one 200, the rest 404', async () => {
+  const { tasks } = (await clients[0]!.get(`/v2/{p}/instances/${attached[0]}/tasks`)).body;
+  assert.ok(tasks.length >= 2);
+  for (const t of tasks.slice(0, 2)) {
+    const replies = await Promise.all([...clients, ...clients].map((c) => c.del(`/v2/{p}/instances/${attached[0]}/tasks/${t.id}`)));
+    assert.deepEqual(replies.map((r) => r.status).sort(), [200, 404, 404, 404, 404, 404]);
+  }
+  const audit = await query(database, 'SELECT COUNT(*) AS n FROM task_audit');
+  assert.equal(Number(audit[0]!.n), 2);
+});
+
+test('kill -9 of a node mid-task: its attached tasks finish elsewhere, its managed instance fails over to ERROR with a reason', async () => {
+  const [a, b, c] = nodes as [Service, Service, Service];
+  const [ca, cb, cc] = clients as [Client, Client, Client];
+  const password = 'Managed#Pass123';
+  const created = await cb.post('/v2/{p}/instances', { name: 'owned-by-b', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password });
+  assert.equal(created.status, 200, created.text);
+  const managed = created.body.instances[0].instance_id;
+  const port = (await waitFor(async () => {
+    const x = await ca.get(`/v2/{p}/instances/${managed}`);
+    return x.body.status === 'RUNNING' && x;
+  })).body.port;
+  const m = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 1 });
+  await m.set('survivor', '1');
+  m.disconnect();
+  const flushesBefore = await Promise.all(redises.map((r) => flushCalls(r.port)));
+
+  // Requested on b, so b (kicked at once, in-process) claims most of them; the managed one can only run on b.
+  const managedJob = await flush(ca, managed);
+  const jobs = await Promise.all(attached.map((id) => flush(cb, id)));
+  const bNode = nodeIdOf(b);
+
+  // Kill b while every task it holds is in the pause before its FLUSHALL step: no effect has happened yet.
+  const held = await waitFor(async () => {
+    const rows = await query(database,
+      `SELECT t.id, s.status, s.begin_at FROM tasks t JOIN task_steps s ON s.task_id = t.id AND s.idx = 0
+       WHERE t.lease_owner LIKE $1 AND t.status = 'EXECUTING'`, [`${bNode}/%`]);
+    const fresh = rows.filter((r) => r.status === 'EXECUTING' && Date.now() - Number(r.begin_at) < STEP_DELAY_MS / 2);
+    return rows.some((r) => r.id === managedJob) && fresh.length === rows.length && rows;
+  }, 20_000, 'b holding its tasks before their first step');
+  await b.kill9();
+  // b held the managed task and at least one attached one, so the takeover path is exercised.
+  assert.ok(held.length >= 2, `b held ${held.length} task(s)`);
+
+  const results = await Promise.all([...jobs, managedJob].map((j) => finished(ca, j)));
+  const managedResult = results.pop()!;
+  assert.deepEqual(results.map((r) => r.status), attached.map(() => 'SUCCESS'));
+  assert.equal(managedResult.status, 'FAIL');
+  assert.match(managedResult.fail_reason, new RegExp(`service node ${bNode}.*stopped`));
+  const failed = (await ca.get(`/v2/{p}/instances/${managed}/tasks`)).body.tasks.find((t: any) => t.id === managedJob);
+  assert.equal(failed.status, 'FAILED');
+
+  // Exactly one FLUSHALL per attached task, none on the managed instance (nobody else ran it).
+  const flushesAfter = await Promise.all(redises.map((r) => flushCalls(r.port)));
+  assert.deepEqual(flushesAfter.map((n, i) => n - flushesBefore[i]!), attached.map(() => 1));
+  assert.equal(await flushCalls(port, password), 0);
+  const active = await query(database, `SELECT COUNT(*) AS n FROM tasks WHERE status IN ('CREATED','WAITING','EXECUTING')`);
+  assert.equal(Number(active[0]!.n), 0);
+
+  // While b is down its instance shows ERROR and refuses operations; attached ones keep working.
+  assert.equal((await cc.get(`/v2/{p}/instances/${managed}`)).body.status, 'ERROR');
+  const refused = await cc.put('/v2/{p}/instances/status', { instances: [managed], action: 'flush' });
+  assert.equal(refused.status, 400, refused.text);
+  assert.equal(refused.body.error_code, 'DCS.4026');
+  assert.match(refused.body.error_msg, /not running/);
+
+  // b comes back (same data directory, same node id) and supervises its instance again.
+  await b.restart();
+  clients[1] = client(b.url, alice);
+  await waitFor(async () => (await cc.get(`/v2/{p}/instances/${managed}`)).body.status === 'RUNNING', 30_000, 'instance RUNNING again');
+  const again = await finished(ca, await flush(cc, managed));
+  assert.equal(again.status, 'SUCCESS');
+  const m2 = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 1 });
+  assert.equal(await m2.get('survivor'), null);
+  m2.disconnect();
+  await sleep(0);
+  void a;
+});

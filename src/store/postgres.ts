@@ -69,16 +69,22 @@ export class PostgresStore implements Store {
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
+    // The pool listens for errors only on idle clients: a connection dropped while this one is
+    // checked out would otherwise be an unhandled 'error' event and end the process.
+    let broken = false;
+    const onError = () => { broken = true; };
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const out = await fn(c);
       await c.query('COMMIT');
       return out;
     } catch (e) {
-      await c.query('ROLLBACK').catch(() => {});
+      if (!broken) await c.query('ROLLBACK').catch(() => { broken = true; });
       throw e;
     } finally {
-      c.release();
+      c.off('error', onError);
+      c.release(broken || undefined);
     }
   }
 

@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { signRequest } from '../src/auth/signature.js';
 import { makeCredential, startService, tempDir, type TestCredential } from '../test/helpers/service.js';
 import { seedFinishedTasks } from '../test/helpers/seed.js';
-import { testDatabaseUrl } from '../test/helpers/db.js';
+import { dropDatabase, testDatabaseUrl } from '../test/helpers/db.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
@@ -29,11 +29,13 @@ function signedDeletes(cred: TestCredential, instanceId: string, taskIds: string
   });
 }
 
-async function load(url: string, requests: ReturnType<typeof signedDeletes>): Promise<Result> {
+type Req = { method: 'DELETE'; path: string; headers: Record<string, string> };
+
+async function load(url: string, requests: Req[], connections: number): Promise<Result> {
   let i = 0;
   const r = await autocannon({
     url,
-    connections: CONNECTIONS,
+    connections: Math.max(1, Math.round(connections)),
     amount: requests.length,
     requests: [{ setupRequest: (req: any) => ({ ...req, ...requests[i++ % requests.length] }) }],
   });
@@ -59,30 +61,54 @@ function row(name: string, r: Result): string {
   return `${name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms   non-2xx ${r.non2xx}  errors ${r.errors}`;
 }
 
-async function main() {
-  const dataDir = tempDir('dcs-bench-');
+/** One configuration under load: `nodes` services on one database, the deletes split between them. */
+async function measure(kind: 'sqlite' | 'postgres', nodes: number): Promise<Result> {
+  const dataDirs = Array.from({ length: nodes }, () => tempDir('dcs-bench-'));
   const project = randomBytes(16).toString('hex');
   const creds = [makeCredential(project, 'admin', 'bench'), makeCredential(project, 'readonly', 'r'), makeCredential(randomBytes(16).toString('hex'), 'admin', 'o')];
-  fs.writeFileSync(path.join(dataDir, 'test-credentials.json'), JSON.stringify(creds));
-  const database = testDatabaseUrl(dataDir, 'sqlite');
+  for (const d of dataDirs) fs.writeFileSync(path.join(d, 'test-credentials.json'), JSON.stringify(creds));
+  const database = testDatabaseUrl(dataDirs[0]!, kind);
   const seeded = await seedFinishedTasks(database, project, REQUESTS);
-  const svc = await startService({ dataDir, database, args: ['--log-level', 'warn'] });
+  const services = await Promise.all(dataDirs.map((dataDir) => startService({ dataDir, database, args: ['--log-level', 'warn'] })));
+  try {
+    const share = (ids: string[], k: number) => ids.filter((_, j) => j % nodes === k);
+    const signed = (ids: string[], k: number) => signedDeletes(creds[0]!, seeded.instanceId, share(ids, k), new URL(services[k]!.url).host);
+    const warm = seeded.taskIds.slice(0, 500);
+    await Promise.all(services.map((svc, k) => load(svc.url, signed(warm, k), CONNECTIONS / nodes))); // JIT warm-up
+    const rest = seeded.taskIds.slice(500);
+    const results = await Promise.all(services.map((svc, k) => load(svc.url, signed(rest, k), CONNECTIONS / nodes)));
+    // Throughput adds up across nodes; latency is the worst node's.
+    return results.reduce((a, r) => ({ rps: a.rps + r.rps, p50: Math.max(a.p50, r.p50), p99: Math.max(a.p99, r.p99), non2xx: a.non2xx + r.non2xx, errors: a.errors + r.errors }));
+  } finally {
+    await Promise.all(services.map((svc) => svc.stop()));
+    await dropDatabase(database);
+  }
+}
+
+async function main() {
   const bare = await bareServer();
   try {
-    const host = new URL(svc.url).host;
-    const warm = signedDeletes(creds[0], seeded.instanceId, seeded.taskIds.slice(0, 500), host);
-    await load(svc.url, warm); // JIT warm-up on the first 500 tasks
-    const rest = signedDeletes(creds[0], seeded.instanceId, seeded.taskIds.slice(500), host);
-    const bareResult = await load(bare.url, rest);
-    const service = await load(svc.url, rest);
-    console.log(`connections=${CONNECTIONS} requests=${rest.length} store=sqlite (WAL, synchronous=FULL, group commit)`);
+    // The same signed requests (same size, same headers) as the service gets.
+    const ids = Array.from({ length: REQUESTS - 500 }, () => randomBytes(16).toString('hex'));
+    const baseline = signedDeletes(makeCredential(randomBytes(16).toString('hex'), 'admin', 'b'), randomBytes(16).toString('hex'), ids, new URL(bare.url).host);
+    await load(bare.url, baseline.slice(0, 500), CONNECTIONS);
+    const bareResult = await load(bare.url, baseline, CONNECTIONS);
+    const sqlite = await measure('sqlite', 1);
+    const postgres = process.env.BENCH_SKIP_POSTGRES ? null : await measure('postgres', 1);
+    const threeNodes = process.env.BENCH_SKIP_POSTGRES ? null : await measure('postgres', 3);
+    console.log(`connections=${CONNECTIONS} requests=${REQUESTS - 500} per row; sqlite: WAL, synchronous=FULL, group commit; postgres: one schema, pool of 10 per node`);
     console.log(row('bare node:http', bareResult));
-    console.log(row('dcs-tasks DELETE (sqlite)', service));
-    if (service.non2xx > 0) console.log(`warning: ${service.non2xx} deletes did not answer 200`);
-    console.log(`delete_vs_bare_ratio=${(service.rps / bareResult.rps).toFixed(2)} p99_ms=${service.p99.toFixed(1)}`);
+    console.log(row('dcs-tasks DELETE, sqlite', sqlite));
+    if (postgres) console.log(row('dcs-tasks DELETE, postgres', postgres));
+    if (threeNodes) console.log(row('dcs-tasks DELETE, 3 nodes pg', threeNodes));
+    for (const [name, r] of [['sqlite', sqlite], ['postgres', postgres], ['three_node', threeNodes]] as const) {
+      if (r && r.non2xx > 0) console.log(`warning: ${name}: ${r.non2xx} deletes did not answer 200`);
+    }
+    if (postgres) console.log(`postgres_vs_bare_ratio=${(postgres.rps / bareResult.rps).toFixed(2)} p99_ms=${postgres.p99.toFixed(1)}`);
+    if (threeNodes) console.log(`three_node_vs_bare_ratio=${(threeNodes.rps / bareResult.rps).toFixed(2)} p99_ms=${threeNodes.p99.toFixed(1)}`);
+    console.log(`delete_vs_bare_ratio=${(sqlite.rps / bareResult.rps).toFixed(2)} p99_ms=${sqlite.p99.toFixed(1)}`);
   } finally {
     bare.close();
-    await svc.stop();
   }
 }
 

@@ -236,19 +236,21 @@ export class PostgresStore implements Store {
   }
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {
-    return this.tx(async (c) => {
-      const [r] = await this.q(
-        `DELETE FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3) AND status IN ('SUCCESS','FAILED')
-         RETURNING *`,
-        [id, projectId, instanceId], c,
-      );
-      if (r) {
-        await this.audit(c, r, by, Date.now());
-        return 'deleted' as const;
-      }
-      const [still] = await this.q('SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3)', [id, projectId, instanceId], c);
-      return still ? ('running' as const) : ('not_found' as const);
-    });
+    // One statement, so one round trip and its own transaction: the task goes and its audit row
+    // comes together, and of two concurrent deletes only one sees the row to delete.
+    const [r] = await this.q(
+      `WITH d AS (
+         DELETE FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3) AND status IN ('SUCCESS','FAILED')
+         RETURNING project_id, id, instance_id, name, status),
+       a AS (
+         INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
+         SELECT project_id, id, instance_id, name, status, $4, $5, $6, $7 FROM d RETURNING 1)
+       SELECT (SELECT COUNT(*) FROM a) AS deleted`,
+      [id, projectId, instanceId, by.userId, by.userName, by.message, Date.now()],
+    );
+    if (Number(r?.deleted) === 1) return 'deleted';
+    const [still] = await this.q('SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3)', [id, projectId, instanceId]);
+    return still ? 'running' : 'not_found';
   }
 
   private async audit(db: Db, r: Row, by: Deleter, at: number): Promise<void> {

@@ -24,7 +24,6 @@ program
   .action(async (flags: ServeFlags) => {
     try {
       const service = await startService(resolveServeConfig(flags));
-      console.log(`listening on ${service.url}`);
       let signalled = false;
       const shutdown = () => {
         if (signalled) return;
@@ -33,6 +32,8 @@ program
       };
       process.on('SIGTERM', shutdown);
       process.on('SIGINT', shutdown);
+      // Printed only once the handlers are in place: whoever waits for this line may signal at once.
+      console.log(`listening on ${service.url}`);
     } catch (e) {
       if (e instanceof ConfigError) {
         console.error(`dcs-tasks: ${e.message}`);

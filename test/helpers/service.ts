@@ -92,7 +92,7 @@ export async function startService(o: StartOptions = {}): Promise<Service> {
     admin: creds[0], reader: creds[1], other: creds[2],
     output: () => out,
     stop: async () => {
-      if (svc.proc.exitCode !== null) return svc.proc.exitCode;
+      if (svc.proc.exitCode !== null || svc.proc.signalCode !== null) return svc.proc.exitCode;
       const exited = new Promise<number | null>((r) => svc.proc.once('exit', (code) => r(code)));
       svc.proc.kill('SIGTERM');
       return exited;

@@ -16,7 +16,7 @@ import { makeCredential, startService, tempDir, type Service } from '../helpers/
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { dropDatabase, query, testDatabaseUrl } from '../helpers/db.js';
 
-const STEP_DELAY_MS = 1500;
+const STEP_DELAY_MS = 2500;
 const env = { DCS_LEASE_MS: '3000', DCS_STEP_DELAY_MS: String(STEP_DELAY_MS) };
 const database = testDatabaseUrl(tempDir(), 'postgres');
 const project = randomBytes(16).toString('hex');
@@ -129,22 +129,28 @@ test('kill -9 of a node mid-task: its attached tasks finish elsewhere, its manag
   m.disconnect();
   const flushesBefore = await Promise.all(redises.map((r) => flushCalls(r.port)));
 
-  // Requested on b, so b (kicked at once, in-process) claims most of them; the managed one can only run on b.
-  const managedJob = await flush(ca, managed);
-  const jobs = await Promise.all(attached.map((id) => flush(cb, id)));
+  // a and c are paused (SIGSTOP) while the tasks are requested on b, so b claims all of them:
+  // the managed one (only b may run it) and the attached ones (which a and c must then take over).
+  const pause = (sig: 'SIGSTOP' | 'SIGCONT') => { for (const n of [a, c]) process.kill(n.proc.pid!, sig); };
+  pause('SIGSTOP');
+  let managedJob: string;
+  let jobs: string[];
   const bNode = nodeIdOf(b);
-
-  // Kill b while every task it holds is in the pause before its FLUSHALL step: no effect has happened yet.
-  const held = await waitFor(async () => {
-    const rows = await query(database,
-      `SELECT t.id, s.status, s.begin_at FROM tasks t JOIN task_steps s ON s.task_id = t.id AND s.idx = 0
-       WHERE t.lease_owner LIKE $1 AND t.status = 'EXECUTING'`, [`${bNode}/%`]);
-    const fresh = rows.filter((r) => r.status === 'EXECUTING' && Date.now() - Number(r.begin_at) < STEP_DELAY_MS / 2);
-    return rows.some((r) => r.id === managedJob) && fresh.length === rows.length && rows;
-  }, 20_000, 'b holding its tasks before their first step');
-  await b.kill9();
-  // b held the managed task and at least one attached one, so the takeover path is exercised.
-  assert.ok(held.length >= 2, `b held ${held.length} task(s)`);
+  try {
+    managedJob = await flush(cb, managed);
+    jobs = await Promise.all(attached.map((id) => flush(cb, id)));
+    // Kill b while every task it holds is in the pause before its FLUSHALL step: no effect has happened yet.
+    await waitFor(async () => {
+      const rows = await query(database,
+        `SELECT t.id, s.status, s.begin_at FROM tasks t JOIN task_steps s ON s.task_id = t.id AND s.idx = 0
+         WHERE t.lease_owner LIKE $1 AND t.status = 'EXECUTING'`, [`${bNode}/%`]);
+      const fresh = rows.filter((r) => r.status === 'EXECUTING' && Date.now() - Number(r.begin_at) < STEP_DELAY_MS / 2);
+      return rows.length === attached.length + 1 && fresh.length === rows.length;
+    }, 20_000, 'b holding all five tasks before their first step');
+    await b.kill9();
+  } finally {
+    pause('SIGCONT');
+  }
 
   const results = await Promise.all([...jobs, managedJob].map((j) => finished(ca, j)));
   const managedResult = results.pop()!;

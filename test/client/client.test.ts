@@ -78,3 +78,110 @@ test('flushInstances → a flushInstance task: listTasks, getTaskProgress, getJo
   assert.match(again.requestId!, /^[0-9a-f]{32}$/);
   assert.equal((await admin.listTasks(id)).task_count, '0');
 });
+
+test('restartInstances and softRestartInstances: restartInstance / softRestartInstance tasks succeed', async () => {
+  assert.deepEqual((await admin.restartInstances([id])).results, [{ instance: id, result: 'success' }]);
+  const restart = await newestTask(admin, id, 'restartInstance');
+  assert.equal((await finishedJob(admin, restart.id, id)).status, 'SUCCESS');
+  await untilRunning(admin, id);
+  assert.deepEqual((await admin.softRestartInstances([id])).results, [{ instance: id, result: 'success' }]);
+  const soft = await newestTask(admin, id, 'softRestartInstance');
+  assert.equal((await finishedJob(admin, soft.id, id)).status, 'SUCCESS');
+  await untilRunning(admin, id);
+});
+
+test('changePassword: task "modify"; the password never appears in the task', async () => {
+  const r = await admin.changePassword(id, { old_password: PASSWORD, new_password: 'Second#Pass456' });
+  assert.equal(r.result, 'success');
+  const t = await newestTask(admin, id, 'modify');
+  assert.equal((await finishedJob(admin, t.id, id)).status, 'SUCCESS');
+  assert.doesNotMatch(JSON.stringify(await admin.listTasks(id)), /Second#Pass456|Client#Pass123/);
+});
+
+test('modifyConfigs: task "modifyConfigs"; a bad value → DcsApiError DCS.4066', async () => {
+  assert.equal(await admin.modifyConfigs(id, [{ param_id: '1', param_name: 'maxmemory-policy', param_value: 'allkeys-lru' }]), undefined);
+  const t = await newestTask(admin, id, 'modifyConfigs');
+  assert.equal((await finishedJob(admin, t.id, id)).status, 'SUCCESS');
+  const bad = await admin.modifyConfigs(id, [{ param_name: 'maxmemory-policy', param_value: 'no-such-policy' }]).catch((e) => e);
+  assert.ok(bad instanceof DcsApiError, String(bad));
+  assert.equal(bad.errorCode, 'DCS.4066');
+  assert.equal(bad.httpStatus, 400);
+});
+
+test('resizeInstance: EXTEND with old and new capacity in details; getInstance shows the new capacity', async () => {
+  const { job_id } = await admin.resizeInstance(id, { spec_code: 'redis.single.0.25', new_capacity: 0.25 });
+  assert.match(job_id, /^[0-9a-f]{32}$/);
+  const job = await finishedJob(admin, job_id, id);
+  assert.equal(job.job_type, 'EXTEND');
+  assert.equal(job.status, 'SUCCESS');
+  const t = (await admin.listTasks(id)).tasks.find((x) => x.id === job_id)!;
+  assert.deepEqual(t.details, { old_capacity: '0.125', new_capacity: '0.25' });
+  assert.equal((await admin.getInstance(id)).capacity, 0.25);
+});
+
+test('modifyInstance: the name changes at once', async () => {
+  assert.equal(await admin.modifyInstance(id, { name: 'typed-renamed', description: 'via the client' }), undefined);
+  const i = await admin.getInstance(id);
+  assert.equal(i.name, 'typed-renamed');
+  assert.equal(i.description, 'via the client');
+});
+
+test('resizeInstance createReplication, then swapInstance: AddReplica and masterStandbySwapJob', async () => {
+  const before = await admin.getInstance(id);
+  const add = await admin.resizeInstance(id, { change_type: 'createReplication' });
+  assert.equal((await finishedJob(admin, add.job_id, id)).status, 'SUCCESS');
+  const withReplica = await admin.getInstance(id);
+  assert.equal(withReplica.replica_num, 1);
+  const replica = withReplica.nodes.find((n) => n.role === 'replica')!;
+  const swap = await admin.swapInstance(id);
+  const job = await finishedJob(admin, swap.job_id, id);
+  assert.equal(job.job_type, 'masterStandbySwapJob');
+  assert.equal(job.status, 'SUCCESS', job.fail_reason ?? '');
+  const after = await admin.getInstance(id);
+  assert.equal(after.port, before.port, 'the instance keeps its port');
+  assert.equal(after.nodes.find((n) => n.name === replica.name)!.role, 'master');
+});
+
+test('createToken: the token works as X-Auth-Token; a token cannot issue another', async () => {
+  const t = await admin.createToken(300);
+  assert.match(t.token, /^dcs/);
+  const ttl = Date.parse(t.expires_at) - Date.now();
+  assert.ok(ttl > 290_000 && ttl <= 300_000, `expires_at ${t.expires_at}`);
+  const byToken = new DcsTasksClient({ endpoint: svc.url, projectId: svc.admin.project_id, token: t.token });
+  assert.equal((await byToken.getInstance(id)).instance_id, id);
+  const again = await byToken.createToken(300).catch((e) => e);
+  assert.ok(again instanceof DcsApiError);
+  assert.equal(again.errorCode, 'DCS.4800');
+  const bogus = new DcsTasksClient({ endpoint: svc.url, projectId: svc.admin.project_id, token: 'dcs-not-a-token' });
+  const denied = await bogus.listInstances().catch((e) => e);
+  assert.equal(denied.errorCode, 'DCS.1001');
+  assert.equal(denied.httpStatus, 401);
+});
+
+test('deleteCentreTask with a message; query windows; deleteInstance leaves finished tasks in the centre', async () => {
+  const all = await admin.listCentreTasks({ limit: 1000 });
+  assert.ok(Number(all.task_count) >= 6);
+  const page = await admin.listCentreTasks({ offset: 1, limit: 2 });
+  assert.deepEqual(page.tasks.map((t) => t.id), all.tasks.slice(1, 3).map((t) => t.id));
+  const future = await admin.listCentreTasks({ start_time: new Date(Date.now() + 3600_000) });
+  assert.deepEqual(future, { task_count: '0', tasks: [] });
+  const window = await admin.listTasks(id, { start_time: new Date(Date.now() - 3600_000), end_time: '29991231235959', limit: 1000 });
+  assert.equal(window.tasks.length, Number(window.task_count));
+  const backwards = await admin.listCentreTasks({ start_time: '20250101000000', end_time: '20240101000000' }).catch((e) => e);
+  assert.equal(backwards.errorCode, 'DCS.4025');
+
+  const victim = all.tasks[0]!;
+  assert.deepEqual(await admin.deleteCentreTask(victim.id, 'cleaned up by the client test'), { message: '' });
+  assert.equal((await admin.getJob(victim.id).catch((e) => e)).errorCode, 'DCS.4001');
+  assert.equal((await admin.deleteCentreTask(victim.id).catch((e) => e)).httpStatus, 404);
+
+  assert.equal(await admin.deleteInstance(id), undefined);
+  const gone = await admin.getInstance(id).catch((e) => e);
+  assert.equal(gone.errorCode, 'DCS.3022');
+  assert.equal(gone.httpStatus, 404);
+  const left = await admin.listCentreTasks({ limit: 1000 });
+  assert.equal(Number(left.task_count), Number(all.task_count) - 1);
+  assert.ok(left.tasks.every((t) => t.instance_id === id));
+  const remaining = left.tasks[0]!;
+  assert.deepEqual(await admin.deleteCentreTask(remaining.id), { message: '' });
+});

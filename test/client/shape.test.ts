@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../src');
 const filesIn = (dir: string) => fs.readdirSync(path.join(SRC, dir)).filter((f) => f.endsWith('.ts')).map((f) => path.join(dir, f));
 const read = (f: string) => fs.readFileSync(path.join(SRC, f), 'utf8');
-const importsOf = (text: string) => [...text.matchAll(/(?:import|export)[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'\s*\)/g)].map((m) => m[1] ?? m[2]!);
+const importsOf = (text: string) => [...text.matchAll(/(?:import|export)[^'";]*?from\s+'([^']+)'|import\s*\(?\s*'([^']+)'/g)].map((m) => m[1] ?? m[2]!);
 
 test('src/client and auth/canonical.ts: no node: imports, no Buffer, no process', () => {
   const files = [...filesIn('client'), 'auth/canonical.ts'];

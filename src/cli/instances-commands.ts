@@ -1,9 +1,9 @@
 /** `dcs-tasks instances …`: create, read and delete instances, restart and flush them. */
 import type { Command } from 'commander';
-import type { CreateInstanceRequest, DcsTasksClient, EngineVersion, InstanceAction, InstanceActionResult } from '../client/index.js';
+import type { CreateInstanceRequest, DcsTasksClient, EngineVersion, InstanceAction, InstanceActionResult, Job } from '../client/index.js';
 import { clientCommand, connect, group, intArg, type ConnectionFlags } from './connection.js';
 import { EXIT, ExitWith, UsageError, action, err, fields, out, printJson, table, when } from './output.js';
-import { follow } from './progress.js';
+import { follow, printOutcome } from './progress.js';
 
 interface CreateFlags extends ConnectionFlags {
   name: string;
@@ -88,27 +88,27 @@ function operation(parent: Command, name: string, description: string, actionOf:
       const c = connect(f);
       const act = actionOf(f);
       const r = await c.changeInstancesStatus(ids, act);
-      if (f.json && !f.wait) printJson(r);
-      else if (!f.json) out(table(['INSTANCE', 'RESULT'], r.results.map((x) => [x.instance, x.result])));
+      if (!f.json) out(table(['INSTANCE', 'RESULT'], r.results.map((x) => [x.instance, x.result])));
       const refused = r.results.filter((x) => x.result !== 'success');
       for (const x of refused) err(`dcs-tasks: ${act} was refused for instance ${x.instance}`);
-      if (f.wait) await followAll(c, r, TASK_OF[act]!, f);
+      const jobs = f.wait ? await followAll(c, r, TASK_OF[act]!, f) : undefined;
+      // One JSON document: the API's answer, plus the finished jobs with --wait.
+      if (f.json) printJson(jobs ? { ...r, jobs } : r);
+      if (jobs?.some((j) => j.status === 'FAIL')) throw new ExitWith(EXIT.taskFailed);
       if (refused.length > 0) throw new ExitWith(EXIT.api);
     }));
 }
 
 /** Each started task is its instance's newest task of that name (one unfinished task per instance). */
-async function followAll(c: DcsTasksClient, r: InstanceActionResult, taskName: string, f: { json?: boolean; interval?: number }) {
-  let failed = false;
+async function followAll(c: DcsTasksClient, r: InstanceActionResult, taskName: string, f: { json?: boolean; interval?: number }): Promise<Job[]> {
+  const jobs: Job[] = [];
   for (const x of r.results.filter((y) => y.result === 'success')) {
     const t = (await c.listTasks(x.instance, { limit: 100 })).tasks.find((y) => y.name === taskName);
     if (!t) throw new Error(`the ${taskName} task of ${x.instance} was not found`);
-    await follow(c, t.id, { instanceId: x.instance, intervalMs: f.interval, json: f.json }).catch((e) => {
-      if (!(e instanceof ExitWith)) throw e;
-      failed = true;
-    });
+    jobs.push(await follow(c, t.id, { instanceId: x.instance, intervalMs: f.interval, print: false }));
+    if (!f.json) printOutcome(jobs[jobs.length - 1]!);
   }
-  if (failed) throw new ExitWith(EXIT.taskFailed);
+  return jobs;
 }
 
 function createBody(f: CreateFlags): CreateInstanceRequest {

@@ -49,9 +49,11 @@ export interface FollowOptions {
   intervalMs?: number;
   timeoutMs?: number;
   json?: boolean;
+  /** false: the caller prints the outcome (several tasks in one JSON document). */
+  print?: boolean;
 }
 
-/** Waits for a task, shows progress, prints the outcome; throws ExitWith(4) when it FAILED. */
+/** Waits for a task, shows progress, prints the outcome; throws ExitWith(4) when it FAILED (unless print is false). */
 export async function follow(client: DcsTasksClient, taskId: string, o: FollowOptions): Promise<Job> {
   const printer = progressPrinter();
   let job: Job;
@@ -60,8 +62,13 @@ export async function follow(client: DcsTasksClient, taskId: string, o: FollowOp
   } finally {
     printer.done();
   }
+  if (o.print === false) return job;
   if (o.json) printJson(job);
-  else out(`task ${job.job_id} ${job.status === 'FAIL' ? 'FAILED' : job.status} (${job.job_type})${job.fail_reason ? `: ${job.fail_reason}` : ''}`);
+  else printOutcome(job);
   if (job.status === 'FAIL') throw new ExitWith(EXIT.taskFailed);
   return job;
+}
+
+export function printOutcome(job: Job): void {
+  out(`task ${job.job_id} ${job.status === 'FAIL' ? 'FAILED' : job.status} (${job.job_type})${job.fail_reason ? `: ${job.fail_reason}` : ''}`);
 }

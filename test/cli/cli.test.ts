@@ -59,15 +59,17 @@ test('instances flush --wait: result table, progress lines on stderr, the task S
   assert.match(r.stderr, /^100%\s+SUCCESS\s+step 2\/2 Verify the data is gone$/m);
 });
 
-test('instances restart --wait, and restart --soft --wait --json (the finished job as JSON)', async () => {
+test('instances restart --wait, and restart --soft --wait --json (results and finished jobs, one JSON document)', async () => {
   const hard = await cli(['instances', 'restart', id, '--wait', '--interval', '100'], env);
   assert.equal(hard.code, 0, hard.stderr);
   assert.match(hard.stdout, /SUCCESS \(restartInstance\)/);
   const soft = await cli(['instances', 'restart', id, '--soft', '--wait', '--json', '--interval', '100'], env);
   assert.equal(soft.code, 0, soft.stderr);
-  const job = json(soft);
-  assert.equal(job.job_type, 'softRestartInstance');
-  assert.equal(job.status, 'SUCCESS');
+  const out = json(soft);
+  assert.deepEqual(out.results, [{ instance: id, result: 'success' }]);
+  assert.equal(out.jobs.length, 1);
+  assert.equal(out.jobs[0].job_type, 'softRestartInstance');
+  assert.equal(out.jobs[0].status, 'SUCCESS');
 });
 
 test('tasks list, show, progress: tables and --json agree with the API', async () => {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startService, type Service } from '../helpers/service.js';
 import { freePort } from '../helpers/redis.js';
-import { typedClient, untilRunning } from '../helpers/dcs-client.js';
+import { typedClient } from '../helpers/dcs-client.js';
 import { API_ERROR_LINE, cli, cliEnv, json } from '../helpers/cli.js';
 
 let svc: Service;
@@ -71,9 +71,11 @@ test('a wrong secret key: DCS.1001 line, exit 1, and the key is not echoed', asy
 
 test('API refusals: read-only DCS.3002, malformed id DCS.4070, unknown task DCS.4001 — all exit 1', async () => {
   const api = typedClient(svc, svc.admin);
-  const created = await api.createInstance({ name: 'cli-errors', engine: 'Redis', engine_version: '7.0', capacity: 0.125, no_password_access: true });
-  const id = created.instances[0]!.instance_id;
-  await untilRunning(api, id);
+  const created = await cli(['instances', 'create', '--name', 'cli-errors', '--capacity', '0.125', '--no-password', '--engine-version', '6.0', '--json', '--wait'], env);
+  assert.equal(created.code, 0, created.stderr);
+  const id = json(created).instances[0].instance_id;
+  const shown = await api.getInstance(id);
+  assert.deepEqual([shown.status, shown.no_password_access, shown.engine_version], ['RUNNING', 'true', '6.0']);
   const reader = await cli(['instances', 'flush', id], cliEnv(svc, svc.reader));
   assert.equal(reader.code, 1);
   assert.match(reader.stderr, API_ERROR_LINE('DCS.3002'));
@@ -96,4 +98,15 @@ test('an endpoint where nothing listens: exit 3, one line naming it', async () =
   assert.equal(r.stderr, `dcs-tasks: cannot reach http://127.0.0.1:${port}: ECONNREFUSED\n`);
   const anonymous = await cli(['centre', 'list', '--anonymous', '--endpoint', `http://127.0.0.1:${port}`], env);
   assert.equal(anonymous.code, 3);
+});
+
+test('--anonymous against a service started with --no-auth: no credentials needed', async (t) => {
+  const open = await startService({ args: ['--no-auth'] });
+  t.after(() => open.stop());
+  const bare = { DCS_ENDPOINT: open.url, DCS_PROJECT_ID: 'any-project', CLOUD_SDK_AK: '', CLOUD_SDK_SK: '', DCS_AUTH_TOKEN: '' };
+  const r = await cli(['centre', 'list', '--anonymous', '--json'], bare);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(json(r), { task_count: '0', tasks: [] });
+  const without = await cli(['centre', 'list'], bare);
+  assert.equal(without.code, 2, 'no credentials and no --anonymous is a usage error');
 });

@@ -17,6 +17,7 @@ import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { registerConsole } from './console.js';
+import { toOpenApi30 } from './openapi30.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -72,6 +73,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
       },
       security: [{ aksk: [] }, { token: [] }],
     },
+    transformObject: (d) => ('openapiObject' in d ? toOpenApi30(d.openapiObject as Record<string, unknown>) : d.swaggerObject),
   });
   registerAuthHook(app, d.auth);
   registerMetrics(app, d.metrics);

@@ -44,7 +44,16 @@ export const ERROR_BODY = {
 
 const ISO = { type: 'string', description: 'ISO-8601 UTC with milliseconds' } as const;
 
-export const TASK = {
+/**
+ * A response schema whose every property is always sent: `required` lists them all, so the
+ * OpenAPI document tells clients what they can count on (and the serializer refuses to send a
+ * body that lacks one rather than silently omit it).
+ */
+export function complete<T extends { properties: Record<string, unknown> }>(s: T): T & { required: string[] } {
+  return { ...s, required: Object.keys(s.properties) };
+}
+
+export const TASK = complete({
   type: 'object',
   properties: {
     id: { type: 'string' },
@@ -58,9 +67,9 @@ export const TASK = {
     updated_at: ISO,
     enable_show: { type: 'boolean' },
   },
-} as const;
+} as const);
 
-export const CENTRE_TASK = {
+export const CENTRE_TASK = complete({
   type: 'object',
   properties: {
     ...TASK.properties,
@@ -69,11 +78,11 @@ export const CENTRE_TASK = {
     instance_id: { type: 'string' },
     instance_name: { type: 'string' },
   },
-} as const;
+} as const);
 
-export const DELETE_RESULT = { type: 'object', properties: { message: { type: 'string' } } } as const;
+export const DELETE_RESULT = complete({ type: 'object', properties: { message: { type: 'string' } } } as const);
 
-export const INSTANCE = {
+export const INSTANCE = complete({
   type: 'object',
   properties: {
     instance_id: { type: 'string' },
@@ -93,10 +102,10 @@ export const INSTANCE = {
     replica_num: { type: 'integer' },
     nodes: {
       type: 'array',
-      items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' }, role: { type: 'string', enum: ['master', 'replica'] } } },
+      items: complete({ type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' }, role: { type: 'string', enum: ['master', 'replica'] } } } as const),
     },
   },
-} as const;
+} as const);
 
 /** Response schemas per status code: every error status shares the one error body. */
 export function responses(ok: Record<number, unknown>) {

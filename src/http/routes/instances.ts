@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { InstanceService, CreateInstance, InstanceAction, ModifyBody, ResizeBody } from '../../instances/service.js';
 import { ENGINE_VERSIONS } from '../../instances/rules.js';
 import { Errors } from '../../errors.js';
-import { INSTANCE, INSTANCE_ID, pathParams, responses, READS, CHANGES } from '../schemas.js';
+import { INSTANCE, INSTANCE_ID, complete, pathParams, responses, READS, CHANGES } from '../schemas.js';
 import { instanceView } from '../views.js';
 
 type P = { project_id: string; instance_id: string };
@@ -25,7 +25,7 @@ const CREATE_BODY = {
   },
 } as const;
 
-const TASK_ACCEPTED = { type: 'object', properties: { job_id: { type: 'string', description: 'The task id' } } } as const;
+const TASK_ACCEPTED = complete({ type: 'object', properties: { job_id: { type: 'string', description: 'The task id' } } } as const);
 
 const STATUS_BODY = {
   type: 'object',
@@ -84,13 +84,13 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
       summary: 'Create an instance (a managed redis-server, or an attached Redis with redis_url)', tags: ['instances'],
       params: pathParams('project_id'), body: CREATE_BODY,
       response: responses({
-        200: {
+        200: complete({
           type: 'object',
           properties: {
             order_id: { type: 'null' },
-            instances: { type: 'array', items: { type: 'object', properties: { instance_id: { type: 'string' }, instance_name: { type: 'string' } } } },
+            instances: { type: 'array', items: complete({ type: 'object', properties: { instance_id: { type: 'string' }, instance_name: { type: 'string' } } }) },
           },
-        },
+        }),
       }),
     },
   }, async (req) => {
@@ -102,7 +102,7 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
     config: READS,
     schema: {
       summary: 'List instances', tags: ['instances'], params: pathParams('project_id'),
-      response: responses({ 200: { type: 'object', properties: { instance_num: { type: 'integer' }, instances: { type: 'array', items: INSTANCE } } } }),
+      response: responses({ 200: complete({ type: 'object', properties: { instance_num: { type: 'integer' }, instances: { type: 'array', items: INSTANCE } } }) }),
     },
   }, async (req) => {
     const list = await instances.list(req.params.project_id);
@@ -164,10 +164,15 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
       summary: 'Restart, soft-restart or flush instances (each becomes a background task)', tags: ['operations'],
       params: pathParams('project_id'), body: STATUS_BODY,
       response: responses({
-        200: {
+        200: complete({
           type: 'object',
-          properties: { results: { type: 'array', items: { type: 'object', properties: { instance: { type: 'string' }, result: { type: 'string' } } } } },
-        },
+          properties: {
+            results: {
+              type: 'array',
+              items: complete({ type: 'object', properties: { instance: { type: 'string' }, result: { type: 'string', enum: ['success', 'failed'] } } }),
+            },
+          },
+        }),
       }),
     },
   }, async (req) => ({ results: await instances.act(req.params.project_id, req.body.instances, req.body.action, req.caller) }));
@@ -178,13 +183,13 @@ export function instanceRoutes(app: FastifyInstance, instances: InstanceService)
       summary: 'Change the instance password (task "modify")', tags: ['operations'],
       params: pathParams('project_id', 'instance_id'), body: PASSWORD_BODY,
       response: responses({
-        200: {
+        200: complete({
           type: 'object',
           properties: {
             result: { type: 'string' }, message: { type: 'string' }, lock_time: { type: 'string' },
             lock_time_left: { type: 'string' }, retry_times_left: { type: 'string' },
           },
-        },
+        }),
       }),
     },
   }, async (req) => {

@@ -5,7 +5,7 @@ import type { InstanceService } from '../../instances/service.js';
 import { DcsError, Errors } from '../../errors.js';
 import { taskWindow } from '../query.js';
 import { centreTaskView, jobView, progressView, taskView } from '../views.js';
-import { CENTRE_TASK, DELETE_RESULT, TASK, TASK_WINDOW_QUERY, pathParams, responses, READS, CHANGES } from '../schemas.js';
+import { CENTRE_TASK, DELETE_RESULT, TASK, TASK_WINDOW_QUERY, complete, pathParams, responses, READS, CHANGES } from '../schemas.js';
 
 type P = { project_id: string; instance_id: string; task_id: string; job_id: string };
 type Q = Record<string, string | undefined>;
@@ -21,7 +21,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
     schema: {
       summary: 'List the background tasks of an instance', tags: ['tasks'],
       params: pathParams('project_id', 'instance_id'), querystring: TASK_WINDOW_QUERY,
-      response: responses({ 200: { type: 'object', properties: { task_count: { type: 'string' }, tasks: { type: 'array', items: TASK } } } }),
+      response: responses({ 200: complete({ type: 'object', properties: { task_count: { type: 'string' }, tasks: { type: 'array', items: TASK } } }) }),
     },
   }, async (req) => {
     const w = taskWindow(req.query);
@@ -36,23 +36,24 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
       summary: 'Show the progress of a background task', tags: ['tasks'],
       params: pathParams('project_id', 'instance_id', 'task_id'),
       response: responses({
-        200: {
+        200: complete({
           type: 'object',
           properties: {
             progress: { type: 'integer' }, remain_time: { type: 'integer' },
             step_details: {
               type: 'array',
-              items: {
+              items: complete({
                 type: 'object',
                 properties: {
-                  step_id: { type: 'string' }, step_name: { type: 'string' }, step_status: { type: 'string' },
+                  step_id: { type: 'string' }, step_name: { type: 'string' },
+                  step_status: { type: 'string', enum: ['WAITING', 'EXECUTING', 'FINISH', 'FAILED'] },
                   begin_time: { type: ['string', 'null'] }, end_time: { type: ['string', 'null'] }, error_code: { type: ['string', 'null'] },
                   sub_step_details: { type: 'array', items: { type: 'object' } },
                 },
-              },
+              }),
             },
           },
-        },
+        }),
       }),
     },
   }, async (req) => {
@@ -80,7 +81,7 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
     schema: {
       summary: 'Task centre: every background task of the project', tags: ['task centre'],
       params: pathParams('project_id'), querystring: TASK_WINDOW_QUERY,
-      response: responses({ 200: { type: 'object', properties: { task_count: { type: 'string' }, tasks: { type: 'array', items: CENTRE_TASK } } } }),
+      response: responses({ 200: complete({ type: 'object', properties: { task_count: { type: 'string' }, tasks: { type: 'array', items: CENTRE_TASK } } }) }),
     },
   }, async (req) => {
     const { total, tasks: list } = await tasks.list(req.params.project_id, undefined, taskWindow(req.query));
@@ -105,13 +106,13 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
       summary: 'Look up a job (a task) by id', tags: ['task centre'],
       params: pathParams('project_id', 'job_id'),
       response: responses({
-        200: {
+        200: complete({
           type: 'object',
           properties: {
             job_id: { type: 'string' }, job_type: { type: 'string' }, status: { type: 'string', enum: ['INIT', 'RUNNING', 'SUCCESS', 'FAIL'] },
             begin_time: { type: 'string' }, end_time: { type: ['string', 'null'] }, fail_reason: { type: ['string', 'null'] },
           },
-        },
+        }),
       }),
     },
   }, async (req) => {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Authenticator } from '../../auth/authenticator.js';
 import { Errors } from '../../errors.js';
-import { READS, pathParams, responses } from '../schemas.js';
+import { READS, complete, pathParams, responses } from '../schemas.js';
 
 const MAX_TTL = 7 * 24 * 3600;
 
@@ -13,7 +13,7 @@ export function tokenRoutes(app: FastifyInstance, auth: Authenticator): void {
       summary: 'Issue a token for the calling credential (X-Auth-Token); returned once, stored only as a hash', tags: ['auth'],
       params: pathParams('project_id'),
       body: { type: 'object', required: ['ttl_seconds'], properties: { ttl_seconds: { type: 'integer', minimum: 60, maximum: MAX_TTL } } },
-      response: responses({ 200: { type: 'object', properties: { token: { type: 'string' }, expires_at: { type: 'string' } } } }),
+      response: responses({ 200: complete({ type: 'object', properties: { token: { type: 'string' }, expires_at: { type: 'string' } } }) }),
     },
   }, async (req) => {
     if (!req.caller.accessKey) throw Errors.badParam('credential', 'tokens are issued only to AK/SK credentials.');

@@ -1,0 +1,140 @@
+/** `dcs-tasks instances …`: create, read and delete instances, restart and flush them. */
+import type { Command } from 'commander';
+import type { CreateInstanceRequest, DcsTasksClient, EngineVersion, InstanceAction, InstanceActionResult, Job } from '../client/index.js';
+import { clientCommand, connect, group, intArg, type ConnectionFlags } from './connection.js';
+import { EXIT, ExitWith, UsageError, action, err, fields, out, printJson, table, when } from './output.js';
+import { follow, printOutcome } from './progress.js';
+
+interface CreateFlags extends ConnectionFlags {
+  name: string;
+  capacity: string;
+  engineVersion: string;
+  password?: string;
+  noPassword?: boolean;
+  port?: number;
+  redisUrl?: string;
+  specCode?: string;
+  description?: string;
+  wait?: boolean;
+}
+
+export function registerInstanceCommands(program: Command): void {
+  const instances = group(program, 'instances', 'Redis instances');
+
+  clientCommand(instances, 'list', 'list the instances of the project')
+    .action(action(async (f: ConnectionFlags) => {
+      const r = await connect(f).listInstances();
+      if (f.json) return printJson(r);
+      out(table(['ID', 'NAME', 'STATUS', 'ADDRESS', 'CAPACITY', 'VERSION', 'REPLICAS'],
+        r.instances.map((i) => [i.instance_id, i.name, i.status, `${i.ip}:${i.port}`, `${i.capacity} GB`, i.engine_version, String(i.replica_num)])));
+    }));
+
+  clientCommand(instances, 'create', 'create a managed redis-server (or attach one with --redis-url)')
+    .requiredOption('--name <name>', '4-64 characters, starts with a letter')
+    .requiredOption('--capacity <gb>', 'capacity in GB (sets maxmemory), e.g. 0.125')
+    .option('--engine-version <v>', '4.0, 5.0, 6.0 or 7.0', '7.0')
+    .option('--password <password>', 'instance password (DCS_INSTANCE_PASSWORD; prefer the variable)')
+    .option('--no-password', 'no password (no_password_access)')
+    .option('--port <port>', 'port of the managed redis-server', intArg(1024, 65535))
+    .option('--redis-url <url>', 'attach an existing Redis instead of starting one')
+    .option('--spec-code <code>', 'DCS spec code, recorded')
+    .option('--description <text>', 'description')
+    .option('--wait', 'wait until the instance is RUNNING')
+    .action(action(async (f: CreateFlags) => {
+      const c = connect(f);
+      const r = await c.createInstance(createBody(f));
+      const created = r.instances[0]!;
+      if (f.wait) await untilRunning(c, created.instance_id);
+      if (f.json) return printJson(r);
+      out(`created instance ${created.instance_id} (${created.instance_name})`);
+    }));
+
+  clientCommand(instances, 'show <instance_id>', 'show an instance and its nodes')
+    .action(action(async (id: string, f: ConnectionFlags) => {
+      const i = await connect(f).getInstance(id);
+      if (f.json) return printJson(i);
+      out(fields([
+        ['id', i.instance_id], ['name', i.name], ['status', i.status], ['engine', `${i.engine} ${i.engine_version}`],
+        ['address', `${i.ip}:${i.port}`], ['capacity', `${i.capacity} GB (maxmemory ${i.max_memory} MB)`],
+        ['password', i.no_password_access === 'true' ? 'none' : 'set'], ['attached', i.attached],
+        ['spec code', i.spec_code], ['description', i.description], ['created', when(i.created_at)],
+      ]));
+      if (i.nodes.length > 0) {
+        out('');
+        out(table(['NODE', 'PORT', 'ROLE'], i.nodes.map((n) => [n.name, String(n.port), n.role])));
+      }
+    }));
+
+  clientCommand(instances, 'delete <instance_id>', 'delete an instance (stops its Redis; its finished tasks stay in the centre)')
+    .action(action(async (id: string, f: ConnectionFlags) => {
+      await connect(f).deleteInstance(id);
+      if (f.json) return printJson({ instance_id: id, deleted: true });
+      out(`deleted instance ${id}`);
+    }));
+
+  operation(instances, 'restart', 'restart instances (task restartInstance; --soft: softRestartInstance)', (f) => (f.soft ? 'soft_restart' : 'restart'))
+    .option('--soft', 'restart only the process (soft_restart)');
+  operation(instances, 'flush', 'flush all data of instances (task flushInstance)', () => 'flush');
+}
+
+const TASK_OF: Record<InstanceAction, string> = { restart: 'restartInstance', soft_restart: 'softRestartInstance', flush: 'flushInstance' };
+
+/** restart / flush: one task per instance; --wait follows each; a refused instance → exit 1. */
+function operation(parent: Command, name: string, description: string, actionOf: (f: { soft?: boolean }) => InstanceAction): Command {
+  return clientCommand(parent, `${name} <instance_id...>`, description)
+    .option('--wait', 'wait for the tasks to finish (exit 4 if one FAILED)')
+    .option('--interval <ms>', 'poll interval with --wait (default 1000)', intArg(50))
+    .action(action(async (ids: string[], f: ConnectionFlags & { soft?: boolean; wait?: boolean; interval?: number }) => {
+      const c = connect(f);
+      const act = actionOf(f);
+      const r = await c.changeInstancesStatus(ids, act);
+      if (!f.json) out(table(['INSTANCE', 'RESULT'], r.results.map((x) => [x.instance, x.result])));
+      const refused = r.results.filter((x) => x.result !== 'success');
+      for (const x of refused) err(`dcs-tasks: ${act} was refused for instance ${x.instance}`);
+      const jobs = f.wait ? await followAll(c, r, TASK_OF[act]!, f) : undefined;
+      // One JSON document: the API's answer, plus the finished jobs with --wait.
+      if (f.json) printJson(jobs ? { ...r, jobs } : r);
+      if (jobs?.some((j) => j.status === 'FAIL')) throw new ExitWith(EXIT.taskFailed);
+      if (refused.length > 0) throw new ExitWith(EXIT.api);
+    }));
+}
+
+/** Each started task is its instance's newest task of that name (one unfinished task per instance). */
+async function followAll(c: DcsTasksClient, r: InstanceActionResult, taskName: string, f: { json?: boolean; interval?: number }): Promise<Job[]> {
+  const jobs: Job[] = [];
+  for (const x of r.results.filter((y) => y.result === 'success')) {
+    const t = (await c.listTasks(x.instance, { limit: 100 })).tasks.find((y) => y.name === taskName);
+    if (!t) throw new Error(`the ${taskName} task of ${x.instance} was not found`);
+    jobs.push(await follow(c, t.id, { instanceId: x.instance, intervalMs: f.interval, print: false }));
+    if (!f.json) printOutcome(jobs[jobs.length - 1]!);
+  }
+  return jobs;
+}
+
+function createBody(f: CreateFlags): CreateInstanceRequest {
+  const capacity = Number(f.capacity);
+  if (!(capacity > 0)) throw new UsageError('--capacity must be a positive number of GB.');
+  // commander's --no-password sets password=false; keep only real strings.
+  const password = typeof f.password === 'string' ? f.password : process.env.DCS_INSTANCE_PASSWORD || undefined;
+  const noPassword = (f.password as unknown) === false;
+  if (!noPassword && password === undefined && !f.redisUrl) {
+    throw new UsageError('a password is needed: set DCS_INSTANCE_PASSWORD, pass --password, or --no-password.');
+  }
+  return {
+    name: f.name, engine: 'Redis', engine_version: f.engineVersion as EngineVersion, capacity,
+    ...(noPassword ? { no_password_access: true } : password !== undefined ? { password } : {}),
+    ...(f.port !== undefined ? { port: f.port } : {}),
+    ...(f.redisUrl !== undefined ? { redis_url: f.redisUrl } : {}),
+    ...(f.specCode !== undefined ? { spec_code: f.specCode } : {}),
+    ...(f.description !== undefined ? { description: f.description } : {}),
+  };
+}
+
+async function untilRunning(c: DcsTasksClient, id: string): Promise<void> {
+  for (;;) {
+    const i = await c.getInstance(id);
+    if (i.status === 'RUNNING') return;
+    if (i.status === 'ERROR') throw new Error(`instance ${id} is in status ERROR`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,4 +1,5 @@
-/** Library entry point. */
+/** Library entry point: the service, and the typed client (also alone at 'dcs-tasks/client'). */
 export { DcsError } from './errors.js';
 export { startService } from './server.js';
 export { resolveServeConfig } from './config.js';
+export * from './client/index.js';

@@ -1,0 +1,140 @@
+/**
+ * DcsTasksClient: one method per route of spec/api.md, typed. Works in Node 20+ and browsers
+ * (fetch + Web Crypto). Errors: DcsApiError (the service said no) or DcsNetworkError (no answer).
+ */
+import { Transport, type DcsTasksClientOptions, type Query } from './transport.js';
+import type {
+  CentreTaskList, CreateInstanceRequest, CreateInstanceResult, DeleteResult, Instance, InstanceAction,
+  InstanceActionResult, InstanceList, IssuedToken, Job, JobAccepted, ModifyInstanceRequest, PasswordChangeRequest,
+  PasswordChangeResult, RedisConfigChange, ResizeRequest, TaskList, TaskProgress, TaskQuery,
+} from './types.js';
+
+/** yyyyMMddHHmmss in UTC, the query-string time format of the task lists. */
+export function formatQueryTime(t: string | Date): string {
+  return typeof t === 'string' ? t : t.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+function taskQuery(q: TaskQuery = {}): Query {
+  return {
+    offset: q.offset,
+    limit: q.limit,
+    start_time: q.start_time === undefined ? undefined : formatQueryTime(q.start_time),
+    end_time: q.end_time === undefined ? undefined : formatQueryTime(q.end_time),
+  };
+}
+
+export class DcsTasksClient {
+  private readonly t: Transport;
+
+  constructor(options: DcsTasksClientOptions) {
+    this.t = new Transport(options);
+  }
+
+  get projectId(): string {
+    return this.t.projectId;
+  }
+
+  // --- background tasks of an instance --------------------------------------------------------
+
+  /** GET /instances/{id}/tasks: newest first. */
+  listTasks(instanceId: string, query?: TaskQuery): Promise<TaskList> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, 'tasks'], query: taskQuery(query) });
+  }
+
+  /** GET /instances/{id}/tasks/{task_id}/progress */
+  getTaskProgress(instanceId: string, taskId: string): Promise<TaskProgress> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, 'tasks', taskId, 'progress'] });
+  }
+
+  /** DELETE /instances/{id}/tasks/{task_id}: finished tasks only (else DCS.4017). */
+  deleteTask(instanceId: string, taskId: string): Promise<DeleteResult> {
+    return this.t.send({ method: 'DELETE', segments: ['instances', instanceId, 'tasks', taskId] });
+  }
+
+  // --- task centre and jobs ---------------------------------------------------------------
+
+  /** GET /tasks: every task of the project. */
+  listCentreTasks(query?: TaskQuery): Promise<CentreTaskList> {
+    return this.t.send({ method: 'GET', segments: ['tasks'], query: taskQuery(query) });
+  }
+
+  /** DELETE /tasks/{task_id}, with an optional reason kept in the audit record. */
+  deleteCentreTask(taskId: string, message?: string): Promise<DeleteResult> {
+    return this.t.send({ method: 'DELETE', segments: ['tasks', taskId], body: message === undefined ? undefined : { message } });
+  }
+
+  /** GET /jobs/{job_id}: a task by id, without knowing its instance. */
+  getJob(jobId: string): Promise<Job> {
+    return this.t.send({ method: 'GET', segments: ['jobs', jobId] });
+  }
+
+  // --- instances ------------------------------------------------------------------------------
+
+  createInstance(body: CreateInstanceRequest): Promise<CreateInstanceResult> {
+    return this.t.send({ method: 'POST', segments: ['instances'], body });
+  }
+
+  listInstances(): Promise<InstanceList> {
+    return this.t.send({ method: 'GET', segments: ['instances'] });
+  }
+
+  getInstance(instanceId: string): Promise<Instance> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId] });
+  }
+
+  /** DELETE /instances/{id}: stops its Redis; refused while one of its tasks runs (DCS.4099). */
+  async deleteInstance(instanceId: string): Promise<void> {
+    await this.t.send({ method: 'DELETE', segments: ['instances', instanceId] });
+  }
+
+  /** PUT /instances/{id}: name and description at once; a new port starts task UpdatePort. */
+  async modifyInstance(instanceId: string, body: ModifyInstanceRequest): Promise<void> {
+    await this.t.send({ method: 'PUT', segments: ['instances', instanceId], body });
+  }
+
+  // --- operations (each becomes a background task) --------------------------------------------
+
+  /** PUT /instances/status: one task per instance. */
+  changeInstancesStatus(instanceIds: string[], action: InstanceAction): Promise<InstanceActionResult> {
+    return this.t.send({ method: 'PUT', segments: ['instances', 'status'], body: { instances: instanceIds, action } });
+  }
+
+  restartInstances(instanceIds: string[]): Promise<InstanceActionResult> {
+    return this.changeInstancesStatus(instanceIds, 'restart');
+  }
+
+  softRestartInstances(instanceIds: string[]): Promise<InstanceActionResult> {
+    return this.changeInstancesStatus(instanceIds, 'soft_restart');
+  }
+
+  flushInstances(instanceIds: string[]): Promise<InstanceActionResult> {
+    return this.changeInstancesStatus(instanceIds, 'flush');
+  }
+
+  /** PUT /instances/{id}/password: task "modify". */
+  changePassword(instanceId: string, body: PasswordChangeRequest): Promise<PasswordChangeResult> {
+    return this.t.send({ method: 'PUT', segments: ['instances', instanceId, 'password'], body });
+  }
+
+  /** PUT /instances/{id}/configs: task "modifyConfigs". */
+  async modifyConfigs(instanceId: string, changes: RedisConfigChange[]): Promise<void> {
+    await this.t.send({ method: 'PUT', segments: ['instances', instanceId, 'configs'], body: { redis_config: changes } });
+  }
+
+  /** POST /instances/{id}/resize: EXTEND, AddReplica or DelReplica. */
+  resizeInstance(instanceId: string, body: ResizeRequest): Promise<JobAccepted> {
+    return this.t.send({ method: 'POST', segments: ['instances', instanceId, 'resize'], body });
+  }
+
+  /** POST /instances/{id}/swap: master/standby switchover (needs a replica). */
+  swapInstance(instanceId: string): Promise<JobAccepted> {
+    return this.t.send({ method: 'POST', segments: ['instances', instanceId, 'swap'] });
+  }
+
+  // --- tokens ---------------------------------------------------------------------------------
+
+  /** POST /tokens: a token for this AK/SK credential (60 s to 7 days), returned once. */
+  createToken(ttlSeconds: number): Promise<IssuedToken> {
+    return this.t.send({ method: 'POST', segments: ['tokens'], body: { ttl_seconds: ttlSeconds } });
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Request and response shapes of the DCS background-task API, as the wire spells them
+ * (snake_case, spec/api.md). Written by hand rather than generated from /openapi.json so that
+ * they read like the contract; test/client/openapi.test.ts checks the service against both.
+ */
+
+export type TaskStatus = 'CREATED' | 'WAITING' | 'EXECUTING' | 'SUCCESS' | 'FAILED';
+
+/** Task names used by DCS (api.md, "Task names"). */
+export type TaskName =
+  | 'restartInstance' | 'softRestartInstance' | 'flushInstance' | 'modify' | 'modifyConfigs'
+  | 'EXTEND' | 'AddReplica' | 'DelReplica' | 'masterStandbySwapJob' | 'UpdatePort';
+
+export interface Task {
+  id: string;
+  /** A TaskName; typed as string so a newer service's operations still parse. */
+  name: TaskName | (string & {});
+  details: Record<string, unknown>;
+  user_name: string;
+  user_id: string;
+  /** JSON text of the request parameters, secrets removed. */
+  params: string;
+  status: TaskStatus;
+  created_at: string;
+  updated_at: string;
+  enable_show: boolean;
+}
+
+export interface TaskList {
+  /** Total number of matching tasks, as a string (DCS does so). */
+  task_count: string;
+  tasks: Task[];
+}
+
+/** A task as the task centre shows it. */
+export interface CentreTask extends Task {
+  error_code: string | null;
+  job_id: string;
+  instance_id: string;
+  instance_name: string;
+}
+
+export interface CentreTaskList {
+  task_count: string;
+  tasks: CentreTask[];
+}
+
+/** Paging and time window of the task lists. Times: `yyyyMMddHHmmss` UTC or a Date. */
+export interface TaskQuery {
+  offset?: number;
+  limit?: number;
+  start_time?: string | Date;
+  end_time?: string | Date;
+}
+
+export type StepStatus = 'WAITING' | 'EXECUTING' | 'FINISH' | 'FAILED';
+
+export interface StepDetail {
+  step_id: string;
+  step_name: string;
+  step_status: StepStatus;
+  begin_time: string | null;
+  end_time: string | null;
+  error_code: string | null;
+  sub_step_details: unknown[];
+}
+
+export interface TaskProgress {
+  /** Integer percent, 100 once finished. */
+  progress: number;
+  /** Whole seconds, 0 when finished. */
+  remain_time: number;
+  step_details: StepDetail[];
+}
+
+export type JobStatus = 'INIT' | 'RUNNING' | 'SUCCESS' | 'FAIL';
+
+export interface Job {
+  job_id: string;
+  /** The task name. */
+  job_type: string;
+  status: JobStatus;
+  /** Epoch milliseconds, as a string. */
+  begin_time: string;
+  end_time: string | null;
+  fail_reason: string | null;
+}
+
+export interface DeleteResult {
+  message: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Instances
+
+export type EngineVersion = '4.0' | '5.0' | '6.0' | '7.0';
+
+export interface CreateInstanceRequest {
+  name: string;
+  engine: 'Redis';
+  engine_version: EngineVersion;
+  /** GB; sets maxmemory. */
+  capacity: number;
+  password?: string;
+  no_password_access?: boolean;
+  port?: number;
+  /** Addition: attach an existing Redis instead of starting one. */
+  redis_url?: string;
+  spec_code?: string;
+  description?: string;
+  /** DCS cloud-network fields (vpc_id, subnet_id, …) are accepted and ignored. */
+  [ignored: string]: unknown;
+}
+
+export interface CreateInstanceResult {
+  order_id: null;
+  instances: { instance_id: string; instance_name: string }[];
+}
+
+export interface InstanceNode {
+  name: string;
+  port: number;
+  role: 'master' | 'replica';
+}
+
+export interface Instance {
+  instance_id: string;
+  name: string;
+  engine: string;
+  engine_version: string;
+  capacity: number;
+  /** MB. */
+  max_memory: number;
+  ip: string;
+  port: number;
+  /** CREATING, RUNNING, RESTARTING, ERROR, … */
+  status: string;
+  /** "true" / "false", a string as in DCS. */
+  no_password_access: string;
+  attached: boolean;
+  spec_code: string | null;
+  description: string | null;
+  created_at: string;
+  replica_num: number;
+  nodes: InstanceNode[];
+}
+
+export interface InstanceList {
+  instance_num: number;
+  instances: Instance[];
+}
+
+export type InstanceAction = 'restart' | 'soft_restart' | 'flush';
+
+export interface InstanceActionResult {
+  results: { instance: string; result: 'success' | 'failed' }[];
+}
+
+export interface PasswordChangeRequest {
+  old_password?: string | null;
+  new_password: string;
+}
+
+export interface PasswordChangeResult {
+  result: 'success' | 'passwordFailed' | 'locked' | 'failed';
+  message: string;
+  lock_time?: string;
+  lock_time_left?: string;
+  retry_times_left?: string;
+}
+
+export interface RedisConfigChange {
+  param_id?: string;
+  param_name: string;
+  param_value: string;
+}
+
+export interface ResizeRequest {
+  spec_code?: string;
+  /** GB (task EXTEND). */
+  new_capacity?: number;
+  change_type?: 'createReplication' | 'deleteReplication';
+  /** Replica nodes to remove (deleteReplication), e.g. "node-1". */
+  node_list?: string[];
+  /** Addition: replicas to add (default 1). */
+  replica_num?: number;
+}
+
+export interface ModifyInstanceRequest {
+  name?: string;
+  description?: string;
+  /** A new port runs as task UpdatePort. */
+  port?: number;
+}
+
+/** What an operation that starts a task answers. */
+export interface JobAccepted {
+  /** The task id. */
+  job_id: string;
+}
+
+export interface IssuedToken {
+  token: string;
+  /** ISO-8601 UTC. */
+  expires_at: string;
+}

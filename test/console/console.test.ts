@@ -39,8 +39,8 @@ before(async () => {
   const database = testDatabaseUrl(dataDir);
   redis = await startRedis();
   await seedFinishedTasks(database, project, SEEDED, redis.port, 2 * DAY);
-  // Each step waits 1.5 s first, so a flush (two steps) stays EXECUTING for about 3 s.
-  svc = await startService({ dataDir, database, env: { DCS_STEP_DELAY_MS: '1500' } });
+  // Each step waits 2 s first, so a flush (two steps) stays EXECUTING for about 4 s.
+  svc = await startService({ dataDir, database, env: { DCS_STEP_DELAY_MS: '2000' } });
   admin = client(svc.url, svc.admin);
   const r = await admin.post(`/v2/${P}/instances`, { name: 'console-demo', engine: 'Redis', engine_version: '7.0', capacity: 0.125, password: 'Console#Pass1' });
   assert.equal(r.status, 200, r.text);
@@ -126,7 +126,7 @@ test('a running task: live progress bar, Delete disabled with the reason, steps,
   assert.ok(await r.getByRole('button', { name: 'Delete' }).isDisabled(), 'Delete is disabled while the task runs');
   assert.match(await r.locator('.delete-reason').innerText(), /running task cannot be deleted/i);
   await r.getByRole('button', { name: /Show steps/ }).click();
-  await page.getByRole('cell', { name: 'Flush all databases' }).waitFor();
+  await page.locator('table.steps').getByRole('cell', { name: 'Flush all databases', exact: true }).waitFor();
   // The bar moves: half the steps done while the second one still waits.
   await r.locator('[role=progressbar][aria-valuenow="50"]').waitFor({ timeout: 15_000 });
   await screenshot(page, '03-task-running');

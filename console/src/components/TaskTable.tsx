@@ -98,7 +98,7 @@ export function TaskTable({ live, showInstance = false, progressOf, remove }: Pr
                     <div class="mono muted">{t.id}</div>
                   </td>
                   {showInstance && (
-                    <td>
+                    <td class="nowrap">
                       {t.instance_id ? <a href={href.instance(t.instance_id, 'tasks')}>{t.instance_name ?? t.instance_id}</a> : '—'}
                     </td>
                   )}
@@ -113,8 +113,8 @@ export function TaskTable({ live, showInstance = false, progressOf, remove }: Pr
                     {t.status === 'FAILED' && t.error_code && <div class="muted small">{t.error_code}</div>}
                   </td>
                   <td>{t.user_name}</td>
-                  <td>{localTime(t.created_at)}</td>
-                  <td>{running ? '—' : localTime(t.updated_at)}</td>
+                  <td class="nowrap">{localTime(t.created_at)}</td>
+                  <td class="nowrap">{running ? '—' : localTime(t.updated_at)}</td>
                   <td class="col-actions">
                     <button
                       type="button" class="btn btn-small btn-danger-outline" disabled={running}

@@ -61,6 +61,10 @@ function InstanceTasks({ api, id }: { api: ConsoleApi; id: string }) {
   const [limit, setLimit] = useState(10);
   const progressOf = (t: Task) => api.taskProgress(id, t.id);
   const live = useTaskPage(() => api.listInstanceTasks(id, { offset, limit }), progressOf, [api, id, offset, limit]);
+  // Deleting the last task of the last page leaves it empty: show the page before it.
+  useEffect(() => {
+    if (live.page?.tasks.length === 0 && offset > 0) setOffset(Math.max(0, offset - limit));
+  }, [live.page]);
   return (
     <div>
       <div class="toolbar">

@@ -1,5 +1,5 @@
 /** The task centre: every task of the project, filtered by start time, paged, deletable. */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleApi } from '../api';
 import type { Task } from '../types';
 import { queryTime } from '../format';
@@ -22,6 +22,10 @@ export function TaskCentre({ api }: { api: ConsoleApi }) {
     progressOf,
     [api, offset, limit, range.start_time, range.end_time],
   );
+  // Deleting the last task of the last page leaves it empty: show the page before it.
+  useEffect(() => {
+    if (live.page?.tasks.length === 0 && offset > 0) setOffset(Math.max(0, offset - limit));
+  }, [live.page]);
   const apply = (e: Event) => {
     e.preventDefault();
     setOffset(0);

@@ -185,13 +185,14 @@ test('task centre: every task of the project, paging, time filter, delete', asyn
   const total = Number((await admin.get(`/v2/${P}/tasks`)).body.task_count);
   assert.equal(total, SEEDED + 2, 'the seeded tasks and the two flushes');
   await page.locator('.pager-range').getByText(`1–10 of ${total}`).waitFor();
-  assert.equal(await page.locator('tr[data-task-id]').count(), 10);
+  await page.waitForFunction(() => document.querySelectorAll('tr[data-task-id]').length === 10);
   await row(recent).getByRole('link', { name: 'console-demo' }).waitFor();
   await screenshot(page, '08-task-centre');
 
   await page.getByRole('button', { name: 'Next' }).click();
   await page.locator('.pager-range').getByText(`11–${total} of ${total}`).waitFor();
-  assert.equal(await page.locator('tr[data-task-id]').count(), total - 10);
+  // The range shows at once; the rows follow when the next page has arrived.
+  await page.waitForFunction((n) => document.querySelectorAll('tr[data-task-id]').length === n, total - 10);
 
   // Started from one day ago (local time in the page): the two-day-old seeded tasks drop out.
   const from = new Date(Date.now() - DAY);

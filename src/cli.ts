@@ -24,15 +24,16 @@ program
   .action(async (flags: ServeFlags) => {
     try {
       const service = await startService(resolveServeConfig(flags));
-      console.log(`listening on ${service.url}`);
       let signalled = false;
       const shutdown = () => {
         if (signalled) return;
         signalled = true;
         service.stop().then(() => process.exit(0), () => process.exit(1));
       };
+      // Handlers first: whoever reads the line below may send SIGTERM at once.
       process.on('SIGTERM', shutdown);
       process.on('SIGINT', shutdown);
+      console.log(`listening on ${service.url}`);
     } catch (e) {
       if (e instanceof ConfigError) {
         console.error(`dcs-tasks: ${e.message}`);

@@ -30,9 +30,9 @@ program
         signalled = true;
         service.stop().then(() => process.exit(0), () => process.exit(1));
       };
+      // Handlers first: whoever reads the line below may send SIGTERM at once.
       process.on('SIGTERM', shutdown);
       process.on('SIGINT', shutdown);
-      // Printed only once the handlers are in place: whoever waits for this line may signal at once.
       console.log(`listening on ${service.url}`);
     } catch (e) {
       if (e instanceof ConfigError) {

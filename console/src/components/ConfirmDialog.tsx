@@ -1,0 +1,39 @@
+/**
+ * A modal confirmation (the native <dialog>: focus trap and Escape come with it). A failure of
+ * the confirmed action is shown inside the dialog, next to what the user just tried.
+ */
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import { ErrorMessage } from './ErrorMessage';
+
+interface Props {
+  title: string;
+  children: ComponentChildren;
+  confirmLabel: string;
+  busy: boolean;
+  error: unknown;
+  onConfirm(): void;
+  onCancel(): void;
+}
+
+export function ConfirmDialog(p: Props) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+    return () => d?.close();
+  }, []);
+  return (
+    <dialog ref={ref} class="dialog" aria-labelledby="dialog-title" onCancel={(e) => { e.preventDefault(); p.onCancel(); }}>
+      <h2 id="dialog-title">{p.title}</h2>
+      <div class="dialog-body">{p.children}</div>
+      <ErrorMessage error={p.error} />
+      <div class="dialog-actions">
+        <button type="button" class="btn" onClick={p.onCancel} disabled={p.busy}>{p.error ? 'Close' : 'Cancel'}</button>
+        {!p.error && (
+          <button type="button" class="btn btn-danger" onClick={p.onConfirm} disabled={p.busy}>{p.busy ? 'Deleting…' : p.confirmLabel}</button>
+        )}
+      </div>
+    </dialog>
+  );
+}

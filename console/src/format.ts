@@ -1,0 +1,25 @@
+/** Times: the API speaks UTC; the console shows and takes the browser's local time. */
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** "2026-11-25 11:52:03" in local time, or "—". */
+export function localTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '—';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** A `<input type="datetime-local">` value (local time) as the API's yyyyMMddHHmmss UTC; "" stays "". */
+export function queryTime(local: string): string {
+  if (!local) return '';
+  const d = new Date(local); // a datetime-local string without zone parses as local time
+  if (Number.isNaN(d.getTime())) return '';
+  return `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
+}
+
+/** "4 s", "2 min 5 s". */
+export function duration(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  return `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+}

@@ -1,0 +1,78 @@
+/** One instance: an overview tab and the Background Tasks tab (live task list, paging). */
+import { Fragment } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import type { ConsoleApi } from '../api';
+import type { Instance, Task } from '../types';
+import { localTime } from '../format';
+import { href } from '../router';
+import { ErrorMessage } from '../components/ErrorMessage';
+import { Pager } from '../components/Pager';
+import { StatusBadge } from '../components/StatusBadge';
+import { TaskTable } from '../components/TaskTable';
+import { useTaskPage } from '../useTaskPage';
+
+export function InstancePage({ api, id, tab }: { api: ConsoleApi; id: string; tab: 'overview' | 'tasks' }) {
+  const [instance, setInstance] = useState<Instance | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    let alive = true;
+    api.getInstance(id).then((i) => alive && setInstance(i), (e) => alive && setError(e));
+    return () => { alive = false; };
+  }, [api, id]);
+
+  return (
+    <section>
+      <nav class="breadcrumb"><a href={href.instances()}>Instances</a> / <span>{instance?.name ?? id}</span></nav>
+      <div class="page-head">
+        <h1>{instance?.name ?? 'Instance'}</h1>
+        {instance && <StatusBadge status={instance.status} />}
+      </div>
+      <ErrorMessage error={error} />
+      <div class="tabs" role="tablist">
+        <a role="tab" aria-selected={tab === 'overview'} class={tab === 'overview' ? 'tab on' : 'tab'} href={href.instance(id)}>Overview</a>
+        <a role="tab" aria-selected={tab === 'tasks'} class={tab === 'tasks' ? 'tab on' : 'tab'} href={href.instance(id, 'tasks')}>Background Tasks</a>
+      </div>
+      {tab === 'overview' ? <Overview instance={instance} /> : <InstanceTasks api={api} id={id} />}
+    </section>
+  );
+}
+
+function Overview({ instance: i }: { instance: Instance | null }) {
+  if (!i) return null;
+  const rows: [string, string][] = [
+    ['Instance ID', i.instance_id],
+    ['Engine', `${i.engine} ${i.engine_version}`],
+    ['Capacity', `${i.capacity} GB`],
+    ['Address', `${i.ip}:${i.port}`],
+    ['Replicas', String(i.replica_num ?? 0)],
+    ['Kind', i.attached ? 'Attached Redis' : 'Managed redis-server'],
+    ['Created', localTime(i.created_at)],
+    ['Description', i.description || '—'],
+  ];
+  return (
+    <dl class="card details">
+      {rows.map(([k, v]) => <Fragment key={k}><dt>{k}</dt><dd class={k === 'Instance ID' || k === 'Address' ? 'mono' : ''}>{v}</dd></Fragment>)}
+    </dl>
+  );
+}
+
+function InstanceTasks({ api, id }: { api: ConsoleApi; id: string }) {
+  const [offset, setOffset] = useState(0);
+  const [limit, setLimit] = useState(10);
+  const progressOf = (t: Task) => api.taskProgress(id, t.id);
+  const live = useTaskPage(() => api.listInstanceTasks(id, { offset, limit }), progressOf, [api, id, offset, limit]);
+  // Deleting the last task of the last page leaves it empty: show the page before it.
+  useEffect(() => {
+    if (live.page?.tasks.length === 0 && offset > 0) setOffset(Math.max(0, offset - limit));
+  }, [live.page]);
+  return (
+    <div>
+      <div class="toolbar">
+        <span class="muted">Restarts, flushes, password and configuration changes of this instance.</span>
+        <button type="button" class="btn" onClick={live.reload}>Refresh</button>
+      </div>
+      <TaskTable live={live} progressOf={progressOf} remove={(t) => api.deleteInstanceTask(id, t.id)} />
+      <Pager offset={offset} limit={limit} total={live.page?.total ?? 0} onChange={(o, l) => { setOffset(o); setLimit(l); }} />
+    </div>
+  );
+}

@@ -5,12 +5,10 @@
  * not machines. Last line: `delete_vs_bare_ratio=<x.xx> p99_ms=<y.y>`.
  */
 import http from 'node:http';
-import fs from 'node:fs';
-import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import autocannon from 'autocannon';
 import { signRequest } from '../src/auth/signature.js';
-import { makeCredential, startService, tempDir, type TestCredential } from '../test/helpers/service.js';
+import { makeCredential, startService, tempDir, testCredentials, writeTestCredentials, type TestCredential } from '../test/helpers/service.js';
 import { seedFinishedTasks } from '../test/helpers/seed.js';
 import { dropDatabase, testDatabaseUrl } from '../test/helpers/db.js';
 
@@ -64,9 +62,9 @@ function row(name: string, r: Result): string {
 /** One configuration under load: `nodes` services on one database, the deletes split between them. */
 async function measure(kind: 'sqlite' | 'postgres', nodes: number): Promise<Result> {
   const dataDirs = Array.from({ length: nodes }, () => tempDir('dcs-bench-'));
-  const project = randomBytes(16).toString('hex');
-  const creds = [makeCredential(project, 'admin', 'bench'), makeCredential(project, 'readonly', 'r'), makeCredential(randomBytes(16).toString('hex'), 'admin', 'o')];
-  for (const d of dataDirs) fs.writeFileSync(path.join(d, 'test-credentials.json'), JSON.stringify(creds));
+  const creds = testCredentials();
+  const project = creds[0]!.project_id;
+  for (const d of dataDirs) writeTestCredentials(d, creds);
   const database = testDatabaseUrl(dataDirs[0]!, kind);
   const seeded = await seedFinishedTasks(database, project, REQUESTS);
   const services = await Promise.all(dataDirs.map((dataDir) => startService({ dataDir, database, args: ['--log-level', 'warn'] })));

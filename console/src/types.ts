@@ -1,51 +1,13 @@
 /** The wire shapes the console shows (api.md), as the pages use them. */
 
-export type TaskStatus = 'CREATED' | 'WAITING' | 'EXECUTING' | 'SUCCESS' | 'FAILED';
+import type { CentreTask, Instance, StepDetail, Task as InstanceTask, TaskProgress, TaskStatus } from '../../src/client/types.js';
 
-export interface Instance {
-  instance_id: string;
-  name: string;
-  engine: string;
-  engine_version: string;
-  capacity: number;
-  ip: string;
-  port: number;
-  status: string;
-  created_at: string;
-  description?: string | null;
-  replica_num?: number;
-  attached?: boolean;
-}
-
-export interface Task {
-  id: string;
-  name: string;
-  status: TaskStatus;
-  user_name: string;
-  created_at: string;
-  updated_at: string;
-  enable_show: boolean;
-  details?: Record<string, unknown>;
-  /** Task centre only. */
-  instance_id?: string;
-  instance_name?: string;
-  error_code?: string | null;
-}
-
-export interface Step {
-  step_id: string;
-  step_name: string;
-  step_status: string;
-  begin_time: string | null;
-  end_time: string | null;
-  error_code: string | null;
-}
-
-export interface Progress {
-  progress: number;
-  remain_time: number;
-  step_details: Step[];
-}
+// The wire shapes are the typed client's; the console adds only its own page state below.
+export type { Instance, TaskStatus };
+export type Step = StepDetail;
+export type Progress = TaskProgress;
+/** A task from either list: the task centre's entries also name their instance. */
+export type Task = InstanceTask & Partial<Pick<CentreTask, 'instance_id' | 'instance_name' | 'error_code'>>;
 
 export interface TaskPage {
   total: number;

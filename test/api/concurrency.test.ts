@@ -1,23 +1,15 @@
 /** Deletes are exactly-once: 20 concurrent deletes of one task give one 200 and nineteen 404s. */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { client } from '../helpers/client.js';
-import { makeCredential, startService, tempDir, type Service } from '../helpers/service.js';
+import { prepareDataDir, startService, type Service } from '../helpers/service.js';
 import { seedFinishedTasks, type Seeded } from '../helpers/seed.js';
-import { testDatabaseUrl } from '../helpers/db.js';
 
 let svc: Service;
 let seeded: Seeded;
 
 before(async () => {
-  const dataDir = tempDir();
-  const project = randomBytes(16).toString('hex');
-  const creds = [makeCredential(project, 'admin', 'alice'), makeCredential(project, 'readonly', 'bob'), makeCredential(randomBytes(16).toString('hex'), 'admin', 'carol')];
-  fs.writeFileSync(path.join(dataDir, 'test-credentials.json'), JSON.stringify(creds));
-  const database = testDatabaseUrl(dataDir);
+  const { dataDir, project, database } = prepareDataDir();
   seeded = await seedFinishedTasks(database, project, 10);
   svc = await startService({ dataDir, database });
 });

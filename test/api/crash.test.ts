@@ -6,13 +6,9 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { client, sleep, waitFor } from '../helpers/client.js';
-import { makeCredential, startService, tempDir, type Service } from '../helpers/service.js';
+import { prepareDataDir, startService, type Service } from '../helpers/service.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { seedFinishedTasks } from '../helpers/seed.js';
-import { testDatabaseUrl } from '../helpers/db.js';
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 
 let svc: Service | undefined;
 let redis: TestRedis | undefined;
@@ -24,11 +20,7 @@ after(async () => {
 
 test('kill -9 during deletes and operations loses nothing acknowledged and resurrects nothing deleted', async () => {
   redis = await startRedis();
-  const dataDir = tempDir();
-  const project = randomBytes(16).toString('hex');
-  const creds = [makeCredential(project, 'admin', 'alice'), makeCredential(project, 'readonly', 'bob'), makeCredential(randomBytes(16).toString('hex'), 'admin', 'carol')];
-  fs.writeFileSync(path.join(dataDir, 'test-credentials.json'), JSON.stringify(creds));
-  const database = testDatabaseUrl(dataDir);
+  const { dataDir, project, database } = prepareDataDir();
   const seeded = await seedFinishedTasks(database, project, 400, redis.port);
   svc = await startService({ dataDir, database });
   const admin = client(svc.url, svc.admin);

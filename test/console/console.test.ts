@@ -6,13 +6,9 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { client, waitFor, type Client } from '../helpers/client.js';
-import { makeCredential, startService, tempDir, type Service, type TestCredential } from '../helpers/service.js';
-import { testDatabaseUrl } from '../helpers/db.js';
+import { prepareDataDir, startService, type Service, type TestCredential } from '../helpers/service.js';
 import { seedFinishedTasks } from '../helpers/seed.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { launchBrowser, newPage, screenshot } from '../helpers/browser.js';
@@ -32,11 +28,7 @@ const running = (s: string) => s !== 'SUCCESS' && s !== 'FAILED';
 
 before(async () => {
   // Seeded history first (finished tasks two days old, on an attached Redis), then the service.
-  const dataDir = tempDir();
-  const project = randomBytes(16).toString('hex');
-  const creds = [makeCredential(project, 'admin', 'alice'), makeCredential(project, 'readonly', 'bob'), makeCredential(randomBytes(16).toString('hex'), 'admin', 'carol')];
-  fs.writeFileSync(path.join(dataDir, 'test-credentials.json'), JSON.stringify(creds));
-  const database = testDatabaseUrl(dataDir);
+  const { dataDir, project, database } = prepareDataDir();
   redis = await startRedis();
   await seedFinishedTasks(database, project, SEEDED, redis.port, 2 * DAY);
   // Each step waits 2 s first, so a flush (two steps) stays EXECUTING for about 4 s.

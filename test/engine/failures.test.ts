@@ -7,11 +7,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { query, testDatabaseUrl } from '../helpers/db.js';
+import { query } from '../helpers/db.js';
 import { Redis } from 'ioredis';
 import { client, waitFor } from '../helpers/client.js';
-import { makeCredential, startService, tempDir, type Service } from '../helpers/service.js';
+import { prepareDataDir, startService, type Service } from '../helpers/service.js';
 import { seedFinishedTasks } from '../helpers/seed.js';
 
 const services: Service[] = [];
@@ -59,11 +58,7 @@ test('a Redis killed during a task: the task fails with a reason, the supervisor
 });
 
 test('--task-retention-days removes old finished tasks with an audit record, keeps recent ones', async () => {
-  const dataDir = tempDir();
-  const project = randomBytes(16).toString('hex');
-  const creds = [makeCredential(project, 'admin', 'alice'), makeCredential(project, 'readonly', 'bob'), makeCredential(randomBytes(16).toString('hex'), 'admin', 'carol')];
-  fs.writeFileSync(path.join(dataDir, 'test-credentials.json'), JSON.stringify(creds));
-  const database = testDatabaseUrl(dataDir);
+  const { dataDir, project, database } = prepareDataDir();
   const old = await seedFinishedTasks(database, project, 5, 1, 3 * 86_400_000);
   const recent = await seedFinishedTasks(database, project, 3, 1, 0);
   const svc = await startService({ dataDir, database, args: ['--task-retention-days', '2'] });

@@ -30,6 +30,32 @@ export function makeCredential(projectId: string, role: 'admin' | 'readonly', us
   };
 }
 
+/** The three credentials every test service gets: an admin and a reader of one project, an admin of another. */
+export function testCredentials(project = hex(16)): TestCredential[] {
+  return [makeCredential(project, 'admin', 'alice'), makeCredential(project, 'readonly', 'bob'), makeCredential(hex(16), 'admin', 'carol')];
+}
+
+const credentialsFileOf = (dataDir: string) => path.join(dataDir, 'test-credentials.json');
+
+export function writeTestCredentials(dataDir: string, creds: TestCredential[]): void {
+  fs.writeFileSync(credentialsFileOf(dataDir), JSON.stringify(creds), { mode: 0o600 });
+}
+
+export function readTestCredentials(dataDir: string): TestCredential[] {
+  return JSON.parse(fs.readFileSync(credentialsFileOf(dataDir), 'utf8'));
+}
+
+/**
+ * A data directory with its credentials written and its database URL chosen, before the
+ * service starts: for tests that seed the database first, then `startService({ dataDir, database })`.
+ */
+export function prepareDataDir(kind?: 'sqlite' | 'postgres') {
+  const dataDir = tempDir();
+  const creds = testCredentials();
+  writeTestCredentials(dataDir, creds);
+  return { dataDir, creds, project: creds[0]!.project_id, database: testDatabaseUrl(dataDir, kind) };
+}
+
 export interface Service {
   url: string;
   dataDir: string;
@@ -78,13 +104,12 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
 export async function startService(o: StartOptions = {}): Promise<Service> {
   const dataDir = o.dataDir ?? tempDir();
   const database = o.database ?? testDatabaseUrl(dataDir);
-  const project = hex(16);
-  const credFile = path.join(dataDir, 'test-credentials.json');
+  const credFile = credentialsFileOf(dataDir);
   let creds: TestCredential[];
-  if (fs.existsSync(credFile)) creds = JSON.parse(fs.readFileSync(credFile, 'utf8'));
+  if (fs.existsSync(credFile)) creds = readTestCredentials(dataDir);
   else {
-    creds = o.credentials ?? [makeCredential(project, 'admin', 'alice'), makeCredential(project, 'readonly', 'bob'), makeCredential(hex(16), 'admin', 'carol')];
-    fs.writeFileSync(credFile, JSON.stringify(creds), { mode: 0o600 });
+    creds = o.credentials ?? testCredentials();
+    writeTestCredentials(dataDir, creds);
   }
   let out = '';
   const svc: Service = {

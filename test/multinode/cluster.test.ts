@@ -12,7 +12,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { client, sleep, waitFor, type Client } from '../helpers/client.js';
-import { makeCredential, startService, tempDir, type Service } from '../helpers/service.js';
+import { makeCredential, readTestCredentials, startService, tempDir, type Service } from '../helpers/service.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { dropDatabase, query, testDatabaseUrl } from '../helpers/db.js';
 
@@ -83,7 +83,7 @@ after(async () => {
 
 test('a credential from one node\'s file, and a token issued on one node, work on every node', async () => {
   for (const c of clients) assert.equal((await c.get('/v2/{p}/instances')).status, 200);
-  const bruno = client(nodes[2]!.url, JSON.parse(fs.readFileSync(path.join(nodes[1]!.dataDir, 'test-credentials.json'), 'utf8'))[0]);
+  const bruno = client(nodes[2]!.url, readTestCredentials(nodes[1]!.dataDir)[0]!);
   assert.equal((await bruno.get('/v2/{p}/instances')).status, 200);
   const t = await clients[0]!.post('/v2/{p}/tokens', { ttl_seconds: 600 });
   assert.equal(t.status, 200, t.text);

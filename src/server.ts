@@ -132,7 +132,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
     for (const op of [...basicOperations({ store, runtime }), ...topologyOperations({ store, runtime })]) engine.register(op);
     const tasks = new TaskService(store, engine);
-    const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId, (node) => engine.isNodeAlive(node));
+    const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => engine.nodeLiveness());
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
     // Interrupted tasks resume only once their instances are back.

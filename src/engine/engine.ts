@@ -98,13 +98,14 @@ export class TaskEngine {
   }
 
   /**
-   * Whether the node supervising a managed instance is alive. Always true on single-node stores
-   * and for this node itself.
+   * Which service nodes are alive right now, read once (for a whole list of instances). Every
+   * node is alive on single-node stores, and this node always is.
    */
-  async isNodeAlive(node: string): Promise<boolean> {
-    if (node === this.o.nodeId || !this.o.store.nodeHeartbeats) return true;
-    const at = (await this.o.store.nodeHeartbeats()).get(node);
-    return at !== undefined && at >= Date.now() - this.nodeDeadAfterMs;
+  async nodeLiveness(): Promise<(node: string) => boolean> {
+    if (!this.o.store.nodeHeartbeats) return () => true;
+    const beats = await this.o.store.nodeHeartbeats();
+    const since = Date.now() - this.nodeDeadAfterMs;
+    return (node) => node === this.o.nodeId || (beats.get(node) ?? -Infinity) >= since;
   }
 
   /** Looks for work now (called after a task is created, and by the poll timer). */

@@ -59,31 +59,28 @@ export class InstanceService {
     private readonly supervisor: RedisSupervisor,
     private readonly logger: Logger,
     private readonly nodeId: string | null,
-    /** Multi-node: whether the service node supervising a managed instance is running. */
-    private readonly nodeAlive: (node: string) => Promise<boolean> = async () => true,
+    /** Multi-node: which service nodes are running (read once per call). */
+    private readonly nodeLiveness: () => Promise<(node: string) => boolean> = async () => () => true,
   ) {}
 
   /** As stored, except that a managed instance whose node is down shows ERROR. */
   async get(projectId: string, id: string): Promise<InstanceRecord> {
     const i = await this.store.getInstance(projectId, id);
     if (!i) throw Errors.instanceNotFound();
-    return (await this.orphaned(i)) ? { ...i, status: 'ERROR' } : i;
+    const alive = await this.nodeLiveness();
+    return orphaned(i, alive) ? { ...i, status: 'ERROR' } : i;
   }
 
   async list(projectId: string): Promise<InstanceRecord[]> {
-    const all = await this.store.listInstances(projectId);
-    return Promise.all(all.map(async (i) => ((await this.orphaned(i)) ? { ...i, status: 'ERROR' as const } : i)));
-  }
-
-  private async orphaned(i: InstanceRecord): Promise<boolean> {
-    return i.managed && i.ownerNode !== null && !(await this.nodeAlive(i.ownerNode));
+    const [all, alive] = await Promise.all([this.store.listInstances(projectId), this.nodeLiveness()]);
+    return all.map((i) => (orphaned(i, alive) ? { ...i, status: 'ERROR' as const } : i));
   }
 
   /** An instance an operation may change: it exists and the node supervising it is running. */
   private async operable(projectId: string, id: string): Promise<InstanceRecord> {
     const i = await this.store.getInstance(projectId, id);
     if (!i) throw Errors.instanceNotFound();
-    if (await this.orphaned(i)) {
+    if (orphaned(i, await this.nodeLiveness())) {
       throw Errors.instanceBusy('DCS.4026', `supervised by service node ${i.ownerNode}, which is not running (status ERROR)`);
     }
     return i;
@@ -266,4 +263,9 @@ export class InstanceService {
       state: { changes: map },
     });
   }
+}
+
+/** A managed instance whose supervising node is down: nobody can run its tasks until it is back. */
+function orphaned(i: InstanceRecord, alive: (node: string) => boolean): boolean {
+  return i.managed && i.ownerNode !== null && !alive(i.ownerNode);
 }

@@ -3,7 +3,7 @@
  * ids, one log line per request, metrics and the OpenAPI document. No SQL and no Redis here:
  * handlers call the domain services.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -31,9 +31,9 @@ export interface AppDeps {
 export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: d.logger,
-    disableRequestLogging: true,
+    // Our own one line per request (see onResponse), labelled request_id.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     genReqId: () => randomBytes(16).toString('hex'),
-    requestIdLogLabel: 'request_id',
     bodyLimit: BODY_LIMIT,
     routerOptions: { maxParamLength: 4096 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

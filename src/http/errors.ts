@@ -3,6 +3,7 @@
  * Validation failures are mapped to the DCS code of the parameter that failed; anything
  * unexpected is a 500 DCS.5000 whose details go to the log only, under the request id.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DcsError, Errors, errorBody } from '../errors.js';
 
@@ -48,13 +49,43 @@ export function sendError(reply: FastifyReply, e: DcsError): FastifyReply {
   return reply.code(e.status).headers(e.headers).type('application/json').send(errorBody(e));
 }
 
+/** What is read, at most, of a refused body before answering: beyond it the connection is cut. */
+const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
+const DRAIN_MAX_MS = 5000;
+
+/**
+ * Reads and discards what is left of a body the service refused before reading it (too large,
+ * say). Answering first and closing (Fastify closes after a body error) would leave the client's
+ * bytes unread, and the kernel then resets the connection, which can destroy the answer before
+ * the client reads it. Bounded in bytes and time.
+ */
+function drainRequest(raw: IncomingMessage): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let seen = 0;
+    const done = () => {
+      clearTimeout(timer);
+      raw.off('data', onData).off('end', done).off('error', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > DRAIN_MAX_BYTES) done();
+    };
+    const timer = setTimeout(done, DRAIN_MAX_MS);
+    raw.on('data', onData).once('end', done).once('error', done);
+    raw.resume();
+  });
+}
+
 export function registerErrorHandling(app: FastifyInstance, allowedMethods: (url: string) => string[]): void {
-  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+  app.setErrorHandler(async (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     let e = err instanceof DcsError ? err : fromFramework(err);
     if (!e) {
       req.log.error({ err }, 'unexpected error');
       e = Errors.internal();
     }
+    await drainRequest(req.raw);
     return sendError(reply, e);
   });
   app.setNotFoundHandler((req, reply) => {

@@ -101,7 +101,7 @@ describe('authentication and roles', () => {
     assertError(await call(svc.url, null, 'GET', `/v2/${svc.admin.project_id}/tasks`), 401, 'DCS.1003');
   });
   test('tampered signature, unknown AK, wrong SK → 401 DCS.1001', async () => {
-    assertError(await admin.get(`/v2/${P}/tasks`, { tamper: (h) => (h.Authorization = h.Authorization.replace(/Signature=./, 'Signature=0')) }), 401, 'DCS.1001');
+    assertError(await admin.get(`/v2/${P}/tasks`, { tamper: (h) => (h.Authorization = h.Authorization.replace(/Signature=(.)/, (_, c) => `Signature=${c === '0' ? '1' : '0'}`)) }), 401, 'DCS.1001');
     assertError(await call(svc.url, { ...svc.admin, access_key: 'AKUNKNOWN000000000' }, 'GET', `/v2/${svc.admin.project_id}/tasks`), 401, 'DCS.1001');
     assertError(await call(svc.url, { ...svc.admin, secret_key: 'wrong' }, 'GET', `/v2/${svc.admin.project_id}/tasks`), 401, 'DCS.1001');
     assertError(await admin.get(`/v2/${P}/tasks`, { tamper: (h) => (h.Authorization = 'Basic abc') }), 401, 'DCS.1001');

@@ -58,7 +58,9 @@ export async function call(base: string, cred: TestCredential | null, method: st
 /** node:http rather than fetch: like the SDK (axios), it may send a body on a GET. */
 function send(url: string, method: string, headers: Record<string, string>, body: string | undefined) {
   return new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
+    let answered = false;
     const req = http.request(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -68,7 +70,10 @@ function send(url: string, method: string, headers: Record<string, string>, body
       });
       res.on('error', reject);
     });
-    req.on('error', reject);
+    // A server that refuses a huge body answers before reading it all and closes the connection:
+    // the rest of our write then fails (EPIPE/ECONNRESET), but its answer is what a client sees.
+    // Give that answer a moment to be read before treating the write error as the outcome.
+    req.on('error', (e) => setTimeout(() => { if (!answered) reject(e); }, 200));
     req.end(body);
   });
 }

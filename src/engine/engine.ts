@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import type { Store, TaskRecord } from '../store/types.js';
+import { StoreUnavailable, type Store, type TaskRecord } from '../store/types.js';
 import { StepFailure, type Operation, type StepContext } from './operation.js';
 
 export interface EngineOptions {
@@ -42,6 +42,8 @@ export class TaskEngine {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private timer: NodeJS.Timeout | null = null;
   private nodeTimer: NodeJS.Timeout | null = null;
+  /** Since when this node's heartbeats have been succeeding without a gap (null: not now). */
+  private beatingSince: number | null = null;
   private claiming = false;
   private again = false;
   private stopped = true;
@@ -90,9 +92,15 @@ export class TaskEngine {
     try {
       const now = Date.now();
       await store.heartbeatNode!(nodeId!, now);
+      this.beatingSince ??= now;
+      // Only a node that has itself been beating for a whole dead-node interval may judge the
+      // others: after a database outage every node's heartbeat is old, and the first one back
+      // must not fail the tasks of nodes that are merely reconnecting.
+      if (now - this.beatingSince < this.nodeDeadAfterMs) return;
       const failed = (await store.failOrphanedTasks?.(now - this.nodeDeadAfterMs, now)) ?? [];
       if (failed.length) logger.warn({ task_ids: failed }, 'failed tasks left behind by a service node that stopped');
     } catch (err) {
+      this.beatingSince = null;
       logger.warn({ err }, 'node heartbeat failed');
     }
   }
@@ -205,7 +213,9 @@ export class TaskEngine {
         try {
           await withTimeout(step.run(ctx), step.timeoutMs ?? this.stepTimeoutMs, step.name, stepAbort);
         } catch (e) {
-          if (e instanceof LeaseLost || (signal.aborted && !(e instanceof StepFailure))) return;
+          // Lease lost, shutting down, or the store unreachable: nothing to record now; the task
+          // stays resumable and is claimed again (here or elsewhere) once its lease runs out.
+          if (e instanceof LeaseLost || e instanceof StoreUnavailable || (signal.aborted && !(e instanceof StepFailure))) return;
           const failure = e instanceof StepFailure ? e : new StepFailure('DCS.5000', `Step ${step.name} failed: ${safeMessage(e)}`);
           await store.updateStep(task.id, this.leaseOwner, index, { status: 'FAILED', endAt: Date.now(), errorCode: failure.code }, Date.now());
           throw failure;
@@ -219,6 +229,10 @@ export class TaskEngine {
       if (await store.finishTask(task.id, this.leaseOwner, 'SUCCESS', null, null, Date.now())) this.o.onFinished?.(task.id, 'SUCCESS');
       log.info('task succeeded');
     } catch (e) {
+      if (e instanceof StoreUnavailable) {
+        log.warn({ err: e }, 'store unavailable; the task will be resumed when its lease runs out');
+        return;
+      }
       const failure = e instanceof StepFailure ? e : new StepFailure('DCS.5000', safeMessage(e));
       let reason = failure.message;
       try {

@@ -15,6 +15,7 @@ import type {
   AuditRecord, CreateTaskOutcome, CredentialRecord, DeleteOutcome, Deleter, InstancePatch, InstanceRecord, NewTask, StepUpdate, Store,
   TaskQuery, TaskRecord, TokenRecord,
 } from './types.js';
+import { StoreUnavailable } from './types.js';
 
 type Row = Record<string, unknown>;
 type Db = pg.Pool | pg.PoolClient;
@@ -63,12 +64,20 @@ export class PostgresStore implements Store {
     this.pool.on('error', () => {});
   }
 
+  private async run(sql: string, args: unknown[] = [], db: Db = this.pool): Promise<pg.QueryResult> {
+    try {
+      return await db.query(sql, args);
+    } catch (e) {
+      throw unavailableOr(e);
+    }
+  }
+
   private async q(sql: string, args: unknown[] = [], db: Db = this.pool): Promise<Row[]> {
-    return (await db.query(sql, args)).rows as Row[];
+    return (await this.run(sql, args, db)).rows as Row[];
   }
 
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
+    const c = await this.pool.connect().catch((e: unknown) => { throw unavailableOr(e); });
     // The pool listens for errors only on idle clients: a connection dropped while this one is
     // checked out would otherwise be an unhandled 'error' event and end the process.
     let broken = false;
@@ -81,7 +90,7 @@ export class PostgresStore implements Store {
       return out;
     } catch (e) {
       if (!broken) await c.query('ROLLBACK').catch(() => { broken = true; });
-      throw e;
+      throw unavailableOr(e);
     } finally {
       c.off('error', onError);
       c.release(broken || undefined);
@@ -284,7 +293,7 @@ export class PostgresStore implements Store {
   }
 
   async renewLease(id: string, owner: string, leaseMs: number, now: number): Promise<boolean> {
-    const res = await this.pool.query(`UPDATE tasks SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'EXECUTING'`, [now + leaseMs, id, owner]);
+    const res = await this.run(`UPDATE tasks SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = 'EXECUTING'`, [now + leaseMs, id, owner]);
     return res.rowCount === 1;
   }
 
@@ -306,7 +315,7 @@ export class PostgresStore implements Store {
   }
 
   async updateTaskState(id: string, owner: string, patch: { state?: Record<string, unknown>; details?: Record<string, unknown> }, now: number): Promise<boolean> {
-    const res = await this.pool.query(
+    const res = await this.run(
       `UPDATE tasks SET state = COALESCE($1, state), details = COALESCE($2, details), updated_at = $3
        WHERE id = $4 AND lease_owner = $5 AND status = 'EXECUTING'`,
       [patch.state ? JSON.stringify(patch.state) : null, patch.details ? JSON.stringify(patch.details) : null, now, id, owner],
@@ -315,7 +324,7 @@ export class PostgresStore implements Store {
   }
 
   async finishTask(id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number): Promise<boolean> {
-    const res = await this.pool.query(
+    const res = await this.run(
       `UPDATE tasks SET status = $1, error_code = $2, fail_reason = $3, finished_at = $4, updated_at = $4, lease_owner = NULL, lease_expires_at = NULL
        WHERE id = $5 AND lease_owner = $6 AND status = 'EXECUTING'`,
       [status, errorCode, failReason, now, id, owner],
@@ -433,4 +442,18 @@ export class PostgresStore implements Store {
     const [r] = await this.q('SELECT * FROM tokens WHERE hash = $1', [hash]);
     return r ? { hash: String(r.hash), accessKey: String(r.access_key), expiresAt: Number(r.expires_at), createdAt: Number(r.created_at) } : null;
   }
+}
+
+/**
+ * Errors that say the database could not be reached or went away become StoreUnavailable:
+ * the driver's own errors (no SQLSTATE: connect timeout, connection terminated, ECONNREFUSED)
+ * and SQLSTATE classes 08 (connection exception) and 57 (operator intervention: shutdown,
+ * statement timeout). Errors about the data pass through unchanged.
+ */
+function unavailableOr(e: unknown): unknown {
+  if (e instanceof StoreUnavailable) return e;
+  const code = (e as { code?: unknown })?.code;
+  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
+  if (sqlState !== null && !sqlState.startsWith('08') && !sqlState.startsWith('57')) return e;
+  return new StoreUnavailable(`the database is unavailable: ${(e as Error)?.message ?? String(e)}`, { cause: e });
 }

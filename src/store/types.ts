@@ -136,6 +136,15 @@ export interface TokenRecord {
   createdAt: number;
 }
 
+/**
+ * The store could not be reached (connection refused, dropped or timed out, database shutting
+ * down): nothing is known to have happened, and trying again later is the answer. Distinct from
+ * errors about the data, so the engine can leave a task to be resumed instead of failing it.
+ */
+export class StoreUnavailable extends Error {
+  override readonly name = 'StoreUnavailable';
+}
+
 /** An AK/SK credential as a node publishes it for the others (multi-node stores only). */
 export interface CredentialRecord {
   accessKey: string;

@@ -21,6 +21,9 @@ let redis: TestRedis;
 let admin: Client;
 let instanceId: string;
 let direct: string;
+let viaProxy: string;
+let second: Service | undefined;
+const env = { DCS_LEASE_MS: '3000', DCS_STEP_DELAY_MS: '1000' };
 
 const taskOf = async (id: string) => (await admin.get(`/v2/{p}/instances/${instanceId}/tasks`)).body.tasks?.find((t: any) => t.id === id);
 
@@ -41,9 +44,10 @@ before(async () => {
   const pg = new URL(PG_URL);
   proxy = await startTcpProxy(pg.hostname, Number(pg.port || 5432));
   direct = testDatabaseUrl(tempDir(), 'postgres');
-  const viaProxy = new URL(direct);
-  viaProxy.port = String(proxy.port);
-  svc = await startService({ database: viaProxy.toString(), env: { DCS_LEASE_MS: '3000', DCS_STEP_DELAY_MS: '1000' } });
+  const u = new URL(direct);
+  u.port = String(proxy.port);
+  viaProxy = u.toString();
+  svc = await startService({ database: viaProxy, env });
   admin = client(svc.url, svc.admin);
   redis = await startRedis();
   const r = await admin.post('/v2/{p}/instances', {
@@ -56,6 +60,7 @@ before(async () => {
 after(async () => {
   if (process.env.DEBUG_OUTAGE) console.log(svc?.output().slice(-6000));
   proxy?.unblock();
+  await second?.stop();
   await svc?.stop();
   await redis?.stop();
   await proxy?.close();
@@ -108,4 +113,33 @@ test('database unreachable: bounded 500 DCS.5000 on every route, then recovery b
   r.disconnect();
   // And new work runs.
   assert.equal((await finished(await flush())).status, 'SUCCESS');
+});
+
+test('an outage longer than a node\'s dead interval: every node reconnects, none fails another\'s tasks', async () => {
+  // A second node, owner of a managed instance; both nodes reach the database through the proxy.
+  second = await startService({ database: viaProxy, env, credentials: [svc.admin, svc.reader, svc.other] });
+  const owner = client(second.url, svc.admin);
+  const created = await owner.post('/v2/{p}/instances', { name: 'owned', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password: 'Owned#Pass123' });
+  assert.equal(created.status, 200, created.text);
+  const managed = created.body.instances[0].instance_id;
+  await waitFor(async () => (await admin.get(`/v2/{p}/instances/${managed}`)).body.status === 'RUNNING', 30_000, 'managed instance RUNNING');
+  // Let the first node beat long enough that, without the guard, it would judge the others.
+  await new Promise((r) => setTimeout(r, 7000));
+  const r = await admin.put('/v2/{p}/instances/status', { instances: [managed], action: 'flush' });
+  assert.equal(r.status, 200, r.text);
+  const task = (await admin.get(`/v2/{p}/instances/${managed}/tasks`)).body.tasks[0];
+  await waitFor(async () => (await admin.get(`/v2/{p}/jobs/${task.id}`)).body.status === 'RUNNING', 10_000, 'flush running');
+
+  // Database gone for longer than the dead-node interval (two 3 s leases).
+  proxy.block();
+  await new Promise((r) => setTimeout(r, 9000));
+  proxy.unblock();
+
+  const job = await waitFor(async () => {
+    const j = await admin.get(`/v2/{p}/jobs/${task.id}`);
+    return j.status === 200 && (j.body.status === 'SUCCESS' || j.body.status === 'FAIL') && j.body;
+  }, 60_000, 'flush finished after the outage');
+  // Resumed by its own node, not failed by the first node as "stopped", nor failed with a database error.
+  assert.equal(job.status, 'SUCCESS', JSON.stringify(job));
+  assert.equal((await admin.get(`/v2/{p}/instances/${managed}`)).body.status, 'RUNNING');
 });

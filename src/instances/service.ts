@@ -65,10 +65,8 @@ export class InstanceService {
 
   /** As stored, except that a managed instance whose node is down shows ERROR. */
   async get(projectId: string, id: string): Promise<InstanceRecord> {
-    const i = await this.store.getInstance(projectId, id);
-    if (!i) throw Errors.instanceNotFound();
-    const alive = await this.nodeLiveness();
-    return orphaned(i, alive) ? { ...i, status: 'ERROR' } : i;
+    const { instance, orphaned } = await this.lookup(projectId, id);
+    return orphaned ? { ...instance, status: 'ERROR' } : instance;
   }
 
   async list(projectId: string): Promise<InstanceRecord[]> {
@@ -78,12 +76,18 @@ export class InstanceService {
 
   /** An instance an operation may change: it exists and the node supervising it is running. */
   private async operable(projectId: string, id: string): Promise<InstanceRecord> {
-    const i = await this.store.getInstance(projectId, id);
-    if (!i) throw Errors.instanceNotFound();
-    if (orphaned(i, await this.nodeLiveness())) {
-      throw Errors.instanceBusy('DCS.4026', `supervised by service node ${i.ownerNode}, which is not running (status ERROR)`);
+    const { instance, orphaned } = await this.lookup(projectId, id);
+    if (orphaned) {
+      throw Errors.instanceBusy('DCS.4026', `supervised by service node ${instance.ownerNode}, which is not running (status ERROR)`);
     }
-    return i;
+    return instance;
+  }
+
+  /** The stored instance (404 when unknown) and whether its supervising node is down. */
+  private async lookup(projectId: string, id: string): Promise<{ instance: InstanceRecord; orphaned: boolean }> {
+    const [instance, alive] = await Promise.all([this.store.getInstance(projectId, id), this.nodeLiveness()]);
+    if (!instance) throw Errors.instanceNotFound();
+    return { instance, orphaned: orphaned(instance, alive) };
   }
 
   async create(projectId: string, b: CreateInstance): Promise<InstanceRecord> {

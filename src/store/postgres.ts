@@ -11,11 +11,11 @@ import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 import {
   INSTANCE_COLUMNS, auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, taskFromRow,
 } from './rows.js';
-import type {
-  AuditRecord, CreateTaskOutcome, CredentialRecord, DeleteOutcome, Deleter, InstancePatch, InstanceRecord, NewTask, StepUpdate, Store,
-  TaskQuery, TaskRecord, TokenRecord,
+import {
+  StoreUnavailable,
+  type AuditRecord, type CreateTaskOutcome, type CredentialRecord, type DeleteOutcome, type Deleter, type InstancePatch,
+  type InstanceRecord, type NewTask, type StepUpdate, type Store, type TaskQuery, type TaskRecord, type TokenRecord,
 } from './types.js';
-import { StoreUnavailable } from './types.js';
 
 type Row = Record<string, unknown>;
 type Db = pg.Pool | pg.PoolClient;
@@ -348,7 +348,7 @@ export class PostgresStore implements Store {
   async failOrphanedTasks(staleBefore: number, now: number): Promise<string[]> {
     return this.tx(async (c) => {
       const orphans = await this.q(
-        `SELECT t.id, t.status, i.owner_node,
+        `SELECT t.id, i.owner_node,
            (SELECT s.name FROM task_steps s WHERE s.task_id = t.id AND s.status = 'FINISH' ORDER BY s.idx DESC LIMIT 1) AS last_step
          FROM tasks t JOIN instances i ON i.id = t.instance_id
          LEFT JOIN service_nodes n ON n.node = i.owner_node
@@ -363,14 +363,16 @@ export class PostgresStore implements Store {
         const where = o.last_step ? `after its step ${String(o.last_step)} had finished` : 'before any of its steps had finished';
         const reason = `The service node ${String(o.owner_node)} that supervises this instance stopped (no heartbeat); ` +
           `the task was stopped ${where}, and the instance was left as that step left it.`;
-        await c.query(
+        await this.q(
           `UPDATE task_steps SET status = 'FAILED', end_at = $2, error_code = 'DCS.5000' WHERE task_id = $1 AND status = 'EXECUTING'`,
           [o.id, now],
+          c,
         );
-        await c.query(
+        await this.q(
           `UPDATE tasks SET status = 'FAILED', error_code = 'DCS.5000', fail_reason = $2, finished_at = $3, updated_at = $3,
              lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`,
           [o.id, reason, now],
+          c,
         );
       }
       return orphans.map((o) => String(o.id));
@@ -412,13 +414,14 @@ export class PostgresStore implements Store {
 
   async publishCredentials(node: string, credentials: CredentialRecord[]): Promise<void> {
     await this.tx(async (c) => {
-      await c.query('DELETE FROM credentials WHERE node = $1', [node]);
+      await this.q('DELETE FROM credentials WHERE node = $1', [node], c);
       const now = Date.now();
       for (const k of credentials) {
-        await c.query(
+        await this.q(
           `INSERT INTO credentials (node, access_key, secret_key, project_id, user_id, user_name, role, published_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
           [node, k.accessKey, k.secretKey, k.projectId, k.userId, k.userName, k.role, now],
+          c,
         );
       }
     });

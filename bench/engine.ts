@@ -15,7 +15,7 @@ import { Queue, Worker, QueueEvents } from 'bullmq';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { TaskEngine } from '../src/engine/engine.js';
 import { TaskService } from '../src/tasks/service.js';
-import type { InstanceRecord } from '../src/store/types.js';
+import type { InstanceRecord } from '../src/instances/records.js';
 import { tempDir } from '../test/helpers/service.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 3000);

@@ -6,7 +6,8 @@
  */
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { StoreUnavailable, type Store, type TaskRecord } from '../store/types.js';
+import { StoreUnavailable, type Store } from '../store/types.js';
+import type { TaskRecord } from '../tasks/records.js';
 import { StepFailure, type Operation, type StepContext } from './operation.js';
 
 export interface EngineOptions {

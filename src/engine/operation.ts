@@ -2,7 +2,7 @@
  * What the engine runs: an operation is a named list of steps. The engine knows nothing about
  * Redis or instances; the domain layers register operations with their steps.
  */
-import type { TaskRecord } from '../store/types.js';
+import type { TaskRecord } from '../tasks/records.js';
 
 /** A failure the task records as its error_code / fail_reason. */
 export class StepFailure extends Error {

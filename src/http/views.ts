@@ -1,5 +1,6 @@
 /** Wire format: records as the DCS API spells them. */
-import type { InstanceRecord, TaskRecord } from '../store/types.js';
+import type { InstanceRecord } from '../instances/records.js';
+import type { TaskRecord } from '../tasks/records.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

@@ -1,6 +1,8 @@
 /** What every operation needs: the store, the runtime, and the instance as it is now. */
 import { StepFailure, type StepContext } from '../engine/operation.js';
-import type { InstanceRecord, Store, TaskRecord } from '../store/types.js';
+import type { InstanceRecord } from './records.js';
+import type { Store } from '../store/types.js';
+import type { TaskRecord } from '../tasks/records.js';
 import { ping, type RedisTarget } from '../redis/commands.js';
 import type { InstanceRuntime } from './runtime.js';
 

@@ -7,7 +7,8 @@
  */
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { InstanceRecord, NodeRecord, Store } from '../store/types.js';
+import type { InstanceRecord, NodeRecord } from './records.js';
+import type { Store } from '../store/types.js';
 import type { RedisSupervisor, ManagedRedisSpec } from '../redis/supervisor.js';
 import { configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
 

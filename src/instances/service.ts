@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Errors } from '../errors.js';
-import type { InstanceRecord, Store } from '../store/types.js';
+import type { InstanceRecord } from './records.js';
+import type { Store } from '../store/types.js';
 import type { RedisSupervisor } from '../redis/supervisor.js';
 import { isPortFree, findFreePort } from '../redis/ports.js';
 import { parseRedisUrl, ping } from '../redis/commands.js';

@@ -8,7 +8,7 @@
 import { StepFailure, type Operation, type StepContext } from '../engine/operation.js';
 import { configSet, infoSection, ping, withRedis } from '../redis/commands.js';
 import { findFreePort } from '../redis/ports.js';
-import type { InstanceRecord, NodeRecord } from '../store/types.js';
+import type { InstanceRecord, NodeRecord } from './records.js';
 import { currentInstance, instanceState, until, type OpDeps } from './op-context.js';
 import { masterOf } from './runtime.js';
 import { TASK_NAMES } from './operations.js';

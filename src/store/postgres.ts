@@ -11,11 +11,10 @@ import { POSTGRES_MIGRATIONS } from './postgres-schema.js';
 import {
   INSTANCE_COLUMNS, auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, taskFromRow,
 } from './rows.js';
-import {
-  StoreUnavailable,
-  type AuditRecord, type CreateTaskOutcome, type CredentialRecord, type DeleteOutcome, type Deleter, type InstancePatch,
-  type InstanceRecord, type NewTask, type StepUpdate, type Store, type TaskQuery, type TaskRecord, type TokenRecord,
-} from './types.js';
+import { StoreUnavailable, type CreateTaskOutcome, type DeleteOutcome, type StepUpdate, type Store, type TaskQuery } from './types.js';
+import type { AuditRecord, Deleter, NewTask, TaskRecord } from '../tasks/records.js';
+import type { CredentialRecord, TokenRecord } from '../auth/records.js';
+import type { InstancePatch, InstanceRecord } from '../instances/records.js';
 
 type Row = Record<string, unknown>;
 type Db = pg.Pool | pg.PoolClient;

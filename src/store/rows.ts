@@ -2,7 +2,8 @@
  * Row <-> record mapping shared by both stores: the column names are the same in SQLite and
  * PostgreSQL, so one mapping serves both (PostgreSQL returns BIGINT as strings: num() copes).
  */
-import type { AuditRecord, InstanceRecord, StepRecord, TaskRecord, TaskStatus, StepStatus, InstanceStatus } from './types.js';
+import type { AuditRecord, StepRecord, TaskRecord, TaskStatus, StepStatus } from '../tasks/records.js';
+import type { InstanceRecord, InstanceStatus } from '../instances/records.js';
 
 type Row = Record<string, unknown>;
 

@@ -11,10 +11,10 @@ import { SQLITE_MIGRATIONS } from './sqlite-schema.js';
 import {
   INSTANCE_COLUMNS, auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, taskFromRow,
 } from './rows.js';
-import type {
-  AuditRecord, CreateTaskOutcome, DeleteOutcome, Deleter, InstancePatch, InstanceRecord, NewTask, StepUpdate, Store, TaskQuery,
-  TaskRecord, TokenRecord,
-} from './types.js';
+import type { AuditRecord, Deleter, NewTask, TaskRecord } from '../tasks/records.js';
+import type { CreateTaskOutcome, DeleteOutcome, StepUpdate, Store, TaskQuery } from './types.js';
+import type { InstancePatch, InstanceRecord } from '../instances/records.js';
+import type { TokenRecord } from '../auth/records.js';
 
 type Row = Record<string, unknown>;
 interface Pending { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }

@@ -2,90 +2,9 @@
  * The one interface every store (SQLite, PostgreSQL) implements. Records are plain data with
  * epoch-millisecond times; the wire format is the HTTP layer's business.
  */
-export type TaskStatus = 'CREATED' | 'WAITING' | 'EXECUTING' | 'SUCCESS' | 'FAILED';
-export type StepStatus = 'WAITING' | 'EXECUTING' | 'FINISH' | 'FAILED';
-export const ACTIVE_TASK_STATUSES: readonly TaskStatus[] = ['CREATED', 'WAITING', 'EXECUTING'];
-export const FINISHED_TASK_STATUSES: readonly TaskStatus[] = ['SUCCESS', 'FAILED'];
-
-export type InstanceStatus = 'CREATING' | 'RUNNING' | 'RESTARTING' | 'ERROR' | 'DELETING';
-
-/** One redis-server of a managed instance: the master, or a replica following it. */
-export interface NodeRecord {
-  name: string;
-  port: number;
-  role: 'master' | 'replica';
-}
-
-export interface InstanceRecord {
-  id: string;
-  projectId: string;
-  name: string;
-  engine: string;
-  engineVersion: string;
-  capacityGb: number;
-  host: string;
-  port: number;
-  status: InstanceStatus;
-  /** true: a redis-server this service starts and supervises; false: attached through redisUrl. */
-  managed: boolean;
-  /** For attached instances: the URL with the password removed (the password lives in `password`). */
-  redisUrl: string | null;
-  /** The one column that holds the Redis password: operations need it to connect. */
-  password: string | null;
-  /** A password change in flight: written with the task, moved to `password` when it lands. */
-  pendingPassword: string | null;
-  username: string | null;
-  /** Extra DCS fields the user sent (spec_code, description…), kept for GET. */
-  extra: Record<string, unknown>;
-  /** Managed instances: the master node (port === `port`) and its replicas. Empty when attached. */
-  nodes: NodeRecord[];
-  /** The node that supervises a managed instance (multi-node PostgreSQL). */
-  ownerNode: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
-
-export type InstancePatch = Partial<Omit<InstanceRecord, 'id' | 'projectId' | 'createdAt'>>;
-
-export interface StepRecord {
-  index: number;
-  name: string;
-  status: StepStatus;
-  beginAt: number | null;
-  endAt: number | null;
-  errorCode: string | null;
-}
-
-export interface TaskRecord {
-  id: string;
-  projectId: string;
-  instanceId: string;
-  instanceName: string;
-  name: string;
-  details: Record<string, unknown>;
-  userId: string;
-  userName: string;
-  /** JSON text of the request parameters, secrets removed. */
-  params: string;
-  status: TaskStatus;
-  errorCode: string | null;
-  failReason: string | null;
-  /** Operation state a resumed run needs (never a secret, never shown to users). */
-  state: Record<string, unknown>;
-  createdAt: number;
-  updatedAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  leaseOwner: string | null;
-  leaseExpiresAt: number | null;
-  attempts: number;
-  steps: StepRecord[];
-}
-
-export type NewTask = Pick<
-  TaskRecord,
-  'id' | 'projectId' | 'instanceId' | 'instanceName' | 'name' | 'details' | 'userId' | 'userName' | 'params' | 'state' | 'createdAt'
-> & { steps: string[] };
+import type { AuditRecord, Deleter, NewTask, StepStatus, TaskRecord } from '../tasks/records.js';
+import type { InstancePatch, InstanceRecord } from '../instances/records.js';
+import type { CredentialRecord, TokenRecord } from '../auth/records.js';
 
 export interface TaskQuery {
   projectId: string;
@@ -95,25 +14,6 @@ export interface TaskQuery {
   to?: number;
   offset: number;
   limit: number;
-}
-
-export interface AuditRecord {
-  id: number;
-  projectId: string;
-  taskId: string;
-  instanceId: string;
-  taskName: string;
-  lastStatus: TaskStatus;
-  actorId: string;
-  actorName: string;
-  message: string | null;
-  deletedAt: number;
-}
-
-export interface Deleter {
-  userId: string;
-  userName: string;
-  message: string | null;
 }
 
 /** Outcome of a delete: the store decides atomically, so two concurrent deletes never both win. */
@@ -129,13 +29,6 @@ export interface StepUpdate {
   errorCode?: string | null;
 }
 
-export interface TokenRecord {
-  hash: string;
-  accessKey: string;
-  expiresAt: number;
-  createdAt: number;
-}
-
 /**
  * The store could not be reached (connection refused, dropped or timed out, database shutting
  * down): nothing is known to have happened, and trying again later is the answer. Distinct from
@@ -143,16 +36,6 @@ export interface TokenRecord {
  */
 export class StoreUnavailable extends Error {
   override readonly name = 'StoreUnavailable';
-}
-
-/** An AK/SK credential as a node publishes it for the others (multi-node stores only). */
-export interface CredentialRecord {
-  accessKey: string;
-  secretKey: string;
-  projectId: string;
-  userId: string;
-  userName: string;
-  role: 'admin' | 'readonly';
 }
 
 export interface Store {

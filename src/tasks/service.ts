@@ -5,7 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { Errors } from '../errors.js';
 import type { TaskEngine } from '../engine/engine.js';
-import type { InstancePatch, InstanceRecord, Store, TaskRecord } from '../store/types.js';
+import type { InstancePatch, InstanceRecord } from '../instances/records.js';
+import type { Store } from '../store/types.js';
+import type { TaskRecord } from './records.js';
 
 export interface Actor {
   userId: string;

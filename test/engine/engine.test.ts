@@ -12,7 +12,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import { TaskEngine } from '../../src/engine/engine.js';
 import { TaskService } from '../../src/tasks/service.js';
 import type { Operation } from '../../src/engine/operation.js';
-import type { InstanceRecord } from '../../src/store/types.js';
+import type { InstanceRecord } from '../../src/instances/records.js';
 import { tempDir } from '../helpers/service.js';
 import { waitFor } from '../helpers/client.js';
 

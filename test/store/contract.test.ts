@@ -7,7 +7,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { InstanceRecord, NewTask, Store } from '../../src/store/types.js';
+import type { InstanceRecord } from '../../src/instances/records.js';
+import type { NewTask } from '../../src/tasks/records.js';
+import type { Store } from '../../src/store/types.js';
 import { dropDatabase, openStore, testDatabaseUrl } from '../helpers/db.js';
 import { tempDir } from '../helpers/service.js';
 

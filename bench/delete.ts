@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { startService, tempDir, testCredentials, writeTestCredentials, makeCredential, type Service } from '../test/helpers/service.js';
 import { dropDatabase, testDatabaseUrl } from '../test/helpers/db.js';
 import { seedFinishedTasks, type SeededTasks } from './lib/seed.js';
-import { startBareServer, type BareKind } from './lib/processes.js';
+import { machine, startBareServer, type BareKind } from './lib/processes.js';
 import { load, merge, percentile, signed, throughput, type LoadResult, type SignedRequest } from './lib/load.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -103,6 +103,7 @@ async function main() {
     const order = [canned, http, sqlite, fastify, ...(postgres ? [http, postgres] : []), ...(threeNodes ? [http, threeNodes] : [])];
     for (const t of targets) await measure(t, 0); // JIT warm-up, not counted
     const results = new Map<Target, LoadResult[]>(targets.map((t) => [t, []]));
+    console.log(machine());
     console.log(`connections=${CONNECTIONS} requests=${REQUESTS} per row and round, rounds=${ROUNDS}; every server in its own process; ` +
       'sqlite: WAL, synchronous=FULL, group commit; postgres: pool of 10 per node');
     for (let round = 1; round <= ROUNDS; round++) {

@@ -32,6 +32,7 @@ import type { Store } from '../src/store/types.js';
 import type { InstanceRecord } from '../src/instances/records.js';
 import { tempDir } from '../test/helpers/service.js';
 import { dropDatabase, testDatabaseUrl } from '../test/helpers/db.js';
+import { machine } from './lib/processes.js';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 3000);
 const IN_FLIGHT = 64;
@@ -214,6 +215,7 @@ if (!SKIP_POSTGRES) {
   }
   pgboss = await pgbossRate();
 }
+console.log(machine());
 console.log(`lifecycles=${TASKS} in_flight=${IN_FLIGHT}; completion told in-process for every ratio`);
 row('dcs-tasks engine, SQLite', sqliteEngine, "create, lease, step, finish, audited delete: all fsync'd");
 row('BullMQ, Worker completed event (in-process)', bullWorker, 'Redis in memory, no fsync');

@@ -14,7 +14,7 @@ import { prepareDataDir, startService, type Service, type TestCredential } from 
 import { call } from '../test/helpers/client.js';
 import { dropDatabase } from '../test/helpers/db.js';
 import { seedFinishedTasks, type SeededTasks } from './lib/seed.js';
-import { memoryOf } from './lib/processes.js';
+import { machine, memoryOf } from './lib/processes.js';
 import { percentile } from './lib/load.js';
 
 const TASKS = Number(process.env.BENCH_LIST_TASKS ?? 1_000_000);
@@ -131,6 +131,7 @@ const ms = (x: number) => (x < 10 ? x.toFixed(1) : x.toFixed(0));
 const results: StoreResult[] = [await measure('sqlite')];
 if (!SKIP_POSTGRES) results.push(await measure('postgres'));
 
+console.log(machine());
 console.log(`tasks=${TASKS} of one instance, finished; signed GETs one at a time, ${SAMPLES} per query after one uncounted`);
 for (const r of results) {
   console.log(`\n${r.kind}: seeded in ${r.seedS.toFixed(1)} s; start to /health ${ms(r.startMs)} ms; RSS ${r.rssMb.toFixed(0)} MB (peak ${r.peakMb.toFixed(0)} MB)`);

@@ -1,6 +1,7 @@
 /** Child processes of the benchmarks: the baseline servers, and what the kernel says about a process. */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,4 +43,10 @@ export function memoryOf(pid: number): { rssMb: number; peakMb: number } {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+}
+
+/** The machine a run happened on, for the first line of a benchmark's output. */
+export function machine(): string {
+  const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
+  return `machine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, node ${process.version}, load average ${load}, ${new Date().toISOString().slice(0, 10)}`;
 }

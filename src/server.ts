@@ -16,8 +16,8 @@ import { TaskEngine } from './engine/engine.js';
 import { TaskService } from './tasks/service.js';
 import { InstanceRuntime } from './instances/runtime.js';
 import { InstanceService } from './instances/service.js';
-import { basicOperations } from './instances/operations.js';
-import { topologyOperations } from './instances/topology-operations.js';
+import { OPERATIONS } from './operations/registry.js';
+import { toEngineOperation } from './operations/operation.js';
 import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
@@ -130,9 +130,9 @@ export async function startService(c: ServeConfig, print: (line: string) => void
       leaseMs: Number(process.env.DCS_LEASE_MS ?? 0) || undefined,
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
-    for (const op of [...basicOperations({ store, runtime }), ...topologyOperations({ store, runtime })]) engine.register(op);
+    for (const op of OPERATIONS) engine.register(toEngineOperation(op, { store, runtime }));
     const tasks = new TaskService(store, engine);
-    const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => engine.nodeLiveness());
+    const instances = new InstanceService(store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => engine.nodeLiveness());
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
     // Interrupted tasks resume only once their instances are back.

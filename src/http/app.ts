@@ -16,6 +16,7 @@ import { registerMetrics, type MetricSources } from './metrics.js';
 import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { operationRoutes } from './routes/operations.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 
@@ -80,9 +81,12 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
 
   app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  taskRoutes(app, d.tasks, d.instances);
-  instanceRoutes(app, d.instances);
-  tokenRoutes(app, d.auth);
+  // Every DCS route is a plugin below the project: one concern each.
+  const prefix = '/v2/:project_id';
+  await app.register(taskRoutes, { prefix, tasks: d.tasks });
+  await app.register(instanceRoutes, { prefix, instances: d.instances });
+  await app.register(operationRoutes, { prefix, instances: d.instances, tasks: d.tasks });
+  await app.register(tokenRoutes, { prefix, auth: d.auth });
   await registerConsole(app);
   return app;
 }

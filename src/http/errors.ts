@@ -5,7 +5,34 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DcsError, Errors, errorBody } from '../errors.js';
+import { DcsError, Errors } from '../errors.js';
+
+/**
+ * The HTTP status of each DCS code (api.md's table): authentication codes are 401, the role code
+ * 403, "does not exist" codes 404, DCS.5000 500, every other code a 400.
+ */
+const STATUS_OF_CODE = new Map<string, number>([
+  ['DCS.1001', 401], ['DCS.1002', 401], ['DCS.1003', 401], ['DCS.1004', 401],
+  ['DCS.3002', 403],
+  ['DCS.3022', 404], ['DCS.4001', 404],
+  ['DCS.5000', 500],
+]);
+
+export function statusOf(e: DcsError): number {
+  return e instanceof MethodNotAllowed ? 405 : STATUS_OF_CODE.get(e.code) ?? 400;
+}
+
+/** A known path asked with a method it does not serve: 405 with an Allow header (HTTP's own). */
+export class MethodNotAllowed extends DcsError {
+  constructor(readonly allow: string[]) {
+    super('DCS.4001', 'The method is not supported for this resource.');
+  }
+}
+
+/** The exact body every error response carries. */
+export function errorBody(e: DcsError) {
+  return { error_code: e.code, error_msg: e.message.slice(0, 1024), error_ext_msg: null };
+}
 
 const PARAM_ERRORS: Record<string, () => DcsError> = {
   project_id: Errors.badProjectId,
@@ -46,7 +73,8 @@ function fromFramework(err: FastifyError): DcsError | null {
 }
 
 export function sendError(reply: FastifyReply, e: DcsError): FastifyReply {
-  return reply.code(e.status).headers(e.headers).type('application/json').send(errorBody(e));
+  if (e instanceof MethodNotAllowed) reply.header('Allow', e.allow.join(', '));
+  return reply.code(statusOf(e)).type('application/json').send(errorBody(e));
 }
 
 /** What is read, at most, of a refused body before answering: beyond it the connection is cut. */
@@ -90,6 +118,6 @@ export function registerErrorHandling(app: FastifyInstance, allowedMethods: (url
   });
   app.setNotFoundHandler((req, reply) => {
     const allow = allowedMethods(req.url);
-    return sendError(reply, allow.length ? Errors.methodNotAllowed(allow) : Errors.routeNotFound());
+    return sendError(reply, allow.length ? new MethodNotAllowed(allow) : Errors.routeNotFound());
   });
 }

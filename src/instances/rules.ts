@@ -35,7 +35,7 @@ export const CONFIG_RULES: Record<string, Rule> = {
   'notify-keyspace-events': { kind: 'pattern', re: /^[KEg$lshzxetmdA]*$/, hint: 'a combination of the letters K E g $ l s h z x e t m d A' },
 };
 
-export interface ConfigChange { param_name: string; param_value: string }
+export interface ConfigChange { param_id?: string; param_name: string; param_value: string }
 
 /** Checks every change before any is applied, so a bad one changes nothing. */
 export function checkConfigChanges(changes: ConfigChange[]): void {

@@ -90,23 +90,24 @@ function loadCredentials(c: ServeConfig, print: (line: string) => void): Credent
  */
 async function loadNodeCredentials(c: ServeConfig, store: Store, nodeId: string | null, print: (line: string) => void): Promise<Credential[]> {
   if (c.noAuth) return [];
-  if (!store.publishCredentials || !store.listCredentials || nodeId === null) return loadCredentials(c, print);
-  const joining = !c.credentialsExplicit && !fs.existsSync(c.credentialsFile) && (await store.listCredentials()).length > 0;
+  const shared = store.sharedCredentials;
+  if (!shared || nodeId === null) return loadCredentials(c, print);
+  const joining = !c.credentialsExplicit && !fs.existsSync(c.credentialsFile) && (await shared.listCredentials()).length > 0;
   if (joining) {
     print(`using the credentials shared in the database (this node has no ${c.credentialsFile})`);
     return [];
   }
   const own = loadCredentials(c, print);
-  await store.publishCredentials(nodeId, own.map((k) => ({
+  await shared.publishCredentials(nodeId, own.map((k) => ({
     accessKey: k.access_key, secretKey: k.secret_key, projectId: k.project_id, userId: k.user_id, userName: k.user_name, role: k.role,
   })));
   return own;
 }
 
 function sharedCredentials(store: Store): SharedCredentials | undefined {
-  const list = store.listCredentials?.bind(store);
-  if (!list) return undefined;
-  return async () => (await list()).map((k) => ({
+  const shared = store.sharedCredentials;
+  if (!shared) return undefined;
+  return async () => (await shared.listCredentials()).map((k) => ({
     access_key: k.accessKey, secret_key: k.secretKey, project_id: k.projectId, user_id: k.userId, user_name: k.userName, role: k.role,
   }));
 }
@@ -138,9 +139,9 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     // Interrupted tasks resume only once their instances are back.
     const mine = (await store.listAllInstances()).filter((i) => !i.managed || i.ownerNode === nodeId);
     await Promise.all(mine.map((i) => runtime.bringUp(i)));
-    if (store.expireAllLeases) await store.expireAllLeases();
+    await store.releaseStaleLeases(engine.nodeName, Date.now());
     engine.start();
-    if (store instanceof PostgresStore) await store.listen(() => engine.kick());
+    await store.listen(() => engine.kick());
     cleanups.unshift(() => engine.stop());
     const retention = c.taskRetentionDays === null ? null : startRetention(store, c.taskRetentionDays, log);
     if (retention) cleanups.unshift(() => clearInterval(retention));

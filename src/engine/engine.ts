@@ -6,14 +6,14 @@
  */
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { StoreUnavailable, type Store } from '../store/types.js';
+import { StoreUnavailable, type NodeRegistry, type Store } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
 import { StepFailure, type Operation, type StepContext } from './operation.js';
 
 export interface EngineOptions {
   store: Store;
   logger: Logger;
-  /** This service node (stable across restarts); it runs only tasks it can run (see claimTask). */
+  /** This service node (stable across restarts); it runs only tasks it can run (see claimTasks). */
   nodeId?: string;
   leaseMs?: number;
   heartbeatMs?: number;
@@ -39,9 +39,13 @@ export interface EngineOptions {
 export class TaskEngine {
   /** Lease owner: the node plus this process's incarnation, so a restarted node never mistakes an old lease for its own. */
   readonly leaseOwner: string;
+  /** The node part of leaseOwner (`${nodeName}/…`). */
+  readonly nodeName: string;
   private readonly ops = new Map<string, Operation>();
-  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<string, RunningTask>();
   private timer: NodeJS.Timeout | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
+  private renewing = false;
   private nodeTimer: NodeJS.Timeout | null = null;
   /** Since when this node's heartbeats have been succeeding without a gap (null: not now). */
   private beatingSince: number | null = null;
@@ -57,7 +61,8 @@ export class TaskEngine {
   readonly nodeDeadAfterMs: number;
 
   constructor(private readonly o: EngineOptions) {
-    this.leaseOwner = `${o.nodeId ?? 'node'}/${randomBytes(6).toString('hex')}`;
+    this.nodeName = o.nodeId ?? 'node';
+    this.leaseOwner = `${this.nodeName}/${randomBytes(6).toString('hex')}`;
     this.leaseMs = o.leaseMs ?? 15_000;
     this.heartbeatMs = o.heartbeatMs ?? Math.floor(this.leaseMs / 3);
     this.pollMs = o.pollMs ?? 1000;
@@ -80,25 +85,72 @@ export class TaskEngine {
     this.timer = setInterval(() => this.kick(), this.pollMs);
     this.timer.unref();
     this.kick();
-    if (this.o.nodeId && this.o.store.heartbeatNode) {
-      void this.beat();
-      this.nodeTimer = setInterval(() => void this.beat(), this.heartbeatMs);
+    this.leaseTimer = setInterval(() => void this.renewLeases(), this.heartbeatMs);
+    this.leaseTimer.unref();
+    const { nodeId } = this.o;
+    const nodes = this.o.store.nodes;
+    if (nodeId && nodes) {
+      void this.beat(nodes, nodeId);
+      this.nodeTimer = setInterval(() => void this.beat(nodes, nodeId), this.heartbeatMs);
       this.nodeTimer.unref();
     }
   }
 
+  /**
+   * Until when this node may act on a running task: the expiry of the lease as last granted
+   * (claim or renewal time plus the lease), by this node's clock; 0 when it holds no lease on it.
+   * Checked before every effect, so a node paused past its lease does not act on waking.
+   */
+  leaseValidUntil(taskId: string): number {
+    return this.running.get(taskId)?.leaseValidUntil ?? 0;
+  }
+
+  /**
+   * One renewal for every running task (as BullMQ's Worker): a task whose lease is not renewed
+   * is lost, and its run is aborted. Without an answer the leases run out on their own: a task
+   * past its local expiry is aborted too.
+   */
+  private async renewLeases(): Promise<void> {
+    if (this.renewing || this.running.size === 0) return;
+    this.renewing = true;
+    const ids = [...this.running.keys()];
+    const sentAt = Date.now();
+    try {
+      const renewed = new Set(await this.o.store.renewLeases(this.leaseOwner, ids, this.leaseMs, sentAt));
+      for (const id of ids) {
+        const r = this.running.get(id);
+        if (!r) continue;
+        if (renewed.has(id)) r.leaseValidUntil = Math.max(r.leaseValidUntil, sentAt + this.leaseMs);
+        else this.loseLease(id, r, 'lease lost (taken over or expired)');
+      }
+    } catch (err) {
+      this.o.logger.warn({ err }, 'lease renewal failed');
+      const now = Date.now();
+      for (const [id, r] of this.running) if (r.leaseValidUntil <= now) this.loseLease(id, r, 'lease expired while the store was unreachable');
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private loseLease(id: string, r: RunningTask, why: string): void {
+    r.leaseValidUntil = 0;
+    if (r.abort.signal.aborted) return;
+    this.o.logger.warn({ task_id: id }, `${why}: stopping its run`);
+    r.abort.abort();
+  }
+
   /** Multi-node: says this node is alive, and fails the tasks a dead node left behind. */
-  private async beat(): Promise<void> {
-    const { store, nodeId, logger } = this.o;
+  private async beat(nodes: NodeRegistry, nodeId: string): Promise<void> {
+    const { logger } = this.o;
     try {
       const now = Date.now();
-      await store.heartbeatNode!(nodeId!, now);
+      await nodes.heartbeatNode(nodeId, now);
       this.beatingSince ??= now;
       // Only a node that has itself been beating for a whole dead-node interval may judge the
       // others: after a database outage every node's heartbeat is old, and the first one back
       // must not fail the tasks of nodes that are merely reconnecting.
       if (now - this.beatingSince < this.nodeDeadAfterMs) return;
-      const failed = (await store.failOrphanedTasks?.(now - this.nodeDeadAfterMs, now)) ?? [];
+      const failed = await nodes.failOrphanedTasks(now - this.nodeDeadAfterMs, now);
       if (failed.length) logger.warn({ task_ids: failed }, 'failed tasks left behind by a service node that stopped');
     } catch (err) {
       this.beatingSince = null;
@@ -111,8 +163,9 @@ export class TaskEngine {
    * node is alive on single-node stores, and this node always is.
    */
   async nodeLiveness(): Promise<(node: string) => boolean> {
-    if (!this.o.store.nodeHeartbeats) return () => true;
-    const beats = await this.o.store.nodeHeartbeats();
+    const nodes = this.o.store.nodes;
+    if (!nodes) return () => true;
+    const beats = await nodes.nodeHeartbeats();
     const since = Date.now() - this.nodeDeadAfterMs;
     return (node) => node === this.o.nodeId || (beats.get(node) ?? -Infinity) >= since;
   }
@@ -136,22 +189,22 @@ export class TaskEngine {
 
   private async claimLoop(): Promise<void> {
     while (!this.stopped && this.running.size < this.concurrency) {
-      // Claims issued together share one store round (one group commit on SQLite).
-      const free = Math.min(this.concurrency - this.running.size, CLAIM_BATCH);
-      let claimed: (TaskRecord | null)[];
+      // One claim per round, for as many tasks as there is room for (one statement).
+      const limit = Math.min(this.concurrency - this.running.size, CLAIM_BATCH);
+      const sentAt = Date.now();
+      let claimed: TaskRecord[];
       try {
-        claimed = await Promise.all(Array.from({ length: free }, () => this.o.store.claimTask(this.leaseOwner, this.leaseMs, Date.now(), this.o.nodeId)));
+        claimed = await this.o.store.claimTasks(this.leaseOwner, limit, this.leaseMs, sentAt, this.o.nodeId);
       } catch (e) {
-        this.o.logger.error({ err: e }, 'claiming a task failed');
+        this.o.logger.error({ err: e }, 'claiming tasks failed');
         return;
       }
       for (const task of claimed) {
-        if (!task) continue;
-        const abort = new AbortController();
-        const done = this.runTask(task, abort.signal).finally(() => this.running.delete(task.id));
-        this.running.set(task.id, { abort, done });
+        const entry: RunningTask = { abort: new AbortController(), done: Promise.resolve(), leaseValidUntil: sentAt + this.leaseMs };
+        this.running.set(task.id, entry);
+        entry.done = this.runTask(task, entry.abort.signal).finally(() => this.running.delete(task.id));
       }
-      if (claimed.some((t) => t === null)) return; // nothing more to claim right now
+      if (claimed.length < limit) return; // nothing more to claim right now
     }
   }
 
@@ -160,6 +213,7 @@ export class TaskEngine {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.nodeTimer) clearInterval(this.nodeTimer);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     for (const r of this.running.values()) r.abort.abort();
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
@@ -173,14 +227,6 @@ export class TaskEngine {
     const { store, logger } = this.o;
     const log = logger.child({ task_id: task.id, task: task.name, instance_id: task.instanceId });
     const op = this.ops.get(task.name);
-    let lost = false;
-    const heartbeat = setInterval(() => {
-      store.renewLease(task.id, this.leaseOwner, this.leaseMs, Date.now()).then(
-        (ok) => { if (!ok) lost = true; },
-        (err) => log.warn({ err }, 'lease renewal failed'),
-      );
-    }, this.heartbeatMs);
-    heartbeat.unref();
     try {
       if (!op) throw new StepFailure('DCS.5000', `No operation named ${task.name} is known to this service.`);
       if (task.attempts > this.maxAttempts) {
@@ -190,11 +236,11 @@ export class TaskEngine {
       let state = { ...task.state };
       let details = { ...task.details };
       for (const step of op.steps) {
-        const index = op.steps.indexOf(step);
-        if (task.steps[index]?.status === 'FINISH') continue;
-        if (signal.aborted || lost) return; // leave it resumable
+        // Steps are matched by name, so a changed step list never resumes at the wrong step.
+        if (task.steps.some((s) => s.name === step.name && s.status === 'FINISH')) continue;
+        if (signal.aborted) return; // lease lost or shutting down: leave it resumable
         const begin = Date.now();
-        if (!(await store.updateStep(task.id, this.leaseOwner, index, { status: 'EXECUTING', beginAt: begin, endAt: null, errorCode: null }, begin))) return;
+        if (!(await store.updateStep(task.id, this.leaseOwner, step.name, { status: 'EXECUTING', beginAt: begin, endAt: null, errorCode: null }, begin))) return;
         if (this.o.stepDelayMs) await new Promise((r) => setTimeout(r, this.o.stepDelayMs));
         const stepAbort = new AbortController();
         const onAbort = () => stepAbort.abort();
@@ -218,13 +264,13 @@ export class TaskEngine {
           // stays resumable and is claimed again (here or elsewhere) once its lease runs out.
           if (e instanceof LeaseLost || e instanceof StoreUnavailable || (signal.aborted && !(e instanceof StepFailure))) return;
           const failure = e instanceof StepFailure ? e : new StepFailure('DCS.5000', `Step ${step.name} failed: ${safeMessage(e)}`);
-          await store.updateStep(task.id, this.leaseOwner, index, { status: 'FAILED', endAt: Date.now(), errorCode: failure.code }, Date.now());
+          await store.updateStep(task.id, this.leaseOwner, step.name, { status: 'FAILED', endAt: Date.now(), errorCode: failure.code }, Date.now());
           throw failure;
         } finally {
           signal.removeEventListener('abort', onAbort);
         }
         const end = Date.now();
-        if (!(await store.updateStep(task.id, this.leaseOwner, index, { status: 'FINISH', endAt: end }, end))) return;
+        if (!(await store.updateStep(task.id, this.leaseOwner, step.name, { status: 'FINISH', endAt: end }, end))) return;
       }
       if (op.onSuccess) await op.onSuccess({ ...task, state, details });
       if (await store.finishTask(task.id, this.leaseOwner, 'SUCCESS', null, null, Date.now())) this.o.onFinished?.(task.id, 'SUCCESS');
@@ -247,10 +293,15 @@ export class TaskEngine {
         (err) => log.error({ err }, 'recording the failure failed'),
       );
       log.warn({ error_code: failure.code, reason }, 'task failed');
-    } finally {
-      clearInterval(heartbeat);
     }
   }
+}
+
+interface RunningTask {
+  abort: AbortController;
+  done: Promise<void>;
+  /** Local lease expiry: send time of the last successful claim or renewal plus the lease. */
+  leaseValidUntil: number;
 }
 
 class LeaseLost extends Error {}

@@ -156,8 +156,8 @@ export class InstanceService {
   async delete(projectId: string, id: string): Promise<void> {
     const i = await this.operable(projectId, id);
     const out = await this.store.deleteInstance(projectId, id);
-    if (out === 'not_found') throw Errors.instanceNotFound();
-    if (out === 'busy') throw Errors.instanceDeleteRefused();
+    if (out.outcome === 'not_found') throw Errors.instanceNotFound();
+    if (out.outcome === 'busy') throw Errors.instanceDeleteRefused();
     if (i.managed) {
       await this.runtime.stop(i, true).catch((err) => this.logger.error({ err, instance_id: id }, 'stopping a deleted instance failed'));
     }

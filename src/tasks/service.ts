@@ -74,9 +74,13 @@ export class TaskService {
         createdAt: Date.now(),
         steps: op.steps.map((x) => x.name),
       },
-      s.instancePatch,
+      { instancePatch: s.instancePatch, refuseStatuses: ['CREATING', 'DELETING'] },
     );
-    if (!out.ok) throw busyError(out.activeTask.name);
+    if (!out.ok) {
+      if (out.refused === 'busy') throw busyError(out.activeTask.name);
+      if (out.refused === 'instance_gone') throw Errors.instanceNotFound();
+      throw Errors.instanceBusy('DCS.4026', out.status === 'CREATING' ? 'still being created' : 'being deleted');
+    }
     this.engine.kick();
     return out.task;
   }

@@ -53,12 +53,12 @@ test('a task whose owner died is taken over after its lease and resumes after th
     steps: ['one', 'two', 'three'].map((name) => ({ name, run: async () => void ran.push(name) })),
   };
   const id = randomBytes(16).toString('hex');
-  await store.createTask({ id, projectId: 'p', instanceId: instance.id, instanceName: 'x', name: 'threeSteps', details: {}, userId: 'u', userName: 'u', params: '{}', state: {}, createdAt: Date.now(), steps: ['one', 'two', 'three'] });
+  await store.createTask({ id, projectId: 'p', instanceId: instance.id, instanceName: 'x', name: 'threeSteps', details: {}, userId: 'u', userName: 'u', params: '{}', state: {}, createdAt: Date.now(), steps: ['one', 'two', 'three'] }, { refuseStatuses: [] });
   // A node claims it, finishes step one, is in step two, and dies.
-  const claimed = await store.claimTask('dead-node', 300, Date.now());
+  const [claimed] = await store.claimTasks('dead-node', 1, 300, Date.now());
   assert.equal(claimed?.id, id);
-  await store.updateStep(id, 'dead-node', 0, { status: 'FINISH', beginAt: Date.now(), endAt: Date.now() }, Date.now());
-  await store.updateStep(id, 'dead-node', 1, { status: 'EXECUTING', beginAt: Date.now() }, Date.now());
+  await store.updateStep(id, 'dead-node', 'one', { status: 'FINISH', beginAt: Date.now(), endAt: Date.now() }, Date.now());
+  await store.updateStep(id, 'dead-node', 'two', { status: 'EXECUTING', beginAt: Date.now() }, Date.now());
   const e = engineFor(store, [op]);
   e.start();
   const t0 = Date.now();
@@ -96,8 +96,8 @@ test('a task interrupted too often ends FAILED instead of running again', async 
   let runs = 0;
   const op: Operation = { name: 'fragile', steps: [{ name: 'work', run: async () => void runs++ }] };
   const id = randomBytes(16).toString('hex');
-  await store.createTask({ id, projectId: 'p', instanceId: instance.id, instanceName: 'x', name: 'fragile', details: {}, userId: 'u', userName: 'u', params: '{}', state: {}, createdAt: Date.now(), steps: ['work'] });
-  for (let i = 0; i < 3; i++) await store.claimTask(`dying-${i}`, -1, Date.now());
+  await store.createTask({ id, projectId: 'p', instanceId: instance.id, instanceName: 'x', name: 'fragile', details: {}, userId: 'u', userName: 'u', params: '{}', state: {}, createdAt: Date.now(), steps: ['work'] }, { refuseStatuses: [] });
+  for (let i = 0; i < 3; i++) await store.claimTasks(`dying-${i}`, 1, -1, Date.now());
   const e = engineFor(store, [op], { maxAttempts: 3 });
   e.start();
   const done = await waitFor(async () => {

@@ -27,10 +27,11 @@ async function ours(): Promise<number> {
   await store.migrate();
   const waiting = new Map<string, () => void>();
   const engine = new TaskEngine({
-    store, logger: pino({ level: 'silent' }), concurrency: IN_FLIGHT, pollMs: 1000,
+    store, logger: pino({ level: 'silent' }), concurrency: IN_FLIGHT, pollMs: 1000, failureCode: 'DCS.5000',
     onFinished: (id) => waiting.get(id)?.(),
   });
-  engine.register({ name: 'noop', steps: [{ name: 'no-op', run: async () => {} }] });
+  const noopOp = { name: 'noop', steps: [{ name: 'no-op', run: async () => {} }] };
+  engine.register(noopOp);
   const tasks = new TaskService(store, engine);
   const instances: InstanceRecord[] = [];
   for (let k = 0; k < IN_FLIGHT; k++) {
@@ -49,7 +50,7 @@ async function ours(): Promise<number> {
   // One lifecycle at a time per instance (the one-active-task rule), IN_FLIGHT instances at once.
   await Promise.all(instances.map(async (instance) => {
     while (remaining-- > 0) {
-      const t = await tasks.start({ instance, name: 'noop', actor: { userId: 'b', userName: 'b' }, params: {} });
+      const t = await tasks.start(noopOp, instance, { params: {}, state: {} }, { userId: 'b', userName: 'b' });
       await new Promise<void>((r) => waiting.set(t.id, r));
       waiting.delete(t.id);
       await tasks.delete('bench', t.id, instance.id, { userId: 'b', userName: 'b' }, null);

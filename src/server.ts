@@ -13,6 +13,8 @@ import { randomBytes } from 'node:crypto';
 import type { Store } from './store/types.js';
 import { RedisSupervisor } from './redis/supervisor.js';
 import { TaskEngine } from './engine/engine.js';
+import { Maintenance } from './engine/maintenance.js';
+import { Errors } from './errors.js';
 import { TaskService } from './tasks/service.js';
 import { InstanceRuntime } from './instances/runtime.js';
 import { InstanceService } from './instances/service.js';
@@ -90,23 +92,24 @@ function loadCredentials(c: ServeConfig, print: (line: string) => void): Credent
  */
 async function loadNodeCredentials(c: ServeConfig, store: Store, nodeId: string | null, print: (line: string) => void): Promise<Credential[]> {
   if (c.noAuth) return [];
-  if (!store.publishCredentials || !store.listCredentials || nodeId === null) return loadCredentials(c, print);
-  const joining = !c.credentialsExplicit && !fs.existsSync(c.credentialsFile) && (await store.listCredentials()).length > 0;
+  const shared = store.sharedCredentials;
+  if (!shared || nodeId === null) return loadCredentials(c, print);
+  const joining = !c.credentialsExplicit && !fs.existsSync(c.credentialsFile) && (await shared.listCredentials()).length > 0;
   if (joining) {
     print(`using the credentials shared in the database (this node has no ${c.credentialsFile})`);
     return [];
   }
   const own = loadCredentials(c, print);
-  await store.publishCredentials(nodeId, own.map((k) => ({
+  await shared.publishCredentials(nodeId, own.map((k) => ({
     accessKey: k.access_key, secretKey: k.secret_key, projectId: k.project_id, userId: k.user_id, userName: k.user_name, role: k.role,
   })));
   return own;
 }
 
 function sharedCredentials(store: Store): SharedCredentials | undefined {
-  const list = store.listCredentials?.bind(store);
-  if (!list) return undefined;
-  return async () => (await list()).map((k) => ({
+  const shared = store.sharedCredentials;
+  if (!shared) return undefined;
+  return async () => (await shared.listCredentials()).map((k) => ({
     access_key: k.accessKey, secret_key: k.secretKey, project_id: k.projectId, user_id: k.userId, user_name: k.userName, role: k.role,
   }));
 }
@@ -124,26 +127,30 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     // SQLite is single-node: instances belong to no node in particular.
     const nodeId = store.kind === 'sqlite' ? null : nodeIdOf(c.dataDir);
     const credentials = await loadNodeCredentials(c, store, nodeId, print);
+    const leaseMs = Number(process.env.DCS_LEASE_MS ?? 0) || 15_000;
     const engine = new TaskEngine({
-      store, logger: log.child({ component: 'engine' }), nodeId: nodeId ?? undefined,
-      stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined,
-      leaseMs: Number(process.env.DCS_LEASE_MS ?? 0) || undefined,
+      store, logger: log.child({ component: 'engine' }), nodeId: nodeId ?? undefined, failureCode: Errors.internal().code,
+      stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined, leaseMs,
+    });
+    const maintenance = new Maintenance({
+      store, logger: log.child({ component: 'maintenance' }), nodeId, heartbeatMs: Math.floor(leaseMs / 3),
+      nodeDeadAfterMs: 2 * leaseMs, retentionDays: c.taskRetentionDays, failureCode: Errors.internal().code,
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
     for (const op of OPERATIONS) engine.register(toEngineOperation(op, { store, runtime }));
     const tasks = new TaskService(store, engine);
-    const instances = new InstanceService(store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => engine.nodeLiveness());
+    const instances = new InstanceService(store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => maintenance.nodeLiveness());
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
     // Interrupted tasks resume only once their instances are back.
     const mine = (await store.listAllInstances()).filter((i) => !i.managed || i.ownerNode === nodeId);
     await Promise.all(mine.map((i) => runtime.bringUp(i)));
-    if (store.expireAllLeases) await store.expireAllLeases();
+    await store.releaseStaleLeases(nodeId ?? 'node', Date.now());
     engine.start();
-    if (store instanceof PostgresStore) await store.listen(() => engine.kick());
+    maintenance.start();
+    await store.listen(() => engine.kick());
     cleanups.unshift(() => engine.stop());
-    const retention = c.taskRetentionDays === null ? null : startRetention(store, c.taskRetentionDays, log);
-    if (retention) cleanups.unshift(() => clearInterval(retention));
+    cleanups.unshift(() => maintenance.stop());
 
     const app = await buildApp({
       logger: log, auth, tasks, instances, version: VERSION,
@@ -178,16 +185,4 @@ async function runCleanups(cleanups: (() => Promise<void> | void)[], log: Logger
       log.error({ err }, 'shutdown step failed');
     }
   }
-}
-
-/** Removes finished tasks older than the retention, auditing each like a user's delete. */
-function startRetention(store: Store, days: number, log: Logger): NodeJS.Timeout {
-  const purge = () =>
-    store.purgeFinishedBefore(Date.now() - days * 86_400_000, { userId: 'system', userName: 'retention', message: `older than ${days} days` })
-      .then((n) => n && log.info({ removed: n }, 'retention removed finished tasks'))
-      .catch((err) => log.error({ err }, 'retention failed'));
-  void purge();
-  const t = setInterval(purge, 60_000);
-  t.unref();
-  return t;
 }

@@ -17,6 +17,8 @@ export interface MaintenanceOptions {
   nodeDeadAfterMs: number;
   /** Finished tasks older than this many days are removed (and audited); null: kept. */
   retentionDays: number | null;
+  /** The code a task failed for its node's death gets. */
+  failureCode: string;
 }
 
 export class Maintenance {
@@ -70,7 +72,7 @@ export class Maintenance {
       // others: after a database outage every node's heartbeat is old, and the first one back
       // must not fail the tasks of nodes that are merely reconnecting.
       if (now - this.beatingSince < this.o.nodeDeadAfterMs) return;
-      const failed = await nodes.failOrphanedTasks(now - this.o.nodeDeadAfterMs, now);
+      const failed = await nodes.failOrphanedTasks(now - this.o.nodeDeadAfterMs, now, this.o.failureCode);
       if (failed.length) this.o.logger.warn({ task_ids: failed }, 'failed tasks left behind by a service node that stopped');
     } catch (err) {
       this.beatingSince = null;

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { DcsError, Errors } from '../errors.js';
 import type { TaskEngine } from '../engine/engine.js';
 import type { InstanceRecord, InstanceStatus } from '../instances/records.js';
-import type { InstanceOperation, TaskPlan } from '../operations/operation.js';
+import type { TaskPlan } from '../operations/operation.js';
 import { busyOf } from '../operations/registry.js';
 import type { Store } from '../store/types.js';
 import type { TaskRecord } from './records.js';
@@ -30,7 +30,7 @@ export function busyError(activeTaskName: string): DcsError {
 }
 
 /** Instance states in which no task may start, and what they answer (automation.md §1.3). */
-const REFUSED_STATES: readonly InstanceStatus[] = ['CREATING', 'DELETING'];
+const REFUSED_STATES: InstanceStatus[] = ['CREATING', 'DELETING'];
 
 function stateError(status: InstanceStatus): DcsError {
   return status === 'CREATING' ? Errors.instanceBusy('DCS.4118', 'still being created') : Errors.instanceBusy('DCS.4026', 'being deleted');
@@ -45,7 +45,7 @@ export class TaskService {
    * Records the task and returns at once; the engine runs it. The store decides atomically:
    * refused while another task of the instance runs, or when the instance is gone or not ready.
    */
-  async start<S>(op: InstanceOperation<S>, instance: InstanceRecord, plan: TaskPlan<S>, actor: Actor): Promise<TaskRecord> {
+  async start<S>(op: { name: string; steps: readonly { name: string }[] }, instance: InstanceRecord, plan: TaskPlan<S>, actor: Actor): Promise<TaskRecord> {
     const out = await this.store.createTask(
       {
         id: newTaskId(),

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { InstanceRecord } from '../../src/instances/records.js';
 import type { NewTask } from '../../src/tasks/records.js';
-import type { Store } from '../../src/store/types.js';
+import type { CreateTaskOutcome, Store } from '../../src/store/types.js';
 import { dropDatabase, openStore, testDatabaseUrl } from '../helpers/db.js';
 import { tempDir } from '../helpers/service.js';
 
@@ -40,6 +40,20 @@ function task(i: InstanceRecord, over: Partial<NewTask> = {}): NewTask {
   };
 }
 
+/** Creates a task refusing no instance status (the rules on statuses have their own test). */
+const create = (store: Store, t: NewTask) => store.createTask(t, { refuseStatuses: [] });
+
+/** Claims at most one task. */
+async function claimOne(store: Store, owner: string, leaseMs: number, now: number, nodeId?: string) {
+  return (await store.claimTasks(owner, 1, leaseMs, now, nodeId))[0] ?? null;
+}
+
+/** The created task, or a failed assertion saying why it was refused. */
+function createdTask(o: CreateTaskOutcome) {
+  assert.ok(o.ok, `refused: ${o.ok ? '' : o.refused}`);
+  return o.task;
+}
+
 async function withInstance(store: Store, over: Partial<InstanceRecord> = {}) {
   const i = instance(over);
   await store.insertInstance(i);
@@ -48,8 +62,8 @@ async function withInstance(store: Store, over: Partial<InstanceRecord> = {}) {
 
 async function finished(store: Store, i: InstanceRecord, status: 'SUCCESS' | 'FAILED' = 'SUCCESS', createdAt = Date.now()) {
   const t = task(i, { createdAt });
-  assert.ok((await store.createTask(t)).ok);
-  const claimed = await store.claimTask('owner', 10_000, Date.now());
+  createdTask(await create(store, t));
+  const claimed = await claimOne(store, 'owner', 10_000, Date.now());
   assert.equal(claimed?.id, t.id);
   assert.ok(await store.finishTask(t.id, 'owner', status, status === 'FAILED' ? 'DCS.5000' : null, status === 'FAILED' ? 'why' : null, Date.now()));
   return t.id;
@@ -80,10 +94,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     test('one unfinished task per instance, even when ten are created at once', async () => {
       const store = await fresh();
       const i = await withInstance(store);
-      const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.createTask(task(i))));
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => create(store, task(i))));
       const ok = outcomes.filter((o) => o.ok);
       assert.equal(ok.length, 1);
-      for (const o of outcomes) if (!o.ok) assert.equal(o.activeTask.id, ok[0]!.ok && ok[0]!.task.id);
+      const winner = createdTask(ok[0]!);
+      for (const o of outcomes.filter((x) => !x.ok)) assert.deepEqual(o, { ok: false, refused: 'busy', activeTask: winner });
       assert.equal((await store.listTasks({ projectId: 'p1', offset: 0, limit: 50 })).total, 1);
     });
 
@@ -92,17 +107,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const ids: string[] = [];
       for (let k = 0; k < 24; k++) {
         const t = task(await withInstance(store));
-        assert.ok((await store.createTask(t)).ok);
+        createdTask(await create(store, t));
         ids.push(t.id);
       }
       const claims = await Promise.all(Array.from({ length: 6 }, async (_, w) => {
         const mine: string[] = [];
         for (;;) {
-          const t = await store.claimTask(`worker-${w}`, 10_000, Date.now());
-          if (!t) return mine;
-          assert.equal(t.status, 'EXECUTING');
-          assert.equal(t.leaseOwner, `worker-${w}`);
-          mine.push(t.id);
+          const batch = await store.claimTasks(`worker-${w}`, 3, 10_000, Date.now());
+          assert.ok(batch.length <= 3);
+          if (batch.length === 0) return mine;
+          for (const t of batch) {
+            assert.equal(t.status, 'EXECUTING');
+            assert.equal(t.leaseOwner, `worker-${w}`);
+            mine.push(t.id);
+          }
         }
       }));
       assert.deepEqual(claims.flat().sort(), [...ids].sort());
@@ -112,20 +130,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const store = await fresh();
       const i = await withInstance(store);
       const t = task(i);
-      await store.createTask(t);
+      await create(store, t);
       const now = Date.now();
-      assert.equal((await store.claimTask('a', 1000, now))?.attempts, 1);
-      assert.equal(await store.claimTask('b', 1000, now + 500), null, 'lease still valid');
-      assert.ok(await store.renewLease(t.id, 'a', 1000, now + 500));
-      assert.equal(await store.claimTask('b', 1000, now + 1200), null, 'renewed lease still valid');
-      const taken = await store.claimTask('b', 1000, now + 1600);
+      assert.equal((await claimOne(store, 'a', 1000, now))?.attempts, 1);
+      assert.equal(await claimOne(store, 'b', 1000, now + 500), null, 'lease still valid');
+      assert.deepEqual(await store.renewLeases('a', [t.id], 1000, now + 500), [t.id]);
+      assert.equal(await claimOne(store, 'b', 1000, now + 1200), null, 'renewed lease still valid');
+      const taken = await claimOne(store, 'b', 1000, now + 1600);
       assert.equal(taken?.id, t.id);
       assert.equal(taken?.attempts, 2);
-      assert.equal(await store.renewLease(t.id, 'a', 1000, now + 1700), false);
-      assert.equal(await store.updateStep(t.id, 'a', 0, { status: 'FINISH', endAt: now }, now + 1700), false);
+      assert.deepEqual(await store.renewLeases('a', [t.id], 1000, now + 1700), []);
+      assert.equal(await store.updateStep(t.id, 'a', 'one', { status: 'FINISH', endAt: now }, now + 1700), false);
       assert.equal(await store.updateTaskState(t.id, 'a', { state: { x: 1 } }, now + 1700), false);
       assert.equal(await store.finishTask(t.id, 'a', 'SUCCESS', null, null, now + 1700), false);
-      assert.ok(await store.updateStep(t.id, 'b', 0, { status: 'FINISH', beginAt: now, endAt: now + 1700 }, now + 1700));
+      assert.ok(await store.updateStep(t.id, 'b', 'one', { status: 'FINISH', beginAt: now, endAt: now + 1700 }, now + 1700));
       assert.ok(await store.finishTask(t.id, 'b', 'SUCCESS', null, null, now + 1800));
       const done = await store.getTask('p1', t.id);
       assert.equal(done?.status, 'SUCCESS');
@@ -136,18 +154,18 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     test('tasks of a managed instance are claimed only by the node that supervises it', async () => {
       const store = await fresh();
       const i = await withInstance(store, { managed: true, ownerNode: 'node-x', redisUrl: null });
-      await store.createTask(task(i));
-      assert.equal(await store.claimTask('y/1', 1000, Date.now(), 'node-y'), null);
-      assert.equal((await store.claimTask('x/1', 1000, Date.now(), 'node-x'))?.instanceId, i.id);
+      await create(store, task(i));
+      assert.deepEqual(await store.claimTasks('y/1', 5, 1000, Date.now(), 'node-y'), []);
+      assert.equal((await claimOne(store, 'x/1', 1000, Date.now(), 'node-x'))?.instanceId, i.id);
     });
 
     test('a delete wins once, with one audit record; running and unknown tasks are refused', async () => {
       const store = await fresh();
       const i = await withInstance(store);
       const running = task(i);
-      await store.createTask(running);
+      await create(store, running);
       assert.equal(await store.deleteFinishedTask('p1', running.id, i.id, by), 'running');
-      await store.claimTask('o', 10_000, Date.now());
+      await claimOne(store, 'o', 10_000, Date.now());
       await store.finishTask(running.id, 'o', 'FAILED', 'DCS.5000', 'why', Date.now());
       assert.equal(await store.deleteFinishedTask('p1', running.id, 'another-instance', by), 'not_found');
       assert.equal(await store.deleteFinishedTask('other-project', running.id, null, by), 'not_found');
@@ -189,24 +207,28 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       test('credentials: each node replaces only its own publication', async () => {
         const store = await fresh();
         const k = (ak: string) => ({ accessKey: ak, secretKey: `sk-${ak}`, projectId: 'p1', userId: 'u', userName: 'n', role: 'admin' as const });
-        await store.publishCredentials!('n1', [k('A'), k('B')]);
-        await store.publishCredentials!('n2', [k('C')]);
-        await store.publishCredentials!('n1', [k('A')]);
-        assert.deepEqual((await store.listCredentials!()).map((c) => c.accessKey), ['A', 'C']);
+        const shared = store.sharedCredentials;
+        assert.ok(shared, 'PostgreSQL shares credentials between nodes');
+        await shared.publishCredentials('n1', [k('A'), k('B')]);
+        await shared.publishCredentials('n2', [k('C')]);
+        await shared.publishCredentials('n1', [k('A')]);
+        assert.deepEqual((await shared.listCredentials()).map((c) => c.accessKey), ['A', 'C']);
       });
 
       test('a dead node\'s unfinished tasks are failed with a reason; a live node\'s are left alone', async () => {
         const store = await fresh();
+        const nodes = store.nodes;
+        assert.ok(nodes, 'PostgreSQL keeps a node registry');
         const now = Date.now();
-        await store.heartbeatNode!('dead', now - 60_000);
-        await store.heartbeatNode!('alive', now);
+        await nodes.heartbeatNode('dead', now - 60_000);
+        await nodes.heartbeatNode('alive', now);
         const deadOne = await withInstance(store, { managed: true, ownerNode: 'dead', redisUrl: null });
         const liveOne = await withInstance(store, { managed: true, ownerNode: 'alive', redisUrl: null });
         const a = task(deadOne);
         const b = task(liveOne);
-        await store.createTask(a);
-        await store.createTask(b);
-        assert.deepEqual(await store.failOrphanedTasks!(now - 30_000, now), [a.id]);
+        await create(store, a);
+        await create(store, b);
+        assert.deepEqual(await nodes.failOrphanedTasks(now - 30_000, now, 'DCS.5000'), [a.id]);
         const failed = await store.getTask('p1', a.id);
         assert.equal(failed?.status, 'FAILED');
         assert.equal(failed?.errorCode, 'DCS.5000');

@@ -13,7 +13,7 @@ import { parseRedisUrl, ping } from '../redis/commands.js';
 import type { Actor, TaskService } from '../tasks/service.js';
 import type { InstanceRuntime } from './runtime.js';
 import { TASK_NAMES } from './operations.js';
-import { checkConfigChanges, checkPasswordComplexity, type ConfigChange } from './rules.js';
+import { checkCapacity, checkConfigChanges, checkPasswordComplexity, type ConfigChange } from './rules.js';
 
 export interface CreateInstance {
   name: string;
@@ -62,7 +62,12 @@ export class InstanceService {
     private readonly nodeId: string | null,
     /** Multi-node: which service nodes are running (read once per call). */
     private readonly nodeLiveness: () => Promise<(node: string) => boolean> = async () => () => true,
+    /** Instances a project may have (README "Limits"). */
+    private readonly instanceQuota = 20,
   ) {}
+
+  /** Creations of one project run one at a time, so concurrent creates cannot overrun the quota. */
+  private readonly creating = new Map<string, Promise<unknown>>();
 
   /** As stored, except that a managed instance whose node is down shows ERROR. */
   async get(projectId: string, id: string): Promise<InstanceRecord> {
@@ -92,10 +97,22 @@ export class InstanceService {
   }
 
   async create(projectId: string, b: CreateInstance): Promise<InstanceRecord> {
+    const run = (this.creating.get(projectId) ?? Promise.resolve()).catch(() => {}).then(() => this.createWithinQuota(projectId, b));
+    this.creating.set(projectId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.creating.get(projectId) === run) this.creating.delete(projectId);
+    }
+  }
+
+  private async createWithinQuota(projectId: string, b: CreateInstance): Promise<InstanceRecord> {
+    checkCapacity('capacity', b.capacity);
     if (b.password !== undefined) checkPasswordComplexity(b.password);
     else if (!b.no_password_access && !b.redis_url) {
       throw Errors.badParam('password', 'a password is required unless no_password_access is true.');
     }
+    if ((await this.store.listInstances(projectId)).length >= this.instanceQuota) throw Errors.instanceQuota(this.instanceQuota);
     const now = Date.now();
     const base = {
       id: randomUUID(),
@@ -219,6 +236,7 @@ export class InstanceService {
       });
     }
     if (b.new_capacity === undefined) throw Errors.badParam('new_capacity', 'is required.');
+    checkCapacity('new_capacity', b.new_capacity);
     if (b.new_capacity === instance.capacityGb) throw Errors.badParam('new_capacity', 'is the current capacity.');
     return this.tasks.start({
       instance, name: TASK_NAMES.extend, actor, params, state: { newCapacity: b.new_capacity },

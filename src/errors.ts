@@ -28,6 +28,8 @@ export const Errors = {
   instanceBusy: (code: string, what: string) => new DcsError(code, `The instance is ${what}; try again when the running task has finished.`),
   noReplica: () => new DcsError('DCS.4086', 'The instance has no standby node.'),
   instanceDeleteRefused: () => new DcsError('DCS.4099', 'The instance cannot be deleted while one of its tasks is running.'),
+  instanceQuota: (quota: number) => new DcsError('DCS.4109',
+    `The instance quota of this project is used up: it has ${quota} instance${quota === 1 ? '' : 's'}, the most allowed. Delete one, or start the service with a higher --instance-quota.`),
   redisUnavailable: (why: string) => new DcsError('DCS.4800', why),
   badSignature: () => new DcsError('DCS.1001', 'The request signature or token is invalid.'),
   expired: (what: string) => new DcsError('DCS.1002', what),

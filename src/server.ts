@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, type ServeConfig } from './config.js';
+import { ConfigError, DEFAULT_LIMITS, type ServeConfig } from './config.js';
 import { SqliteStore } from './store/sqlite.js';
 import { PostgresStore } from './store/postgres.js';
 import { randomBytes } from 'node:crypto';
@@ -58,12 +58,30 @@ function nodeIdOf(dataDir: string): string {
   }
 }
 
+/**
+ * The data directory holds instance passwords (database, redis.conf) and secret keys: it is
+ * 0700 and everything in it 0600. The umask makes every file created later (SQLite's WAL and
+ * SHM, credentials, instance directories, and redis-server's own files, which it inherits)
+ * private too; what an older version left readable is tightened here.
+ */
 function prepareDataDir(dir: string): void {
+  process.umask(0o077);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK);
+    makePrivate(dir);
   } catch (e) {
     throw new ConfigError(`data directory ${dir} is not usable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Directories 0700, files 0600, below `dir` (symbolic links are left alone, not followed). */
+function makePrivate(dir: string): void {
+  fs.chmodSync(dir, 0o700);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) makePrivate(p);
+    else if (e.isFile()) fs.chmodSync(p, 0o600);
   }
 }
 
@@ -116,6 +134,7 @@ function sharedCredentials(store: Store): SharedCredentials | undefined {
 
 export async function startService(c: ServeConfig, print: (line: string) => void = console.log, logger?: Logger): Promise<RunningService> {
   const log = logger ?? pino({ level: c.logLevel, base: { service: 'dcs-tasks' } });
+  const limits = c.limits ?? DEFAULT_LIMITS;
   prepareDataDir(c.dataDir);
   const releaseLock = c.database.kind === 'sqlite' ? acquireDataDirLock(c.dataDir) : () => {};
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
@@ -139,7 +158,9 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
     for (const op of OPERATIONS) engine.register(toEngineOperation(op, { store, runtime }));
     const tasks = new TaskService(store, engine);
-    const instances = new InstanceService(store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => maintenance.nodeLiveness());
+    const instances = new InstanceService(
+      store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => maintenance.nodeLiveness(), limits.instanceQuota,
+    );
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
     // Interrupted tasks resume only once their instances are back.
@@ -153,7 +174,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => maintenance.stop());
 
     const app = await buildApp({
-      logger: log, auth, tasks, instances, version: VERSION,
+      logger: log, auth, tasks, instances, version: VERSION, limits,
       metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length },
     });
     cleanups.unshift(() => app.close());

@@ -12,7 +12,7 @@ import { isPortFree, findFreePort } from '../redis/ports.js';
 import { parseRedisUrl, ping } from '../redis/commands.js';
 import { busyError } from '../tasks/service.js';
 import type { InstanceRuntime } from './runtime.js';
-import { checkPasswordComplexity } from './rules.js';
+import { checkCapacity, checkPasswordComplexity } from './rules.js';
 
 export interface CreateInstance {
   name: string;
@@ -36,7 +36,12 @@ export class InstanceService {
     private readonly nodeId: string | null,
     /** Multi-node: which service nodes are running (read once per call). */
     private readonly nodeLiveness: () => Promise<(node: string) => boolean> = async () => () => true,
+    /** Instances a project may have (README "Limits"). */
+    private readonly instanceQuota = 20,
   ) {}
+
+  /** Creations of one project run one at a time, so concurrent creates cannot overrun the quota. */
+  private readonly creating = new Map<string, Promise<unknown>>();
 
   /** As stored, except that a managed instance whose node is down shows ERROR. */
   async get(projectId: string, id: string): Promise<InstanceRecord> {
@@ -66,10 +71,22 @@ export class InstanceService {
   }
 
   async create(projectId: string, b: CreateInstance): Promise<InstanceRecord> {
+    const run = (this.creating.get(projectId) ?? Promise.resolve()).catch(() => {}).then(() => this.createWithinQuota(projectId, b));
+    this.creating.set(projectId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.creating.get(projectId) === run) this.creating.delete(projectId);
+    }
+  }
+
+  private async createWithinQuota(projectId: string, b: CreateInstance): Promise<InstanceRecord> {
+    checkCapacity('capacity', b.capacity);
     if (b.password !== undefined) checkPasswordComplexity(b.password);
     else if (!b.no_password_access && !b.redis_url) {
       throw Errors.badParam('password', 'a password is required unless no_password_access is true.');
     }
+    if ((await this.store.listInstances(projectId)).length >= this.instanceQuota) throw Errors.instanceQuota(this.instanceQuota);
     const now = Date.now();
     const base = {
       id: randomUUID(),

@@ -10,6 +10,7 @@ import { configSet, infoSection, ping } from '../redis/commands.js';
 import { findFreePort } from '../redis/ports.js';
 import type { InstanceRecord, NodeRecord } from '../instances/records.js';
 import { CAPACITY_GB } from '../instances/schemas.js';
+import { checkCapacity } from '../instances/rules.js';
 import { JOB_ACCEPTED, type Endpoint, type InstanceOperation, type OperationModule, type OpRun } from './operation.js';
 import { linkUp, until } from './replication.js';
 
@@ -171,6 +172,7 @@ const resizeInstance: Endpoint<ResizeRequest> = {
       return { job_id: t.id };
     }
     if (b.new_capacity === undefined) throw Errors.badParam('new_capacity', 'is required.');
+    checkCapacity('new_capacity', b.new_capacity);
     if (b.new_capacity === instance.capacityGb) throw Errors.badParam('new_capacity', 'is the current capacity.');
     const t = await start(extend, instance, {
       params: taskParams, state: { newCapacity: b.new_capacity },

@@ -70,7 +70,7 @@ async function engineRate(store: Store): Promise<number> {
   await store.migrate();
   const finished = new Finished();
   const engine = new TaskEngine({
-    store, logger: pino({ level: 'silent' }), concurrency: IN_FLIGHT, pollMs: 1000,
+    store, logger: pino({ level: 'silent' }), concurrency: IN_FLIGHT, pollMs: 1000, failureCode: 'DCS.5000',
     onFinished: (id) => finished.done(id),
   });
   engine.register({ name: 'noop', steps: [{ name: 'no-op', run: () => noStep() }] });
@@ -95,8 +95,8 @@ async function engineRate(store: Store): Promise<number> {
       const created = await store.createTask({
         id, projectId: PROJECT, instanceId: instance.id, instanceName: instance.name, name: 'noop', details: {},
         ...ACTOR, params: '{}', state: {}, createdAt: Date.now(), steps: ['no-op'],
-      });
-      if (!created.ok) throw new Error(`instance ${instance.id} busy`);
+      }, { refuseStatuses: ['CREATING', 'DELETING'] }); // what TaskService refuses
+      if (!created.ok) throw new Error(`instance ${instance.id} refused the task`);
       engine.kick();
       await done;
       const deleted = await store.deleteFinishedTask(PROJECT, id, instance.id, { ...ACTOR, message: null });

@@ -74,7 +74,8 @@ export class InstanceRuntime {
       await this.markStatus(i.id, 'RUNNING');
     } catch (err) {
       this.logger.error({ err, instance_id: i.id }, 'instance could not be started');
-      await this.markStatus(i.id, 'ERROR');
+      // Never answered at creation: DCS calls that CREATEFAILED (the provider stops waiting on it).
+      await this.markStatus(i.id, i.status === 'CREATING' ? 'CREATEFAILED' : 'ERROR');
     }
   }
 

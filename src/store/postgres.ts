@@ -159,6 +159,10 @@ export class PostgresStore implements Store {
     return t && t.projectId === projectId ? t : null;
   }
 
+  async activeTasks(projectId: string): Promise<TaskRecord[]> {
+    return (await this.db.q(plans.activeTasksOfProject, [projectId])).map((r) => taskFromRow(r, []));
+  }
+
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {
     const count = plans.countTasks(q);
     const page = plans.pageOfTasks(q, q.limit, q.offset);

@@ -127,6 +127,10 @@ export class SqliteStore implements Store {
     return t && t.projectId === projectId ? t : null;
   }
 
+  async activeTasks(projectId: string): Promise<TaskRecord[]> {
+    return this.db.all(plans.activeTasksOfProject, projectId).map((r) => taskFromRow(r, []));
+  }
+
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {
     const count = plans.countTasks(q);
     const page = plans.pageOfTasks(q, q.limit, q.offset);

@@ -99,7 +99,7 @@ test('changePassword: task "modify"; the password never appears in the task', as
 });
 
 test('modifyConfigs: task "modifyConfigs"; a bad value → DcsApiError DCS.4066', async () => {
-  assert.equal(await admin.modifyConfigs(id, [{ param_id: '1', param_name: 'maxmemory-policy', param_value: 'allkeys-lru' }]), undefined);
+  assert.equal(await admin.modifyConfigs(id, [{ param_id: '2', param_name: 'maxmemory-policy', param_value: 'allkeys-lru' }]), undefined);
   const t = await newestTask(admin, id, 'modifyConfigs');
   assert.equal((await finishedJob(admin, t.id, id)).status, 'SUCCESS');
   const bad = await admin.modifyConfigs(id, [{ param_name: 'maxmemory-policy', param_value: 'no-such-policy' }]).catch((e) => e);

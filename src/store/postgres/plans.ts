@@ -54,6 +54,8 @@ export const deleteInstance = 'DELETE FROM instances WHERE id = $1';
 
 /** $1 instance_id */
 export const activeTaskOf = `SELECT * FROM tasks WHERE instance_id = $1 AND ${ACTIVE}`;
+/** $1 project_id */
+export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = $1 AND ${ACTIVE} ORDER BY created_at, id`;
 /** $1 id … $11 created_at (see the column list) */
 export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'CREATED', $10, $11, $11)`;

@@ -13,8 +13,8 @@ export const TASK_ID = { type: 'string', pattern: '^[0-9a-f]{32}$', description:
 export const READS = { dcs: true } as const;
 export const CHANGES = { dcs: true, mutating: true } as const;
 
-export function pathParams(...names: ('project_id' | 'instance_id' | 'task_id' | 'job_id')[]) {
-  const all = { project_id: PROJECT_ID, instance_id: INSTANCE_ID, task_id: TASK_ID, job_id: TASK_ID };
+export function pathParams(...names: ('project_id' | 'instance_id' | 'task_id' | 'job_id' | 'account_id')[]) {
+  const all = { project_id: PROJECT_ID, instance_id: INSTANCE_ID, task_id: TASK_ID, job_id: TASK_ID, account_id: { type: 'string', maxLength: 64, description: 'ACL account ID' } };
   return {
     type: 'object',
     required: names,

@@ -1,4 +1,6 @@
 /** Wire format: records as the DCS API spells them. */
+import type { InstanceRecord } from '../instances/records.js';
+import type { AclAccount } from '../instances/acl.js';
 import { tagsOf, visibleStatus, type InstanceState, type RunningTask } from '../instances/listing.js';
 import { AVAILABILITY_ZONE, CPU_TYPE } from '../instances/flavors.js';
 import type { TaskRecord } from '../tasks/records.js';
@@ -120,5 +122,21 @@ export function instanceView(s: InstanceState, usedMemoryMb = 0) {
     ...(e.instance_backup_policy ? { instance_backup_policy: e.instance_backup_policy } : {}),
     attached: !i.managed,
     nodes: i.nodes.map((n) => ({ name: n.name, port: n.port, role: n.role })),
+  };
+}
+
+/** AclAccountResp. */
+export function aclAccountView(i: InstanceRecord, a: AclAccount) {
+  return {
+    account_id: a.id, account_name: a.name, account_type: 'normal', instance_id: i.id, status: a.status, account_role: a.role,
+    description: a.description, error_code: null,
+  };
+}
+
+/** The instance's own account (Redis's `default` user), which DCS lists first; its id is the instance id. */
+export function defaultAccountView(i: InstanceRecord) {
+  return {
+    account_id: i.id, account_name: 'default', account_type: 'default', instance_id: i.id, status: 'AVAILABLE', account_role: 'write',
+    description: '', error_code: null,
   };
 }

@@ -10,7 +10,8 @@ import type { Logger } from 'pino';
 import type { InstanceRecord, NodeRecord } from './records.js';
 import type { Store } from '../store/types.js';
 import type { RedisSupervisor, ManagedRedisSpec } from '../redis/supervisor.js';
-import { configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
+import { aclSetUser, configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
+import { aclAccountsOf, aclRules } from './acl.js';
 
 const GB = 1024 * 1024 * 1024;
 
@@ -127,6 +128,7 @@ export class InstanceRuntime {
     const configs = (i.extra.configs ?? {}) as Record<string, string>;
     const target = n ? this.nodeTarget(i, n) : this.targetOf(i);
     for (const [name, value] of Object.entries(configs)) await configSet(target, name, value);
+    for (const a of aclAccountsOf(i)) await aclSetUser(target, a.name, aclRules(a));
   }
 
   private async onDown(id: string, key: string): Promise<void> {

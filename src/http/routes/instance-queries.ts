@@ -9,6 +9,8 @@ import type { InstanceService } from '../../instances/service.js';
 import { statusCounts, STATUS_COUNTERS } from '../../instances/listing.js';
 import { AVAILABILITY_ZONE, findFlavors, type FlavorFilter } from '../../instances/flavors.js';
 import { Errors } from '../../errors.js';
+import { aclAccountsOf } from '../../instances/acl.js';
+import { aclAccountView, defaultAccountView } from '../views.js';
 import { CHANGES, READS, complete, pathParams, responses } from '../schemas.js';
 
 type P = { project_id: string; instance_id: string };
@@ -17,6 +19,13 @@ type Q = Record<string, string | undefined>;
 const INT = { type: 'integer' } as const;
 const STR = { type: 'string' } as const;
 const COUNTERS = complete({ type: 'object', properties: Object.fromEntries(STATUS_COUNTERS.map((c) => [`${c}_count`, INT])) });
+const ACL_ACCOUNT = complete({
+  type: 'object',
+  properties: {
+    account_id: STR, account_name: STR, account_type: { type: 'string', enum: ['normal', 'default'] }, instance_id: STR, status: STR,
+    account_role: { type: 'string', enum: ['read', 'write'] }, description: STR, error_code: { type: ['string', 'null'] },
+  },
+});
 const RESULTS = complete({
   type: 'object',
   properties: { results: { type: 'array', items: complete({ type: 'object', properties: { instance: STR, result: { type: 'string', enum: ['success', 'failed'] } } }) } },
@@ -101,6 +110,18 @@ export const instanceQueryRoutes: FastifyPluginAsync<{ instances: InstanceServic
       instance_id: instance.id, config_status: 'SUCCESS', status: instance.status, config_time: new Date(instance.updatedAt).toISOString(),
       redis_config: params,
     };
+  });
+
+  app.get<{ Params: P }>('/instances/:instance_id/accounts', {
+    config: READS,
+    schema: {
+      summary: 'ACL accounts of an instance (the default account first)', operationId: 'ListAclAccounts', tags: ['acl accounts'],
+      params: pathParams('project_id', 'instance_id'),
+      response: responses({ 200: complete({ type: 'object', properties: { accounts: { type: 'array', items: ACL_ACCOUNT } } }) }),
+    },
+  }, async (req) => {
+    const i = await instances.get(req.params.project_id, req.params.instance_id);
+    return { accounts: [defaultAccountView(i), ...aclAccountsOf(i).map((a) => aclAccountView(i, a))] };
   });
 
   app.get<{ Params: P; Querystring: FlavorFilter }>('/flavors', {

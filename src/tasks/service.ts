@@ -62,6 +62,7 @@ export class TaskService {
         state: plan.state as Record<string, unknown>,
         createdAt: Date.now(),
         steps: op.steps.map((x) => x.name),
+        initialStatus: 'EXECUTING',
       },
       { instancePatch: plan.instancePatch, refuseStatuses: REFUSED_STATES },
     );

@@ -22,11 +22,24 @@ export function registerInstanceCommands(program: Command): void {
   const instances = group(program, 'instances', 'Redis instances');
 
   clientCommand(instances, 'list', 'list the instances of the project')
-    .action(action(async (f: ConnectionFlags) => {
-      const r = await connect(f).listInstances();
+    .option('--name <text>', 'names containing this text')
+    .option('--status <status>', 'only this status (RUNNING, ERROR, …)')
+    .option('--offset <n>', 'skip this many', intArg(0, 2_000_000_000))
+    .option('--limit <n>', 'at most this many (1-1000, default 10)', intArg(1, 1000))
+    .action(action(async (f: ConnectionFlags & { name?: string; status?: string; offset?: number; limit?: number }) => {
+      const r = await connect(f).listInstances({ name: f.name, status: f.status, offset: f.offset, limit: f.limit });
       if (f.json) return printJson(r);
-      out(table(['ID', 'NAME', 'STATUS', 'ADDRESS', 'CAPACITY', 'VERSION', 'REPLICAS'],
-        r.instances.map((i) => [i.instance_id, i.name, i.status, `${i.ip}:${i.port}`, `${i.capacity} GB`, i.engine_version, String(i.replica_num)])));
+      out(table(['ID', 'NAME', 'STATUS', 'TASK', 'ADDRESS', 'CAPACITY', 'VERSION', 'NODES'],
+        r.instances.map((i) => [i.instance_id, i.name, i.status, i.task?.name ?? '-', `${i.ip}:${i.port}`,
+          `${i.capacity_minor || i.capacity} GB`, i.engine_version, String(i.replica_count)])));
+    }));
+
+  clientCommand(instances, 'configs <instance_id>', 'the instance parameters and their values in Redis now')
+    .action(action(async (id: string, f: ConnectionFlags) => {
+      const r = await connect(f).getConfigurations(id);
+      if (f.json) return printJson(r);
+      out(table(['ID', 'PARAMETER', 'VALUE', 'DEFAULT', 'RANGE'],
+        r.redis_config.map((p) => [p.param_id, p.param_name, p.param_value, p.default_value, p.value_range])));
     }));
 
   clientCommand(instances, 'create', 'create a managed redis-server (or attach one with --redis-url)')

@@ -29,9 +29,9 @@ export function registerInstanceCommands(program: Command): void {
     .action(action(async (f: ConnectionFlags & { name?: string; status?: string; offset?: number; limit?: number }) => {
       const r = await connect(f).listInstances({ name: f.name, status: f.status, offset: f.offset, limit: f.limit });
       if (f.json) return printJson(r);
-      out(table(['ID', 'NAME', 'STATUS', 'TASK', 'ADDRESS', 'CAPACITY', 'VERSION', 'NODES'],
-        r.instances.map((i) => [i.instance_id, i.name, i.status, i.task?.name ?? '-', `${i.ip}:${i.port}`,
-          `${i.capacity_minor || i.capacity} GB`, i.engine_version, String(i.replica_count)])));
+      out(table(['ID', 'NAME', 'STATUS', 'ADDRESS', 'CAPACITY', 'VERSION', 'NODES', 'TASK'],
+        r.instances.map((i) => [i.instance_id, i.name, i.status, `${i.ip}:${i.port}`, `${i.capacity_minor || i.capacity} GB`,
+          i.engine_version, String(i.replica_count), i.task?.name ?? '-'])));
     }));
 
   clientCommand(instances, 'configs <instance_id>', 'the instance parameters and their values in Redis now')
@@ -68,7 +68,7 @@ export function registerInstanceCommands(program: Command): void {
       if (f.json) return printJson(i);
       out(fields([
         ['id', i.instance_id], ['name', i.name], ['status', i.status], ['engine', `${i.engine} ${i.engine_version}`],
-        ['address', `${i.ip}:${i.port}`], ['capacity', `${i.capacity} GB (maxmemory ${i.max_memory} MB)`],
+        ['address', `${i.ip}:${i.port}`], ['capacity', `${i.capacity_minor || i.capacity} GB (maxmemory ${i.max_memory} MB)`], ['task', i.task ? `${i.task.name} ${i.task.status} (${i.task.id})` : '-'],
         ['password', i.no_password_access === 'true' ? 'none' : 'set'], ['attached', i.attached],
         ['spec code', i.spec_code], ['description', i.description], ['created', when(i.created_at)],
       ]));

@@ -68,7 +68,7 @@ test('EXTEND: maxmemory changes and the task details carry old and new capacity'
   const c = redisAt((await show()).port);
   assert.deepEqual(await c.config('GET', 'maxmemory'), ['maxmemory', String(512 * 1024 * 1024)]);
   c.disconnect();
-  assert.equal((await show()).capacity, 0.5);
+  assert.equal((await show()).capacity_minor, '0.5');
   const same = await admin.post(`/v2/${P}/instances/${id}/resize`, { new_capacity: 0.5 });
   assert.equal(same.body.error_code, 'DCS.4800');
 });

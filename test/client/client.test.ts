@@ -37,7 +37,7 @@ test('createInstance, getInstance, listInstances: a managed redis-server', async
   const shown = await admin.getInstance(id);
   assert.equal(shown.instance_id, id);
   assert.equal(shown.engine, 'Redis');
-  assert.equal(shown.capacity, 0.125);
+  assert.equal(shown.capacity_minor, '0.125');
   assert.equal(shown.no_password_access, 'false');
   assert.equal(shown.nodes[0]!.role, 'master');
   const list = await admin.listInstances();
@@ -116,7 +116,7 @@ test('resizeInstance: EXTEND with old and new capacity in details; getInstance s
   assert.equal(job.status, 'SUCCESS');
   const t = (await admin.listTasks(id)).tasks.find((x) => x.id === job_id)!;
   assert.deepEqual(t.details, { old_capacity: '0.125', new_capacity: '0.25' });
-  assert.equal((await admin.getInstance(id)).capacity, 0.25);
+  assert.equal((await admin.getInstance(id)).capacity_minor, '0.25');
 });
 
 test('modifyInstance: the name changes at once', async () => {

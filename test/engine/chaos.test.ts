@@ -145,7 +145,7 @@ const cases: Case[] = [
     verify: async (t) => {
       assert.equal(t.status, 'SUCCESS', t.fail_reason);
       const inst = await show();
-      assert.equal(inst.capacity, capacity);
+      assert.equal(inst.capacity_minor, String(capacity));
       const r = await redisAt(inst.port);
       assert.deepEqual(await r.config('GET', 'maxmemory'), ['maxmemory', String(capacity * 1024 ** 3)]);
       r.disconnect();

@@ -110,10 +110,7 @@ const INSTANCE_FIELDS = {
   },
 } as const;
 
-export const INSTANCE = {
-  ...complete({ type: 'object', properties: INSTANCE_FIELDS } as const),
-  properties: { ...INSTANCE_FIELDS, instance_backup_policy: { type: 'object', additionalProperties: true } },
-} as const;
+export const INSTANCE = complete({ type: 'object', properties: INSTANCE_FIELDS } as const);
 
 /** Response schemas per status code: every error status shares the one error body. */
 export function responses(ok: Record<number, unknown>) {

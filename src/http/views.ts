@@ -119,7 +119,6 @@ export function instanceView(s: InstanceState, usedMemoryMb = 0) {
     enterprise_project_id: str(e.enterprise_project_id, '0'),
     az_codes: Array.isArray(e.az_codes) ? (e.az_codes as string[]) : [AVAILABILITY_ZONE.code],
     tags: tagsOf(i),
-    ...(e.instance_backup_policy ? { instance_backup_policy: e.instance_backup_policy } : {}),
     attached: !i.managed,
     nodes: i.nodes.map((n) => ({ name: n.name, port: n.port, role: n.role })),
   };

@@ -20,7 +20,7 @@ import { DcsError } from '../errors.js';
 /** Create fields DCS echoes back on show (cloud network, window, tags…): kept as sent. */
 const ECHOED_FIELDS = [
   'vpc_id', 'vpc_name', 'subnet_id', 'subnet_name', 'subnet_cidr', 'security_group_id', 'security_group_name', 'enterprise_project_id',
-  'maintain_begin', 'maintain_end', 'access_user', 'tags', 'instance_backup_policy', 'az_codes',
+  'maintain_begin', 'maintain_end', 'access_user', 'tags', 'az_codes',
 ] as const;
 
 export interface CreateInstance {

@@ -6,9 +6,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { call, client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
+import { onRedis as onRedisAt } from '../helpers/redis.js';
 
 let svc: Service;
 let admin: Client;
@@ -17,18 +18,9 @@ let other: string;
 const PASSWORD = 'Auto#Pass123';
 const P = '{p}';
 
-const redisAt = (port: number, password: string | null = PASSWORD, username?: string) =>
-  new Redis({ host: '127.0.0.1', port, username, password: password ?? undefined, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
-async function onRedis<T>(port: number, fn: (r: Redis) => Promise<T>, password: string | null = PASSWORD, username?: string): Promise<T> {
-  const r = redisAt(port, password, username);
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
+/** The instance password unless another is given; an ACL user when `username` is. */
+const onRedis = <T>(port: number, fn: (r: Redis) => Promise<T>, password: string | null = PASSWORD, username?: string) =>
+  onRedisAt(port, password, fn, username);
 const show = async (x = id) => (await admin.get(`/v2/${P}/instances/${x}`)).body;
 const job = async (jobId: string) => waitFor(async () => {
   const j = (await admin.get(`/v2/${P}/jobs/${jobId}`)).body;

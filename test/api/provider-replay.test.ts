@@ -7,10 +7,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { signRequest } from '../../src/auth/signature.js';
 import { startService, type Service, type TestCredential } from '../helpers/service.js';
-import { freePort } from '../helpers/redis.js';
+import { freePort, onRedis } from '../helpers/redis.js';
 
 let svc: Service;
 let cred: TestCredential;
@@ -103,16 +103,7 @@ async function withRetry(what: string, send: () => Promise<Answer>): Promise<{ a
   return assert.fail(`${what}: still busy after 100 tries`);
 }
 
-const redis = async <T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> => {
-  const r = new Redis({ host: '127.0.0.1', port, password: PASSWORD, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-};
+const redis = <T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> => onRedis(port, PASSWORD, fn);
 
 before(async () => {
   svc = await startService({ env: { DCS_STEP_DELAY_MS: '300' } });

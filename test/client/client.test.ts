@@ -131,7 +131,7 @@ test('resizeInstance createReplication, then swapInstance: AddReplica and master
   const add = await admin.resizeInstance(id, { change_type: 'createReplication' });
   assert.equal((await finishedJob(admin, add.job_id, id)).status, 'SUCCESS');
   const withReplica = await admin.getInstance(id);
-  assert.equal(withReplica.replica_num, 1);
+  assert.equal(withReplica.replica_count, 2);
   const replica = withReplica.nodes.find((n) => n.role === 'replica')!;
   const swap = await admin.swapInstance(id);
   const job = await finishedJob(admin, swap.job_id, id);

@@ -39,7 +39,6 @@ const CREATE_BODY = {
       type: 'array', maxItems: 20,
       items: { type: 'object', required: ['key'], properties: { key: { type: 'string', minLength: 1, maxLength: 128 }, value: { type: 'string', maxLength: 255 } } },
     },
-    instance_backup_policy: { type: 'object' },
   },
 } as const;
 

@@ -136,21 +136,78 @@ export interface Instance {
   name: string;
   engine: string;
   engine_version: string;
+  /** Whole GB; 0 below 1 GB (see capacity_minor). */
   capacity: number;
+  /** Below 1 GB the size, e.g. "0.125"; else "". */
+  capacity_minor: string;
   /** MB. */
   max_memory: number;
+  /** MB, INFO memory. */
+  used_memory: number;
   ip: string;
   port: number;
-  /** CREATING, RUNNING, RESTARTING, ERROR, … */
+  /** CREATING, CREATEFAILED, RUNNING, RESTARTING, FLUSHING, EXTENDING, ERROR, … */
   status: string;
+  /** The running background task, null when idle (what automation waits on). */
+  task: { id: string; name: string; status: TaskStatus; created_at: string } | null;
+  /** Redis processes: the master and its replicas. */
+  replica_count: number;
+  cache_mode: 'single' | 'ha';
   /** "true" / "false", a string as in DCS. */
   no_password_access: string;
   attached: boolean;
-  spec_code: string | null;
-  description: string | null;
+  spec_code: string;
+  description: string;
   created_at: string;
-  replica_num: number;
+  tags: { key: string; value: string }[];
   nodes: InstanceNode[];
+  /** The other ShowInstanceResponse fields (automation.md §3.4). */
+  [field: string]: unknown;
+}
+
+/** ListInstancesRequest's filters (automation.md §3.1). */
+export interface InstanceQuery {
+  instance_id?: string;
+  name?: string;
+  name_equal?: boolean;
+  status?: string;
+  include_failure?: boolean;
+  ip?: string;
+  tags?: string;
+  offset?: number;
+  limit?: number;
+}
+
+/** One parameter of GET /instances/{id}/configs (QueryRedisConfig). */
+export interface RedisParameter {
+  param_id: string;
+  param_name: string;
+  param_value: string;
+  default_value: string;
+  value_type: string;
+  value_range: string;
+  description: string;
+  need_restart: boolean;
+}
+
+export interface InstanceConfigurations {
+  instance_id: string;
+  config_status: string;
+  status: string;
+  config_time: string;
+  redis_config: RedisParameter[];
+}
+
+/** AclAccountResp. */
+export interface AclAccount {
+  account_id: string;
+  account_name: string;
+  account_type: 'normal' | 'default';
+  instance_id: string;
+  status: string;
+  account_role: 'read' | 'write';
+  description: string;
+  error_code: string | null;
 }
 
 export interface InstanceList {

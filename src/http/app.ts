@@ -17,6 +17,7 @@ import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { operationRoutes } from './routes/operations.js';
+import { instanceQueryRoutes, zoneRoutes } from './routes/instance-queries.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 
@@ -103,6 +104,8 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   await app.register(taskRoutes, { prefix, tasks: d.tasks });
   await app.register(instanceRoutes, { prefix, instances: d.instances });
   await app.register(operationRoutes, { prefix, instances: d.instances, tasks: d.tasks });
+  await app.register(instanceQueryRoutes, { prefix, instances: d.instances });
+  await app.register(zoneRoutes, { prefix: '/v2' });
   await app.register(tokenRoutes, { prefix, auth: d.auth });
   await registerConsole(app);
   return app;

@@ -11,8 +11,9 @@ import type { Logger } from 'pino';
 import type { InstanceRecord, NodeRecord } from './records.js';
 import type { Store } from '../store/types.js';
 import type { RedisSupervisor, ManagedRedisSpec } from '../redis/supervisor.js';
-import { configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
+import { aclSetUser, configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
 import { capacityBytes } from './rules.js';
+import { aclAccountsOf, aclRules } from './acl.js';
 
 export const nodeKey = (instanceId: string, node: string) => `${instanceId}:${node}`;
 const instanceOfKey = (key: string) => key.split(':')[0];
@@ -74,7 +75,8 @@ export class InstanceRuntime {
       await this.markStatus(i.id, 'RUNNING');
     } catch (err) {
       this.logger.error({ err, instance_id: i.id }, 'instance could not be started');
-      await this.markStatus(i.id, 'ERROR');
+      // Never answered at creation: DCS calls that CREATEFAILED (the provider stops waiting on it).
+      await this.markStatus(i.id, i.status === 'CREATING' ? 'CREATEFAILED' : 'ERROR');
     }
   }
 
@@ -128,6 +130,7 @@ export class InstanceRuntime {
     const configs = (i.extra.configs ?? {}) as Record<string, string>;
     const target = n ? this.nodeTarget(i, n) : this.targetOf(i);
     for (const [name, value] of Object.entries(configs)) await configSet(target, name, value);
+    for (const a of aclAccountsOf(i)) await aclSetUser(target, a.name, aclRules(a));
   }
 
   private async onDown(id: string, key: string): Promise<void> {

@@ -9,10 +9,19 @@ import type { InstanceRecord } from './records.js';
 import type { Store } from '../store/types.js';
 import type { RedisSupervisor } from '../redis/supervisor.js';
 import { isPortFree, findFreePort } from '../redis/ports.js';
-import { parseRedisUrl, ping } from '../redis/commands.js';
+import { configGet, infoSection, parseRedisUrl, ping } from '../redis/commands.js';
 import { busyError } from '../tasks/service.js';
 import type { InstanceRuntime } from './runtime.js';
-import { checkCapacity, checkPasswordComplexity } from './rules.js';
+import { checkCapacity, checkPasswordComplexity, describeParameters } from './rules.js';
+import { matchesFilter, runningTaskOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
+import type { Actor } from '../tasks/service.js';
+import { DcsError } from '../errors.js';
+
+/** Create fields DCS echoes back on show (cloud network, window, tags…): kept as sent. */
+const ECHOED_FIELDS = [
+  'vpc_id', 'vpc_name', 'subnet_id', 'subnet_name', 'subnet_cidr', 'security_group_id', 'security_group_name', 'enterprise_project_id',
+  'maintain_begin', 'maintain_end', 'access_user', 'tags', 'az_codes',
+] as const;
 
 export interface CreateInstance {
   name: string;
@@ -25,6 +34,7 @@ export interface CreateInstance {
   redis_url?: string;
   spec_code?: string;
   description?: string;
+  [echoed: string]: unknown;
 }
 
 export class InstanceService {
@@ -49,6 +59,63 @@ export class InstanceService {
     return orphaned ? { ...instance, status: 'ERROR' } : instance;
   }
 
+  /** The instance with its running task (automation.md §1.1): the task row the accepting transaction wrote. */
+  async show(projectId: string, id: string): Promise<InstanceState> {
+    const [instance, active] = await Promise.all([this.get(projectId, id), this.store.activeTasks(projectId)]);
+    const t = active.find((a) => a.instanceId === id);
+    return { instance, task: t ? runningTaskOf(t) : null };
+  }
+
+  /** Every instance of the project with its running task, newest first. */
+  async states(projectId: string): Promise<InstanceState[]> {
+    const [all, active] = await Promise.all([this.list(projectId), this.store.activeTasks(projectId)]);
+    const byInstance = new Map(active.map((t) => [t.instanceId, runningTaskOf(t)]));
+    return all.map((instance) => ({ instance, task: byInstance.get(instance.id) ?? null }));
+  }
+
+  /** ListInstances: the filters, then one page (offset past the end: an empty page); total counts every match. */
+  async search(projectId: string, f: InstanceFilter, offset: number, limit: number): Promise<{ total: number; page: InstanceState[] }> {
+    const matching = (await this.states(projectId)).filter((s) => matchesFilter(s, f));
+    return { total: matching.length, page: matching.slice(offset, offset + limit) };
+  }
+
+  /** InstanceStatistic of each running instance, from its INFO (zeros where Redis does not answer). */
+  async statistics(projectId: string) {
+    const running = (await this.states(projectId)).filter((s) => visibleStatus(s) === 'RUNNING');
+    return Promise.all(running.map(async ({ instance: i }) => {
+      const info = await infoSection(this.runtime.targetOf(i), 'everything').catch(() => ({} as Record<string, string>));
+      const keys = Object.entries(info).filter(([k]) => /^db\d+$/.test(k)).reduce((n, [, v]) => n + Number(/keys=(\d+)/.exec(v)?.[1] ?? 0), 0);
+      const calls = (name: string) => Number(/calls=(\d+)/.exec(info[`cmdstat_${name}`] ?? '')?.[1] ?? 0);
+      return {
+        instance_id: i.id, keys, used_memory: Math.floor(Number(info.used_memory ?? 0) / 1048576), max_memory: Math.floor(i.capacityGb * 1024),
+        cmd_get_count: calls('get'), cmd_set_count: calls('set'), used_cpu: info.used_cpu_sys ?? '0',
+        input_kbps: info.instantaneous_input_kbps ?? '0', output_kbps: info.instantaneous_output_kbps ?? '0',
+      };
+    }));
+  }
+
+  /** INFO memory's used_memory in MB, or 0 when Redis does not answer quickly. */
+  async usedMemoryMb(i: InstanceRecord): Promise<number> {
+    try {
+      const mem = await infoSection(this.runtime.targetOf(i), 'memory');
+      return Math.floor(Number(mem.used_memory ?? 0) / (1024 * 1024));
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The changeable parameters with their values in Redis now (CONFIG GET), or as recorded when Redis does not answer. */
+  async configs(projectId: string, id: string) {
+    const i = await this.get(projectId, id);
+    const stored = (i.extra.configs ?? {}) as Record<string, string>;
+    const params = describeParameters();
+    const live = await Promise.all(params.map((p) => configGet(this.runtime.targetOf(i), p.param_name).catch(() => null)));
+    return {
+      instance: i,
+      params: params.map((p, k) => ({ ...p, param_value: live[k] ?? stored[p.param_name] ?? p.default_value })),
+    };
+  }
+
   async list(projectId: string): Promise<InstanceRecord[]> {
     const [all, alive] = await Promise.all([this.store.listInstances(projectId), this.nodeLiveness()]);
     return all.map((i) => (orphaned(i, alive) ? { ...i, status: 'ERROR' as const } : i));
@@ -70,8 +137,8 @@ export class InstanceService {
     return { instance, orphaned: orphaned(instance, alive) };
   }
 
-  async create(projectId: string, b: CreateInstance): Promise<InstanceRecord> {
-    const run = (this.creating.get(projectId) ?? Promise.resolve()).catch(() => {}).then(() => this.createWithinQuota(projectId, b));
+  async create(projectId: string, b: CreateInstance, creator?: Actor): Promise<InstanceRecord> {
+    const run = (this.creating.get(projectId) ?? Promise.resolve()).catch(() => {}).then(() => this.createWithinQuota(projectId, b, creator));
     this.creating.set(projectId, run);
     try {
       return await run;
@@ -80,7 +147,7 @@ export class InstanceService {
     }
   }
 
-  private async createWithinQuota(projectId: string, b: CreateInstance): Promise<InstanceRecord> {
+  private async createWithinQuota(projectId: string, b: CreateInstance, creator?: Actor): Promise<InstanceRecord> {
     checkCapacity('capacity', b.capacity);
     if (b.password !== undefined) checkPasswordComplexity(b.password);
     else if (!b.no_password_access && !b.redis_url) {
@@ -96,7 +163,11 @@ export class InstanceService {
       engineVersion: b.engine_version,
       capacityGb: b.capacity,
       pendingPassword: null,
-      extra: { spec_code: b.spec_code ?? null, description: b.description ?? null },
+      extra: {
+        spec_code: b.spec_code ?? null, description: b.description ?? null,
+        ...Object.fromEntries(ECHOED_FIELDS.filter((k) => b[k] !== undefined).map((k) => [k, b[k]])),
+        ...(creator ? { user_id: creator.userId, user_name: creator.userName } : {}),
+      },
       createdAt: now,
       updatedAt: now,
     };
@@ -146,12 +217,35 @@ export class InstanceService {
 
   async delete(projectId: string, id: string): Promise<void> {
     const i = await this.operable(projectId, id);
+    if (i.status === 'CREATING') throw Errors.instanceBusy('DCS.4118', 'still being created');
     const out = await this.store.deleteInstance(projectId, id);
     if (out.outcome === 'not_found') throw Errors.instanceNotFound();
     if (out.outcome === 'busy') throw busyError(out.activeTask.name);
     if (i.managed) {
       await this.runtime.stop(i, true).catch((err) => this.logger.error({ err, instance_id: id }, 'stopping a deleted instance failed'));
     }
+  }
+
+  /**
+   * BatchDeleteInstances: each id is deleted as the single delete would be; one that is malformed,
+   * unknown or busy is `failed` and the others go on. `allFailure`: every CREATEFAILED instance.
+   */
+  async batchDelete(projectId: string, ids: string[] | 'all_failure'): Promise<{ instance: string; result: 'success' | 'failed' }[]> {
+    const targets = ids === 'all_failure'
+      ? (await this.list(projectId)).filter((i) => i.status === 'CREATEFAILED').map((i) => i.id)
+      : ids;
+    const results = [];
+    for (const id of targets) {
+      try {
+        if (!UUID.test(id)) throw Errors.badInstanceId();
+        await this.delete(projectId, id);
+        results.push({ instance: id, result: 'success' as const });
+      } catch (e) {
+        if (!(e instanceof DcsError)) throw e;
+        results.push({ instance: id, result: 'failed' as const });
+      }
+    }
+    return results;
   }
 
   /** Name and description: no task, the record changes at once. */
@@ -162,6 +256,8 @@ export class InstanceService {
     if (Object.keys(patch).length) await this.store.updateInstance(instance.id, patch);
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A managed instance whose supervising node is down: nobody can run its tasks until it is back. */
 function orphaned(i: InstanceRecord, alive: (node: string) => boolean): boolean {

@@ -161,7 +161,7 @@ export interface EndpointCall<B> {
 
 /** One HTTP request of the DCS API that starts operations. */
 export interface Endpoint<B = never> {
-  method: 'PUT' | 'POST';
+  method: 'PUT' | 'POST' | 'DELETE';
   /** Below /v2/{project_id}, Fastify syntax: '/instances/:instance_id/password'. */
   url: string;
   /** The official SDK's name for the call (OpenAPI operationId). */

@@ -55,7 +55,8 @@ export const modify: InstanceOperation<NoState> = {
       run: async (x) => {
         if (!(await applyPendingPassword(x))) return; // recorded by an earlier run
         const i = await x.instance();
-        await x.save(i, { password: i.pendingPassword, pendingPassword: null });
+        // '' pending = no password (a reset with no_password_access).
+        await x.save(i, { password: i.pendingPassword || null, pendingPassword: null });
       },
     },
   ],
@@ -69,6 +70,48 @@ export const modify: InstanceOperation<NoState> = {
     }
     await x.save(i, { pendingPassword: null });
     return 'The old password is still in force.';
+  },
+};
+
+/** POST …/password/reset: the same steps, without the old password; busy code DCS.4121. */
+export const resetPassword: InstanceOperation<NoState> = { ...modify, name: 'resetPassword', busy: { code: 'DCS.4121', what: 'resetting its password' } };
+
+export interface PasswordResetRequest {
+  new_password?: string;
+  no_password_access?: boolean;
+}
+
+const NULLABLE_STRING = { type: ['string', 'null'] };
+
+const resetPasswordEndpoint: Endpoint<PasswordResetRequest> = {
+  method: 'POST',
+  url: '/instances/:instance_id/password/reset',
+  operationId: 'ResetPassword',
+  summary: 'Reset the instance password without the old one (task "resetPassword")',
+  tags: ['operations'],
+  body: { type: 'object', properties: { new_password: { type: 'string', maxLength: 64 }, no_password_access: { type: 'boolean' } } },
+  reply: {
+    status: 200,
+    schema: {
+      type: 'object',
+      required: ['code', 'message', 'ext_message', 'retry_times_left', 'lock_time', 'lock_time_left'],
+      properties: {
+        code: NULLABLE_STRING, message: NULLABLE_STRING, ext_message: NULLABLE_STRING,
+        retry_times_left: NULLABLE_STRING, lock_time: NULLABLE_STRING, lock_time_left: NULLABLE_STRING,
+      },
+    },
+  },
+  handle: async ({ params, body, operable, start }) => {
+    const clear = body.no_password_access === true;
+    if (clear === (body.new_password !== undefined)) {
+      throw Errors.badParam('new_password', 'give either new_password or no_password_access: true.');
+    }
+    if (!clear) checkPasswordComplexity(body.new_password!);
+    const instance = await operable(params.instance_id);
+    const t = await start(resetPassword, instance, {
+      params: { instance_id: instance.id, no_password_access: clear }, state: {}, instancePatch: { pendingPassword: clear ? '' : body.new_password! },
+    });
+    return { code: '0', message: `The password reset was accepted; task ${t.id} applies it.`, ext_message: null, retry_times_left: null, lock_time: null, lock_time_left: null };
   },
 };
 
@@ -111,4 +154,4 @@ const changePassword: Endpoint<PasswordChangeRequest> = {
   },
 };
 
-export default { operations: [modify], endpoints: [changePassword] } satisfies OperationModule;
+export default { operations: [modify, resetPassword], endpoints: [changePassword, resetPasswordEndpoint] } satisfies OperationModule;

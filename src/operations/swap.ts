@@ -3,12 +3,12 @@
  * Writes pause until the standby has caught up, both stop, the standby restarts as master on
  * the instance's port and the old master follows it.
  */
-import { Errors } from '../errors.js';
+import { DcsError } from '../errors.js';
 import { StepFailure } from '../engine/operation.js';
 import { infoSection, ping, withRedis } from '../redis/commands.js';
 import type { NodeRecord } from '../instances/records.js';
 import { masterOf } from '../instances/runtime.js';
-import { JOB_ACCEPTED, type Endpoint, type InstanceOperation, type OperationModule } from './operation.js';
+import { JOB_ACCEPTED, type Endpoint, type EndpointCall, type InstanceOperation, type OperationModule } from './operation.js';
 import { linkUp, until } from './replication.js';
 
 interface SwapState {
@@ -88,6 +88,18 @@ export const masterStandbySwap: InstanceOperation<SwapState> = {
   },
 };
 
+/** Starts the switchover; the synchronous route refuses an instance without a standby with DCS.4086, async-swap with DCS.4026. */
+async function startSwap({ params, operable, start }: EndpointCall<never>, noStandbyCode: string) {
+  const instance = await operable(params.instance_id);
+  const standby = instance.nodes.find((n) => n.role === 'replica');
+  if (!instance.managed || !standby) throw new DcsError(noStandbyCode, 'The instance has no standby node.');
+  const master = masterOf(instance);
+  return start(masterStandbySwap, instance, {
+    params: {}, state: { standby: standby.name },
+    details: { node_name: standby.name, source_ip: `${instance.host}:${master.port}`, target_ip: `${instance.host}:${standby.port}` },
+  });
+}
+
 const changeMasterStandby: Endpoint = {
   method: 'POST',
   url: '/instances/:instance_id/swap',
@@ -95,17 +107,18 @@ const changeMasterStandby: Endpoint = {
   summary: 'Master/standby switchover (task masterStandbySwapJob)',
   tags: ['operations'],
   reply: { status: 200, schema: JOB_ACCEPTED },
-  handle: async ({ params, operable, start }) => {
-    const instance = await operable(params.instance_id);
-    const standby = instance.nodes.find((n) => n.role === 'replica');
-    if (!instance.managed || !standby) throw Errors.noReplica();
-    const master = masterOf(instance);
-    const t = await start(masterStandbySwap, instance, {
-      params: {}, state: { standby: standby.name },
-      details: { node_name: standby.name, source_ip: `${instance.host}:${standby.port}`, target_ip: `${instance.host}:${master.port}` },
-    });
-    return { job_id: t.id };
-  },
+  handle: async (call) => ({ job_id: (await startSwap(call, 'DCS.4086')).id }),
 };
 
-export default { operations: [masterStandbySwap], endpoints: [changeMasterStandby] } satisfies OperationModule;
+/** PUT …/async-swap (automation.md §2): no body; the provider polls the job. */
+const changeMasterStandbyAsync: Endpoint = {
+  method: 'PUT',
+  url: '/instances/:instance_id/async-swap',
+  operationId: 'ChangeMasterStandbyAsync',
+  summary: 'Master/standby switchover, asynchronous (task masterStandbySwapJob, answered with its job id)',
+  tags: ['operations'],
+  reply: { status: 200, schema: JOB_ACCEPTED },
+  handle: async (call) => ({ job_id: (await startSwap(call, 'DCS.4026')).id }),
+};
+
+export default { operations: [masterStandbySwap], endpoints: [changeMasterStandby, changeMasterStandbyAsync] } satisfies OperationModule;

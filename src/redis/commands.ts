@@ -117,3 +117,13 @@ export async function infoSection(t: RedisTarget, section: string): Promise<Reco
 export async function dbSize(t: RedisTarget): Promise<number> {
   return withRedis(t, (r) => r.dbsize());
 }
+
+/** ACL SETUSER name rule…: creates or replaces a Redis ACL user (Redis ≥ 6). */
+export async function aclSetUser(t: RedisTarget, name: string, rules: string[]): Promise<void> {
+  await withRedis(t, (r) => r.call('ACL', 'SETUSER', name, ...rules));
+}
+
+/** ACL DELUSER name: 1 when it existed. */
+export async function aclDelUser(t: RedisTarget, name: string): Promise<number> {
+  return Number(await withRedis(t, (r) => r.call('ACL', 'DELUSER', name)));
+}

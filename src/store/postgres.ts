@@ -146,7 +146,7 @@ export class PostgresStore implements Store {
       const active = await this.activeTaskOf(c, t.instanceId);
       if (active) return { ok: false, refused: 'busy', activeTask: active };
       await this.db.run(plans.insertTask, [t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
-        t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt], c);
+        t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, t.initialStatus ?? 'CREATED'], c);
       await this.db.run(plans.insertSteps, [t.id, t.steps], c);
       if (opts.instancePatch) await this.patchInstance(c, t.instanceId, opts.instancePatch);
       await this.db.run(plans.notify, [], c);
@@ -157,6 +157,10 @@ export class PostgresStore implements Store {
   async getTask(projectId: string, id: string): Promise<TaskRecord | null> {
     const t = await this.taskById(id);
     return t && t.projectId === projectId ? t : null;
+  }
+
+  async activeTasks(projectId: string): Promise<TaskRecord[]> {
+    return (await this.db.q(plans.activeTasksOfProject, [projectId])).map((r) => taskFromRow(r, []));
   }
 
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {

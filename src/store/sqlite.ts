@@ -115,7 +115,7 @@ export class SqliteStore implements Store {
       const active = this.activeTaskOf(t.instanceId);
       if (active) return { ok: false, refused: 'busy', activeTask: active };
       this.db.run(plans.insertTask, t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details), t.userId, t.userName,
-        t.params, JSON.stringify(t.state), t.createdAt, t.createdAt);
+        t.params, t.initialStatus ?? 'CREATED', JSON.stringify(t.state), t.createdAt, t.createdAt);
       t.steps.forEach((name, i) => this.db.run(plans.insertStep, t.id, i, name));
       if (opts.instancePatch) this.patchInstance(t.instanceId, opts.instancePatch);
       return { ok: true, task: this.taskById(t.id)! };
@@ -125,6 +125,10 @@ export class SqliteStore implements Store {
   async getTask(projectId: string, id: string): Promise<TaskRecord | null> {
     const t = this.taskById(id);
     return t && t.projectId === projectId ? t : null;
+  }
+
+  async activeTasks(projectId: string): Promise<TaskRecord[]> {
+    return this.db.all(plans.activeTasksOfProject, projectId).map((r) => taskFromRow(r, []));
   }
 
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {

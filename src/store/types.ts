@@ -120,6 +120,8 @@ export interface Store {
   /** Records a task, its steps and the instance patch in one transaction (see CreateTaskOutcome). */
   createTask(t: NewTask, opts: CreateTaskOptions): Promise<CreateTaskOutcome>;
   getTask(projectId: string, id: string): Promise<TaskRecord | null>;
+  /** The unfinished tasks of a project's instances (at most one each), without steps: what show-instance's `task` reports. */
+  activeTasks(projectId: string): Promise<TaskRecord[]>;
   listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }>;
   /** Deletes a finished task and writes its audit record in the same transaction. */
   deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome>;

@@ -30,10 +30,12 @@ export function busyError(activeTaskName: string): DcsError {
 }
 
 /** Instance states in which no task may start, and what they answer (automation.md §1.3). */
-const REFUSED_STATES: InstanceStatus[] = ['CREATING', 'DELETING'];
+const REFUSED_STATES: InstanceStatus[] = ['CREATING', 'DELETING', 'ERROR', 'CREATEFAILED'];
 
 function stateError(status: InstanceStatus): DcsError {
-  return status === 'CREATING' ? Errors.instanceBusy('DCS.4118', 'still being created') : Errors.instanceBusy('DCS.4026', 'being deleted');
+  if (status === 'CREATING') return Errors.instanceBusy('DCS.4118', 'still being created');
+  if (status === 'DELETING') return Errors.instanceBusy('DCS.4026', 'being deleted');
+  return new DcsError('DCS.4049', `The instance status is ${status}, not RUNNING.`);
 }
 
 export const newTaskId = (): string => randomBytes(16).toString('hex');
@@ -60,6 +62,7 @@ export class TaskService {
         state: plan.state as Record<string, unknown>,
         createdAt: Date.now(),
         steps: op.steps.map((x) => x.name),
+        initialStatus: 'EXECUTING',
       },
       { instancePatch: plan.instancePatch, refuseStatuses: REFUSED_STATES },
     );

@@ -115,7 +115,7 @@ test('configs: invalid values refused with DCS.4066; valid ones visible in CONFI
   const unknown = await admin.put(`/v2/${P}/instances/${id}/configs`, { redis_config: [{ param_name: 'requirepass', param_value: 'x' }] });
   assert.equal(unknown.body.error_code, 'DCS.4066');
   const ok = await admin.put(`/v2/${P}/instances/${id}/configs`, {
-    redis_config: [{ param_id: '1', param_name: 'maxmemory-policy', param_value: 'allkeys-lru' }, { param_name: 'timeout', param_value: '300' }],
+    redis_config: [{ param_id: '2', param_name: 'maxmemory-policy', param_value: 'allkeys-lru' }, { param_name: 'timeout', param_value: '300' }],
   });
   assert.equal(ok.status, 204, ok.text);
   const t = await lastTask('modifyConfigs');

@@ -113,7 +113,7 @@ test('tasks wait on a task that really fails (EXTEND below the memory in use): e
   const asJson = await cli(['tasks', 'wait', job_id, '--json', '--instance', id], env);
   assert.equal(asJson.code, 4);
   assert.equal(json(asJson).status, 'FAIL');
-  assert.equal((await api.getInstance(id)).capacity, 0.125, 'capacity unchanged');
+  assert.equal((await api.getInstance(id)).capacity_minor, '0.125', 'capacity unchanged');
 });
 
 test('tasks wait on a hung task: --timeout gives exit 5; deleting it meanwhile is the API error line, exit 1', async () => {

@@ -145,7 +145,7 @@ const cases: Case[] = [
     verify: async (t) => {
       assert.equal(t.status, 'SUCCESS', t.fail_reason);
       const inst = await show();
-      assert.equal(inst.capacity, capacity);
+      assert.equal(inst.capacity_minor, String(capacity));
       const r = await redisAt(inst.port);
       assert.deepEqual(await r.config('GET', 'maxmemory'), ['maxmemory', String(capacity * 1024 ** 3)]);
       r.disconnect();
@@ -154,16 +154,16 @@ const cases: Case[] = [
   {
     name: 'AddReplica', steps: 2,
     start: async () => {
-      replicasBefore = (await show()).replica_num;
+      replicasBefore = (await show()).replica_count;
       assert.equal((await admin.post(`/v2/${P}/instances/${id}/resize`, { change_type: 'createReplication' })).status, 200);
     },
     verify: async (t) => {
       const inst = await show();
       if (t.status === 'FAILED') {
-        assert.equal(inst.replica_num, replicasBefore);
+        assert.equal(inst.replica_count, replicasBefore);
         return;
       }
-      assert.equal(inst.replica_num, replicasBefore + 1);
+      assert.equal(inst.replica_count, replicasBefore + 1);
       const replica = inst.nodes.filter((n: any) => n.role === 'replica').at(-1);
       const r = await redisAt(replica.port);
       await waitFor(async () => /master_link_status:up/.test(await r.info('replication')));
@@ -206,10 +206,10 @@ const cases: Case[] = [
   {
     name: 'DelReplica', steps: 2,
     start: async () => {
-      replicasBefore = (await show()).replica_num;
+      replicasBefore = (await show()).replica_count;
       if (replicasBefore === 0) {
         await admin.post(`/v2/${P}/instances/${id}/resize`, { change_type: 'createReplication' });
-        await waitFor(async () => (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks[0].status !== 'EXECUTING' && (await show()).replica_num === 1, 60_000);
+        await waitFor(async () => (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks[0].status !== 'EXECUTING' && (await show()).replica_count === 2, 60_000);
         await waitFor(async () => ['SUCCESS', 'FAILED'].includes((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks[0].status), 60_000);
         replicasBefore = 1;
       }
@@ -217,7 +217,7 @@ const cases: Case[] = [
     },
     verify: async (t) => {
       assert.equal(t.status, 'SUCCESS', t.fail_reason);
-      assert.equal((await show()).replica_num, replicasBefore - 1);
+      assert.equal((await show()).replica_count, replicasBefore - 1);
     },
   },
 ];

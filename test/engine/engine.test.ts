@@ -88,7 +88,7 @@ test('a hanging step fails the task with a reason; the instance is free again', 
   assert.match(done.failReason!, /wait for Redis did not finish within/);
   assert.equal(done.steps[0].status, 'FAILED');
   const next = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
-  assert.equal(next.status, 'CREATED');
+  assert.equal(next.status, 'EXECUTING', 'a task a request creates is EXECUTING at once (automation.md §1.1)');
 });
 
 test('a task interrupted too often ends FAILED instead of running again', async () => {

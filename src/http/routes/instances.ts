@@ -5,6 +5,14 @@ import { ENGINE_VERSIONS } from '../../instances/rules.js';
 import { CAPACITY_GB, INSTANCE_NAME, PORT } from '../../instances/schemas.js';
 import { INSTANCE, complete, pathParams, responses, READS, CHANGES } from '../schemas.js';
 import { instanceView } from '../views.js';
+import { instanceQuery } from '../query.js';
+
+const INSTANCE_LIST_QUERY = {
+  type: 'object',
+  properties: Object.fromEntries(
+    ['instance_id', 'name', 'name_equal', 'include_failure', 'include_delete', 'status', 'ip', 'tags', 'capacity', 'offset', 'limit'].map((n) => [n, { type: 'string' }]),
+  ),
+} as const;
 
 type P = { project_id: string; instance_id: string };
 
@@ -22,6 +30,15 @@ const CREATE_BODY = {
     redis_url: { type: 'string', maxLength: 1024, pattern: '^rediss?://', description: 'Addition: attach an existing Redis instead of starting one' },
     spec_code: { type: 'string', maxLength: 128 },
     description: { type: 'string', maxLength: 1024 },
+    ...Object.fromEntries(['vpc_id', 'vpc_name', 'subnet_id', 'subnet_name', 'subnet_cidr', 'security_group_id', 'security_group_name',
+      'enterprise_project_id', 'access_user'].map((n) => [n, { type: 'string', maxLength: 128 }])),
+    maintain_begin: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$' },
+    maintain_end: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$' },
+    az_codes: { type: 'array', maxItems: 10, items: { type: 'string', maxLength: 64 } },
+    tags: {
+      type: 'array', maxItems: 20,
+      items: { type: 'object', required: ['key'], properties: { key: { type: 'string', minLength: 1, maxLength: 128 }, value: { type: 'string', maxLength: 255 } } },
+    },
   },
 } as const;
 
@@ -42,25 +59,34 @@ export const instanceRoutes: FastifyPluginAsync<{ instances: InstanceService }> 
       }),
     },
   }, async (req) => {
-    const i = await instances.create(req.params.project_id, req.body);
+    const i = await instances.create(req.params.project_id, req.body, req.caller);
     return { order_id: null, instances: [{ instance_id: i.id, instance_name: i.name }] };
   });
 
-  app.get<{ Params: P }>('/instances', {
+  app.get<{ Params: P; Querystring: Record<string, string | undefined> }>('/instances', {
     config: READS,
     schema: {
-      summary: 'List instances', operationId: 'ListInstances', tags: ['instances'], params: pathParams('project_id'),
+      summary: 'List instances: filters, newest first, one page (offset past the end: an empty page)', operationId: 'ListInstances', tags: ['instances'],
+      params: pathParams('project_id'), querystring: INSTANCE_LIST_QUERY,
       response: responses({ 200: complete({ type: 'object', properties: { instance_num: { type: 'integer' }, instances: { type: 'array', items: INSTANCE } } }) }),
     },
   }, async (req) => {
-    const list = await instances.list(req.params.project_id);
-    return { instance_num: list.length, instances: list.map(instanceView) };
+    const q = instanceQuery(req.query);
+    const { total, page } = await instances.search(req.params.project_id, q.filter, q.offset, q.limit);
+    const used = await Promise.all(page.map((s) => instances.usedMemoryMb(s.instance)));
+    return { instance_num: total, instances: page.map((s, k) => instanceView(s, used[k])) };
   });
 
   app.get<{ Params: P }>('/instances/:instance_id', {
     config: READS,
-    schema: { summary: 'Show an instance', operationId: 'ShowInstance', tags: ['instances'], params: pathParams('project_id', 'instance_id'), response: responses({ 200: INSTANCE }) },
-  }, async (req) => instanceView(await instances.get(req.params.project_id, req.params.instance_id)));
+    schema: {
+      summary: 'Show an instance; `task` is the running background task, null when idle', operationId: 'ShowInstance', tags: ['instances'],
+      params: pathParams('project_id', 'instance_id'), response: responses({ 200: INSTANCE }),
+    },
+  }, async (req) => {
+    const s = await instances.show(req.params.project_id, req.params.instance_id);
+    return instanceView(s, await instances.usedMemoryMb(s.instance));
+  });
 
   app.delete<{ Params: P }>('/instances/:instance_id', {
     config: CHANGES,

@@ -54,9 +54,11 @@ export const deleteInstance = 'DELETE FROM instances WHERE id = $1';
 
 /** $1 instance_id */
 export const activeTaskOf = `SELECT * FROM tasks WHERE instance_id = $1 AND ${ACTIVE}`;
-/** $1 id … $11 created_at (see the column list) */
+/** $1 project_id */
+export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = $1 AND ${ACTIVE} ORDER BY created_at, id`;
+/** $1 id … $11 created_at (see the column list), $12 status */
 export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'CREATED', $10, $11, $11)`;
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, $11, $11)`;
 /** $1 task_id, $2 names (text[]): one WAITING step each, idx in array order */
 export const insertSteps = `INSERT INTO task_steps (task_id, idx, name, status)
   SELECT $1, s.ord - 1, s.name, 'WAITING' FROM unnest($2::text[]) WITH ORDINALITY AS s(name, ord)`;

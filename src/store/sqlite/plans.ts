@@ -38,9 +38,11 @@ export const deleteInstance = 'DELETE FROM instances WHERE id = ?';
 
 /** instance_id */
 export const activeTaskOf = `SELECT * FROM tasks WHERE instance_id = ? AND ${ACTIVE}`;
-/** id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, state, created_at */
+/** project_id */
+export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = ? AND ${ACTIVE} ORDER BY created_at, id`;
+/** id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at */
 export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', ?, ?, ?)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 /** task_id, idx, name */
 export const insertStep = `INSERT INTO task_steps (task_id, idx, name, status) VALUES (?, ?, ?, 'WAITING')`;
 /** id */

@@ -17,6 +17,8 @@ import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { operationRoutes } from './routes/operations.js';
+import { backupRoutes, downloadRoutes } from './routes/backups.js';
+import type { BackupService } from '../records/backups.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 
@@ -25,6 +27,7 @@ export interface AppDeps {
   auth: Authenticator;
   tasks: TaskService;
   instances: InstanceService;
+  backups: BackupService;
   metrics: MetricSources;
   version: string;
 }
@@ -87,6 +90,8 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   await app.register(instanceRoutes, { prefix, instances: d.instances });
   await app.register(operationRoutes, { prefix, instances: d.instances, tasks: d.tasks });
   await app.register(tokenRoutes, { prefix, auth: d.auth });
+  await app.register(backupRoutes, { prefix, backups: d.backups });
+  await app.register(downloadRoutes, { backups: d.backups });
   await registerConsole(app);
   return app;
 }

@@ -10,6 +10,7 @@ import configs from './configs.js';
 import resize from './resize.js';
 import swap from './swap.js';
 import port from './port.js';
+import backup from './backup.js';
 
 const MODULES: OperationModule[] = [
   instanceStatus,
@@ -18,6 +19,7 @@ const MODULES: OperationModule[] = [
   resize,
   swap,
   port,
+  backup,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each operation has its own state type

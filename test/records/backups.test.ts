@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { client, waitFor, type Client } from '../helpers/client.js';
+import { createRunningInstance } from '../helpers/instance.js';
 import { startService, tempDir, type Service } from '../helpers/service.js';
 import { freePort } from '../helpers/redis.js';
 
@@ -75,13 +76,7 @@ before(async () => {
   admin = client(svc.url, svc.admin);
   reader = client(svc.url, svc.reader);
   other = client(svc.url, svc.other);
-  const r = await admin.post(`/v2/${P}/instances`, { name: 'backup-target', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password });
-  assert.equal(r.status, 200, r.text);
-  id = r.body.instances[0].instance_id;
-  port = (await waitFor(async () => {
-    const x = await admin.get(`/v2/${P}/instances/${id}`);
-    return x.body.status === 'RUNNING' && x;
-  })).body.port;
+  ({ id, port } = await createRunningInstance(admin, 'backup-target', password));
 });
 
 after(async () => {

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { client, waitFor, type Client } from '../helpers/client.js';
+import { createRunningInstance } from '../helpers/instance.js';
 import { startService, type Service } from '../helpers/service.js';
 
 let svc: Service;
@@ -62,13 +63,7 @@ async function record(kind: 'backup' | 'restore', recordId: string, until: (r: a
 before(async () => {
   svc = await startService({ env: { DCS_STEP_DELAY_MS: '1200' } });
   admin = client(svc.url, svc.admin);
-  const r = await admin.post(`/v2/${P}/instances`, { name: 'chaos-backups', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password });
-  assert.equal(r.status, 200, r.text);
-  id = r.body.instances[0].instance_id;
-  port = (await waitFor(async () => {
-    const x = await admin.get(`/v2/${P}/instances/${id}`);
-    return x.body.status === 'RUNNING' && x;
-  })).body.port;
+  ({ id, port } = await createRunningInstance(admin, 'chaos-backups', password));
 });
 
 after(async () => {

@@ -214,17 +214,20 @@ const BACKUP_WITH_TASK = 'SELECT b.*, t.status AS task_status FROM backups b LEF
 export const backupById = `${BACKUP_WITH_TASK} WHERE b.id = $1`;
 /** $1 id: the row lock that serialises a backup's delete and a restore from it */
 export const lockBackup = `${BACKUP_WITH_TASK} WHERE b.id = $1 FOR UPDATE OF b`;
-/** $1 instance_id, $2 from or null, $3 to or null */
-export const countBackups = `SELECT COUNT(*) AS n FROM backups WHERE instance_id = $1 AND ($2::bigint IS NULL OR created_at >= $2) AND ($3::bigint IS NULL OR created_at <= $3)`;
-/** $1 instance_id, $2 from, $3 to, $4 limit, $5 offset */
-export const pageOfBackups = `${BACKUP_WITH_TASK} WHERE b.instance_id = $1 AND ($2::bigint IS NULL OR b.created_at >= $2) AND ($3::bigint IS NULL OR b.created_at <= $3)
-  ORDER BY b.created_at DESC, b.id DESC LIMIT $4 OFFSET $5`;
-/** the columns' values, then id, owner, now */
-export const patchBackupAsTask = (columns: string[]) => {
+/** A record list's window on created_at (alias `a`): $1 instance_id, $2 from or null, $3 to or null */
+const recordWindow = (a: string) => `${a}.instance_id = $1 AND ($2::bigint IS NULL OR ${a}.created_at >= $2) AND ($3::bigint IS NULL OR ${a}.created_at <= $3)`;
+/** recordWindow's parameters */
+export const countBackups = `SELECT COUNT(*) AS n FROM backups b WHERE ${recordWindow('b')}`;
+/** recordWindow's parameters, $4 limit, $5 offset */
+export const pageOfBackups = `${BACKUP_WITH_TASK} WHERE ${recordWindow('b')} ORDER BY b.created_at DESC, b.id DESC LIMIT $4 OFFSET $5`;
+/** A record written by its own task (same id), fenced; FOR SHARE holds off a takeover. The columns' values, then id, owner, now */
+const patchRecordAsTask = (table: 'backups' | 'restores', columns: string[]) => {
   const k = columns.length;
-  return `UPDATE backups SET ${columns.map((c, j) => `${c} = $${j + 1}`).join(', ')} WHERE id = $${k + 1}
-    AND EXISTS (SELECT 1 FROM tasks WHERE id = backups.id AND ${fence(k + 2, k + 3)} FOR SHARE)`;
+  return `UPDATE ${table} SET ${columns.map((c, j) => `${c} = $${j + 1}`).join(', ')} WHERE id = $${k + 1}
+    AND EXISTS (SELECT 1 FROM tasks WHERE id = ${table}.id AND ${fence(k + 2, k + 3)} FOR SHARE)`;
 };
+/** the columns' values, then id, owner, now */
+export const patchBackupAsTask = (columns: string[]) => patchRecordAsTask('backups', columns);
 /** $1 updated_at, $2 id */
 export const markBackupDeleted = `UPDATE backups SET status = 'deleted', updated_at = $1 WHERE id = $2`;
 /** A restore from this backup still in flight. $1 backup_id */
@@ -235,17 +238,12 @@ export const insertRestore = `INSERT INTO restores (id, project_id, instance_id,
 const RESTORE_WITH_TASK = 'SELECT r.*, t.status AS task_status FROM restores r LEFT JOIN tasks t ON t.id = r.id';
 /** $1 id */
 export const restoreById = `${RESTORE_WITH_TASK} WHERE r.id = $1`;
-/** $1 instance_id, $2 from or null, $3 to or null */
-export const countRestores = `SELECT COUNT(*) AS n FROM restores WHERE instance_id = $1 AND ($2::bigint IS NULL OR created_at >= $2) AND ($3::bigint IS NULL OR created_at <= $3)`;
-/** $1 instance_id, $2 from, $3 to, $4 limit, $5 offset */
-export const pageOfRestores = `${RESTORE_WITH_TASK} WHERE r.instance_id = $1 AND ($2::bigint IS NULL OR r.created_at >= $2) AND ($3::bigint IS NULL OR r.created_at <= $3)
-  ORDER BY r.created_at DESC, r.id DESC LIMIT $4 OFFSET $5`;
+/** recordWindow's parameters */
+export const countRestores = `SELECT COUNT(*) AS n FROM restores r WHERE ${recordWindow('r')}`;
+/** recordWindow's parameters, $4 limit, $5 offset */
+export const pageOfRestores = `${RESTORE_WITH_TASK} WHERE ${recordWindow('r')} ORDER BY r.created_at DESC, r.id DESC LIMIT $4 OFFSET $5`;
 /** the columns' values, then id, owner, now */
-export const patchRestoreAsTask = (columns: string[]) => {
-  const k = columns.length;
-  return `UPDATE restores SET ${columns.map((c, j) => `${c} = $${j + 1}`).join(', ')} WHERE id = $${k + 1}
-    AND EXISTS (SELECT 1 FROM tasks WHERE id = restores.id AND ${fence(k + 2, k + 3)} FOR SHARE)`;
-};
+export const patchRestoreAsTask = (columns: string[]) => patchRecordAsTask('restores', columns);
 /** $1 project_id … $9 at (see the column list) */
 export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;

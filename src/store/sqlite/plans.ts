@@ -148,14 +148,17 @@ export const insertBackup = `INSERT INTO backups (id, project_id, instance_id, n
 const BACKUP_WITH_TASK = 'SELECT b.*, t.status AS task_status FROM backups b LEFT JOIN tasks t ON t.id = b.id';
 /** id */
 export const backupById = `${BACKUP_WITH_TASK} WHERE b.id = ?`;
-/** instance_id, from or null, to or null */
-export const countBackups = `SELECT COUNT(*) AS n FROM backups WHERE instance_id = ? AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at <= ?)`;
-/** instance_id, from, from, to, to, limit, offset */
-export const pageOfBackups = `${BACKUP_WITH_TASK} WHERE b.instance_id = ? AND (? IS NULL OR b.created_at >= ?) AND (? IS NULL OR b.created_at <= ?)
-  ORDER BY b.created_at DESC, b.id DESC LIMIT ? OFFSET ?`;
-/** the columns' values, then id, owner, now (the task's id is the record's) */
-export const patchBackupAsTask = (columns: string[]) =>
-  `UPDATE backups SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND EXISTS (SELECT 1 FROM tasks WHERE id = backups.id AND ${FENCE})`;
+/** A record list's window on created_at (alias `a`). Parameters: instance_id, from, from, to, to (null = open) */
+const recordWindow = (a: string) => `${a}.instance_id = ? AND (? IS NULL OR ${a}.created_at >= ?) AND (? IS NULL OR ${a}.created_at <= ?)`;
+/** recordWindow's parameters */
+export const countBackups = `SELECT COUNT(*) AS n FROM backups b WHERE ${recordWindow('b')}`;
+/** recordWindow's parameters, limit, offset */
+export const pageOfBackups = `${BACKUP_WITH_TASK} WHERE ${recordWindow('b')} ORDER BY b.created_at DESC, b.id DESC LIMIT ? OFFSET ?`;
+/** A record written by its own task (same id), fenced. The columns' values, then id, owner, now */
+const patchRecordAsTask = (table: 'backups' | 'restores', columns: string[]) =>
+  `UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND EXISTS (SELECT 1 FROM tasks WHERE id = ${table}.id AND ${FENCE})`;
+/** the columns' values, then id, owner, now */
+export const patchBackupAsTask = (columns: string[]) => patchRecordAsTask('backups', columns);
 /** updated_at, id */
 export const markBackupDeleted = `UPDATE backups SET status = 'deleted', updated_at = ? WHERE id = ?`;
 /** A restore from this backup still in flight. backup_id */
@@ -166,14 +169,12 @@ export const insertRestore = `INSERT INTO restores (id, project_id, instance_id,
 const RESTORE_WITH_TASK = 'SELECT r.*, t.status AS task_status FROM restores r LEFT JOIN tasks t ON t.id = r.id';
 /** id */
 export const restoreById = `${RESTORE_WITH_TASK} WHERE r.id = ?`;
-/** instance_id, from, from, to, to */
-export const countRestores = `SELECT COUNT(*) AS n FROM restores WHERE instance_id = ? AND (? IS NULL OR created_at >= ?) AND (? IS NULL OR created_at <= ?)`;
-/** instance_id, from, from, to, to, limit, offset */
-export const pageOfRestores = `${RESTORE_WITH_TASK} WHERE r.instance_id = ? AND (? IS NULL OR r.created_at >= ?) AND (? IS NULL OR r.created_at <= ?)
-  ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?`;
+/** recordWindow's parameters */
+export const countRestores = `SELECT COUNT(*) AS n FROM restores r WHERE ${recordWindow('r')}`;
+/** recordWindow's parameters, limit, offset */
+export const pageOfRestores = `${RESTORE_WITH_TASK} WHERE ${recordWindow('r')} ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?`;
 /** the columns' values, then id, owner, now */
-export const patchRestoreAsTask = (columns: string[]) =>
-  `UPDATE restores SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND EXISTS (SELECT 1 FROM tasks WHERE id = restores.id AND ${FENCE})`;
+export const patchRestoreAsTask = (columns: string[]) => patchRecordAsTask('restores', columns);
 /** project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at */
 export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;

@@ -24,6 +24,8 @@ import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
 import { buildApp } from './http/app.js';
+import { BackupService } from './records/backups.js';
+import { DownloadSigner } from './records/links.js';
 import { VERSION } from './version.js';
 
 export interface RunningService {
@@ -161,6 +163,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     const instances = new InstanceService(
       store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => maintenance.nodeLiveness(), limits.instanceQuota,
     );
+    const backups = new BackupService(store, engine, instances, new DownloadSigner(c.dataDir), c.dataDir);
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
     // Interrupted tasks resume only once their instances are back.
@@ -174,7 +177,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => maintenance.stop());
 
     const app = await buildApp({
-      logger: log, auth, tasks, instances, version: VERSION, limits,
+      logger: log, auth, tasks, instances, backups, version: VERSION, limits,
       metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length },
     });
     cleanups.unshift(() => app.close());

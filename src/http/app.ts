@@ -18,6 +18,8 @@ import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { operationRoutes } from './routes/operations.js';
 import { instanceQueryRoutes, zoneRoutes } from './routes/instance-queries.js';
+import { backupRoutes, downloadRoutes } from './routes/backups.js';
+import type { BackupService } from '../records/backups.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 
@@ -26,6 +28,7 @@ export interface AppDeps {
   auth: Authenticator;
   tasks: TaskService;
   instances: InstanceService;
+  backups: BackupService;
   metrics: MetricSources;
   version: string;
   /** Timeouts and the connection cap (README "Limits"); the defaults when absent. */
@@ -107,6 +110,8 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   await app.register(instanceQueryRoutes, { prefix, instances: d.instances });
   await app.register(zoneRoutes, { prefix: '/v2' });
   await app.register(tokenRoutes, { prefix, auth: d.auth });
+  await app.register(backupRoutes, { prefix, backups: d.backups });
+  await app.register(downloadRoutes, { backups: d.backups });
   await registerConsole(app);
   return app;
 }

@@ -29,10 +29,19 @@ function time(q: Query, name: string): number | undefined {
 }
 
 export function taskWindow(q: Query): TaskWindow {
+  return windowOf(q, 'start_time', 'end_time');
+}
+
+/** Record lists (records.md) name their window begin_time/end_time. */
+export function recordWindow(q: Query): TaskWindow {
+  return windowOf(q, 'begin_time', 'end_time');
+}
+
+function windowOf(q: Query, fromName: string, toName: string): TaskWindow {
   const offset = int(q, 'offset', 0, 0, 2_000_000_000);
   const limit = int(q, 'limit', 10, 1, 1000);
-  const from = time(q, 'start_time');
-  const endSecond = time(q, 'end_time');
+  const from = time(q, fromName);
+  const endSecond = time(q, toName);
   if (from !== undefined && endSecond !== undefined && endSecond < from) throw Errors.endBeforeStart();
   // end_time covers its whole second.
   return { offset, limit, from, to: endSecond === undefined ? undefined : endSecond + 999 };

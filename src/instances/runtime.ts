@@ -26,7 +26,7 @@ export class InstanceRuntime {
   constructor(
     private readonly store: Store,
     private readonly supervisor: RedisSupervisor,
-    private readonly dataDir: string,
+    readonly dataDir: string,
     private readonly logger: Logger,
   ) {
     supervisor.on('down', (key: string) => void this.onDown(instanceOfKey(key), key));

@@ -8,7 +8,7 @@ import { LeaseLost, StepFailure, type HookContext, type Operation, type StepCont
 import { ping, type RedisTarget } from '../redis/commands.js';
 import type { InstancePatch, InstanceRecord, NodeRecord } from '../instances/records.js';
 import type { InstanceRuntime } from '../instances/runtime.js';
-import type { Store } from '../store/types.js';
+import type { RecordStore, Store, TaskFence } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
 import type { Actor } from '../tasks/service.js';
 
@@ -116,6 +116,26 @@ export class OpRun<S> {
   private async guarded<T>(fn: () => Promise<T>): Promise<T> {
     this.ctx.assertOwned();
     return fn();
+  }
+
+  /** The task's own record (a backup or restore), written only while this task holds its lease. */
+  get records(): RecordStore {
+    return this.d.store.records;
+  }
+
+  /** The lease as of now, for a fenced record write. */
+  fence(): TaskFence {
+    return { ...this.ctx.fence, now: Date.now() };
+  }
+
+  /** A managed node's directory (its redis.conf, AOF and RDB files). */
+  nodeDir(i: InstanceRecord, n: NodeRecord): string {
+    return this.d.runtime.dirOf(i.id, n.name);
+  }
+
+  /** Where the service keeps its files (backups live below it). */
+  get dataDir(): string {
+    return this.d.runtime.dataDir;
   }
 
   /** Where the instance was left, for fail_reason; records RUNNING or ERROR. */

@@ -11,6 +11,7 @@ import resize from './resize.js';
 import swap from './swap.js';
 import port from './port.js';
 import acl from './acl.js';
+import backup from './backup.js';
 
 const MODULES: OperationModule[] = [
   instanceStatus,
@@ -20,6 +21,7 @@ const MODULES: OperationModule[] = [
   swap,
   port,
   acl,
+  backup,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each operation has its own state type

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { PgDb, type Conn, type PostgresOptions, type Row } from './postgres/db.js';
 import { PostgresCredentials, PostgresNodes } from './postgres/nodes.js';
 import * as plans from './postgres/plans.js';
+import { PostgresRecords } from './postgres/records.js';
 import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type {
   CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, StepUpdate, Store, TaskFence, TaskQuery,
@@ -23,6 +24,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly nodes: PostgresNodes;
   readonly sharedCredentials: PostgresCredentials;
+  readonly records: PostgresRecords;
   private readonly db: PgDb;
   private listener: pg.Client | null = null;
   private closed = false;
@@ -31,6 +33,7 @@ export class PostgresStore implements Store {
     this.db = new PgDb(url, o);
     this.nodes = new PostgresNodes(this.db);
     this.sharedCredentials = new PostgresCredentials(this.db);
+    this.records = new PostgresRecords(this.db, (c, id, patch) => this.patchInstance(c, id, patch));
   }
 
   async migrate(): Promise<void> {
@@ -155,7 +158,7 @@ export class PostgresStore implements Store {
   }
 
   async getTask(projectId: string, id: string): Promise<TaskRecord | null> {
-    const t = await this.taskById(id);
+    const [t] = await this.withSteps(await this.db.q(plans.backgroundTaskById, [id]));
     return t && t.projectId === projectId ? t : null;
   }
 

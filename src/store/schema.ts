@@ -166,6 +166,60 @@ CREATE TABLE service_nodes (
     version: 4,
     sql: `CREATE INDEX task_steps_name ON task_steps(task_id, name);`,
   },
+  {
+    // DCS records (backups, restores): each runs as an engine task whose id is the record's id.
+    // record_kind marks those tasks, which never show as background tasks. The task row carries
+    // the one-active-task rule, so a backup or restore and any operation exclude each other.
+    version: 5,
+    sql: `
+ALTER TABLE tasks ADD COLUMN record_kind TEXT;
+CREATE TABLE backups (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  period TEXT,
+  size {COUNT},
+  backup_type TEXT NOT NULL,
+  format TEXT NOT NULL,
+  status TEXT NOT NULL,
+  progress {REAL} NOT NULL DEFAULT 0,
+  error_code TEXT,
+  remark TEXT,
+  file_name TEXT,
+  created_at {TIME} NOT NULL,
+  updated_at {TIME} NOT NULL,
+  execution_at {TIME}
+);
+CREATE INDEX backups_instance_created ON backups(instance_id, created_at DESC, id DESC);
+CREATE TABLE restores (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  backup_id TEXT NOT NULL,
+  backup_name TEXT NOT NULL,
+  backup_remark TEXT,
+  status TEXT NOT NULL,
+  progress {REAL} NOT NULL DEFAULT 0,
+  error_code TEXT,
+  remark TEXT,
+  created_at {TIME} NOT NULL,
+  updated_at {TIME} NOT NULL
+);
+CREATE INDEX restores_instance_created ON restores(instance_id, created_at DESC, id DESC);
+CREATE TABLE record_audit (
+  id {SERIAL},
+  project_id TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  record_kind TEXT NOT NULL,
+  record_id TEXT NOT NULL,
+  action TEXT NOT NULL,
+  last_status TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  actor_name TEXT NOT NULL,
+  at {TIME} NOT NULL
+);`,
+  },
 ];
 
 /** The migrations of one dialect, in version order, with its column types filled in. */

@@ -5,6 +5,7 @@
  */
 import { SqliteDb } from './sqlite/db.js';
 import * as plans from './sqlite/plans.js';
+import { SqliteRecords } from './sqlite/records.js';
 import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type { AuditRecord, Deleter, NewTask, StepRecord, TaskRecord } from '../tasks/records.js';
 import type {
@@ -20,9 +21,11 @@ export class SqliteStore implements Store {
   readonly nodes = null;
   readonly sharedCredentials = null;
   private readonly db: SqliteDb;
+  readonly records: SqliteRecords;
 
   constructor(file: string) {
     this.db = new SqliteDb(file);
+    this.records = new SqliteRecords(this.db, (id, patch) => this.patchInstance(id, patch));
   }
 
   async migrate(): Promise<void> {
@@ -123,7 +126,8 @@ export class SqliteStore implements Store {
   }
 
   async getTask(projectId: string, id: string): Promise<TaskRecord | null> {
-    const t = this.taskById(id);
+    const r = this.db.get(plans.backgroundTaskById, id);
+    const t = r ? this.withSteps([r])[0]! : null;
     return t && t.projectId === projectId ? t : null;
   }
 
@@ -140,7 +144,7 @@ export class SqliteStore implements Store {
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {
     return this.db.write((): DeleteOutcome => {
-      const r = this.db.get(plans.taskById, id);
+      const r = this.db.get(plans.backgroundTaskById, id);
       if (!r || r.project_id !== projectId || (instanceId !== null && r.instance_id !== instanceId)) return 'not_found';
       if (r.status !== 'SUCCESS' && r.status !== 'FAILED') return 'running';
       this.audit(r, by, Date.now());

@@ -5,6 +5,7 @@
 import type { AuditRecord, Deleter, NewTask, StepStatus, TaskRecord } from '../tasks/records.js';
 import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { CredentialRecord, TokenRecord } from '../auth/records.js';
+import type { BackupPatch, BackupRecord, BackupStatus, RecordActor, RecordWindow, RestorePatch, RestoreRecord } from '../records/records.js';
 
 export interface TaskQuery {
   projectId: string;
@@ -95,6 +96,8 @@ export interface Store {
   readonly nodes: NodeRegistry | null;
   /** null on single-node stores (credentials come from the local file only). */
   readonly sharedCredentials: CredentialDirectory | null;
+  /** Backups and restores (records.md). */
+  readonly records: RecordStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /**
@@ -160,4 +163,40 @@ export interface Store {
   recordCredentialUse(accessKey: string, at: number): Promise<void>;
   insertToken(t: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | null>;
+}
+
+// ---- DCS records (backups, restores) ----
+
+/**
+ * Outcome of creating a record with its engine task, decided in one transaction with the
+ * instance row locked: the record task obeys the one-active-task rule of every task.
+ */
+export type CreateRecordOutcome =
+  | { ok: true }
+  | { ok: false; refused: 'instance_gone' }
+  | { ok: false; refused: 'busy'; activeTaskName: string }
+  | { ok: false; refused: 'instance_state'; status: InstanceStatus }
+  | { ok: false; refused: 'backup_unknown' }
+  | { ok: false; refused: 'backup_not_ready'; status: BackupStatus };
+
+export type DeleteBackupOutcome =
+  | { outcome: 'deleted'; backup: BackupRecord }
+  | { outcome: 'not_found' }
+  | { outcome: 'running' }
+  | { outcome: 'restoring' };
+
+/** Backups and restores, each written with (or fenced by) the engine task that drives it. */
+export interface RecordStore {
+  createBackup(task: NewTask, b: BackupRecord, refuseStatuses: InstanceStatus[]): Promise<CreateRecordOutcome>;
+  /** Refused unless the backup (of the same instance) is `succeed`; the patch and an audit row go in the same transaction. */
+  createRestore(task: NewTask, r: RestoreRecord, o: { refuseStatuses: InstanceStatus[]; instancePatch: InstancePatch; by: RecordActor }): Promise<CreateRecordOutcome>;
+  getBackup(id: string): Promise<BackupRecord | null>;
+  listBackups(instanceId: string, w: RecordWindow): Promise<{ total: number; items: BackupRecord[] }>;
+  /** Fenced by the driving task's lease (same statement). */
+  updateBackupAsTask(fence: TaskFence, id: string, patch: BackupPatch): Promise<boolean>;
+  /** Marks the backup `deleted` (with an audit row) unless it is in flight or a restore from it is. */
+  deleteBackup(instanceId: string, id: string, by: RecordActor, now: number): Promise<DeleteBackupOutcome>;
+  getRestore(id: string): Promise<RestoreRecord | null>;
+  listRestores(instanceId: string, w: RecordWindow): Promise<{ total: number; items: RestoreRecord[] }>;
+  updateRestoreAsTask(fence: TaskFence, id: string, patch: RestorePatch): Promise<boolean>;
 }

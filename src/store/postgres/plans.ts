@@ -64,6 +64,8 @@ export const insertSteps = `INSERT INTO task_steps (task_id, idx, name, status)
   SELECT $1, s.ord - 1, s.name, 'WAITING' FROM unnest($2::text[]) WITH ORDINALITY AS s(name, ord)`;
 /** $1 id */
 export const taskById = 'SELECT * FROM tasks WHERE id = $1';
+/** A background task (not a record's engine task). $1 id */
+export const backgroundTaskById = 'SELECT * FROM tasks WHERE id = $1 AND record_kind IS NULL';
 /** $1 task ids (text[]) */
 export const stepsOf = 'SELECT * FROM task_steps WHERE task_id = ANY($1) ORDER BY task_id, idx';
 
@@ -71,7 +73,7 @@ export interface TaskFilter { projectId: string; instanceId?: string; from?: num
 
 function taskFilter(f: TaskFilter): { where: string; args: unknown[] } {
   const args: unknown[] = [f.projectId];
-  const where = ['project_id = $1'];
+  const where = ['project_id = $1', 'record_kind IS NULL'];
   if (f.instanceId) { args.push(f.instanceId); where.push(`instance_id = $${args.length}`); }
   if (f.from !== undefined) { args.push(f.from); where.push(`created_at >= $${args.length}`); }
   if (f.to !== undefined) { args.push(f.to); where.push(`created_at <= $${args.length}`); }
@@ -96,18 +98,19 @@ export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
  */
 export const deleteFinishedTask = `WITH d AS (
     DELETE FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3) AND status IN ('SUCCESS','FAILED')
+      AND record_kind IS NULL
     RETURNING project_id, id, instance_id, name, status),
   a AS (
     INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
     SELECT project_id, id, instance_id, name, status, $4, $5, $6, $7 FROM d RETURNING 1)
   SELECT (SELECT COUNT(*) FROM a) AS deleted`;
 /** $1 id, $2 project_id, $3 instance_id or null */
-export const taskExists = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3)';
+export const taskExists = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3) AND record_kind IS NULL';
 /** $1 project_id */
 export const auditOfProject = 'SELECT * FROM task_audit WHERE project_id = $1 ORDER BY id';
 /** $1 before, $2 actor_id, $3 actor_name, $4 message, $5 deleted_at */
 export const purgeFinishedBefore = `WITH d AS (
-    DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < $1 RETURNING project_id, id, instance_id, name, status),
+    DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < $1 AND record_kind IS NULL RETURNING project_id, id, instance_id, name, status),
   a AS (
     INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
     SELECT project_id, id, instance_id, name, status, $2, $3, $4, $5 FROM d RETURNING 1)
@@ -197,3 +200,52 @@ export const listCredentials = 'SELECT DISTINCT ON (access_key) * FROM credentia
 export const insertToken = 'INSERT INTO tokens (hash, access_key, expires_at, created_at) VALUES ($1, $2, $3, $4)';
 /** $1 hash */
 export const tokenByHash = 'SELECT * FROM tokens WHERE hash = $1';
+
+// ---- DCS records (backups, restores) ----
+
+/** A record's engine task is no background task. $1 record_kind, $2 id */
+export const markRecordTask = 'UPDATE tasks SET record_kind = $1 WHERE id = $2';
+/** The name of the instance's unfinished task (any kind). $1 instance_id */
+export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = $1 AND ${ACTIVE}`;
+/** backupValues order */
+export const insertBackup = `INSERT INTO backups (id, project_id, instance_id, name, period, size, backup_type, format, status, progress,
+    error_code, remark, file_name, created_at, updated_at, execution_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`;
+/** Records with their task's status (an in-flight record whose task ended was interrupted). */
+const BACKUP_WITH_TASK = 'SELECT b.*, t.status AS task_status FROM backups b LEFT JOIN tasks t ON t.id = b.id';
+/** $1 id */
+export const backupById = `${BACKUP_WITH_TASK} WHERE b.id = $1`;
+/** $1 id: the row lock that serialises a backup's delete and a restore from it */
+export const lockBackup = `${BACKUP_WITH_TASK} WHERE b.id = $1 FOR UPDATE OF b`;
+/** A record list's window on created_at (alias `a`): $1 instance_id, $2 from or null, $3 to or null */
+const recordWindow = (a: string) => `${a}.instance_id = $1 AND ($2::bigint IS NULL OR ${a}.created_at >= $2) AND ($3::bigint IS NULL OR ${a}.created_at <= $3)`;
+/** recordWindow's parameters */
+export const countBackups = `SELECT COUNT(*) AS n FROM backups b WHERE ${recordWindow('b')}`;
+/** recordWindow's parameters, $4 limit, $5 offset */
+export const pageOfBackups = `${BACKUP_WITH_TASK} WHERE ${recordWindow('b')} ORDER BY b.created_at DESC, b.id DESC LIMIT $4 OFFSET $5`;
+/** A record written by its own task (same id), fenced; FOR SHARE holds off a takeover. The columns' values, then id, owner, now */
+const patchRecordAsTask = (table: 'backups' | 'restores', columns: string[]) => {
+  const k = columns.length;
+  return `UPDATE ${table} SET ${columns.map((c, j) => `${c} = $${j + 1}`).join(', ')} WHERE id = $${k + 1}
+    AND EXISTS (SELECT 1 FROM tasks WHERE id = ${table}.id AND ${fence(k + 2, k + 3)} FOR SHARE)`;
+};
+/** the columns' values, then id, owner, now */
+export const patchBackupAsTask = (columns: string[]) => patchRecordAsTask('backups', columns);
+/** $1 updated_at, $2 id */
+export const markBackupDeleted = `UPDATE backups SET status = 'deleted', updated_at = $1 WHERE id = $2`;
+/** A restore from this backup still in flight. $1 backup_id */
+export const restoreInFlightFrom = `SELECT 1 FROM restores r JOIN tasks t ON t.id = r.id WHERE r.backup_id = $1 AND t.${ACTIVE}`;
+/** restoreValues order */
+export const insertRestore = `INSERT INTO restores (id, project_id, instance_id, backup_id, backup_name, backup_remark, status, progress, error_code,
+    remark, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+const RESTORE_WITH_TASK = 'SELECT r.*, t.status AS task_status FROM restores r LEFT JOIN tasks t ON t.id = r.id';
+/** $1 id */
+export const restoreById = `${RESTORE_WITH_TASK} WHERE r.id = $1`;
+/** recordWindow's parameters */
+export const countRestores = `SELECT COUNT(*) AS n FROM restores r WHERE ${recordWindow('r')}`;
+/** recordWindow's parameters, $4 limit, $5 offset */
+export const pageOfRestores = `${RESTORE_WITH_TASK} WHERE ${recordWindow('r')} ORDER BY r.created_at DESC, r.id DESC LIMIT $4 OFFSET $5`;
+/** the columns' values, then id, owner, now */
+export const patchRestoreAsTask = (columns: string[]) => patchRecordAsTask('restores', columns);
+/** $1 project_id … $9 at (see the column list) */
+export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;

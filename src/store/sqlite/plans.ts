@@ -47,6 +47,8 @@ export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, insta
 export const insertStep = `INSERT INTO task_steps (task_id, idx, name, status) VALUES (?, ?, ?, 'WAITING')`;
 /** id */
 export const taskById = 'SELECT * FROM tasks WHERE id = ?';
+/** A background task (not a record's engine task). id */
+export const backgroundTaskById = 'SELECT * FROM tasks WHERE id = ? AND record_kind IS NULL';
 /** JSON array of task ids */
 export const stepsOf = `SELECT * FROM task_steps WHERE task_id IN ${IDS} ORDER BY task_id, idx`;
 
@@ -54,7 +56,7 @@ export interface TaskFilter { projectId: string; instanceId?: string; from?: num
 
 /** The WHERE clause of a task listing and its parameters. */
 function taskFilter(f: TaskFilter): { where: string; args: unknown[] } {
-  const where = ['project_id = ?'];
+  const where = ['project_id = ?', 'record_kind IS NULL'];
   const args: unknown[] = [f.projectId];
   if (f.instanceId) { where.push('instance_id = ?'); args.push(f.instanceId); }
   if (f.from !== undefined) { where.push('created_at >= ?'); args.push(f.from); }
@@ -82,7 +84,7 @@ export const insertAudit = `INSERT INTO task_audit (project_id, task_id, instanc
 /** project_id */
 export const auditOfProject = 'SELECT * FROM task_audit WHERE project_id = ? ORDER BY id';
 /** before */
-export const finishedBefore = `SELECT * FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < ?`;
+export const finishedBefore = `SELECT * FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < ? AND record_kind IS NULL`;
 /** name, limit */
 export const recentDurations = `SELECT finished_at - started_at AS d FROM tasks WHERE name = ? AND status = 'SUCCESS' AND started_at IS NOT NULL
   ORDER BY finished_at DESC LIMIT ?`;
@@ -134,3 +136,47 @@ export const recordCredentialUse = `INSERT INTO credential_use (access_key, last
 export const insertToken = 'INSERT INTO tokens (hash, access_key, expires_at, created_at) VALUES (?, ?, ?, ?)';
 /** hash */
 export const tokenByHash = 'SELECT * FROM tokens WHERE hash = ?';
+
+// ---- DCS records (backups, restores) ----
+
+/** A record's engine task is no background task. record_kind, id */
+export const markRecordTask = 'UPDATE tasks SET record_kind = ? WHERE id = ?';
+/** The name of the instance's unfinished task (any kind). instance_id */
+export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = ? AND ${ACTIVE}`;
+/** backupValues order */
+export const insertBackup = `INSERT INTO backups (id, project_id, instance_id, name, period, size, backup_type, format, status, progress,
+    error_code, remark, file_name, created_at, updated_at, execution_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** Records with their task's status (an in-flight record whose task ended was interrupted). */
+const BACKUP_WITH_TASK = 'SELECT b.*, t.status AS task_status FROM backups b LEFT JOIN tasks t ON t.id = b.id';
+/** id */
+export const backupById = `${BACKUP_WITH_TASK} WHERE b.id = ?`;
+/** A record list's window on created_at (alias `a`). Parameters: instance_id, from, from, to, to (null = open) */
+const recordWindow = (a: string) => `${a}.instance_id = ? AND (? IS NULL OR ${a}.created_at >= ?) AND (? IS NULL OR ${a}.created_at <= ?)`;
+/** recordWindow's parameters */
+export const countBackups = `SELECT COUNT(*) AS n FROM backups b WHERE ${recordWindow('b')}`;
+/** recordWindow's parameters, limit, offset */
+export const pageOfBackups = `${BACKUP_WITH_TASK} WHERE ${recordWindow('b')} ORDER BY b.created_at DESC, b.id DESC LIMIT ? OFFSET ?`;
+/** A record written by its own task (same id), fenced. The columns' values, then id, owner, now */
+const patchRecordAsTask = (table: 'backups' | 'restores', columns: string[]) =>
+  `UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND EXISTS (SELECT 1 FROM tasks WHERE id = ${table}.id AND ${FENCE})`;
+/** the columns' values, then id, owner, now */
+export const patchBackupAsTask = (columns: string[]) => patchRecordAsTask('backups', columns);
+/** updated_at, id */
+export const markBackupDeleted = `UPDATE backups SET status = 'deleted', updated_at = ? WHERE id = ?`;
+/** A restore from this backup still in flight. backup_id */
+export const restoreInFlightFrom = `SELECT 1 FROM restores r JOIN tasks t ON t.id = r.id WHERE r.backup_id = ? AND t.${ACTIVE}`;
+/** restoreValues order */
+export const insertRestore = `INSERT INTO restores (id, project_id, instance_id, backup_id, backup_name, backup_remark, status, progress, error_code,
+    remark, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const RESTORE_WITH_TASK = 'SELECT r.*, t.status AS task_status FROM restores r LEFT JOIN tasks t ON t.id = r.id';
+/** id */
+export const restoreById = `${RESTORE_WITH_TASK} WHERE r.id = ?`;
+/** recordWindow's parameters */
+export const countRestores = `SELECT COUNT(*) AS n FROM restores r WHERE ${recordWindow('r')}`;
+/** recordWindow's parameters, limit, offset */
+export const pageOfRestores = `${RESTORE_WITH_TASK} WHERE ${recordWindow('r')} ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?`;
+/** the columns' values, then id, owner, now */
+export const patchRestoreAsTask = (columns: string[]) => patchRecordAsTask('restores', columns);
+/** project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at */
+export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;

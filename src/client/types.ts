@@ -101,24 +101,7 @@ export type { ConfigChange as RedisConfigChange } from '../instances/rules.js';
 export type { ResizeRequest } from '../operations/resize.js';
 export type { ModifyInstanceRequest } from '../operations/port.js';
 
-export type EngineVersion = '4.0' | '5.0' | '6.0' | '7.0';
-
-export interface CreateInstanceRequest {
-  name: string;
-  engine: 'Redis';
-  engine_version: EngineVersion;
-  /** GB; sets maxmemory. */
-  capacity: number;
-  password?: string;
-  no_password_access?: boolean;
-  port?: number;
-  /** Addition: attach an existing Redis instead of starting one. */
-  redis_url?: string;
-  spec_code?: string;
-  description?: string;
-  /** DCS cloud-network fields (vpc_id, subnet_id, …) are accepted and ignored. */
-  [ignored: string]: unknown;
-}
+export type { EngineVersion, CreateInstance as CreateInstanceRequest } from '../instances/schemas.js';
 
 export interface CreateInstanceResult {
   order_id: null;

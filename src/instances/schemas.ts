@@ -10,3 +10,24 @@ export const INSTANCE_NAME = {
 export const CAPACITY_GB = { type: 'number', exclusiveMinimum: 0, maximum: 1024, description: 'GB' } as const;
 
 export const PORT = { type: 'integer', minimum: 1024, maximum: 65535 } as const;
+
+/** ENGINE_VERSIONS of rules.ts, as a type. */
+export type EngineVersion = '4.0' | '5.0' | '6.0' | '7.0';
+
+/** The body of POST /v2/{project_id}/instances (the client re-exports it as CreateInstanceRequest). */
+export interface CreateInstance {
+  name: string;
+  engine: 'Redis';
+  engine_version: EngineVersion;
+  /** GB; sets maxmemory. */
+  capacity: number;
+  password?: string;
+  no_password_access?: boolean;
+  port?: number;
+  /** Addition: attach an existing Redis instead of starting one. */
+  redis_url?: string;
+  spec_code?: string;
+  description?: string;
+  /** DCS cloud-network fields (vpc_id, subnet_id, tags, …): echoed back on show, otherwise ignored. */
+  [echoed: string]: unknown;
+}

@@ -12,6 +12,9 @@ import { isPortFree, findFreePort } from '../redis/ports.js';
 import { configGet, infoSection, parseRedisUrl, ping } from '../redis/commands.js';
 import { busyError } from '../tasks/service.js';
 import type { InstanceRuntime } from './runtime.js';
+import type { CreateInstance } from './schemas.js';
+
+export type { CreateInstance };
 import { checkCapacity, checkPasswordComplexity, describeParameters } from './rules.js';
 import { matchesFilter, runningTaskOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
 import type { Actor } from '../tasks/service.js';
@@ -22,20 +25,6 @@ const ECHOED_FIELDS = [
   'vpc_id', 'vpc_name', 'subnet_id', 'subnet_name', 'subnet_cidr', 'security_group_id', 'security_group_name', 'enterprise_project_id',
   'maintain_begin', 'maintain_end', 'access_user', 'tags', 'az_codes',
 ] as const;
-
-export interface CreateInstance {
-  name: string;
-  engine: string;
-  engine_version: string;
-  capacity: number;
-  password?: string;
-  no_password_access?: boolean;
-  port?: number;
-  redis_url?: string;
-  spec_code?: string;
-  description?: string;
-  [echoed: string]: unknown;
-}
 
 export class InstanceService {
   constructor(

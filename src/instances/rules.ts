@@ -51,19 +51,19 @@ export const CONFIG_RULES: ReadonlyMap<string, Rule> = new Map(Object.entries({
  * Stable param_id per parameter: "1" timeout, "2" maxmemory-policy, "3" hash-max-ziplist-entries
  * (the ids the provider's docs and tests use), then the rest in CONFIG_RULES order.
  */
-export const PARAM_IDS: Record<string, string> = Object.fromEntries(Object.keys(CONFIG_RULES).map((name, k) => [name, String(k + 1)]));
+export const PARAM_IDS: ReadonlyMap<string, string> = new Map([...CONFIG_RULES.keys()].map((name, k) => [name, String(k + 1)]));
 
 /** Redis 7's defaults, for GET …/configs' default_value. */
-const DEFAULTS: Record<string, string> = {
+const DEFAULTS: ReadonlyMap<string, string> = new Map(Object.entries({
   'timeout': '0', 'maxmemory-policy': 'noeviction', 'hash-max-ziplist-entries': '128', 'hash-max-ziplist-value': '64',
   'set-max-intset-entries': '512', 'zset-max-ziplist-entries': '128', 'zset-max-ziplist-value': '64', 'latency-monitor-threshold': '0',
   'slowlog-log-slower-than': '10000', 'slowlog-max-len': '128', 'lua-time-limit': '5000', 'notify-keyspace-events': '',
-};
+}));
 
 /** Every parameter a user may change, as GET …/configs describes it (QueryRedisConfig); none needs a restart. */
 export function describeParameters() {
-  return Object.entries(CONFIG_RULES).map(([name, rule]) => ({
-    param_id: PARAM_IDS[name]!, param_name: name, default_value: DEFAULTS[name] ?? '',
+  return [...CONFIG_RULES].map(([name, rule]) => ({
+    param_id: PARAM_IDS.get(name)!, param_name: name, default_value: DEFAULTS.get(name) ?? '',
     value_type: rule.kind === 'int' ? 'Integer' : rule.kind === 'enum' ? 'Enum' : 'String',
     value_range: rule.kind === 'int' ? `${rule.min}-${rule.max}` : rule.kind === 'enum' ? rule.values.join(',') : rule.hint,
     description: describe(rule), need_restart: false,
@@ -77,8 +77,8 @@ export function checkConfigChanges(changes: ConfigChange[]): void {
   for (const c of changes) {
     const rule = CONFIG_RULES.get(c.param_name);
     if (!rule) throw Errors.badConfig(`Unknown or unmodifiable parameter: ${c.param_name}.`);
-    if (c.param_id !== undefined && c.param_id !== PARAM_IDS[c.param_name]) {
-      throw Errors.badConfig(`Unknown parameter: param_id ${JSON.stringify(c.param_id).slice(0, 40)} is not ${c.param_name} (its id is ${PARAM_IDS[c.param_name]}).`);
+    if (c.param_id !== undefined && c.param_id !== PARAM_IDS.get(c.param_name)) {
+      throw Errors.badConfig(`Unknown parameter: param_id ${JSON.stringify(c.param_id).slice(0, 40)} is not ${c.param_name} (its id is ${PARAM_IDS.get(c.param_name)}).`);
     }
     const v = c.param_value;
     const bad = () => Errors.badConfig(`Invalid value for ${c.param_name}: ${JSON.stringify(v).slice(0, 100)} (${describe(rule)}).`);

@@ -36,7 +36,8 @@ before(async () => {
   }, 20_000, 'instance RUNNING');
   port = shown.body.port;
   assert.equal(shown.body.engine, 'Redis');
-  assert.equal(shown.body.capacity, 0.125);
+  assert.equal(shown.body.capacity, 0, 'whole GB, 0 below 1 GB (automation.md §3.4)');
+  assert.equal(shown.body.capacity_minor, '0.125');
   assert.equal(shown.body.no_password_access, 'false');
 });
 

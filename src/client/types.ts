@@ -93,6 +93,14 @@ export interface DeleteResult {
 // ---------------------------------------------------------------------------------------------
 // Instances
 
+// Request bodies of the operations come from their modules (the registry's endpoints validate
+// exactly these); type-only, so nothing of the server reaches a bundle.
+export type { InstanceAction } from '../operations/instance-status.js';
+export type { PasswordChangeRequest } from '../operations/password.js';
+export type { ConfigChange as RedisConfigChange } from '../instances/rules.js';
+export type { ResizeRequest } from '../operations/resize.js';
+export type { ModifyInstanceRequest } from '../operations/port.js';
+
 export type EngineVersion = '4.0' | '5.0' | '6.0' | '7.0';
 
 export interface CreateInstanceRequest {
@@ -150,15 +158,8 @@ export interface InstanceList {
   instances: Instance[];
 }
 
-export type InstanceAction = 'restart' | 'soft_restart' | 'flush';
-
 export interface InstanceActionResult {
   results: { instance: string; result: 'success' | 'failed' }[];
-}
-
-export interface PasswordChangeRequest {
-  old_password?: string | null;
-  new_password: string;
 }
 
 export interface PasswordChangeResult {
@@ -167,30 +168,6 @@ export interface PasswordChangeResult {
   lock_time?: string;
   lock_time_left?: string;
   retry_times_left?: string;
-}
-
-export interface RedisConfigChange {
-  param_id?: string;
-  param_name: string;
-  param_value: string;
-}
-
-export interface ResizeRequest {
-  spec_code?: string;
-  /** GB (task EXTEND). */
-  new_capacity?: number;
-  change_type?: 'createReplication' | 'deleteReplication';
-  /** Replica nodes to remove (deleteReplication), e.g. "node-1". */
-  node_list?: string[];
-  /** Addition: replicas to add (default 1). */
-  replica_num?: number;
-}
-
-export interface ModifyInstanceRequest {
-  name?: string;
-  description?: string;
-  /** A new port runs as task UpdatePort. */
-  port?: number;
 }
 
 /** What an operation that starts a task answers. */

@@ -4,9 +4,9 @@
  * parameter name in http/errors.ts.
  */
 export const PROJECT_ID = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Project ID' } as const;
-export const INSTANCE_ID = {
-  type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'Instance ID (lowercase UUID)',
-} as const;
+import { INSTANCE_ID } from '../instances/schemas.js';
+
+export { INSTANCE_ID };
 export const TASK_ID = { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'Task ID (32 lowercase hex)' } as const;
 
 /** Route configs: every DCS route is authenticated; changes are refused to read-only credentials. */

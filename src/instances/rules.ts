@@ -15,9 +15,21 @@ export function checkPasswordComplexity(pw: string): void {
   if (kinds < 3) throw Errors.passwordComplexity('it must contain at least three of: lowercase letters, uppercase letters, digits and special characters.');
 }
 
+const GB = 1024 ** 3;
+const MIB = 1024 ** 2;
+
+/** Redis's maxmemory for a capacity in GB (what the instance may hold). */
+export const capacityBytes = (gb: number): number => Math.round(gb * GB);
+
+/** A capacity must come to at least 1 MiB: below that Redis would get maxmemory 0, no limit at all. */
+export function checkCapacity(name: string, gb: number): void {
+  if (!(capacityBytes(gb) >= MIB)) throw Errors.badParam(name, `must be at least 1 MiB (${MIB / GB} GB).`);
+}
+
 type Rule = { kind: 'int'; min: number; max: number } | { kind: 'enum'; values: string[] } | { kind: 'pattern'; re: RegExp; hint: string };
 
-export const CONFIG_RULES: Record<string, Rule> = {
+/** Keyed by a user's parameter name: a Map, so "constructor" or "__proto__" find nothing. */
+export const CONFIG_RULES: ReadonlyMap<string, Rule> = new Map(Object.entries({
   'timeout': { kind: 'int', min: 0, max: 7200 },
   'maxmemory-policy': {
     kind: 'enum',
@@ -33,14 +45,14 @@ export const CONFIG_RULES: Record<string, Rule> = {
   'slowlog-max-len': { kind: 'int', min: 0, max: 1000 },
   'lua-time-limit': { kind: 'int', min: 100, max: 5000 },
   'notify-keyspace-events': { kind: 'pattern', re: /^[KEg$lshzxetmdA]*$/, hint: 'a combination of the letters K E g $ l s h z x e t m d A' },
-};
+} satisfies Record<string, Rule>));
 
-export interface ConfigChange { param_name: string; param_value: string }
+export interface ConfigChange { param_id?: string; param_name: string; param_value: string }
 
 /** Checks every change before any is applied, so a bad one changes nothing. */
 export function checkConfigChanges(changes: ConfigChange[]): void {
   for (const c of changes) {
-    const rule = CONFIG_RULES[c.param_name];
+    const rule = CONFIG_RULES.get(c.param_name);
     if (!rule) throw Errors.badConfig(`Unknown or unmodifiable parameter: ${c.param_name}.`);
     const v = c.param_value;
     const bad = () => Errors.badConfig(`Invalid value for ${c.param_name}: ${JSON.stringify(v).slice(0, 100)} (${describe(rule)}).`);

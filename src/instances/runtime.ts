@@ -5,14 +5,14 @@
  * reach any instance (managed or attached), re-applies the stored configuration after every
  * start, and mirrors process health into the instance's status.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { InstanceRecord, NodeRecord } from './records.js';
 import type { Store } from '../store/types.js';
 import type { RedisSupervisor, ManagedRedisSpec } from '../redis/supervisor.js';
 import { configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
-
-const GB = 1024 * 1024 * 1024;
+import { capacityBytes } from './rules.js';
 
 export const nodeKey = (instanceId: string, node: string) => `${instanceId}:${node}`;
 const instanceOfKey = (key: string) => key.split(':')[0];
@@ -44,7 +44,7 @@ export class InstanceRuntime {
       host: i.host,
       port: node.port,
       password,
-      maxmemoryBytes: Math.round(i.capacityGb * GB),
+      maxmemoryBytes: capacityBytes(i.capacityGb),
       dir: this.dirOf(i.id, node.name),
       replicaOf: node.role === 'replica' ? { host: i.host, port: master.port, password } : null,
     };
@@ -100,8 +100,10 @@ export class InstanceRuntime {
     await this.startNodes(i);
   }
 
+  /** With removeFiles, the whole `<data>/instances/<id>/` goes, nodes that never started included. */
   async stop(i: InstanceRecord, removeFiles: boolean): Promise<void> {
     for (const n of i.nodes) await this.stopNode(i, n.name, removeFiles);
+    if (removeFiles) fs.rmSync(this.dirOf(i.id), { recursive: true, force: true });
   }
 
   /** Later (re)starts must use what the record now says (password, capacity, ports, roles). */

@@ -1,0 +1,12 @@
+/** JSON schemas of instance fields that requests carry, shared by the routes and the operations. */
+export const INSTANCE_ID = {
+  type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'Instance ID (lowercase UUID)',
+} as const;
+
+export const INSTANCE_NAME = {
+  type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{3,63}$', description: '4-64 characters, starts with a letter; letters, digits, - and _',
+} as const;
+
+export const CAPACITY_GB = { type: 'number', exclusiveMinimum: 0, maximum: 1024, description: 'GB' } as const;
+
+export const PORT = { type: 'integer', minimum: 1024, maximum: 65535 } as const;

@@ -1,0 +1,79 @@
+/**
+ * PUT /v2/{project_id}/instances/{id}/configs: the `modifyConfigs` task. CONFIG SET on every node;
+ * the values are kept with the instance and re-applied after every start.
+ */
+import { Errors } from '../errors.js';
+import { configSet } from '../redis/commands.js';
+import { checkConfigChanges, type ConfigChange } from '../instances/rules.js';
+import type { Endpoint, InstanceOperation, OperationModule, OpRun } from './operation.js';
+
+interface ConfigsState {
+  /** Parameter name → value, checked against the rules before the task was created. */
+  changes: Record<string, string>;
+}
+
+/** CONFIG SET on every node; run again when recording, as a restart in between loses it. */
+async function applyConfigs(x: OpRun<ConfigsState>) {
+  const i = await x.instance();
+  for (const t of x.allTargets(i)) for (const [name, value] of Object.entries(x.state.changes)) await configSet(t, name, value);
+  return i;
+}
+
+export const modifyConfigs: InstanceOperation<ConfigsState> = {
+  name: 'modifyConfigs',
+  busy: { code: 'DCS.4114', what: 'being configured' },
+  steps: [
+    { name: 'Apply the configuration', run: async (x) => void (await applyConfigs(x)) },
+    {
+      name: 'Record the configuration',
+      run: async (x) => {
+        const i = await applyConfigs(x);
+        const stored = (i.extra.configs ?? {}) as Record<string, string>;
+        await x.save(i, { extra: { ...i.extra, configs: { ...stored, ...x.state.changes } } });
+      },
+    },
+  ],
+  onFailure: (x) => x.settleIfPresent(),
+};
+
+export interface ModifyConfigsRequest {
+  redis_config: ConfigChange[];
+}
+
+const updateConfigurations: Endpoint<ModifyConfigsRequest> = {
+  method: 'PUT',
+  url: '/instances/:instance_id/configs',
+  operationId: 'UpdateConfigurations',
+  summary: 'Change configuration parameters (task "modifyConfigs")',
+  tags: ['operations'],
+  body: {
+    type: 'object',
+    required: ['redis_config'],
+    properties: {
+      redis_config: {
+        type: 'array', minItems: 1, maxItems: 100,
+        items: {
+          type: 'object',
+          required: ['param_name', 'param_value'],
+          properties: { param_id: { type: 'string', maxLength: 64 }, param_name: { type: 'string', maxLength: 64 }, param_value: { type: 'string', maxLength: 1024 } },
+        },
+      },
+    },
+  },
+  reply: { status: 204 },
+  handle: async ({ params, body, operable, start }) => {
+    const changes = body.redis_config;
+    const names = changes.map((c) => c.param_name);
+    if (new Set(names).size !== names.length) throw Errors.badParam('redis_config', 'a parameter appears more than once.');
+    const instance = await operable(params.instance_id);
+    checkConfigChanges(changes);
+    const redis_config = changes.map(({ param_id, param_name, param_value }) => ({ param_id, param_name, param_value }));
+    await start(modifyConfigs, instance, {
+      params: { redis_config },
+      details: { updated_config_length: changes.length },
+      state: { changes: Object.fromEntries(changes.map((c) => [c.param_name, c.param_value])) },
+    });
+  },
+};
+
+export default { operations: [modifyConfigs], endpoints: [updateConfigurations] } satisfies OperationModule;

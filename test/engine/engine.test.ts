@@ -108,21 +108,40 @@ test('a task interrupted too often ends FAILED instead of running again', async 
   assert.match(done.failReason!, /interrupted 3 times/);
 });
 
-test('remain_time comes from earlier tasks of the same name', async () => {
+test('remain_time comes from earlier tasks of the same name', async (t) => {
   const { store, instance } = await setup();
-  const op: Operation = { name: 'timed', steps: [{ name: 'sleep', run: () => new Promise((r) => setTimeout(r, 1200)) }] };
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let runs = 0;
+  // The first run takes 1.2 s and becomes the history; the second is held until the test lets it go.
+  const op: Operation = { name: 'timed', steps: [{ name: 'work', run: () => (++runs === 1 ? new Promise((r) => setTimeout(r, 1200)) : held) }] };
+  t.after(() => release()); // a failed assertion must not leave the engine waiting on the held step
   const e = engineFor(store, [op], { leaseMs: 5000 });
   const tasks = new TaskService(store, e);
   e.start();
   const first = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
-  await waitFor(async () => (await store.getTask('p', first.id))?.status === 'SUCCESS', 5000);
+  const firstDone = await waitFor(async () => {
+    const x = await store.getTask('p', first.id);
+    return x?.status === 'SUCCESS' && x;
+  }, 5000);
+  const typical = firstDone.finishedAt! - firstDone.startedAt!;
+  assert.ok(typical >= 1200, `the first run took ${typical} ms`);
   const second = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
   const running = await waitFor(async () => {
     const x = await store.getTask('p', second.id);
     return x?.status === 'EXECUTING' && x;
   }, 5000);
+  // The estimate is the typical duration minus the time already spent, in whole seconds rounded
+  // up; the time spent is only known to lie between the two clock readings around the call.
+  const remainAfter = (elapsedMs: number) => Math.max(0, Math.ceil((typical - elapsedMs) / 1000));
+  const from = Date.now();
   const p = await tasks.progress(running);
-  assert.equal(p.remainTime, 2, 'about 1.2 s of a 1.2 s task left, rounded up');
+  const to = Date.now();
+  const most = remainAfter(from - running.startedAt!);
+  const least = remainAfter(to - running.startedAt!);
+  assert.ok(p.remainTime >= least && p.remainTime <= most, `remain_time ${p.remainTime} outside [${least}, ${most}] for a ${typical} ms history`);
+  assert.equal(p.progress, 0);
+  release();
   await waitFor(async () => (await store.getTask('p', second.id))?.status === 'SUCCESS', 5000);
   assert.deepEqual(await tasks.progress((await store.getTask('p', second.id))!), { progress: 100, remainTime: 0 });
 });

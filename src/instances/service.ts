@@ -219,10 +219,12 @@ export class InstanceService {
    * BatchDeleteInstances: each id is deleted as the single delete would be; one that is malformed,
    * unknown or busy is `failed` and the others go on. `allFailure`: every CREATEFAILED instance.
    */
-  async batchDelete(projectId: string, ids: string[] | 'all_failure'): Promise<{ instance: string; result: 'success' | 'failed' }[]> {
+  /** Batch delete: the listed instances, or with 'all_failure' every CREATEFAILED one; each reported apart. */
+  async batchDelete(projectId: string, ids: unknown[] | 'all_failure' | undefined): Promise<{ instance: string; result: 'success' | 'failed' }[]> {
+    if (ids === undefined) throw Errors.badParam('instances', 'is required (1 to 50 instance ids) unless all_failure=true.');
     const targets = ids === 'all_failure'
       ? (await this.list(projectId)).filter((i) => i.status === 'CREATEFAILED').map((i) => i.id)
-      : ids;
+      : (ids as string[]);
     const results = [];
     for (const id of targets) {
       try {

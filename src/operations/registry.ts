@@ -36,6 +36,3 @@ if (BY_NAME.size !== OPERATIONS.length) throw new Error('two operations share a 
 export function busyOf(taskName: string): Busy {
   return BY_NAME.get(taskName)?.busy ?? { code: 'DCS.4026', what: `running another task (${taskName})` };
 }
-
-/** Every DCS task name this service runs. */
-export const TASK_NAMES: readonly string[] = OPERATIONS.map((op) => op.name);

@@ -73,12 +73,9 @@ export const instanceQueryRoutes: FastifyPluginAsync<{ instances: InstanceServic
       body: { type: ['object', 'null'], properties: { instances: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', maxLength: 64 } } } },
       response: responses({ 200: RESULTS }),
     },
-  }, async (req) => {
-    if (req.query.all_failure === 'true') return { results: await instances.batchDelete(req.params.project_id, 'all_failure') };
-    const ids = req.body?.instances;
-    if (!Array.isArray(ids)) throw Errors.badParam('instances', 'is required (1 to 50 instance ids) unless all_failure=true.');
-    return { results: await instances.batchDelete(req.params.project_id, ids as string[]) };
-  });
+  }, async (req) => ({
+    results: await instances.batchDelete(req.params.project_id, req.query.all_failure === 'true' ? 'all_failure' : req.body?.instances as unknown[] | undefined),
+  }));
 
   app.get<{ Params: P }>('/instances/:instance_id/configs', {
     config: READS,

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { PgDb, type Conn, type PostgresOptions, type Row } from './postgres/db.js';
 import { PostgresCredentials, PostgresNodes } from './postgres/nodes.js';
 import * as plans from './postgres/plans.js';
+import { listTaskPage } from './task-counts.js';
 import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type {
   CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, StepUpdate, Store, TaskFence, TaskQuery,
@@ -160,10 +161,8 @@ export class PostgresStore implements Store {
   }
 
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {
-    const count = plans.countTasks(q);
-    const page = plans.pageOfTasks(q, q.limit, q.offset);
-    const [{ n }] = await this.db.q(count.sql, count.args);
-    return { total: Number(n), tasks: await this.withSteps(await this.db.q(page.sql, page.args)) };
+    const { total, rows } = await listTaskPage(q, (sql, args) => this.db.q(sql, args), plans);
+    return { total, tasks: await this.withSteps(rows) };
   }
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {

@@ -5,6 +5,7 @@
  */
 import { SqliteDb } from './sqlite/db.js';
 import * as plans from './sqlite/plans.js';
+import { listTaskPage } from './task-counts.js';
 import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type { AuditRecord, Deleter, NewTask, StepRecord, TaskRecord } from '../tasks/records.js';
 import type {
@@ -128,10 +129,8 @@ export class SqliteStore implements Store {
   }
 
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {
-    const count = plans.countTasks(q);
-    const page = plans.pageOfTasks(q, q.limit, q.offset);
-    const total = Number(this.db.get(count.sql, ...count.args)!.n);
-    return { total, tasks: this.withSteps(this.db.all(page.sql, ...page.args)) };
+    const { total, rows } = await listTaskPage(q, async (sql, args) => this.db.all(sql, ...args), plans);
+    return { total, tasks: this.withSteps(rows) };
   }
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {

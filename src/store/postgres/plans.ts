@@ -87,6 +87,15 @@ export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
   return { sql: `SELECT * FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${n + 1} OFFSET $${n + 2}`, args: [...args, limit, offset] };
 }
 
+/** Buckets of task_counts (see store/task-counts.ts). $1 project_id, $2 instance_id ('' = the project), $3 span, $4 from, $5 to */
+export const sumTaskBuckets = `SELECT COALESCE(SUM(n), 0) AS n FROM task_counts
+  WHERE project_id = $1 AND instance_id = $2 AND span = $3 AND bucket >= $4 AND bucket < $5`;
+/** $1 project_id, $2 instance_id, $3 span, $4 from, $5 to, $6 offset: the newest-first bucket holding the offset-th task */
+export const locateTaskBucket = `SELECT bucket, cum - n AS before FROM (
+    SELECT bucket, n, SUM(n) OVER (ORDER BY bucket DESC) AS cum FROM task_counts
+    WHERE project_id = $1 AND instance_id = $2 AND span = $3 AND bucket >= $4 AND bucket < $5) b
+  WHERE cum > $6 ORDER BY bucket DESC LIMIT 1`;
+
 /**
  * One statement, so its own transaction: the task goes and its audit row comes together, and of
  * two concurrent deletes only one sees the row. $1 id, $2 project_id, $3 instance_id or null,

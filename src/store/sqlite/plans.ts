@@ -72,6 +72,15 @@ export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
   return { sql: `SELECT * FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args: [...args, limit, offset] };
 }
 
+/** Buckets of task_counts (see store/task-counts.ts). project_id, instance_id ('' = the project), span, from, to */
+export const sumTaskBuckets = `SELECT COALESCE(SUM(n), 0) AS n FROM task_counts
+  WHERE project_id = ? AND instance_id = ? AND span = ? AND bucket >= ? AND bucket < ?`;
+/** project_id, instance_id, span, from, to, offset: the newest-first bucket holding the offset-th task */
+export const locateTaskBucket = `SELECT bucket, cum - n AS before FROM (
+    SELECT bucket, n, SUM(n) OVER (ORDER BY bucket DESC) AS cum FROM task_counts
+    WHERE project_id = ? AND instance_id = ? AND span = ? AND bucket >= ? AND bucket < ?)
+  WHERE cum > ? ORDER BY bucket DESC LIMIT 1`;
+
 /** id */
 export const deleteTask = 'DELETE FROM tasks WHERE id = ?';
 /** project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at */

@@ -168,7 +168,7 @@ export class PostgresStore implements Store {
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {
     const [r] = await this.db.q(plans.deleteFinishedTask, [id, projectId, instanceId, by.userId, by.userName, by.message, Date.now()]);
     if (Number(r?.deleted) === 1) return 'deleted';
-    return (await this.db.q(plans.taskExists, [id, projectId, instanceId])).length ? 'running' : 'not_found';
+    return (await this.db.q(plans.unfinishedTaskExists, [id, projectId, instanceId])).length ? 'running' : 'not_found';
   }
 
   async listAudit(projectId: string): Promise<AuditRecord[]> {

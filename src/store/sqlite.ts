@@ -135,12 +135,14 @@ export class SqliteStore implements Store {
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {
     return this.db.write((): DeleteOutcome => {
-      const r = this.db.get(plans.taskById, id);
-      if (!r || r.project_id !== projectId || (instanceId !== null && r.instance_id !== instanceId)) return 'not_found';
-      if (r.status !== 'SUCCESS' && r.status !== 'FAILED') return 'running';
-      this.audit(r, by, Date.now());
-      this.db.run(plans.deleteTask, id);
-      return 'deleted';
+      const r = this.db.get(plans.deleteFinishedTask, id, projectId, instanceId, instanceId, instanceId, projectId);
+      if (r) {
+        this.audit(r, by, Date.now());
+        return 'deleted';
+      }
+      const t = this.db.get(plans.taskById, id);
+      if (!t || t.project_id !== projectId || (instanceId !== null && t.instance_id !== instanceId)) return 'not_found';
+      return t.status === 'SUCCESS' || t.status === 'FAILED' ? 'not_found' : 'running';
     });
   }
 

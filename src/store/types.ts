@@ -121,7 +121,10 @@ export interface Store {
   createTask(t: NewTask, opts: CreateTaskOptions): Promise<CreateTaskOutcome>;
   getTask(projectId: string, id: string): Promise<TaskRecord | null>;
   listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }>;
-  /** Deletes a finished task and writes its audit record in the same transaction. */
+  /**
+   * Deletes a finished task and writes its audit record in the same transaction. With
+   * `instanceId`, the task must be of that instance and the instance must exist (else not_found).
+   */
   deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome>;
   listAudit(projectId: string): Promise<AuditRecord[]>;
 

@@ -98,18 +98,20 @@ export const locateTaskBucket = `SELECT bucket, cum - n AS before FROM (
 
 /**
  * One statement, so its own transaction: the task goes and its audit row comes together, and of
- * two concurrent deletes only one sees the row. $1 id, $2 project_id, $3 instance_id or null,
+ * two concurrent deletes only one sees the row. With an instance, that instance must still exist. $1 id, $2 project_id, $3 instance_id or null,
  * $4 actor_id, $5 actor_name, $6 message, $7 deleted_at
  */
 export const deleteFinishedTask = `WITH d AS (
-    DELETE FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3) AND status IN ('SUCCESS','FAILED')
+    DELETE FROM tasks WHERE id = $1 AND project_id = $2 AND status IN ('SUCCESS','FAILED')
+      AND ($3::text IS NULL OR (instance_id = $3 AND EXISTS (SELECT 1 FROM instances WHERE id = $3 AND project_id = $2)))
     RETURNING project_id, id, instance_id, name, status),
   a AS (
     INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
     SELECT project_id, id, instance_id, name, status, $4, $5, $6, $7 FROM d RETURNING 1)
   SELECT (SELECT COUNT(*) FROM a) AS deleted`;
-/** $1 id, $2 project_id, $3 instance_id or null */
-export const taskExists = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3)';
+/** Why a delete found nothing to delete. $1 id, $2 project_id, $3 instance_id or null */
+export const unfinishedTaskExists = `SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3)
+  AND status NOT IN ('SUCCESS','FAILED')`;
 /** $1 project_id */
 export const auditOfProject = 'SELECT * FROM task_audit WHERE project_id = $1 ORDER BY id';
 /** $1 before, $2 actor_id, $3 actor_name, $4 message, $5 deleted_at */

@@ -66,10 +66,14 @@ export function countTasks(f: TaskFilter) {
   return { sql: `SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, args };
 }
 
-/** The filter's parameters, then limit, offset */
+/**
+ * The filter's parameters, then limit, offset. An instance's page names its index: without
+ * statistics the planner takes the project's index and filters a million rows by instance.
+ */
 export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
   const { where, args } = taskFilter(f);
-  return { sql: `SELECT * FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args: [...args, limit, offset] };
+  const index = f.instanceId ? 'tasks_project_instance_created' : 'tasks_project_created';
+  return { sql: `SELECT * FROM tasks INDEXED BY ${index} WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args: [...args, limit, offset] };
 }
 
 /** Buckets of task_counts (see store/task-counts.ts). project_id, instance_id ('' = the project), span, from, to */
@@ -81,6 +85,14 @@ export const locateTaskBucket = `SELECT bucket, cum - n AS before FROM (
     WHERE project_id = ? AND instance_id = ? AND span = ? AND bucket >= ? AND bucket < ?)
   WHERE cum > ? ORDER BY bucket DESC LIMIT 1`;
 
+/**
+ * A finished task of the project (and of the instance, which must still exist, when one is
+ * given) removed, its row returned for the audit record: check and delete in one statement.
+ * id, project_id, instance_id or null, instance_id, instance_id, project_id
+ */
+export const deleteFinishedTask = `DELETE FROM tasks WHERE id = ? AND project_id = ? AND status IN ('SUCCESS','FAILED')
+    AND (? IS NULL OR (instance_id = ? AND EXISTS (SELECT 1 FROM instances WHERE id = ? AND project_id = ?)))
+  RETURNING project_id, id, instance_id, name, status`;
 /** id */
 export const deleteTask = 'DELETE FROM tasks WHERE id = ?';
 /** project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at */

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { PgDb, type Conn, type PostgresOptions, type Row } from './postgres/db.js';
+import { DeleteBatcher } from './postgres/delete-batch.js';
 import { PostgresCredentials, PostgresNodes } from './postgres/nodes.js';
 import * as plans from './postgres/plans.js';
 import { listTaskPage } from './task-counts.js';
@@ -25,11 +26,13 @@ export class PostgresStore implements Store {
   readonly nodes: PostgresNodes;
   readonly sharedCredentials: PostgresCredentials;
   private readonly db: PgDb;
+  private readonly deletes: DeleteBatcher;
   private listener: pg.Client | null = null;
   private closed = false;
 
   constructor(url: string, o: PostgresOptions = {}) {
     this.db = new PgDb(url, o);
+    this.deletes = new DeleteBatcher(this.db);
     this.nodes = new PostgresNodes(this.db);
     this.sharedCredentials = new PostgresCredentials(this.db);
   }
@@ -166,9 +169,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {
-    const [r] = await this.db.q(plans.deleteFinishedTask, [id, projectId, instanceId, by.userId, by.userName, by.message, Date.now()]);
-    if (Number(r?.deleted) === 1) return 'deleted';
-    return (await this.db.q(plans.unfinishedTaskExists, [id, projectId, instanceId])).length ? 'running' : 'not_found';
+    return this.deletes.delete(projectId, id, instanceId, by);
   }
 
   async listAudit(projectId: string): Promise<AuditRecord[]> {

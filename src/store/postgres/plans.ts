@@ -97,18 +97,25 @@ export const locateTaskBucket = `SELECT bucket, cum - n AS before FROM (
   WHERE cum > $6 ORDER BY bucket DESC LIMIT 1`;
 
 /**
- * One statement, so its own transaction: the task goes and its audit row comes together, and of
- * two concurrent deletes only one sees the row. With an instance, that instance must still exist. $1 id, $2 project_id, $3 instance_id or null,
- * $4 actor_id, $5 actor_name, $6 message, $7 deleted_at
+ * Several deletes of finished tasks in one statement (postgres/delete-batch.ts), so in one
+ * transaction: each task goes and its audit row comes together, and of two concurrent deletes only
+ * one sees the row. With an instance, that instance must still exist. Arrays, one element per delete: $1 id,
+ * $2 project_id, $3 instance_id or null, $4 actor_id, $5 actor_name, $6 message, $7 deleted_at.
+ * Returns the ids deleted.
  */
-export const deleteFinishedTask = `WITH d AS (
-    DELETE FROM tasks WHERE id = $1 AND project_id = $2 AND status IN ('SUCCESS','FAILED')
-      AND ($3::text IS NULL OR (instance_id = $3 AND EXISTS (SELECT 1 FROM instances WHERE id = $3 AND project_id = $2)))
-    RETURNING project_id, id, instance_id, name, status),
+export const deleteFinishedTasks = `WITH req AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+      AS r(id, project_id, instance_id, actor_id, actor_name, message, deleted_at)),
+  d AS (
+    DELETE FROM tasks t USING req
+    WHERE t.id = req.id AND t.project_id = req.project_id AND t.status IN ('SUCCESS','FAILED')
+      AND (req.instance_id IS NULL OR (t.instance_id = req.instance_id
+        AND EXISTS (SELECT 1 FROM instances i WHERE i.id = req.instance_id AND i.project_id = req.project_id)))
+    RETURNING t.project_id, t.id, t.instance_id, t.name, t.status, req.actor_id, req.actor_name, req.message, req.deleted_at),
   a AS (
     INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
-    SELECT project_id, id, instance_id, name, status, $4, $5, $6, $7 FROM d RETURNING 1)
-  SELECT (SELECT COUNT(*) FROM a) AS deleted`;
+    SELECT project_id, id, instance_id, name, status, actor_id, actor_name, message, deleted_at FROM d RETURNING task_id)
+  SELECT task_id FROM a`;
 /** Why a delete found nothing to delete. $1 id, $2 project_id, $3 instance_id or null */
 export const unfinishedTaskExists = `SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3)
   AND status NOT IN ('SUCCESS','FAILED')`;

@@ -7,9 +7,11 @@
  */
 import pg from 'pg';
 import { PgDb, type Conn, type PostgresOptions, type Row } from './postgres/db.js';
+import { DeleteBatcher } from './postgres/delete-batch.js';
 import { PostgresCredentials, PostgresNodes } from './postgres/nodes.js';
 import * as plans from './postgres/plans.js';
 import { PostgresRecords } from './postgres/records.js';
+import { listTaskPage } from './task-counts.js';
 import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type {
   CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, StepUpdate, Store, TaskFence, TaskQuery,
@@ -26,11 +28,13 @@ export class PostgresStore implements Store {
   readonly sharedCredentials: PostgresCredentials;
   readonly records: PostgresRecords;
   private readonly db: PgDb;
+  private readonly deletes: DeleteBatcher;
   private listener: pg.Client | null = null;
   private closed = false;
 
   constructor(url: string, o: PostgresOptions = {}) {
     this.db = new PgDb(url, o);
+    this.deletes = new DeleteBatcher(this.db);
     this.nodes = new PostgresNodes(this.db);
     this.sharedCredentials = new PostgresCredentials(this.db);
     this.records = new PostgresRecords(this.db, (c, id, patch) => this.patchInstance(c, id, patch));
@@ -167,16 +171,12 @@ export class PostgresStore implements Store {
   }
 
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {
-    const count = plans.countTasks(q);
-    const page = plans.pageOfTasks(q, q.limit, q.offset);
-    const [{ n }] = await this.db.q(count.sql, count.args);
-    return { total: Number(n), tasks: await this.withSteps(await this.db.q(page.sql, page.args)) };
+    const { total, rows } = await listTaskPage(q, (sql, args) => this.db.q(sql, args), plans);
+    return { total, tasks: await this.withSteps(rows) };
   }
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {
-    const [r] = await this.db.q(plans.deleteFinishedTask, [id, projectId, instanceId, by.userId, by.userName, by.message, Date.now()]);
-    if (Number(r?.deleted) === 1) return 'deleted';
-    return (await this.db.q(plans.taskExists, [id, projectId, instanceId])).length ? 'running' : 'not_found';
+    return this.deletes.delete(projectId, id, instanceId, by);
   }
 
   async listAudit(projectId: string): Promise<AuditRecord[]> {

@@ -27,6 +27,49 @@ const TYPES: Record<Dialect, Record<string, string>> = {
   },
 };
 
+/**
+ * The triggers that keep task_counts (migration 14) in the transaction of every task insert and
+ * delete. SQLite: per row, the three bucket rows of the instance and of the project. PostgreSQL:
+ * per statement over the transition table, one upsert per bucket touched, in key order (so two
+ * transactions lock the shared counter rows in the same order), which a batch of deletes pays once.
+ */
+const TASK_COUNT_TRIGGERS: Record<Dialect, string> = {
+  sqlite: `
+CREATE TRIGGER tasks_counted_insert AFTER INSERT ON tasks BEGIN
+  INSERT INTO task_counts (project_id, instance_id, span, bucket, n)
+    SELECT NEW.project_id, sc.scope, sp.span, NEW.created_at / (1000 * sp.span) * sp.span, 1
+    FROM (SELECT NEW.instance_id AS scope UNION ALL SELECT '') sc,
+         (SELECT 86400 AS span UNION ALL SELECT 3600 UNION ALL SELECT 1) sp
+    WHERE NEW.record_kind IS NULL
+  ON CONFLICT (project_id, instance_id, span, bucket) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER tasks_counted_delete AFTER DELETE ON tasks WHEN OLD.record_kind IS NULL BEGIN
+  UPDATE task_counts SET n = n - 1 WHERE project_id = OLD.project_id AND instance_id IN (OLD.instance_id, '')
+    AND span = 86400 AND bucket = OLD.created_at / 86400000 * 86400;
+  UPDATE task_counts SET n = n - 1 WHERE project_id = OLD.project_id AND instance_id IN (OLD.instance_id, '')
+    AND span = 3600 AND bucket = OLD.created_at / 3600000 * 3600;
+  UPDATE task_counts SET n = n - 1 WHERE project_id = OLD.project_id AND instance_id IN (OLD.instance_id, '')
+    AND span = 1 AND bucket = OLD.created_at / 1000;
+END;`,
+  postgres: `
+CREATE FUNCTION task_counts_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+  INSERT INTO task_counts AS c (project_id, instance_id, span, bucket, n)
+    SELECT t.project_id, t.scope, sp.span, t.created_at / (1000 * sp.span) * sp.span,
+           COUNT(*) * CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END
+    FROM (SELECT project_id, instance_id AS scope, created_at FROM changed WHERE record_kind IS NULL
+          UNION ALL SELECT project_id, '', created_at FROM changed WHERE record_kind IS NULL) t
+    CROSS JOIN (VALUES (86400), (3600), (1)) sp(span)
+    GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (project_id, instance_id, span, bucket) DO UPDATE SET n = c.n + EXCLUDED.n;
+  RETURN NULL;
+END $f$;
+CREATE TRIGGER tasks_counted_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS changed
+  FOR EACH STATEMENT EXECUTE FUNCTION task_counts_changed();
+CREATE TRIGGER tasks_counted_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS changed
+  FOR EACH STATEMENT EXECUTE FUNCTION task_counts_changed();`,
+};
+
 export interface Migration {
   version: number;
   sql: string;
@@ -220,6 +263,36 @@ CREATE TABLE record_audit (
   at {TIME} NOT NULL
 );`,
   },
+  {
+    // Issue 14: lists at a million tasks. Record tasks (record_kind, version 5) are not counted:
+    // they never show as background tasks. The instance list walks (project, instance, time) in one
+    // index; task counts are kept in buckets of a day, an hour and a second per instance and per
+    // project (instance_id ''), updated by triggers in the same transaction as every insert and
+    // delete of a task (a bulk load or a purge included), so an exact count and a deep offset read
+    // a few bucket rows instead of scanning the tasks (src/store/task-counts.ts).
+    // A task's project_id, instance_id and created_at never change after it is inserted.
+    // Version 14 (not 5): other branches add versions 5+ in parallel; versions are applied as a set.
+    version: 14,
+    sql: `
+CREATE INDEX tasks_project_instance_created ON tasks(project_id, instance_id, created_at DESC, id DESC);
+DROP INDEX tasks_instance_created;
+CREATE TABLE task_counts (
+  project_id TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  span INTEGER NOT NULL,
+  bucket {TIME} NOT NULL,
+  n {COUNT} NOT NULL,
+  PRIMARY KEY (project_id, instance_id, span, bucket)
+){WITHOUT_ROWID};
+{TASK_COUNT_TRIGGERS}
+INSERT INTO task_counts (project_id, instance_id, span, bucket, n)
+  SELECT t.project_id, t.scope, sp.span, t.created_at / (1000 * sp.span) * sp.span, COUNT(*)
+  FROM (SELECT project_id, instance_id AS scope, created_at FROM tasks WHERE record_kind IS NULL
+        UNION ALL SELECT project_id, '', created_at FROM tasks WHERE record_kind IS NULL) t
+  CROSS JOIN (SELECT 86400 AS span UNION ALL SELECT 3600 UNION ALL SELECT 1) sp
+  GROUP BY 1, 2, 3, 4;
+`,
+  },
 ];
 
 /** The migrations of one dialect, in version order, with its column types filled in. */
@@ -227,7 +300,7 @@ export function migrationsFor(dialect: Dialect): Migration[] {
   return SHARED.filter((m) => !m.only || m.only === dialect).map((m) => ({
     version: m.version,
     sql: m.sql.replace(/\{[A-Z_]+\}/g, (p) => {
-      const t = TYPES[dialect][p];
+      const t = p === '{TASK_COUNT_TRIGGERS}' ? TASK_COUNT_TRIGGERS[dialect] : TYPES[dialect][p];
       if (t === undefined) throw new Error(`no ${dialect} type for ${p}`);
       return t;
     }),

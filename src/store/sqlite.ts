@@ -6,6 +6,7 @@
 import { SqliteDb } from './sqlite/db.js';
 import * as plans from './sqlite/plans.js';
 import { SqliteRecords } from './sqlite/records.js';
+import { listTaskPage } from './task-counts.js';
 import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type { AuditRecord, Deleter, NewTask, StepRecord, TaskRecord } from '../tasks/records.js';
 import type {
@@ -136,20 +137,20 @@ export class SqliteStore implements Store {
   }
 
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {
-    const count = plans.countTasks(q);
-    const page = plans.pageOfTasks(q, q.limit, q.offset);
-    const total = Number(this.db.get(count.sql, ...count.args)!.n);
-    return { total, tasks: this.withSteps(this.db.all(page.sql, ...page.args)) };
+    const { total, rows } = await listTaskPage(q, async (sql, args) => this.db.all(sql, ...args), plans);
+    return { total, tasks: this.withSteps(rows) };
   }
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {
     return this.db.write((): DeleteOutcome => {
-      const r = this.db.get(plans.backgroundTaskById, id);
-      if (!r || r.project_id !== projectId || (instanceId !== null && r.instance_id !== instanceId)) return 'not_found';
-      if (r.status !== 'SUCCESS' && r.status !== 'FAILED') return 'running';
-      this.audit(r, by, Date.now());
-      this.db.run(plans.deleteTask, id);
-      return 'deleted';
+      const r = this.db.get(plans.deleteFinishedTask, id, projectId, instanceId, instanceId, instanceId, projectId);
+      if (r) {
+        this.audit(r, by, Date.now());
+        return 'deleted';
+      }
+      const t = this.db.get(plans.taskById, id);
+      if (!t || t.project_id !== projectId || (instanceId !== null && t.instance_id !== instanceId)) return 'not_found';
+      return t.status === 'SUCCESS' || t.status === 'FAILED' ? 'not_found' : 'running';
     });
   }
 

@@ -126,7 +126,10 @@ export interface Store {
   /** The unfinished tasks of a project's instances (at most one each), without steps: what show-instance's `task` reports. */
   activeTasks(projectId: string): Promise<TaskRecord[]>;
   listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }>;
-  /** Deletes a finished task and writes its audit record in the same transaction. */
+  /**
+   * Deletes a finished task and writes its audit record in the same transaction. With
+   * `instanceId`, the task must be of that instance and the instance must exist (else not_found).
+   */
   deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome>;
   listAudit(projectId: string): Promise<AuditRecord[]>;
 

@@ -109,8 +109,10 @@ export class TaskService {
 
   /** Deletes a finished task; `instanceId` null for the task-centre route. */
   async delete(projectId: string, taskId: string, instanceId: string | null, actor: Actor, message: string | null): Promise<void> {
-    if (instanceId !== null) await this.instanceMustExist(projectId, instanceId);
+    // The store checks the instance in the delete itself; it is looked up only to say why not.
     const out = await this.store.deleteFinishedTask(projectId, taskId, instanceId, { ...actor, message });
+    if (out === 'deleted') return;
+    if (instanceId !== null) await this.instanceMustExist(projectId, instanceId);
     if (out === 'not_found') throw Errors.taskNotFound();
     if (out === 'running') throw Errors.taskRunning();
   }

@@ -91,21 +91,38 @@ export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
   return { sql: `SELECT * FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${n + 1} OFFSET $${n + 2}`, args: [...args, limit, offset] };
 }
 
+/** Buckets of task_counts (see store/task-counts.ts). $1 project_id, $2 instance_id ('' = the project), $3 span, $4 from, $5 to */
+export const sumTaskBuckets = `SELECT COALESCE(SUM(n), 0) AS n FROM task_counts
+  WHERE project_id = $1 AND instance_id = $2 AND span = $3 AND bucket >= $4 AND bucket < $5`;
+/** $1 project_id, $2 instance_id, $3 span, $4 from, $5 to, $6 offset: the newest-first bucket holding the offset-th task */
+export const locateTaskBucket = `SELECT bucket, cum - n AS before FROM (
+    SELECT bucket, n, SUM(n) OVER (ORDER BY bucket DESC) AS cum FROM task_counts
+    WHERE project_id = $1 AND instance_id = $2 AND span = $3 AND bucket >= $4 AND bucket < $5) b
+  WHERE cum > $6 ORDER BY bucket DESC LIMIT 1`;
+
 /**
- * One statement, so its own transaction: the task goes and its audit row comes together, and of
- * two concurrent deletes only one sees the row. $1 id, $2 project_id, $3 instance_id or null,
- * $4 actor_id, $5 actor_name, $6 message, $7 deleted_at
+ * Several deletes of finished tasks in one statement (postgres/delete-batch.ts), so in one
+ * transaction: each task goes and its audit row comes together, and of two concurrent deletes only
+ * one sees the row. With an instance, that instance must still exist. Arrays, one element per delete: $1 id,
+ * $2 project_id, $3 instance_id or null, $4 actor_id, $5 actor_name, $6 message, $7 deleted_at.
+ * Returns the ids deleted.
  */
-export const deleteFinishedTask = `WITH d AS (
-    DELETE FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3) AND status IN ('SUCCESS','FAILED')
-      AND record_kind IS NULL
-    RETURNING project_id, id, instance_id, name, status),
+export const deleteFinishedTasks = `WITH req AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+      AS r(id, project_id, instance_id, actor_id, actor_name, message, deleted_at)),
+  d AS (
+    DELETE FROM tasks t USING req
+    WHERE t.id = req.id AND t.project_id = req.project_id AND t.status IN ('SUCCESS','FAILED') AND t.record_kind IS NULL
+      AND (req.instance_id IS NULL OR (t.instance_id = req.instance_id
+        AND EXISTS (SELECT 1 FROM instances i WHERE i.id = req.instance_id AND i.project_id = req.project_id)))
+    RETURNING t.project_id, t.id, t.instance_id, t.name, t.status, req.actor_id, req.actor_name, req.message, req.deleted_at),
   a AS (
     INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
-    SELECT project_id, id, instance_id, name, status, $4, $5, $6, $7 FROM d RETURNING 1)
-  SELECT (SELECT COUNT(*) FROM a) AS deleted`;
-/** $1 id, $2 project_id, $3 instance_id or null */
-export const taskExists = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3) AND record_kind IS NULL';
+    SELECT project_id, id, instance_id, name, status, actor_id, actor_name, message, deleted_at FROM d RETURNING task_id)
+  SELECT task_id FROM a`;
+/** Why a delete found nothing to delete. $1 id, $2 project_id, $3 instance_id or null */
+export const unfinishedTaskExists = `SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3)
+  AND status NOT IN ('SUCCESS','FAILED') AND record_kind IS NULL`;
 /** $1 project_id */
 export const auditOfProject = 'SELECT * FROM task_audit WHERE project_id = $1 ORDER BY id';
 /** $1 before, $2 actor_id, $3 actor_name, $4 message, $5 deleted_at */
@@ -203,8 +220,9 @@ export const tokenByHash = 'SELECT * FROM tokens WHERE hash = $1';
 
 // ---- DCS records (backups, restores) ----
 
-/** A record's engine task is no background task. $1 record_kind, $2 id */
-export const markRecordTask = 'UPDATE tasks SET record_kind = $1 WHERE id = $2';
+/** A record's engine task (no background task: not listed, not counted). $1–$11 as insertTask, $12 record_kind */
+export const insertRecordTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at, record_kind)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'CREATED', $10, $11, $11, $12)`;
 /** The name of the instance's unfinished task (any kind). $1 instance_id */
 export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = $1 AND ${ACTIVE}`;
 /** backupValues order */

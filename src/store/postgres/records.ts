@@ -28,10 +28,9 @@ export class PostgresRecords implements RecordStore {
   }
 
   private async insertTask(c: Conn, t: NewTask, kind: string): Promise<void> {
-    await this.db.run(plans.insertTask, [t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
-      t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt], c);
+    await this.db.run(plans.insertRecordTask, [t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
+      t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, kind], c);
     await this.db.run(plans.insertSteps, [t.id, t.steps], c);
-    await this.db.run(plans.markRecordTask, [kind, t.id], c);
     await this.db.run(plans.notify, [], c);
   }
 

@@ -70,12 +70,33 @@ export function countTasks(f: TaskFilter) {
   return { sql: `SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, args };
 }
 
-/** The filter's parameters, then limit, offset */
+/**
+ * The filter's parameters, then limit, offset. An instance's page names its index: without
+ * statistics the planner takes the project's index and filters a million rows by instance.
+ */
 export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
   const { where, args } = taskFilter(f);
-  return { sql: `SELECT * FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args: [...args, limit, offset] };
+  const index = f.instanceId ? 'tasks_project_instance_created' : 'tasks_project_created';
+  return { sql: `SELECT * FROM tasks INDEXED BY ${index} WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args: [...args, limit, offset] };
 }
 
+/** Buckets of task_counts (see store/task-counts.ts). project_id, instance_id ('' = the project), span, from, to */
+export const sumTaskBuckets = `SELECT COALESCE(SUM(n), 0) AS n FROM task_counts
+  WHERE project_id = ? AND instance_id = ? AND span = ? AND bucket >= ? AND bucket < ?`;
+/** project_id, instance_id, span, from, to, offset: the newest-first bucket holding the offset-th task */
+export const locateTaskBucket = `SELECT bucket, cum - n AS before FROM (
+    SELECT bucket, n, SUM(n) OVER (ORDER BY bucket DESC) AS cum FROM task_counts
+    WHERE project_id = ? AND instance_id = ? AND span = ? AND bucket >= ? AND bucket < ?)
+  WHERE cum > ? ORDER BY bucket DESC LIMIT 1`;
+
+/**
+ * A finished task of the project (and of the instance, which must still exist, when one is
+ * given) removed, its row returned for the audit record: check and delete in one statement.
+ * id, project_id, instance_id or null, instance_id, instance_id, project_id
+ */
+export const deleteFinishedTask = `DELETE FROM tasks WHERE id = ? AND project_id = ? AND status IN ('SUCCESS','FAILED')
+    AND (? IS NULL OR (instance_id = ? AND EXISTS (SELECT 1 FROM instances WHERE id = ? AND project_id = ?)))
+  RETURNING project_id, id, instance_id, name, status`;
 /** id */
 export const deleteTask = 'DELETE FROM tasks WHERE id = ?';
 /** project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at */
@@ -139,8 +160,9 @@ export const tokenByHash = 'SELECT * FROM tokens WHERE hash = ?';
 
 // ---- DCS records (backups, restores) ----
 
-/** A record's engine task is no background task. record_kind, id */
-export const markRecordTask = 'UPDATE tasks SET record_kind = ? WHERE id = ?';
+/** A record's engine task (no background task: not listed, not counted). Same columns as insertTask, then record_kind. */
+export const insertRecordTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at, record_kind)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', ?, ?, ?, ?)`;
 /** The name of the instance's unfinished task (any kind). instance_id */
 export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = ? AND ${ACTIVE}`;
 /** backupValues order */

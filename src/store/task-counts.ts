@@ -1,0 +1,140 @@
+/**
+ * Exact task counts and deep offsets without scanning the tasks, for both stores.
+ *
+ * The table task_counts (schema migration 14) holds, per project and per instance, how many tasks
+ * were created in each day, hour and second (triggers keep it in the same transaction as every
+ * insert and delete). A time window [from, to) is cut into whole days, whole hours and whole
+ * seconds, read from those buckets, plus at most two partial seconds at its edges, counted from
+ * the tasks' index. An offset is found the same way: newest bucket first, the one holding the
+ * offset is opened one level down, until one second remains, and only the rows within that
+ * second are skipped by the database. So a count reads some tens of rows and a page at offset
+ * 999,990 costs about what a page at offset 0 does.
+ */
+
+/** Bucket sizes in seconds, largest first; the last must be 1. */
+export const SPANS = [86_400, 3_600, 1] as const;
+
+/** The latest time a Date can hold, as the open end of an unbounded window (a multiple of 1000). */
+const END_OF_TIME = 8_640_000_000_000_000;
+
+/** What a store answers about one scope (a project, or one instance of it). */
+export interface CountSource {
+  /** Sum of the buckets of `span` starting in [fromS, toS) (epoch seconds). */
+  sumBuckets(span: number, fromS: number, toS: number): Promise<number>;
+  /**
+   * Walking the buckets of `span` in [fromS, toS) newest first, the one holding the `offset`-th
+   * task: its start and the tasks in the newer buckets before it; null past the last.
+   */
+  locateBucket(span: number, fromS: number, toS: number, offset: number): Promise<{ bucket: number; before: number } | null>;
+  /** Tasks created in [fromMs, toMs), counted from the tasks themselves (used for partial seconds). */
+  countExact(fromMs: number, toMs: number): Promise<number>;
+}
+
+/** A piece of a window: whole buckets of one span (seconds), or a stretch of milliseconds counted exactly. */
+type Segment = { exact: false; span: number; fromS: number; toS: number } | { exact: true; fromMs: number; toMs: number };
+
+/** [fromS, toS) in whole buckets, largest span first, newest segment first. */
+function bucketSegments(fromS: number, toS: number, level = 0): Segment[] {
+  if (fromS >= toS) return [];
+  const span = SPANS[level]!;
+  if (span === 1) return [{ exact: false, span, fromS, toS }];
+  const first = Math.ceil(fromS / span) * span;
+  const last = Math.floor(toS / span) * span;
+  if (first >= last) return bucketSegments(fromS, toS, level + 1);
+  return [...bucketSegments(last, toS, level + 1), { exact: false, span, fromS: first, toS: last }, ...bucketSegments(fromS, first, level + 1)];
+}
+
+/** The window [fromMs, toMs) as segments, newest first. */
+function segments(fromMs: number, toMs: number): Segment[] {
+  const firstS = Math.ceil(fromMs / 1000);
+  const lastS = Math.floor(toMs / 1000);
+  if (firstS >= lastS) return fromMs < toMs ? [{ exact: true, fromMs, toMs }] : [];
+  const edges = (a: number, b: number): Segment[] => (a < b ? [{ exact: true, fromMs: a, toMs: b }] : []);
+  return [...edges(lastS * 1000, toMs), ...bucketSegments(firstS, lastS), ...edges(fromMs, firstS * 1000)];
+}
+
+const size = (src: CountSource, s: Segment) => (s.exact ? src.countExact(s.fromMs, s.toMs) : src.sumBuckets(s.span, s.fromS, s.toS));
+
+/** Half-open window in ms from the API's inclusive bounds (undefined = unbounded). */
+export function windowOf(from: number | undefined, to: number | undefined): { fromMs: number; toMs: number } {
+  return { fromMs: Math.max(0, from ?? 0), toMs: to === undefined ? END_OF_TIME : Math.min(END_OF_TIME, to + 1) };
+}
+
+export interface PageStart {
+  /** The exact number of tasks in the window. */
+  total: number;
+  /**
+   * Where the page begins: the tasks created before `beforeMs` (and in the window), newest
+   * first, skipping `skip` of them. null when the offset is past the last task.
+   */
+  start: { beforeMs: number; skip: number } | null;
+}
+
+/**
+ * The exact count of the window and where the page at `offset` starts. Offsets below `directBelow`
+ * are left to the database (an index walk of that many rows is cheaper than locating them).
+ */
+export async function locatePage(src: CountSource, fromMs: number, toMs: number, offset: number, directBelow = 256): Promise<PageStart> {
+  const parts = segments(fromMs, toMs);
+  const sizes = await Promise.all(parts.map((s) => size(src, s)));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (offset >= total) return { total, start: null };
+  if (offset < directBelow) return { total, start: { beforeMs: toMs, skip: offset } };
+  let rest = offset;
+  for (let k = 0; k < parts.length; k++) {
+    if (rest >= sizes[k]!) {
+      rest -= sizes[k]!;
+      continue;
+    }
+    const part = parts[k]!;
+    if (part.exact) return { total, start: { beforeMs: part.toMs, skip: rest } };
+    return { total, start: await openBuckets(src, part.span, part.fromS, part.toS, rest) };
+  }
+  return { total, start: null }; // the counts moved under us: an empty page, never a wrong one
+}
+
+/** Down the spans to the one second holding the `offset`-th task of [fromS, toS). */
+async function openBuckets(src: CountSource, span: number, fromS: number, toS: number, offset: number): Promise<PageStart['start']> {
+  const found = await src.locateBucket(span, fromS, toS, offset);
+  if (!found) return null;
+  const rest = offset - found.before;
+  if (span === 1) return { beforeMs: (found.bucket + 1) * 1000, skip: rest };
+  const smaller = SPANS[SPANS.indexOf(span as (typeof SPANS)[number]) + 1]!;
+  return openBuckets(src, smaller, found.bucket, found.bucket + span, rest);
+}
+
+type Row = Record<string, unknown>;
+interface TaskFilter { projectId: string; instanceId?: string; from?: number; to?: number }
+
+/** The statements a store lists tasks with (the same names and parameter order in both plans modules). */
+export interface TaskListPlans {
+  sumTaskBuckets: string;
+  locateTaskBucket: string;
+  countTasks(f: TaskFilter): { sql: string; args: unknown[] };
+  pageOfTasks(f: TaskFilter, limit: number, offset: number): { sql: string; args: unknown[] };
+}
+
+/** One page of a task listing and the exact count of its window, through a store's own query function. */
+export async function listTaskPage(
+  q: TaskFilter & { offset: number; limit: number },
+  rows: (sql: string, args: unknown[]) => Promise<Row[]>,
+  plans: TaskListPlans,
+): Promise<{ total: number; rows: Row[] }> {
+  const scope = [q.projectId, q.instanceId ?? ''];
+  const src: CountSource = {
+    sumBuckets: async (span, fromS, toS) => Number((await rows(plans.sumTaskBuckets, [...scope, span, fromS, toS]))[0]!.n),
+    locateBucket: async (span, fromS, toS, offset) => {
+      const [r] = await rows(plans.locateTaskBucket, [...scope, span, fromS, toS, offset]);
+      return r ? { bucket: Number(r.bucket), before: Number(r.before) } : null;
+    },
+    countExact: async (fromMs, toMs) => {
+      const c = plans.countTasks({ ...q, from: fromMs, to: toMs - 1 });
+      return Number((await rows(c.sql, c.args))[0]!.n);
+    },
+  };
+  const { fromMs, toMs } = windowOf(q.from, q.to);
+  const { total, start } = await locatePage(src, fromMs, toMs, q.offset);
+  if (!start) return { total, rows: [] };
+  const page = plans.pageOfTasks({ ...q, from: fromMs, to: start.beforeMs - 1 }, q.limit, start.skip);
+  return { total, rows: await rows(page.sql, page.args) };
+}

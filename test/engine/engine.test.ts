@@ -127,9 +127,10 @@ test('remain_time comes from earlier tasks of the same name', async (t) => {
   const typical = firstDone.finishedAt! - firstDone.startedAt!;
   assert.ok(typical >= 1200, `the first run took ${typical} ms`);
   const second = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
+  // A task is EXECUTING from its creation (automation.md §1.1); it has started once claimed.
   const running = await waitFor(async () => {
     const x = await store.getTask('p', second.id);
-    return x?.status === 'EXECUTING' && x;
+    return x?.status === 'EXECUTING' && x.startedAt !== null && x;
   }, 5000);
   // The estimate is the typical duration minus the time already spent, in whole seconds rounded
   // up; the time spent is only known to lie between the two clock readings around the call.

@@ -8,6 +8,7 @@
 import pg from 'pg';
 import { PgDb, type Conn, type PostgresOptions, type Row } from './postgres/db.js';
 import { PostgresCredentials, PostgresNodes } from './postgres/nodes.js';
+import { PostgresMigrations } from './postgres/migrations.js';
 import * as plans from './postgres/plans.js';
 import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type {
@@ -23,6 +24,7 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly nodes: PostgresNodes;
   readonly sharedCredentials: PostgresCredentials;
+  readonly migrations: PostgresMigrations;
   private readonly db: PgDb;
   private listener: pg.Client | null = null;
   private closed = false;
@@ -31,6 +33,7 @@ export class PostgresStore implements Store {
     this.db = new PgDb(url, o);
     this.nodes = new PostgresNodes(this.db);
     this.sharedCredentials = new PostgresCredentials(this.db);
+    this.migrations = new PostgresMigrations(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -113,6 +116,8 @@ export class PostgresStore implements Store {
       if ((await this.db.q(plans.lockInstance, [id, projectId], c)).length === 0) return { outcome: 'not_found' };
       const active = await this.activeTaskOf(c, id);
       if (active) return { outcome: 'busy', activeTask: active };
+      const [migration] = await this.db.q(plans.runningMigrationOfInstance, [id], c);
+      if (migration) return { outcome: 'in_migration', migrationId: String(migration.id) };
       await this.db.run(plans.deleteInstance, [id], c);
       return { outcome: 'deleted' };
     });

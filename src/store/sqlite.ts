@@ -4,6 +4,7 @@
  * guards run in the same write, where nothing else can interleave. SQL lives in sqlite/plans.ts.
  */
 import { SqliteDb } from './sqlite/db.js';
+import { SqliteMigrations } from './sqlite/migrations.js';
 import * as plans from './sqlite/plans.js';
 import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type { AuditRecord, Deleter, NewTask, StepRecord, TaskRecord } from '../tasks/records.js';
@@ -19,10 +20,12 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly nodes = null;
   readonly sharedCredentials = null;
+  readonly migrations: SqliteMigrations;
   private readonly db: SqliteDb;
 
   constructor(file: string) {
     this.db = new SqliteDb(file);
+    this.migrations = new SqliteMigrations(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -80,6 +83,8 @@ export class SqliteStore implements Store {
       if (!this.db.get(plans.instanceInProject, id, projectId)) return { outcome: 'not_found' };
       const active = this.activeTaskOf(id);
       if (active) return { outcome: 'busy', activeTask: active };
+      const migration = this.db.get(plans.runningMigrationOfInstance, id, id);
+      if (migration) return { outcome: 'in_migration', migrationId: String(migration.id) };
       this.db.run(plans.deleteInstance, id);
       return { outcome: 'deleted' };
     });

@@ -17,6 +17,8 @@ import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { operationRoutes } from './routes/operations.js';
+import { migrationRoutes } from './routes/migrations.js';
+import type { MigrationService } from '../migrations/service.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 
@@ -27,6 +29,8 @@ export interface AppDeps {
   instances: InstanceService;
   metrics: MetricSources;
   version: string;
+  /** Data migrations and the host they report as ecs_tenant_private_ip. */
+  migrations?: { service: MigrationService; host: string };
 }
 
 export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
@@ -87,6 +91,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   await app.register(instanceRoutes, { prefix, instances: d.instances });
   await app.register(operationRoutes, { prefix, instances: d.instances, tasks: d.tasks });
   await app.register(tokenRoutes, { prefix, auth: d.auth });
+  if (d.migrations) await app.register(migrationRoutes, { prefix, migrations: d.migrations.service, host: d.migrations.host });
   await registerConsole(app);
   return app;
 }

@@ -153,6 +153,8 @@ async function restoreBatch(dst: Redis, batch: Dumped[]): Promise<void> {
 
 export interface LinkState {
   up: boolean;
+  /** The first (full) synchronisation is under way: the link is alive though not yet up. */
+  syncing: boolean;
   /** Replication offset the target has applied. */
   offset: number;
 }
@@ -175,7 +177,7 @@ export async function detach(dst: Redis, ownPassword: string | null, beforeEffec
 export async function link(dst: Redis): Promise<LinkState> {
   const text = await dst.info('replication');
   const field = (n: string) => new RegExp(`^${n}:(\\S+)`, 'm').exec(text)?.[1];
-  return { up: field('master_link_status') === 'up', offset: Number(field('slave_repl_offset') ?? 0) };
+  return { up: field('master_link_status') === 'up', syncing: field('master_sync_in_progress') === '1', offset: Number(field('slave_repl_offset') ?? 0) };
 }
 
 export async function masterOffset(src: Redis): Promise<number> {

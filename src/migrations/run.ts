@@ -146,10 +146,17 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
       let lastUp = Date.now();
       let savedOffset = m.replOffset;
       let syncSince: number | null = null;
+      let following = m.status === 'INCRMIGEATING';
       for (;;) {
         if (ctx.signal.aborted) throw new Interrupted('interrupted');
-        const state = await link(dst).catch(() => ({ up: false, offset: savedOffset }));
-        if (state.up) lastUp = Date.now();
+        const state = await link(dst).catch(() => ({ up: false, syncing: false, offset: savedOffset }));
+        if (state.up || state.syncing) lastUp = Date.now();
+        // INCRMIGEATING once the target has caught up: from then on each source write arrives at once.
+        if (state.up && !following) {
+          await save(ctx, { status: 'INCRMIGEATING' });
+          await log(m, 'INFO', 'following', "Following the source's writes (the target is a replica of the source until stopped).");
+          following = true;
+        }
         else if (Date.now() - lastUp > GIVE_UP_AFTER_MS) {
           await detach(dst, dstTarget.password, fenced).catch(() => {});
           throw new StepFailure('DCS.5000', `The source did not answer for ${Math.round(GIVE_UP_AFTER_MS / 1000)} s; the target was detached and keeps what it received.`);
@@ -213,10 +220,8 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
         run: async (ctx) => {
           const m = await current(ctx);
           if (m.migrationMethod !== 'incremental_migration' || m.stopRequest === 'stop') return;
-          if (m.status !== 'INCRMIGEATING') {
-            await save(ctx, { status: 'INCRMIGEATING' });
-            await log(m, 'INFO', 'following', "Following the source's writes (the target is a replica of the source until stopped).");
-          } else await log(m, 'INFO', 'reattached', "Re-attached to the source's writes.");
+          if (m.status === 'INCRMIGEATING') await log(m, 'INFO', 'reattached', "Re-attaching to the source's writes.");
+          else await log(m, 'INFO', 'attaching', 'Full copy done; the target is being attached to the source as its replica.');
           await follow(ctx, m);
         },
       },

@@ -242,7 +242,7 @@ test('import from RDB files in the local OBS bucket; a non-RDB file fails; a mis
   const ok = await admin.post(`/v2/${P}/migration-task`, body('a.rdb'));
   assert.equal(ok.status, 200, ok.text);
   assert.equal(ok.body.status, 'MIGRATING');
-  assert.equal(await reaches(ok.body.id, ['SUCCESS', 'FAILED']), 'SUCCESS');
+  assert.equal(await reaches(ok.body.id, ['SUCCESS', 'FAILED']), 'SUCCESS', JSON.stringify((await admin.get(`/v2/${P}/migration-task/${ok.body.id}/logs`)).body));
   assert.equal(await assertSameKeys(src, dst, 0), 400);
 
   const junk = await admin.post(`/v2/${P}/migration-task`, body('junk.rdb'));

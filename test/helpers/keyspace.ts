@@ -28,17 +28,20 @@ export async function seed(r: Redis, n: number, db = 0, prefix = 'k'): Promise<v
   await r.select(0);
 }
 
-async function valueOf(r: Redis, k: string, type: string): Promise<unknown> {
+/** Queues the read of a key's whole value by its type. */
+function readValue(p: ReturnType<Redis['pipeline']>, k: string, type: string): void {
   switch (type) {
-    case 'string': return r.get(k);
-    case 'hash': return r.hgetall(k);
-    case 'list': return r.lrange(k, 0, -1);
-    case 'set': return (await r.smembers(k)).sort();
-    case 'zset': return r.zrange(k, '0', '-1', 'WITHSCORES');
-    case 'stream': return r.xrange(k, '-', '+');
-    default: return null;
+    case 'string': p.get(k); break;
+    case 'hash': p.hgetall(k); break;
+    case 'list': p.lrange(k, 0, -1); break;
+    case 'set': p.smembers(k); break;
+    case 'zset': p.zrange(k, '0', '-1', 'WITHSCORES'); break;
+    case 'stream': p.xrange(k, '-', '+'); break;
+    default: p.exists(k);
   }
 }
+
+const normal = (type: string, v: unknown) => (type === 'set' ? [...(v as string[])].sort() : v);
 
 /**
  * Every key of `src` in database `db` is on `dst` with the same type and value, and a TTL within
@@ -56,12 +59,20 @@ export async function assertSameKeys(src: Redis, dst: Redis, db = 0): Promise<nu
     const dp = dst.pipeline();
     for (const k of keys) { sp.type(k).pttl(k); dp.type(k).pttl(k); }
     const [sr, dr] = await Promise.all([sp.exec(), dp.exec()]);
+    const sv = src.pipeline();
+    const dv = dst.pipeline();
+    keys.forEach((k, i) => {
+      const type = sr![2 * i][1] as string;
+      readValue(sv, k, type);
+      readValue(dv, k, type);
+    });
+    const [svals, dvals] = await Promise.all([sv.exec(), dv.exec()]);
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
       const type = sr![2 * i][1] as string;
       if (type === 'none') continue; // expired meanwhile
       assert.equal(dr![2 * i][1], type, `type of ${k}`);
-      assert.deepEqual(await valueOf(dst, k, type), await valueOf(src, k, type), `value of ${k}`);
+      assert.deepEqual(normal(type, dvals![i][1]), normal(type, svals![i][1]), `value of ${k}`);
       const st = sr![2 * i + 1][1] as number;
       const dt = dr![2 * i + 1][1] as number;
       if (st < 0) assert.equal(dt, -1, `${k} has no TTL on the source but ${dt} ms on the target`);

@@ -32,6 +32,8 @@ export interface CopyHooks {
 }
 
 const SCAN_COUNT = 1000;
+/** Progress saves not yet committed, at most. */
+const SAVES_IN_FLIGHT = 8;
 
 /** Connects with a generous command timeout (a DUMP of a big key takes a while) and checks AUTH. */
 export async function open(t: RedisTarget, what: string): Promise<Redis> {
@@ -77,7 +79,10 @@ export async function totalKeys(t: RedisTarget): Promise<number | null> {
 
 /**
  * Copies every key from `src` to `dst`, starting at `from` (a saved progress, or a fresh one).
- * Returns the final progress, with `done` set unless a stop was requested first.
+ * Returns the final progress, with `done` set unless a stop was requested first. The source's
+ * side (SCAN, PTTL, DUMP of the next batches) runs ahead of the target's (RESTORE of the current
+ * one), up to AHEAD batches, so both servers work at once; progress is saved in order, after each
+ * batch is restored.
  */
 export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: CopyHooks): Promise<CopyProgress> {
   const dbs = await keyspace(src);
@@ -86,21 +91,21 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
     : { ...from };
   const started = Date.now();
   let bytes = 0;
+  const reader = new BatchReader(src);
+  const saving: Promise<void>[] = [];
   for (const { db } of dbs) {
     if (db < p.db) continue;
-    let cursor = db === p.db ? p.cursor : '0';
     await src.select(db);
     await dst.select(db);
-    // The SCAN of the next batch is in flight while the current one is dumped and restored.
-    let next = src.scanBuffer(cursor, 'COUNT', SCAN_COUNT);
+    const batches = reader.batches(db === p.db ? p.cursor : '0');
     for (;;) {
       if (h.signal.aborted) throw new Interrupted('interrupted');
-      if (await h.stopRequested()) return p;
-      const [nextCursor, keys] = await next;
-      cursor = nextCursor.toString();
-      if (cursor !== '0') next = src.scanBuffer(cursor, 'COUNT', SCAN_COUNT);
-      if (keys.length) {
-        const dumped = await dumpBatch(src, keys);
+      if (await h.stopRequested()) {
+        await Promise.all(saving);
+        return p;
+      }
+      const { cursor, dumped } = await batches.next();
+      if (dumped.length) {
         if (h.bytesPerSecond) {
           bytes += dumped.reduce((a, d) => a + d.payload.length, 0);
           const due = started + (bytes / h.bytesPerSecond) * 1000;
@@ -111,10 +116,15 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
         p = { ...p, copied: p.copied + dumped.length };
       }
       p = cursor === '0' ? { ...p, db: db + 1, cursor: '0' } : { ...p, db, cursor };
-      await h.saveProgress(p);
+      // Saves overlap the next batches' work and share commits (the store's group commit); they
+      // are issued in order, so whatever was committed last is a point every earlier key reached.
+      saving.push(h.saveProgress(p));
+      saving.at(-1)!.catch(() => {}); // reported when awaited, in order
+      if (saving.length > SAVES_IN_FLIGHT) await saving.shift();
       if (cursor === '0') break;
     }
   }
+  await Promise.all(saving);
   return { ...p, done: true };
 }
 
@@ -122,6 +132,64 @@ interface Dumped {
   key: Buffer;
   ttl: number;
   payload: Buffer;
+}
+
+/** How many batches the source side may read ahead of the target side. */
+const AHEAD = 2;
+
+/**
+ * SCAN + PTTL + DUMP of one batch in one round trip (a script on the source), or, where the
+ * source refuses scripts, SCAN then a pipeline of PTTL + DUMP.
+ */
+const DUMP_SCRIPT = `local c = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2]) local out = {c[1]}
+for _, k in ipairs(c[2]) do local t = redis.call('PTTL', k) if t ~= -2 then local d = redis.call('DUMP', k)
+if d then out[#out+1] = k out[#out+1] = t out[#out+1] = d end end end return out`;
+
+class BatchReader {
+  private scripted = true;
+
+  constructor(private readonly src: Redis) {}
+
+  /** Batches of one database from `cursor` on, read ahead; `next()` gives them in order until the one with cursor '0'. */
+  batches(cursor: string): { next(): Promise<{ cursor: string; dumped: Dumped[] }> } {
+    type Batch = { cursor: string; dumped: Dumped[] } | null;
+    let tail: Promise<Batch> = this.read(cursor);
+    const queue: Promise<Batch>[] = [tail];
+    const more = () => {
+      while (queue.length < AHEAD) {
+        tail = tail.then((b) => (b && b.cursor !== '0' ? this.read(b.cursor) : null));
+        tail.catch(() => {}); // reported by next(), in order
+        queue.push(tail);
+      }
+    };
+    return {
+      next: async () => {
+        more();
+        const b = await queue.shift()!;
+        if (!b) throw new Error('read past the end of the database');
+        return b;
+      },
+    };
+  }
+
+  private async read(cursor: string): Promise<{ cursor: string; dumped: Dumped[] }> {
+    if (this.scripted) {
+      try {
+        const r = (await this.src.callBuffer('EVAL', DUMP_SCRIPT, '0', cursor, String(SCAN_COUNT))) as (Buffer | number)[];
+        const dumped: Dumped[] = [];
+        for (let i = 1; i + 2 < r.length; i += 3) {
+          const ttl = Number(r[i + 1]);
+          dumped.push({ key: r[i] as Buffer, ttl: ttl > 0 ? ttl : 0, payload: r[i + 2] as Buffer });
+        }
+        return { cursor: (r[0] as Buffer).toString(), dumped };
+      } catch (e) {
+        if (!/NOSCRIPT|unknown command|NOPERM|disabled|not allowed/i.test((e as Error).message)) throw e;
+        this.scripted = false;
+      }
+    }
+    const [next, keys] = await this.src.scanBuffer(cursor, 'COUNT', SCAN_COUNT);
+    return { cursor: next.toString(), dumped: keys.length ? await dumpBatch(this.src, keys) : [] };
+  }
 }
 
 async function dumpBatch(src: Redis, keys: Buffer[]): Promise<Dumped[]> {

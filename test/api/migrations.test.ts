@@ -9,11 +9,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
-import { assertSameKeys, seed } from '../helpers/keyspace.js';
+import { RedisClients, assertSameKeys, seed } from '../helpers/keyspace.js';
 
 const P = '{p}';
 const SRC_PASSWORD = 'Src#Pass1234';
@@ -25,14 +25,8 @@ let source: TestRedis;
 let src: Redis;
 let dst: Redis;
 let targetId: string;
-const clients: Redis[] = [];
-
-function redis(port: number, password: string): Redis {
-  const r = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 1 });
-  r.on('error', () => {});
-  clients.push(r);
-  return r;
-}
+const clients = new RedisClients();
+const redis = (port: number, password: string) => clients.open(port, password);
 
 async function statusOf(id: string): Promise<string> {
   const r = await admin.get(`/v2/${P}/migration-task/${id}`);
@@ -70,7 +64,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of clients) c.disconnect();
+  clients.closeAll();
   await svc?.stop();
   await source?.stop();
 });

@@ -3,7 +3,7 @@
  * type, value and TTL (within a tolerance), for the migration tests.
  */
 import assert from 'node:assert/strict';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 
 /** Writes `n` keys in database `db`, cycling through string, hash, list, set, zset and stream; every third key gets a TTL. */
 export async function seed(r: Redis, n: number, db = 0, prefix = 'k'): Promise<void> {
@@ -83,4 +83,20 @@ export async function assertSameKeys(src: Redis, dst: Redis, db = 0): Promise<nu
   await src.select(0);
   await dst.select(0);
   return n;
+}
+
+/** Clients a test opens, closed together at its end. */
+export class RedisClients {
+  private readonly all: Redis[] = [];
+
+  open(port: number, password: string): Redis {
+    const r = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 3 });
+    r.on('error', () => {});
+    this.all.push(r);
+    return r;
+  }
+
+  closeAll(): void {
+    for (const r of this.all.splice(0)) r.disconnect();
+  }
 }

@@ -7,11 +7,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { assertSameKeys, seed } from '../helpers/keyspace.js';
+import { RedisClients, assertSameKeys, seed } from '../helpers/keyspace.js';
 
 const P = '{p}';
 const KEYS = 100_000;
@@ -20,14 +20,8 @@ let svc: Service;
 let admin: Client;
 let source: TestRedis;
 let src: Redis;
-const clients: Redis[] = [];
-
-function redis(port: number, password: string): Redis {
-  const r = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 3 });
-  r.on('error', () => {});
-  clients.push(r);
-  return r;
-}
+const clients = new RedisClients();
+const redis = (port: number, password: string) => clients.open(port, password);
 
 async function newTarget(name: string): Promise<{ id: string; redis: Redis }> {
   const r = await admin.post(`/v2/${P}/instances`, { name, engine: 'Redis', engine_version: '7.0', capacity: 1, password: 'Tgt#Pass1234' });
@@ -76,7 +70,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const c of clients) c.disconnect();
+  clients.closeAll();
   await svc?.stop();
   await source?.stop();
 });

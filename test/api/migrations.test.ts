@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { client, waitFor, type Client } from '../helpers/client.js';
@@ -202,6 +203,23 @@ test('incremental: writes follow within 5 s; delete refused while running (DCS.4
   assert.equal(await dst.get('before-sync-stop'), '1');
   assert.match(await dst.info('replication'), /role:master/);
   assert.equal((await admin.post(`/v2/${P}/migration-task/${id}/sync-stop`, undefined)).body.error_code, 'DCS.4026');
+});
+
+test('bandwidth_limit_mb caps the payload rate: 4 MB at 1 MB/s takes at least 3 s', async () => {
+  await src.flushall();
+  // Random bytes: DUMP compresses a repetitive value to almost nothing.
+  const value = randomBytes(15_000).toString('base64'); // 20,000 characters
+  const p = src.pipeline();
+  for (let i = 0; i < 200; i++) p.set(`big:${i}`, value);
+  await p.exec();
+  const id = await createOnline('throttled');
+  const started = Date.now();
+  assert.equal((await configure(id, 'full_amount_migration', { bandwidth_limit_mb: '1' })).status, 200);
+  assert.equal(await reaches(id, ['SUCCESS', 'FAILED']), 'SUCCESS');
+  const took = Date.now() - started;
+  assert.ok(took >= 3000, `copied 4 MB in ${took} ms at 1 MB/s`);
+  assert.equal(await dst.get('big:199'), value);
+  assert.equal((await admin.get(`/v2/${P}/migration-task/${id}`)).body.bandwidth_limit_mb, '1');
 });
 
 test('a source that cannot be reached makes the migration FAILED with an ERROR log', async () => {

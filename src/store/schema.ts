@@ -170,7 +170,8 @@ CREATE TABLE service_nodes (
     // Data migrations (automation.md §4). Each run is an engine task whose instance_id is the
     // migration's id; the passwords a run needs live only in `secrets`. The instance columns let
     // an instance delete see, in its own transaction, that a running migration uses it.
-    version: 5,
+    // Version 12 (issue 12), not 5: other branches add versions in parallel; versions are applied as a set.
+    version: 12,
     sql: `
 CREATE TABLE migrations (
   id TEXT PRIMARY KEY,

@@ -41,5 +41,11 @@ export const Errors = {
   jobNotFound: () => new DcsError('DCS.4001', 'The job does not exist.'),
   routeNotFound: () => new DcsError('DCS.4001', 'The requested resource does not exist.'),
   internal: () => new DcsError('DCS.5000', 'Internal service error.'),
+  instanceInMigration: (migrationId: string) =>
+    new DcsError('DCS.4099', `The instance is the source or target of running migration task ${migrationId}; stop the migration first.`),
+  migrationNotFound: () => new DcsError('DCS.4133', 'The migration task does not exist.'),
+  migrationState: (status: string, what: string) => new DcsError('DCS.4026', `The migration task is ${status}: ${what}`),
+  migrationRunning: () => new DcsError('DCS.4017', 'The migration task is still running; stop it first.'),
+  backupNotFound: () => new DcsError('DCS.4031', 'The backup does not exist.'),
 };
 

@@ -20,6 +20,8 @@ import { InstanceRuntime } from './instances/runtime.js';
 import { InstanceService } from './instances/service.js';
 import { OPERATIONS } from './operations/registry.js';
 import { toEngineOperation } from './operations/operation.js';
+import { MigrationService } from './migrations/service.js';
+import { migrationRun } from './migrations/run.js';
 import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
@@ -159,6 +161,9 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
     for (const op of OPERATIONS) engine.register(toEngineOperation(op, { store, runtime }));
+    const targetOf = (i: Parameters<InstanceRuntime['targetOf']>[0]) => runtime.targetOf(i);
+    engine.register(migrationRun({ store, targetOf, logger: log.child({ component: 'migrations' }), dataDir: c.dataDir, redisServer: c.redisServer }));
+    const migrations = new MigrationService({ store, targetOf, dataDir: c.dataDir, kick: () => engine.kick() });
     const tasks = new TaskService(store, engine);
     const instances = new InstanceService(
       store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => maintenance.nodeLiveness(), limits.instanceQuota,
@@ -177,7 +182,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => maintenance.stop());
 
     const app = await buildApp({
-      logger: log, auth, tasks, instances, backups, version: VERSION, limits,
+      logger: log, auth, tasks, instances, backups, version: VERSION, limits, migrations: { service: migrations, host: c.host },
       metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length },
     });
     cleanups.unshift(() => app.close());

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { registerCentreCommands } from './centre-commands.js';
 import { registerInstanceCommands } from './instances-commands.js';
+import { registerMigrationCommands } from './migrations-commands.js';
 import { registerTaskCommands } from './tasks-commands.js';
 import { registerTokenCommands } from './token-commands.js';
 
@@ -13,4 +14,5 @@ export function registerClientCommands(program: Command): void {
   registerCentreCommands(program);
   registerInstanceCommands(program);
   registerTokenCommands(program);
+  registerMigrationCommands(program);
 }

@@ -9,6 +9,10 @@ import type {
   InstanceActionResult, InstanceList, IssuedToken, Job, JobAccepted, ModifyInstanceRequest, PasswordChangeRequest,
   PasswordChangeResult, RedisConfigChange, ResizeRequest, TaskList, TaskProgress, TaskQuery,
 } from './types.js';
+import type {
+  ConfigureMigrationRequest, CreateMigrationTaskRequest, CreateOnlineMigrationRequest, CreateOnlineMigrationResult, Migration,
+  MigrationBatchResult, MigrationList, MigrationLogList, MigrationQuery, MigrationStarted, MigrationStats,
+} from './migration-types.js';
 
 /** yyyyMMddHHmmss in UTC, the query-string time format of the task lists. */
 export function formatQueryTime(t: string | Date): string {
@@ -166,6 +170,64 @@ export class DcsTasksClient {
   /** POST /instances/{id}/swap: master/standby switchover (needs a replica). */
   swapInstance(instanceId: string): Promise<JobAccepted> {
     return this.t.send({ method: 'POST', segments: ['instances', instanceId, 'swap'] });
+  }
+
+  // --- data migrations (automation.md §4) ---------------------------------------------------
+
+  /** POST /migration/instance: an online migration, not yet configured (RUNNING), and its job. */
+  createOnlineMigration(body: CreateOnlineMigrationRequest): Promise<CreateOnlineMigrationResult> {
+    return this.t.send({ method: 'POST', segments: ['migration', 'instance'], body });
+  }
+
+  /** POST /migration/{task_id}/task: source, target and method; the copy starts (MIGRATING). */
+  configureMigration(taskId: string, body: ConfigureMigrationRequest): Promise<MigrationStarted> {
+    return this.t.send({ method: 'POST', segments: ['migration', taskId, 'task'], body });
+  }
+
+  /** POST /migration-task: an import of RDB files, or an online migration in one call. */
+  createMigrationTask(body: CreateMigrationTaskRequest): Promise<MigrationStarted> {
+    return this.t.send({ method: 'POST', segments: ['migration-task'], body });
+  }
+
+  listMigrations(query: MigrationQuery = {}): Promise<MigrationList> {
+    return this.t.send({ method: 'GET', segments: ['migration-tasks'], query: { offset: query.offset, limit: query.limit, name: query.name } });
+  }
+
+  /** GET /migration-task/{id}; an unknown id is DCS.4133. */
+  getMigration(taskId: string): Promise<Migration> {
+    return this.t.send({ method: 'GET', segments: ['migration-task', taskId] });
+  }
+
+  getMigrationStats(taskId: string): Promise<MigrationStats> {
+    return this.t.send({ method: 'GET', segments: ['migration-task', taskId, 'stats'] });
+  }
+
+  listMigrationLogs(taskId: string, query: { offset?: number; limit?: number; log_level?: 'INFO' | 'ERROR' } = {}): Promise<MigrationLogList> {
+    return this.t.send({ method: 'GET', segments: ['migration-task', taskId, 'logs'], query });
+  }
+
+  /** POST /migration-task/{id}/stop: TERMINATING, then TERMINATED; what was copied stays. */
+  stopMigration(taskId: string): Promise<Migration> {
+    return this.t.send({ method: 'POST', segments: ['migration-task', taskId, 'stop'] });
+  }
+
+  /** POST /migration-task/{id}/sync-stop: ends the incremental phase (the task is SUCCESS). */
+  async syncStopMigration(taskId: string): Promise<void> {
+    await this.t.send({ method: 'POST', segments: ['migration-task', taskId, 'sync-stop'] });
+  }
+
+  batchStopMigrations(taskIds: string[]): Promise<MigrationBatchResult> {
+    return this.t.send({ method: 'POST', segments: ['migration-task', 'batch-stop'], body: { migration_tasks: taskIds } });
+  }
+
+  /** Online migrations in TERMINATED, FAILED or SUCCESS run again with their settings. */
+  batchRestartMigrations(taskIds: string[]): Promise<MigrationBatchResult> {
+    return this.t.send({ method: 'POST', segments: ['migration-tasks', 'batch-restart'], body: { migration_tasks: taskIds } });
+  }
+
+  /** DELETE /migration-tasks/delete: all or nothing; a running migration is refused (DCS.4017). */
+  deleteMigrations(taskIds: string[]): Promise<{ task_id_list: string[] }> {
+    return this.t.send({ method: 'DELETE', segments: ['migration-tasks', 'delete'], body: { task_id_list: taskIds } });
   }
 
   // --- tokens ---------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ import { operationRoutes } from './routes/operations.js';
 import { instanceQueryRoutes, zoneRoutes } from './routes/instance-queries.js';
 import { backupRoutes, downloadRoutes } from './routes/backups.js';
 import type { BackupService } from '../records/backups.js';
+import { migrationRoutes } from './routes/migrations.js';
+import type { MigrationService } from '../migrations/service.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 
@@ -33,6 +35,8 @@ export interface AppDeps {
   version: string;
   /** Timeouts and the connection cap (README "Limits"); the defaults when absent. */
   limits?: ServiceLimits;
+  /** Data migrations and the host they report as ecs_tenant_private_ip. */
+  migrations?: { service: MigrationService; host: string };
 }
 
 export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
@@ -112,6 +116,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   await app.register(tokenRoutes, { prefix, auth: d.auth });
   await app.register(backupRoutes, { prefix, backups: d.backups });
   await app.register(downloadRoutes, { backups: d.backups });
+  if (d.migrations) await app.register(migrationRoutes, { prefix, migrations: d.migrations.service, host: d.migrations.host });
   await registerConsole(app);
   return app;
 }

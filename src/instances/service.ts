@@ -210,6 +210,7 @@ export class InstanceService {
     const out = await this.store.deleteInstance(projectId, id);
     if (out.outcome === 'not_found') throw Errors.instanceNotFound();
     if (out.outcome === 'busy') throw busyError(out.activeTask.name);
+    if (out.outcome === 'in_migration') throw Errors.instanceInMigration(out.migrationId);
     if (i.managed) {
       await this.runtime.stop(i, true).catch((err) => this.logger.error({ err, instance_id: id }, 'stopping a deleted instance failed'));
     }

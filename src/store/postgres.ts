@@ -9,6 +9,7 @@ import pg from 'pg';
 import { PgDb, type Conn, type PostgresOptions, type Row } from './postgres/db.js';
 import { DeleteBatcher } from './postgres/delete-batch.js';
 import { PostgresCredentials, PostgresNodes } from './postgres/nodes.js';
+import { PostgresMigrations } from './postgres/migrations.js';
 import * as plans from './postgres/plans.js';
 import { PostgresRecords } from './postgres/records.js';
 import { listTaskPage } from './task-counts.js';
@@ -27,6 +28,7 @@ export class PostgresStore implements Store {
   readonly nodes: PostgresNodes;
   readonly sharedCredentials: PostgresCredentials;
   readonly records: PostgresRecords;
+  readonly migrations: PostgresMigrations;
   private readonly db: PgDb;
   private readonly deletes: DeleteBatcher;
   private listener: pg.Client | null = null;
@@ -38,6 +40,7 @@ export class PostgresStore implements Store {
     this.nodes = new PostgresNodes(this.db);
     this.sharedCredentials = new PostgresCredentials(this.db);
     this.records = new PostgresRecords(this.db, (c, id, patch) => this.patchInstance(c, id, patch));
+    this.migrations = new PostgresMigrations(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -120,6 +123,8 @@ export class PostgresStore implements Store {
       if ((await this.db.q(plans.lockInstance, [id, projectId], c)).length === 0) return { outcome: 'not_found' };
       const active = await this.activeTaskOf(c, id);
       if (active) return { outcome: 'busy', activeTask: active };
+      const [migration] = await this.db.q(plans.runningMigrationOfInstance, [id], c);
+      if (migration) return { outcome: 'in_migration', migrationId: String(migration.id) };
       await this.db.run(plans.deleteInstance, [id], c);
       return { outcome: 'deleted' };
     });

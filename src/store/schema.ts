@@ -293,6 +293,51 @@ INSERT INTO task_counts (project_id, instance_id, span, bucket, n)
   GROUP BY 1, 2, 3, 4;
 `,
   },
+  {
+    // Data migrations (automation.md §4). Each run is an engine task whose instance_id is the
+    // migration's id; the passwords a run needs live only in `secrets`. The instance columns let
+    // an instance delete see, in its own transaction, that a running migration uses it.
+    // Version 12 (issue 12), not 5: other branches add versions in parallel; versions are applied as a set.
+    version: 12,
+    sql: `
+CREATE TABLE migrations (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  migration_type TEXT NOT NULL,
+  migration_method TEXT,
+  resume_mode TEXT NOT NULL,
+  bandwidth_limit_mb INTEGER,
+  status TEXT NOT NULL,
+  stop_request TEXT,
+  settings TEXT NOT NULL,
+  secrets TEXT NOT NULL,
+  progress TEXT NOT NULL,
+  repl_offset {COUNT} NOT NULL DEFAULT 0,
+  run_id TEXT,
+  source_instance_id TEXT,
+  target_instance_id TEXT,
+  user_id TEXT NOT NULL,
+  user_name TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  updated_at {TIME} NOT NULL
+);
+CREATE INDEX migrations_project ON migrations(project_id, created_at DESC, id DESC);
+CREATE INDEX migrations_source ON migrations(source_instance_id);
+CREATE INDEX migrations_target ON migrations(target_instance_id);
+
+CREATE TABLE migration_logs (
+  id {SERIAL},
+  migration_id TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  level TEXT NOT NULL,
+  code TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+CREATE INDEX migration_logs_of ON migration_logs(migration_id, id);
+`,
+  },
 ];
 
 /** The migrations of one dialect, in version order, with its column types filled in. */

@@ -4,6 +4,7 @@
  * guards run in the same write, where nothing else can interleave. SQL lives in sqlite/plans.ts.
  */
 import { SqliteDb } from './sqlite/db.js';
+import { SqliteMigrations } from './sqlite/migrations.js';
 import * as plans from './sqlite/plans.js';
 import { SqliteRecords } from './sqlite/records.js';
 import { listTaskPage } from './task-counts.js';
@@ -21,12 +22,14 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly nodes = null;
   readonly sharedCredentials = null;
+  readonly migrations: SqliteMigrations;
   private readonly db: SqliteDb;
   readonly records: SqliteRecords;
 
   constructor(file: string) {
     this.db = new SqliteDb(file);
     this.records = new SqliteRecords(this.db, (id, patch) => this.patchInstance(id, patch));
+    this.migrations = new SqliteMigrations(this.db);
   }
 
   async migrate(): Promise<void> {
@@ -84,6 +87,8 @@ export class SqliteStore implements Store {
       if (!this.db.get(plans.instanceInProject, id, projectId)) return { outcome: 'not_found' };
       const active = this.activeTaskOf(id);
       if (active) return { outcome: 'busy', activeTask: active };
+      const migration = this.db.get(plans.runningMigrationOfInstance, id, id);
+      if (migration) return { outcome: 'in_migration', migrationId: String(migration.id) };
       this.db.run(plans.deleteInstance, id);
       return { outcome: 'deleted' };
     });

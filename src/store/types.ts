@@ -6,6 +6,7 @@ import type { AuditRecord, Deleter, NewTask, StepStatus, TaskRecord } from '../t
 import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { CredentialRecord, TokenRecord } from '../auth/records.js';
 import type { BackupPatch, BackupRecord, BackupStatus, RecordActor, RecordWindow, RestorePatch, RestoreRecord } from '../records/records.js';
+import type { MigrationLog, MigrationRecord, MigrationRunPatch, MigrationStatus } from '../migrations/records.js';
 
 export interface TaskQuery {
   projectId: string;
@@ -39,7 +40,10 @@ export interface CreateTaskOptions {
 }
 
 /** Outcome of deleting an instance: refused while a task on it is unfinished, in the same transaction. */
-export type DeleteInstanceOutcome = { outcome: 'deleted' } | { outcome: 'not_found' } | { outcome: 'busy'; activeTask: TaskRecord };
+export type DeleteInstanceOutcome =
+  | { outcome: 'deleted' } | { outcome: 'not_found' } | { outcome: 'busy'; activeTask: TaskRecord }
+  /** Source or target of a MIGRATING / INCRMIGEATING migration (checked in the same transaction). */
+  | { outcome: 'in_migration'; migrationId: string };
 
 /** Who may write on behalf of a task: its lease owner, while the lease has not expired at `now`. */
 export interface TaskFence {
@@ -86,6 +90,52 @@ export interface CredentialDirectory {
   listCredentials(): Promise<CredentialRecord[]>;
 }
 
+/** Starting a run of a migration: refused unless it exists in the project, in an allowed status, with its instances present. */
+export type StartRunOutcome =
+  | { ok: true; migration: MigrationRecord }
+  | { ok: false; refused: 'not_found' }
+  | { ok: false; refused: 'state'; status: MigrationStatus }
+  | { ok: false; refused: 'instance_gone'; instanceId: string };
+
+/** Stop (`stop`) or sync-stop (`sync`) of a migration, recorded before it is answered. */
+export type StopOutcome = { ok: true; migration: MigrationRecord } | { ok: false; refused: 'not_found' } | { ok: false; refused: 'state'; status: MigrationStatus };
+
+/** Deleting migrations, all or nothing. */
+export type DeleteMigrationsOutcome =
+  | { ok: true }
+  | { ok: false; refused: 'not_found'; id: string }
+  | { ok: false; refused: 'running'; id: string };
+
+/** Data migrations (automation.md §4): their records, logs and the runs that carry them out. */
+export interface MigrationStore {
+  /** The migration, and (online create) its finished `createMigrationTask` job and/or its first run, in one transaction. */
+  createMigration(m: MigrationRecord, job: NewTask | null, run: NewTask | null): Promise<void>;
+  getMigration(projectId: string, id: string): Promise<MigrationRecord | null>;
+  /** By id alone: for runs, which act on behalf of no project. */
+  getMigrationById(id: string): Promise<MigrationRecord | null>;
+  /** Newest first; `name` is a substring of the task name. */
+  listMigrations(projectId: string, name: string | undefined, offset: number, limit: number): Promise<{ total: number; migrations: MigrationRecord[] }>;
+  /** The latest ERROR log message of each migration. */
+  latestErrors(ids: string[]): Promise<Map<string, string>>;
+  /**
+   * Records a new run in one transaction: the migration (changed by `patch`) goes MIGRATING,
+   * its progress starts over, and the run's engine task is created — only if its status is one
+   * of `allowed` and the instances it names exist (PostgreSQL locks their rows).
+   */
+  startRun(projectId: string, id: string, allowed: readonly MigrationStatus[], patch: Partial<MigrationRecord>, run: NewTask): Promise<StartRunOutcome>;
+  /**
+   * `stop`: MIGRATING/INCRMIGEATING → TERMINATING (TERMINATED when no run is active), TERMINATING/
+   * TERMINATED unchanged, else refused. `sync`: INCRMIGEATING only, recorded as a request.
+   */
+  requestStop(projectId: string, id: string, kind: 'stop' | 'sync'): Promise<StopOutcome>;
+  /** Deletes the migrations, their logs and finished runs, auditing each; refused if any is unknown or running. */
+  deleteMigrations(projectId: string, ids: string[], by: Deleter): Promise<DeleteMigrationsOutcome>;
+  /** Fenced by the run's lease (same statement); false when the run is no longer ours. */
+  updateAsRun(fence: TaskFence, id: string, patch: MigrationRunPatch): Promise<boolean>;
+  appendLog(migrationId: string, level: 'INFO' | 'ERROR', code: string, message: string, at: number): Promise<void>;
+  listLogs(migrationId: string, level: 'INFO' | 'ERROR' | undefined, offset: number, limit: number): Promise<{ total: number; logs: MigrationLog[] }>;
+}
+
 /**
  * Every task write by the engine is fenced: it succeeds only if `owner` holds the task's lease and
  * the lease has not expired at `now`, checked in the same statement as the write (false otherwise).
@@ -98,6 +148,7 @@ export interface Store {
   readonly sharedCredentials: CredentialDirectory | null;
   /** Backups and restores (records.md). */
   readonly records: RecordStore;
+  readonly migrations: MigrationStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
   /**

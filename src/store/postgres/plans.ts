@@ -3,6 +3,7 @@
  * these and holds no SQL of its own. Parameters are numbered; each comment lists them.
  */
 import { INSTANCE_COLUMNS } from '../rows.js';
+import { MIGRATION_COLUMNS } from '../migration-rows.js';
 
 const ACTIVE = `status IN ('CREATED','WAITING','EXECUTING')`;
 /** The lease fence, with the owner and now as parameters $o and $n. */
@@ -267,3 +268,55 @@ export const patchRestoreAsTask = (columns: string[]) => patchRecordAsTask('rest
 /** $1 project_id … $9 at (see the column list) */
 export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+
+// ---- data migrations (automation.md §4) ----
+
+/** MIGRATION_COLUMNS in order */
+export const insertMigration = `INSERT INTO migrations (${MIGRATION_COLUMNS.join(',')}) VALUES (${MIGRATION_COLUMNS.map((_, k) => `$${k + 1}`).join(',')})`;
+/** $1 id, $2 project_id */
+export const migrationInProject = 'SELECT * FROM migrations WHERE id = $1 AND project_id = $2';
+/** The row lock that serialises a migration's runs, stops and deletes. $1 id, $2 project_id */
+export const lockMigration = 'SELECT * FROM migrations WHERE id = $1 AND project_id = $2 FOR UPDATE';
+/** $1 id */
+export const migrationById = 'SELECT * FROM migrations WHERE id = $1';
+/** $1 project_id, $2 name or null */
+export const countMigrations = `SELECT COUNT(*) AS n FROM migrations WHERE project_id = $1 AND ($2::text IS NULL OR strpos(name, $2) > 0)`;
+/** $1 project_id, $2 name or null, $3 limit, $4 offset */
+export const pageOfMigrations = `SELECT * FROM migrations WHERE project_id = $1 AND ($2::text IS NULL OR strpos(name, $2) > 0)
+  ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`;
+/** $1 migration ids (text[]) */
+export const latestMigrationErrors = `SELECT DISTINCT ON (migration_id) migration_id, message FROM migration_logs
+  WHERE level = 'ERROR' AND migration_id = ANY($1) ORDER BY migration_id, id DESC`;
+/** The columns' values, then id */
+export const patchMigration = (columns: string[]) =>
+  `UPDATE migrations SET ${columns.map((c, k) => `${c} = $${k + 1}`).join(', ')} WHERE id = $${columns.length + 1}`;
+/** The columns' values, then id, run (task) id, owner, now. FOR SHARE holds off a takeover until this write commits. */
+export const patchMigrationAsRun = (columns: string[]) => {
+  const k = columns.length;
+  return `${patchMigration(columns)} AND run_id = $${k + 2} AND EXISTS (SELECT 1 FROM tasks WHERE id = $${k + 2} AND ${fence(k + 3, k + 4)} FOR SHARE)`;
+};
+/** A job that is over when it is created (createMigrationTask). $1 id, $2 project_id, $3 instance_id, $4 instance_name, $5 name, $6 user_id, $7 user_name, $8 params, $9 now */
+export const insertFinishedTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state,
+    created_at, updated_at, started_at, finished_at)
+  VALUES ($1, $2, $3, $4, $5, '{}', $6, $7, $8, 'SUCCESS', '{}', $9, $9, $9, $9)`;
+/** $1 instance_id: the finished tasks (runs, jobs) of a migration */
+export const deleteFinishedTasksOf = `DELETE FROM tasks WHERE instance_id = $1 AND status IN ('SUCCESS','FAILED')`;
+/** $1 id */
+export const deleteMigration = 'DELETE FROM migrations WHERE id = $1';
+/** $1 migration_id */
+export const deleteMigrationLogs = 'DELETE FROM migration_logs WHERE migration_id = $1';
+/** $1 project_id, $2 task_id, $3 instance_id, $4 task_name, $5 last_status, $6 actor_id, $7 actor_name, $8 message, $9 deleted_at */
+export const insertAudit = `INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+/** $1 migration_id, $2 created_at, $3 level, $4 code, $5 message */
+export const insertMigrationLog = 'INSERT INTO migration_logs (migration_id, created_at, level, code, message) VALUES ($1, $2, $3, $4, $5)';
+/** $1 migration_id, $2 level or null */
+export const countMigrationLogs = 'SELECT COUNT(*) AS n FROM migration_logs WHERE migration_id = $1 AND ($2::text IS NULL OR level = $2)';
+/** $1 migration_id, $2 level or null, $3 limit, $4 offset */
+export const pageOfMigrationLogs = `SELECT * FROM migration_logs WHERE migration_id = $1 AND ($2::text IS NULL OR level = $2)
+  ORDER BY id DESC LIMIT $3 OFFSET $4`;
+/** $1 instance id: a migration that keeps the instance from being deleted */
+export const runningMigrationOfInstance = `SELECT id FROM migrations
+  WHERE status IN ('MIGRATING','INCRMIGEATING') AND (source_instance_id = $1 OR target_instance_id = $1) LIMIT 1`;
+/** An instance a run is about to use stays until the run is recorded. $1 id, $2 project_id */
+export const shareInstance = 'SELECT 1 FROM instances WHERE id = $1 AND project_id = $2 FOR SHARE';

@@ -3,6 +3,7 @@
  * these and holds no SQL of its own. Positional `?` parameters, in the order each comment gives.
  */
 import { INSTANCE_COLUMNS } from '../rows.js';
+import { MIGRATION_COLUMNS } from '../migration-rows.js';
 
 const ACTIVE = `status IN ('CREATED','WAITING','EXECUTING')`;
 /** The lease fence. Parameters: owner, now. */
@@ -202,3 +203,45 @@ export const patchRestoreAsTask = (columns: string[]) => patchRecordAsTask('rest
 /** project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at */
 export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+// ---- data migrations (automation.md §4) ----
+
+/** MIGRATION_COLUMNS in order */
+export const insertMigration = `INSERT INTO migrations (${MIGRATION_COLUMNS.join(',')}) VALUES (${MIGRATION_COLUMNS.map(() => '?').join(',')})`;
+/** id, project_id */
+export const migrationInProject = 'SELECT * FROM migrations WHERE id = ? AND project_id = ?';
+/** id */
+export const migrationById = 'SELECT * FROM migrations WHERE id = ?';
+/** project_id, name or null, name or null */
+export const countMigrations = 'SELECT COUNT(*) AS n FROM migrations WHERE project_id = ? AND (? IS NULL OR instr(name, ?) > 0)';
+/** project_id, name or null, name or null, limit, offset */
+export const pageOfMigrations = `SELECT * FROM migrations WHERE project_id = ? AND (? IS NULL OR instr(name, ?) > 0)
+  ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`;
+/** JSON array of migration ids */
+export const latestMigrationErrors = `SELECT migration_id, message FROM migration_logs WHERE id IN (
+  SELECT MAX(id) FROM migration_logs WHERE level = 'ERROR' AND migration_id IN ${IDS} GROUP BY migration_id)`;
+/** The columns' values, then id */
+export const patchMigration = (columns: string[]) => `UPDATE migrations SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`;
+/** The columns' values, then id, run (task) id, owner, now */
+export const patchMigrationAsRun = (columns: string[]) =>
+  `${patchMigration(columns)} AND run_id = ? AND EXISTS (SELECT 1 FROM tasks WHERE id = run_id AND ${FENCE})`;
+/** A job that is over when it is created (createMigrationTask). id, project_id, instance_id, instance_name, name, user_id, user_name, params, now ×4 */
+export const insertFinishedTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state,
+    created_at, updated_at, started_at, finished_at)
+  VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?, 'SUCCESS', '{}', ?, ?, ?, ?)`;
+/** instance_id: the finished tasks (runs, jobs) of a migration */
+export const deleteFinishedTasksOf = `DELETE FROM tasks WHERE instance_id = ? AND status IN ('SUCCESS','FAILED')`;
+/** id */
+export const deleteMigration = 'DELETE FROM migrations WHERE id = ?';
+/** migration_id */
+export const deleteMigrationLogs = 'DELETE FROM migration_logs WHERE migration_id = ?';
+/** migration_id, created_at, level, code, message */
+export const insertMigrationLog = 'INSERT INTO migration_logs (migration_id, created_at, level, code, message) VALUES (?, ?, ?, ?, ?)';
+/** migration_id, level or null, level or null */
+export const countMigrationLogs = 'SELECT COUNT(*) AS n FROM migration_logs WHERE migration_id = ? AND (? IS NULL OR level = ?)';
+/** migration_id, level or null, level or null, limit, offset */
+export const pageOfMigrationLogs = `SELECT * FROM migration_logs WHERE migration_id = ? AND (? IS NULL OR level = ?)
+  ORDER BY id DESC LIMIT ? OFFSET ?`;
+/** instance id, instance id: a migration that keeps the instance from being deleted */
+export const runningMigrationOfInstance = `SELECT id FROM migrations
+  WHERE status IN ('MIGRATING','INCRMIGEATING') AND (source_instance_id = ? OR target_instance_id = ?) LIMIT 1`;

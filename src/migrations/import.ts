@@ -1,0 +1,96 @@
+/**
+ * Offline import (automation.md §4.3, §4.7): each RDB file, in order, is loaded by a temporary
+ * redis-server on loopback (free port, scratch directory, no persistence) and copied to the
+ * target like an online full copy; then the server is stopped and its directory removed. An
+ * interrupted import starts its files over (RESTORE … REPLACE makes that harmless).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { StepFailure, type StepContext } from '../engine/operation.js';
+import { findFreePort } from '../redis/ports.js';
+import type { RedisTarget } from '../redis/commands.js';
+import type { InstanceRecord } from '../instances/records.js';
+import type { Store } from '../store/types.js';
+import type { CopyProgress, MigrationRecord } from './records.js';
+import { NO_PROGRESS } from './records.js';
+import { RedisRefused, fullCopy, keyspace, open } from './copier.js';
+
+export interface ImportDeps {
+  /** `<data>/obs/<bucket>/<file>` is where self_build_obs files are found (the local stand-in for OBS). */
+  dataDir: string;
+  redisServer: string;
+}
+
+interface Deps extends ImportDeps {
+  store: Store;
+  targetOf(i: InstanceRecord): RedisTarget;
+}
+
+export function obsFile(dataDir: string, bucket: string, file: string): string {
+  return path.join(dataDir, 'obs', bucket, file);
+}
+
+/** Files named by an import request, as kept in its settings. */
+export function importFileNames(m: Pick<MigrationRecord, 'settings'>): { bucket: string; files: string[] } {
+  const b = m.settings.backupFiles ?? {};
+  const files = Array.isArray(b.files) ? (b.files as { file_name: string }[]).map((f) => f.file_name) : [];
+  return { bucket: String(b.bucket_name ?? ''), files };
+}
+
+export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: MigrationRecord, save: (p: CopyProgress) => Promise<void>): Promise<CopyProgress> {
+  const { bucket, files } = importFileNames(m);
+  const target = m.settings.target?.instanceId ? await d.store.getInstanceById(m.settings.target.instanceId) : null;
+  if (!target) throw new StepFailure('DCS.5000', 'The target instance no longer exists.');
+  const dstTarget = { ...d.targetOf(target), password: m.secrets.targetPassword ?? target.password };
+  let copied = 0;
+  for (const file of files) {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'dcs-import-'));
+    const child = await loadRdb(d.redisServer, obsFile(d.dataDir, bucket, file), scratch, file);
+    const src = await open({ host: '127.0.0.1', port: child.port, password: null }, `file ${file}`);
+    const dst = await open(dstTarget, 'target');
+    try {
+      const total = (await keyspace(src)).reduce((a, x) => a + x.keys, 0);
+      const end = await fullCopy(src, dst, { ...NO_PROGRESS, total }, {
+        signal: ctx.signal, beforeEffect: () => ctx.assertOwned(), stopRequested: async () => false, bytesPerSecond: null,
+        saveProgress: async (p) => save({ ...p, copied: copied + p.copied, done: false }),
+      });
+      copied += end.copied;
+    } catch (e) {
+      if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
+      throw e;
+    } finally {
+      src.disconnect();
+      dst.disconnect();
+      child.stop();
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+  }
+  return { db: 0, cursor: '0', copied, total: copied, done: true };
+}
+
+/** Starts a throwaway redis-server that loads `file` as its RDB; refuses a file Redis cannot load. */
+async function loadRdb(redisServer: string, file: string, scratch: string, name: string): Promise<{ port: number; stop(): void }> {
+  if (!fs.existsSync(file)) throw new StepFailure('DCS.5000', `File ${name} is no longer in its bucket.`);
+  fs.copyFileSync(file, path.join(scratch, 'dump.rdb'));
+  const port = await findFreePort();
+  const child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--dir', scratch, '--dbfilename', 'dump.rdb',
+    '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
+  const stop = () => { if (child.exitCode === null) child.kill('SIGKILL'); };
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) break;
+    try {
+      const r = await open({ host: '127.0.0.1', port, password: null }, 'import');
+      const loading = /^loading:1/m.test(await r.info('persistence'));
+      r.disconnect();
+      if (!loading) return { port, stop };
+    } catch {
+      // not up yet
+    }
+    await Promise.race([exited, new Promise((res) => setTimeout(res, 100))]);
+  }
+  stop();
+  throw new StepFailure('DCS.5000', `File ${name} is not an RDB file Redis can load.`);
+}

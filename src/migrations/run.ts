@@ -1,0 +1,243 @@
+/**
+ * A migration's run: the engine task (`migrateData`) that carries out a migration, leased and
+ * fenced like every task. Its "instance" is the migration itself (task.instanceId = migration
+ * id), so one run at most is active per migration. Steps:
+ *   1. the full copy (or the import of files), resumable from the saved database and SCAN cursor
+ *      (resume_mode auto) or failed when interrupted (manual);
+ *   2. for incremental migrations, following the source's writes until a stop or sync-stop.
+ * Every change of the migration record is fenced by the run's lease in the same statement.
+ */
+import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import { LeaseLost, StepFailure, type HookContext, type Operation, type StepContext } from '../engine/operation.js';
+import type { Store } from '../store/types.js';
+import type { RedisTarget } from '../redis/commands.js';
+import type { InstanceRecord } from '../instances/records.js';
+import type { CopyProgress, MigrationEndpoint, MigrationRecord, MigrationRunPatch } from './records.js';
+import { Interrupted, RedisRefused, asMigrationError, attach, detach, fullCopy, link, masterOffset, open } from './copier.js';
+import { importFiles, type ImportDeps } from './import.js';
+
+export const MIGRATION_RUN = 'migrateData';
+export const RUN_STEPS = ['Copy every key', "Follow the source's writes"] as const;
+
+/** Steps wait on Redis, not on a clock: the largest timer Node accepts. */
+const NO_TIMEOUT = 2 ** 31 - 1;
+/** A lost source is retried every 5 s; after 60 s the run fails (§4.7). */
+export const RETRY_EVERY_MS = Number(process.env.DCS_MIGRATION_RETRY_MS ?? 0) || 5000;
+export const GIVE_UP_AFTER_MS = Number(process.env.DCS_MIGRATION_GIVE_UP_MS ?? 0) || 60_000;
+/** How often a run reads its record for a stop request. */
+const POLL_MS = 300;
+
+interface RunState {
+  copyStarted?: boolean;
+}
+
+export interface RunDeps extends ImportDeps {
+  store: Store;
+  /** How to reach an instance of this service. */
+  targetOf(i: InstanceRecord): RedisTarget;
+  logger: Logger;
+}
+
+/** Where an endpoint is now: an instance as stored (its password unless one was given), or an address. */
+export async function endpointTarget(d: Pick<RunDeps, 'store' | 'targetOf'>, e: MigrationEndpoint, password: string | null): Promise<RedisTarget> {
+  if (e.instanceId) {
+    const i = await d.store.getInstanceById(e.instanceId);
+    if (!i) throw new RedisRefused(`instance ${e.instanceId} no longer exists`);
+    const t = d.targetOf(i);
+    return { ...t, password: password ?? t.password };
+  }
+  const { host, port } = parseAddrs(e.addrs ?? '');
+  return { host, port, password };
+}
+
+/** `host:port` (the first of a comma-separated list), IPv6 in brackets. */
+export function parseAddrs(addrs: string): { host: string; port: number } {
+  const first = addrs.split(',')[0].trim();
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(first);
+  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) throw new RedisRefused(`"${first}" is not a host:port address`);
+  return { host: m[1] ?? m[2], port: Number(m[3]) };
+}
+
+export function migrationRun(d: RunDeps): Operation<RunState> {
+  const log = async (m: MigrationRecord | string, level: 'INFO' | 'ERROR', code: string, message: string) =>
+    d.store.migrations.appendLog(typeof m === 'string' ? m : m.id, level, code, message, Date.now());
+
+  const current = async (ctx: HookContext<RunState>): Promise<MigrationRecord> => {
+    const m = await d.store.migrations.getMigrationById(ctx.task.instanceId);
+    if (!m) throw new StepFailure('DCS.4133', 'The migration task was deleted while it ran.');
+    return m;
+  };
+
+  const save = async (ctx: HookContext<RunState>, patch: MigrationRunPatch): Promise<void> => {
+    if (!(await d.store.migrations.updateAsRun({ ...ctx.fence, now: Date.now() }, ctx.task.instanceId, patch))) throw new LeaseLost();
+  };
+
+  /** Reads the record at most every POLL_MS: has a stop (or, with `sync`, a sync-stop) been asked for? */
+  const stopWatcher = (ctx: HookContext<RunState>) => {
+    let at = 0;
+    let last: MigrationRecord['stopRequest'] = null;
+    return async (): Promise<MigrationRecord['stopRequest']> => {
+      if (Date.now() - at >= POLL_MS) {
+        at = Date.now();
+        const m = await d.store.migrations.getMigrationById(ctx.task.instanceId);
+        last = m ? m.stopRequest : 'stop';
+      }
+      return last;
+    };
+  };
+
+  const sleep = (ms: number, signal: AbortSignal) =>
+    new Promise<void>((res) => {
+      const t = setTimeout(res, ms);
+      signal.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true });
+    });
+
+  /** Full copy from source to target, reconnecting after a lost link every 5 s for up to 60 s. */
+  async function copyOnline(ctx: StepContext<RunState>, m: MigrationRecord): Promise<CopyProgress> {
+    let progress = m.progress;
+    let failingSince: number | null = null;
+    const stop = stopWatcher(ctx);
+    for (;;) {
+      let src: Redis | null = null;
+      let dst: Redis | null = null;
+      try {
+        src = await open(await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword), 'source');
+        dst = await open(await endpointTarget(d, m.settings.target!, m.secrets.targetPassword), 'target');
+        if (failingSince !== null) await log(m, 'INFO', 'reconnected', 'Reconnected; the full copy goes on from where it was.');
+        failingSince = null;
+        return await fullCopy(src, dst, progress, {
+          signal: ctx.signal,
+          beforeEffect: () => ctx.assertOwned(),
+          stopRequested: async () => (await stop()) === 'stop',
+          saveProgress: async (p) => {
+            await save(ctx, { progress: p });
+            progress = p;
+          },
+          bytesPerSecond: m.bandwidthLimitMb ? m.bandwidthLimitMb * 1024 * 1024 : null,
+        });
+      } catch (e) {
+        if (e instanceof LeaseLost || e instanceof Interrupted || e instanceof StepFailure || ctx.signal.aborted) throw e;
+        if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
+        failingSince ??= Date.now();
+        const msg = (e as Error).message;
+        if (Date.now() - failingSince >= GIVE_UP_AFTER_MS) {
+          throw new StepFailure('DCS.5000', `Gave up after ${Math.round(GIVE_UP_AFTER_MS / 1000)} s without a connection: ${msg}`);
+        }
+        await log(m, 'ERROR', 'connection_lost', `${msg}; retrying in ${Math.round(RETRY_EVERY_MS / 1000)} s`);
+        await sleep(RETRY_EVERY_MS, ctx.signal);
+      } finally {
+        src?.disconnect();
+        dst?.disconnect();
+      }
+    }
+  }
+
+  /** The target follows the source (REPLICAOF) until a stop, a sync-stop, or a source lost for 60 s. */
+  async function follow(ctx: StepContext<RunState>, m: MigrationRecord): Promise<void> {
+    const srcTarget = await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword);
+    const dstTarget = await endpointTarget(d, m.settings.target!, m.secrets.targetPassword);
+    const dst = await open(dstTarget, 'target');
+    const fenced = () => ctx.assertOwned();
+    let src: Redis | null = null;
+    try {
+      await attach(dst, srcTarget, fenced).catch((e) => { throw asMigrationError(e, 'target'); });
+      const stop = stopWatcher(ctx);
+      let lastUp = Date.now();
+      let savedOffset = m.replOffset;
+      let syncSince: number | null = null;
+      let following = m.status === 'INCRMIGEATING';
+      for (;;) {
+        if (ctx.signal.aborted) throw new Interrupted('interrupted');
+        const state = await link(dst).catch(() => ({ up: false, syncing: false, offset: savedOffset }));
+        if (state.up || state.syncing) lastUp = Date.now();
+        // INCRMIGEATING once the target has caught up: from then on each source write arrives at once.
+        if (state.up && !following) {
+          await save(ctx, { status: 'INCRMIGEATING' });
+          await log(m, 'INFO', 'following', "Following the source's writes (the target is a replica of the source until stopped).");
+          following = true;
+        }
+        else if (Date.now() - lastUp > GIVE_UP_AFTER_MS) {
+          await detach(dst, dstTarget.password, fenced).catch(() => {});
+          throw new StepFailure('DCS.5000', `The source did not answer for ${Math.round(GIVE_UP_AFTER_MS / 1000)} s; the target was detached and keeps what it received.`);
+        }
+        if (state.offset !== savedOffset && state.up) {
+          await save(ctx, { replOffset: state.offset });
+          savedOffset = state.offset;
+        }
+        const request = await stop();
+        if (request === 'stop') {
+          await detach(dst, dstTarget.password, fenced);
+          return;
+        }
+        if (request === 'sync') {
+          syncSince ??= Date.now();
+          src ??= await open(srcTarget, 'source').catch(() => null);
+          const caughtUp = state.up && src !== null && state.offset >= (await masterOffset(src).catch(() => Infinity));
+          if (caughtUp || Date.now() - syncSince > 10_000) {
+            await detach(dst, dstTarget.password, fenced);
+            return;
+          }
+        }
+        await sleep(POLL_MS, ctx.signal);
+      }
+    } finally {
+      dst.disconnect();
+      src?.disconnect();
+    }
+  }
+
+  return {
+    name: MIGRATION_RUN,
+    steps: [
+      {
+        name: RUN_STEPS[0],
+        timeoutMs: NO_TIMEOUT,
+        run: async (ctx) => {
+          const m = await current(ctx);
+          if (m.stopRequest === 'stop' || m.progress.done) return;
+          if (ctx.task.state.copyStarted) {
+            if (m.resumeMode === 'manual') {
+              throw new StepFailure('DCS.5000', 'The migration was interrupted by a restart of the service during the full copy (resume_mode manual); restart it.');
+            }
+            await log(m, 'INFO', 'resumed', `Resuming the full copy at database ${m.progress.db}, SCAN cursor ${m.progress.cursor} (${m.progress.copied} keys copied).`);
+          } else {
+            await ctx.saveState({ copyStarted: true });
+            await log(m, 'INFO', 'started', m.migrationType === 'backupfile_import' ? 'Import started.' : 'Connected; full copy started.');
+          }
+          const end = m.migrationType === 'backupfile_import'
+            ? await importFiles(d, ctx, m, (p) => save(ctx, { progress: p }))
+            : await copyOnline(ctx, m);
+          if (end.done) {
+            await save(ctx, { progress: end });
+            await log(m, 'INFO', 'copied', `Full copy finished: ${end.copied} keys copied.`);
+          }
+        },
+      },
+      {
+        name: RUN_STEPS[1],
+        timeoutMs: NO_TIMEOUT,
+        run: async (ctx) => {
+          const m = await current(ctx);
+          if (m.migrationMethod !== 'incremental_migration' || m.stopRequest === 'stop') return;
+          if (m.status === 'INCRMIGEATING') await log(m, 'INFO', 'reattached', "Re-attaching to the source's writes.");
+          else await log(m, 'INFO', 'attaching', 'Full copy done; the target is being attached to the source as its replica.');
+          await follow(ctx, m);
+        },
+      },
+    ],
+    onSuccess: async (ctx) => {
+      const m = await current(ctx);
+      const stopped = m.stopRequest === 'stop';
+      await save(ctx, { status: stopped ? 'TERMINATED' : 'SUCCESS', stopRequest: null });
+      await log(m, 'INFO', stopped ? 'stopped' : 'finished', stopped ? 'Stopped; what was copied stays on the target.' : 'Migration finished.');
+    },
+    onFailure: async (ctx, error) => {
+      const m = await d.store.migrations.getMigrationById(ctx.task.instanceId);
+      if (!m) return;
+      await save(ctx, { status: 'FAILED', stopRequest: null });
+      await log(m, 'ERROR', 'failed', error.message);
+      d.logger.warn({ migration_id: m.id, error: error.message }, 'migration failed');
+    },
+  };
+}

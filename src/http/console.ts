@@ -34,12 +34,12 @@ export async function registerConsole(app: FastifyInstance, dir = CONSOLE_DIR): 
       wildcard: false,
       index: 'index.html',
       cacheControl: false,
-      setHeaders: (reply, file) => {
+      setHeaders: (res, file) => {
         // Vite puts a content hash in every asset name: those never change; index.html may.
         const hashed = file.includes(`${path.sep}assets${path.sep}`);
-        reply.header('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
-        reply.header('Content-Security-Policy', CSP);
-        reply.header('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+        res.setHeader('Content-Security-Policy', CSP);
+        res.setHeader('X-Content-Type-Options', 'nosniff');
       },
     });
     scope.setNotFoundHandler(async (req, reply) => {

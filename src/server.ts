@@ -14,6 +14,7 @@ import type { Store } from './store/types.js';
 import { RedisSupervisor } from './redis/supervisor.js';
 import { TaskEngine } from './engine/engine.js';
 import { TaskService } from './tasks/service.js';
+import { TaskAuditLog } from './tasks/audit.js';
 import { InstanceRuntime } from './instances/runtime.js';
 import { InstanceService } from './instances/service.js';
 import { basicOperations } from './instances/operations.js';
@@ -146,7 +147,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     if (retention) cleanups.unshift(() => clearInterval(retention));
 
     const app = await buildApp({
-      logger: log, auth, tasks, instances, version: VERSION,
+      logger: log, auth, tasks, instances, version: VERSION, audit: new TaskAuditLog(store),
       metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length },
     });
     cleanups.unshift(() => app.close());

@@ -6,7 +6,7 @@ import { Transport, type DcsTasksClientOptions, type Query } from './transport.j
 import type {
   CentreTaskList, CreateInstanceRequest, CreateInstanceResult, DeleteResult, Instance, InstanceAction,
   InstanceActionResult, InstanceList, IssuedToken, Job, JobAccepted, ModifyInstanceRequest, PasswordChangeRequest,
-  PasswordChangeResult, RedisConfigChange, ResizeRequest, TaskList, TaskProgress, TaskQuery,
+  PasswordChangeResult, RedisConfigChange, ResizeRequest, TaskAuditList, TaskList, TaskProgress, TaskQuery,
 } from './types.js';
 
 /** yyyyMMddHHmmss in UTC, the query-string time format of the task lists. */
@@ -66,6 +66,11 @@ export class DcsTasksClient {
   /** GET /jobs/{job_id}: a task by id, without knowing its instance. */
   getJob(jobId: string): Promise<Job> {
     return this.t.send({ method: 'GET', segments: ['jobs', jobId] });
+  }
+
+  /** GET /task-audit (an addition): who deleted which task, newest first, paged. */
+  listTaskAudit(query: { offset?: number; limit?: number } = {}): Promise<TaskAuditList> {
+    return this.t.send({ method: 'GET', segments: ['task-audit'], query: { offset: query.offset, limit: query.limit } });
   }
 
   // --- instances ------------------------------------------------------------------------------

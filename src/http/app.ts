@@ -16,6 +16,8 @@ import { registerMetrics, type MetricSources } from './metrics.js';
 import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { auditRoutes } from './routes/audit.js';
+import type { TaskAuditLog } from '../tasks/audit.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 
@@ -25,6 +27,7 @@ export interface AppDeps {
   tasks: TaskService;
   instances: InstanceService;
   metrics: MetricSources;
+  audit: TaskAuditLog;
   version: string;
 }
 
@@ -83,6 +86,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   taskRoutes(app, d.tasks, d.instances);
   instanceRoutes(app, d.instances);
   tokenRoutes(app, d.auth);
+  await app.register(auditRoutes, { audit: d.audit });
   await registerConsole(app);
   return app;
 }

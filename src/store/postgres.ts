@@ -444,6 +444,12 @@ export class PostgresStore implements Store {
     const [r] = await this.q('SELECT * FROM tokens WHERE hash = $1', [hash]);
     return r ? { hash: String(r.hash), accessKey: String(r.access_key), expiresAt: Number(r.expires_at), createdAt: Number(r.created_at) } : null;
   }
+
+  async listAuditPage(projectId: string, offset: number, limit: number): Promise<{ total: number; records: AuditRecord[] }> {
+    const [c] = await this.q('SELECT count(*) AS n FROM task_audit WHERE project_id = $1', [projectId]);
+    const rows = await this.q('SELECT * FROM task_audit WHERE project_id = $1 ORDER BY id DESC OFFSET $2 LIMIT $3', [projectId, offset, limit]);
+    return { total: Number(c!.n), records: rows.map(auditFromRow) };
+  }
 }
 
 /**

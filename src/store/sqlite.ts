@@ -327,4 +327,10 @@ export class SqliteStore implements Store {
     const r = this.stmt('SELECT * FROM tokens WHERE hash = ?').get(hash) as Row | undefined;
     return r ? { hash: String(r.hash), accessKey: String(r.access_key), expiresAt: Number(r.expires_at), createdAt: Number(r.created_at) } : null;
   }
+
+  async listAuditPage(projectId: string, offset: number, limit: number): Promise<{ total: number; records: AuditRecord[] }> {
+    const { n } = this.stmt('SELECT count(*) AS n FROM task_audit WHERE project_id = ?').get(projectId) as { n: number };
+    const rows = this.stmt('SELECT * FROM task_audit WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?').all(projectId, limit, offset) as Row[];
+    return { total: n, records: rows.map(auditFromRow) };
+  }
 }

@@ -102,4 +102,6 @@ export interface Store {
   listCredentials?(): Promise<CredentialRecord[]>;
   insertToken(t: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | null>;
+  /** A page of the project's deletion audit, newest first, and how many records there are. */
+  listAuditPage(projectId: string, offset: number, limit: number): Promise<{ total: number; records: AuditRecord[] }>;
 }

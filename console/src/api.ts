@@ -4,7 +4,7 @@
  * and never see the client, so its shapes and method names stay out of the pages.
  */
 import { DcsApiError, DcsNetworkError, DcsTasksClient } from '../../src/client/index.js';
-import type { Instance, Progress, TaskPage, TaskQuery } from './types';
+import type { Instance, Progress, TaskAudit, TaskPage, TaskQuery } from './types';
 
 export interface SignIn {
   endpoint: string;
@@ -22,6 +22,9 @@ export interface ConsoleApi {
   deleteInstanceTask(instanceId: string, taskId: string): Promise<void>;
   listTasks(q: TaskQuery): Promise<TaskPage>;
   deleteTask(taskId: string): Promise<void>;
+  /** The job route's fail_reason of a task (null when it has none). */
+  failReason(taskId: string): Promise<string | null>;
+  listAudit(q: { offset: number; limit: number }): Promise<{ total: number; audits: TaskAudit[] }>;
 }
 
 /** "DCS.4001: The task does not exist. (request id 3f…)" — what a user can quote to support. */
@@ -50,5 +53,10 @@ export function connect(s: SignIn): ConsoleApi {
     deleteInstanceTask: async (id, t) => { await c.deleteTask(id, t); },
     listTasks: async (q) => page(await c.listCentreTasks(taskWindow(q))),
     deleteTask: async (t) => { await c.deleteCentreTask(t); },
+    failReason: async (t) => (await c.getJob(t)).fail_reason,
+    listAudit: async (q) => {
+      const r = await c.listTaskAudit(q);
+      return { total: Number(r.count), audits: r.audits };
+    },
   };
 }

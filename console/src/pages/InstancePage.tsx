@@ -4,14 +4,15 @@ import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleApi } from '../api';
 import type { Instance, Task } from '../types';
 import { localTime } from '../format';
-import { href } from '../router';
+import { href, intParam, setHash, type Query } from '../router';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Pager } from '../components/Pager';
+import { RefreshControl } from '../components/RefreshControl';
 import { StatusBadge } from '../components/StatusBadge';
 import { TaskTable } from '../components/TaskTable';
 import { useTaskPage } from '../useTaskPage';
 
-export function InstancePage({ api, id, tab }: { api: ConsoleApi; id: string; tab: 'overview' | 'tasks' }) {
+export function InstancePage({ api, id, tab, query }: { api: ConsoleApi; id: string; tab: 'overview' | 'tasks'; query: Query }) {
   const [instance, setInstance] = useState<Instance | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
@@ -32,7 +33,8 @@ export function InstancePage({ api, id, tab }: { api: ConsoleApi; id: string; ta
         <a role="tab" aria-selected={tab === 'overview'} class={tab === 'overview' ? 'tab on' : 'tab'} href={href.instance(id)}>Overview</a>
         <a role="tab" aria-selected={tab === 'tasks'} class={tab === 'tasks' ? 'tab on' : 'tab'} href={href.instance(id, 'tasks')}>Background Tasks</a>
       </div>
-      {tab === 'overview' ? <Overview instance={instance} /> : <InstanceTasks api={api} id={id} />}
+      {/* One failure, shown once: without the instance there is no task list to show either. */}
+      {error ? null : tab === 'overview' ? <Overview instance={instance} /> : <InstanceTasks api={api} id={id} query={query} />}
     </section>
   );
 }
@@ -56,23 +58,28 @@ function Overview({ instance: i }: { instance: Instance | null }) {
   );
 }
 
-function InstanceTasks({ api, id }: { api: ConsoleApi; id: string }) {
-  const [offset, setOffset] = useState(0);
-  const [limit, setLimit] = useState(10);
+function InstanceTasks({ api, id, query }: { api: ConsoleApi; id: string; query: Query }) {
+  const offset = intParam(query, 'offset', 0);
+  const limit = intParam(query, 'limit', 10);
+  const go = (o: number, l: number) => setHash(href.instance(id, 'tasks', { offset: o ? String(o) : '', limit: l !== 10 ? String(l) : '' }));
   const progressOf = (t: Task) => api.taskProgress(id, t.id);
-  const live = useTaskPage(() => api.listInstanceTasks(id, { offset, limit }), progressOf, [api, id, offset, limit]);
+  const live = useTaskPage({
+    load: () => api.listInstanceTasks(id, { offset, limit }),
+    progressOf,
+    failReasonOf: (t) => api.failReason(t.id),
+  }, [api, id, offset, limit]);
   // Deleting the last task of the last page leaves it empty: show the page before it.
   useEffect(() => {
-    if (live.page?.tasks.length === 0 && offset > 0) setOffset(Math.max(0, offset - limit));
+    if (live.page?.tasks.length === 0 && offset > 0) go(Math.max(0, offset - limit), limit);
   }, [live.page]);
   return (
     <div>
       <div class="toolbar">
         <span class="muted">Restarts, flushes, password and configuration changes of this instance.</span>
-        <button type="button" class="btn" onClick={live.reload}>Refresh</button>
+        <RefreshControl updatedAt={live.updatedAt} reload={live.reload} />
       </div>
       <TaskTable live={live} progressOf={progressOf} remove={(t) => api.deleteInstanceTask(id, t.id)} />
-      <Pager offset={offset} limit={limit} total={live.page?.total ?? 0} onChange={(o, l) => { setOffset(o); setLimit(l); }} />
+      <Pager offset={offset} limit={limit} total={live.page?.total ?? 0} onChange={go} />
     </div>
   );
 }

@@ -93,3 +93,16 @@ export const when = (iso: string | null | undefined): string =>
 /** Epoch ms as a string (job times) → the same format. */
 export const whenMs = (ms: string | null | undefined): string =>
   ms ? when(new Date(Number(ms)).toISOString()) : '-';
+
+/**
+ * A reader that goes away (`dcs-tasks centre list | head -1`) is not an error: stop quietly with
+ * exit 0 instead of an EPIPE stack trace, as other command-line tools do.
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+      throw e;
+    });
+  }
+}

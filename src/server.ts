@@ -148,7 +148,11 @@ export async function startService(c: ServeConfig, print: (line: string) => void
 
     const app = await buildApp({
       logger: log, auth, tasks, instances, version: VERSION, audit: new TaskAuditLog(store),
-      metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length },
+      metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length, recentDurations: (name, n) => store.recentDurations(name, n) },
+      health: {
+        probeStore: () => store.countTasksByStatus(),
+        managedRedis: () => ({ total: supervisor.list().length, up: supervisor.list().filter((id) => supervisor.isUp(id)).length }),
+      },
     });
     cleanups.unshift(() => app.close());
     try {

@@ -13,6 +13,7 @@ import type { TaskService } from '../tasks/service.js';
 import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
 import { registerErrorHandling } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
+import { registerHealth, type HealthSources } from './health.js';
 import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -20,6 +21,7 @@ import { auditRoutes } from './routes/audit.js';
 import type { TaskAuditLog } from '../tasks/audit.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
+import { SERVERS, integerPaging, registerDocs } from './docs.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -28,6 +30,7 @@ export interface AppDeps {
   instances: InstanceService;
   metrics: MetricSources;
   audit: TaskAuditLog;
+  health: HealthSources;
   version: string;
 }
 
@@ -68,6 +71,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'dcs-tasks: DCS background-task API', version: d.version },
+      servers: SERVERS,
       components: {
         securitySchemes: {
           aksk: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'SDK-HMAC-SHA256 AK/SK signature (see auth.md)' },
@@ -76,17 +80,18 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
       },
       security: [{ aksk: [] }, { token: [] }],
     },
-    transformObject: (d) => ('openapiObject' in d ? toOpenApi30(d.openapiObject as Record<string, unknown>) : d.swaggerObject),
+    transformObject: (d) => ('openapiObject' in d ? toOpenApi30(integerPaging(d.openapiObject as Record<string, unknown>)) : d.swaggerObject),
   });
   registerAuthHook(app, d.auth);
   registerMetrics(app, d.metrics);
 
-  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  registerHealth(app, d.health);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   taskRoutes(app, d.tasks, d.instances);
   instanceRoutes(app, d.instances);
   tokenRoutes(app, d.auth);
   await app.register(auditRoutes, { audit: d.audit });
   await registerConsole(app);
+  await registerDocs(app);
   return app;
 }

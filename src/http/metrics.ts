@@ -1,11 +1,20 @@
-/** Prometheus metrics: requests by route and status, task counts, managed Redis processes up. */
+/**
+ * Prometheus metrics: requests by route and status, task counts, how long each kind of task
+ * takes, managed Redis processes up.
+ */
 import client from 'prom-client';
 import type { FastifyInstance } from 'fastify';
+import { TASK_NAMES } from '../instances/operations.js';
 
 export interface MetricSources {
   taskCounts(): Promise<Record<string, number>>;
   redisUp(): number;
+  /** Durations (ms) of the latest successful tasks of a name, newest first (the store's). */
+  recentDurations(name: string, limit: number): Promise<number[]>;
 }
+
+/** How many recent successful runs of a task name the duration gauges summarise. */
+export const DURATION_WINDOW = 50;
 
 export function registerMetrics(app: FastifyInstance, sources: MetricSources): void {
   const registry = new client.Registry();
@@ -25,6 +34,21 @@ export function registerMetrics(app: FastifyInstance, sources: MetricSources): v
       const counts = await sources.taskCounts();
       this.reset();
       for (const s of ['CREATED', 'WAITING', 'EXECUTING', 'SUCCESS', 'FAILED']) this.set({ status: s }, counts[s] ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: 'dcs_task_duration_seconds',
+    help: `Duration of the last ${DURATION_WINDOW} successful tasks of each name (stat: mean, max, last), from the store, so every node reports the same`,
+    labelNames: ['task_name', 'stat'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const name of Object.values(TASK_NAMES)) {
+        const ms = await sources.recentDurations(name, DURATION_WINDOW);
+        if (ms.length === 0) continue;
+        this.set({ task_name: name, stat: 'mean' }, ms.reduce((a, b) => a + b, 0) / ms.length / 1000);
+        this.set({ task_name: name, stat: 'max' }, Math.max(...ms) / 1000);
+        this.set({ task_name: name, stat: 'last' }, ms[0]! / 1000);
+      }
     },
   });
   new client.Gauge({

@@ -184,7 +184,7 @@ describe('routes', () => {
   test('health, openapi and metrics answer without auth', async () => {
     const h = await call(svc.url, null, 'GET', '/health');
     assert.equal(h.status, 200);
-    assert.deepEqual(h.body, { status: 'ok' });
+    assert.equal(h.body.status, 'ok');
     assert.match(h.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/);
     const o = await call(svc.url, null, 'GET', '/openapi.json');
     assert.equal(o.status, 200);

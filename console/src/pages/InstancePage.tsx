@@ -2,7 +2,7 @@
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { ConsoleApi } from '../api';
-import type { Instance, Task } from '../types';
+import { isRunning, type Instance, type Task } from '../types';
 import { localTime } from '../format';
 import { href, intParam, setHash, type Query } from '../router';
 import { ErrorMessage } from '../components/ErrorMessage';
@@ -10,16 +10,48 @@ import { Pager } from '../components/Pager';
 import { RefreshControl } from '../components/RefreshControl';
 import { StatusBadge } from '../components/StatusBadge';
 import { TaskTable } from '../components/TaskTable';
-import { useTaskPage } from '../useTaskPage';
+import { POLL_MS, useTaskPage } from '../useTaskPage';
+import { Operations } from '../components/Operations';
+import { REFRESH_MS, useAutoRefresh } from '../autoRefresh';
 
 export function InstancePage({ api, id, tab, query }: { api: ConsoleApi; id: string; tab: 'overview' | 'tasks'; query: Query }) {
   const [instance, setInstance] = useState<Instance | null>(null);
+  const [running, setRunning] = useState<Task | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [started, setStarted] = useState('');
+  const [generation, setGeneration] = useState(0);
+  const auto = useAutoRefresh();
+  // The instance and whether one of its tasks runs (operations are off meanwhile): every
+  // second while a task runs, else at the auto-refresh pace.
   useEffect(() => {
     let alive = true;
-    api.getInstance(id).then((i) => alive && setInstance(i), (e) => alive && setError(e));
-    return () => { alive = false; };
-  }, [api, id]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const run = async () => {
+      let busy = false;
+      try {
+        const [i, page] = await Promise.all([api.getInstance(id), api.listInstanceTasks(id, { offset: 0, limit: 10 })]);
+        if (!alive) return;
+        const r = page.tasks.find((t) => isRunning(t.status)) ?? null;
+        busy = r !== null;
+        setInstance(i);
+        setRunning(r);
+        setError(null);
+      } catch (e) {
+        if (!alive) return;
+        setError(e);
+      }
+      if (busy) timer = setTimeout(run, POLL_MS);
+      else if (auto) timer = setTimeout(run, REFRESH_MS);
+    };
+    void run();
+    return () => { alive = false; clearTimeout(timer); };
+  }, [api, id, auto, generation]);
+
+  const onStarted = (label: string) => {
+    setStarted(`${label} started; its task is at the top of the list.`);
+    setGeneration((g) => g + 1);
+    setHash(href.instance(id, 'tasks'));
+  };
 
   return (
     <section>
@@ -29,12 +61,14 @@ export function InstancePage({ api, id, tab, query }: { api: ConsoleApi; id: str
         {instance && <StatusBadge status={instance.status} />}
       </div>
       <ErrorMessage error={error} />
+      {instance && !error && <Operations api={api} instance={instance} running={running} onStarted={onStarted} />}
+      {started && <div class="notice" role="status">{started} <button type="button" class="link" onClick={() => setStarted('')}>Dismiss</button></div>}
       <div class="tabs" role="tablist">
         <a role="tab" aria-selected={tab === 'overview'} class={tab === 'overview' ? 'tab on' : 'tab'} href={href.instance(id)}>Overview</a>
         <a role="tab" aria-selected={tab === 'tasks'} class={tab === 'tasks' ? 'tab on' : 'tab'} href={href.instance(id, 'tasks')}>Background Tasks</a>
       </div>
       {/* One failure, shown once: without the instance there is no task list to show either. */}
-      {error ? null : tab === 'overview' ? <Overview instance={instance} /> : <InstanceTasks api={api} id={id} query={query} />}
+      {error ? null : tab === 'overview' ? <Overview instance={instance} /> : <InstanceTasks key={generation} api={api} id={id} query={query} />}
     </section>
   );
 }

@@ -23,6 +23,7 @@ import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
 import { buildApp } from './http/app.js';
+import { TaskOutcomeMetrics } from './http/metrics.js';
 import { VERSION } from './version.js';
 
 export interface RunningService {
@@ -131,7 +132,8 @@ export async function startService(c: ServeConfig, print: (line: string) => void
       leaseMs: Number(process.env.DCS_LEASE_MS ?? 0) || undefined,
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
-    for (const op of [...basicOperations({ store, runtime }), ...topologyOperations({ store, runtime })]) engine.register(op);
+    const taskOutcomes = new TaskOutcomeMetrics();
+    for (const op of [...basicOperations({ store, runtime }), ...topologyOperations({ store, runtime })]) engine.register(taskOutcomes.observe(op));
     const tasks = new TaskService(store, engine);
     const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => engine.nodeLiveness());
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
@@ -148,7 +150,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
 
     const app = await buildApp({
       logger: log, auth, tasks, instances, version: VERSION, audit: new TaskAuditLog(store),
-      metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length, recentDurations: (name, n) => store.recentDurations(name, n) },
+      metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length, taskOutcomes },
       health: {
         probeStore: () => store.countTasksByStatus(),
         managedRedis: () => ({ total: supervisor.list().length, up: supervisor.list().filter((id) => supervisor.isUp(id)).length }),

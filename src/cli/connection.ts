@@ -26,7 +26,9 @@ export interface ConnectionFlags {
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`an integer from ${min} to ${max} is expected.`);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `a whole number of at least ${min} is expected.` : `an integer from ${min} to ${max} is expected.`);
+    }
     return n;
   };
 }

@@ -4,17 +4,57 @@
  */
 import client from 'prom-client';
 import type { FastifyInstance } from 'fastify';
-import { TASK_NAMES } from '../instances/operations.js';
 
 export interface MetricSources {
   taskCounts(): Promise<Record<string, number>>;
   redisUp(): number;
-  /** Durations (ms) of the latest successful tasks of a name, newest first (the store's). */
-  recentDurations(name: string, limit: number): Promise<number[]>;
+  taskOutcomes: TaskOutcomeMetrics;
 }
 
-/** How many recent successful runs of a task name the duration gauges summarise. */
-export const DURATION_WINDOW = 50;
+/** The parts of a task and an operation these metrics read (structural: no engine import). */
+interface FinishedTask { name: string; startedAt: number | null; createdAt: number }
+interface Outcomes<T extends FinishedTask, F> {
+  name: string;
+  onSuccess?(task: T): Promise<void>;
+  onFailure?(task: T, failure: F): Promise<string | void>;
+}
+
+/**
+ * How long each kind of task takes and how often it fails, for the tasks this node finished.
+ * Fed by the operations' own onSuccess/onFailure hooks (see observe), so no engine change and
+ * no store query on a scrape; with several nodes, sum the series over the nodes.
+ */
+export class TaskOutcomeMetrics {
+  readonly duration = new client.Histogram({
+    name: 'dcs_task_duration_seconds', help: 'Duration of finished tasks (first claim to end) by task name and status',
+    labelNames: ['task_name', 'status'], registers: [],
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+  });
+  readonly failures = new client.Counter({
+    name: 'dcs_task_failures_total', help: 'Tasks that ended FAILED, by task name and error code',
+    labelNames: ['task_name', 'error_code'], registers: [],
+  });
+  get metrics() {
+    return [this.duration, this.failures];
+  }
+
+  /** The operation, its hooks wrapped to record the outcome first. */
+  observe<T extends FinishedTask, F extends { code?: string }, O extends Outcomes<T, F>>(op: O): O {
+    const seconds = (t: T) => (Date.now() - (t.startedAt ?? t.createdAt)) / 1000;
+    return {
+      ...op,
+      onSuccess: async (t: T) => {
+        this.duration.observe({ task_name: op.name, status: 'SUCCESS' }, seconds(t));
+        await op.onSuccess?.(t);
+      },
+      onFailure: async (t: T, f: F) => {
+        this.duration.observe({ task_name: op.name, status: 'FAILED' }, seconds(t));
+        this.failures.inc({ task_name: op.name, error_code: f.code ?? 'unknown' });
+        return op.onFailure?.(t, f);
+      },
+    };
+  }
+}
 
 export function registerMetrics(app: FastifyInstance, sources: MetricSources): void {
   const registry = new client.Registry();
@@ -36,21 +76,7 @@ export function registerMetrics(app: FastifyInstance, sources: MetricSources): v
       for (const s of ['CREATED', 'WAITING', 'EXECUTING', 'SUCCESS', 'FAILED']) this.set({ status: s }, counts[s] ?? 0);
     },
   });
-  new client.Gauge({
-    name: 'dcs_task_duration_seconds',
-    help: `Duration of the last ${DURATION_WINDOW} successful tasks of each name (stat: mean, max, last), from the store, so every node reports the same`,
-    labelNames: ['task_name', 'stat'], registers: [registry],
-    async collect() {
-      this.reset();
-      for (const name of Object.values(TASK_NAMES)) {
-        const ms = await sources.recentDurations(name, DURATION_WINDOW);
-        if (ms.length === 0) continue;
-        this.set({ task_name: name, stat: 'mean' }, ms.reduce((a, b) => a + b, 0) / ms.length / 1000);
-        this.set({ task_name: name, stat: 'max' }, Math.max(...ms) / 1000);
-        this.set({ task_name: name, stat: 'last' }, ms[0]! / 1000);
-      }
-    },
-  });
+  for (const m of sources.taskOutcomes.metrics) registry.registerMetric(m);
   new client.Gauge({
     name: 'dcs_managed_redis_up', help: 'Managed redis-server processes answering', registers: [registry],
     collect() { this.set(sources.redisUp()); },

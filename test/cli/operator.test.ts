@@ -192,6 +192,8 @@ test('usage errors exit 2: bare dcs-tasks, an unknown command, impossible times,
     [['centre', 'list', '--start-time', '2026-11-25T24:00:00Z'], /is not a real time/],
     [['centre', 'list', '--start-time', '20261125000000', '--end-time', '2026-11-24'], /--end-time \(20261124000000\) is before --start-time \(20261125000000\)/],
     [['audit', 'list', '--limit', '0'], /an integer from 1 to 1000/],
+    [['centre', 'list', '--offset', '-1'], /a whole number of at least 0 is expected/],
+    [['tasks', 'wait', 'x', '--interval', '5'], /a whole number of at least 50 is expected/],
   ];
   for (const [args, message] of cases) {
     const r = await cli(args, env);

@@ -46,16 +46,22 @@ test('/health: store reachable, managed redis-server processes up; no auth; noth
   await waitFor(async () => (await call(svc.url, null, 'GET', '/health')).body.status === 'ok', 20_000, 'health ok again');
 });
 
-test('/metrics: duration of finished tasks by task name', async () => {
+test('/metrics: task duration by task name and status, failures by task name and error code', async () => {
   const r = await admin.put(`/v2/${P}/instances/status`, { instances: [instanceId], action: 'flush' });
   assert.equal(r.status, 200, r.text);
   await waitFor(async () => (await admin.get(`/v2/${P}/instances/${instanceId}/tasks`)).body.tasks.some((t: any) => t.name === 'flushInstance' && t.status === 'SUCCESS'), 20_000, 'flush SUCCESS');
+  const resize = await admin.post(`/v2/${P}/instances/${instanceId}/resize`, { new_capacity: 0.0001 }); // fails: data in use does not fit
+  assert.equal(resize.status, 200, resize.text);
+  await waitFor(async () => (await admin.get(`/v2/${P}/jobs/${resize.body.job_id}`)).body.status === 'FAIL', 20_000, 'resize FAIL');
   const m = await call(svc.url, null, 'GET', '/metrics');
   assert.equal(m.status, 200);
-  const mean = /^dcs_task_duration_seconds\{task_name="flushInstance",stat="mean"\} ([\d.e-]+)$/m.exec(m.text);
-  assert.ok(mean, m.text.split('\n').filter((l) => l.includes('duration')).join('\n'));
-  assert.ok(Number(mean[1]) > 0 && Number(mean[1]) < 60);
-  assert.doesNotMatch(m.text, /task_name="restartInstance"/, 'no series for a task name that never ran');
+  const text = m.text;
+  assert.match(text, /^dcs_task_duration_seconds_count\{task_name="flushInstance",status="SUCCESS"\} 1$/m);
+  const sum = /^dcs_task_duration_seconds_sum\{task_name="flushInstance",status="SUCCESS"\} ([\d.e-]+)$/m.exec(text);
+  assert.ok(sum && Number(sum[1]) > 0 && Number(sum[1]) < 60, text);
+  assert.match(text, /^dcs_task_duration_seconds_count\{task_name="EXTEND",status="FAILED"\} 1$/m);
+  assert.match(text, /^dcs_task_failures_total\{task_name="EXTEND",error_code="DCS\.4113"\} 1$/m);
+  assert.doesNotMatch(text, /task_name="restartInstance"/, 'no series for a task name that never ran');
 });
 
 test('OpenAPI: a servers entry, integer offset/limit, operationId of the audit route; /docs served locally', async () => {

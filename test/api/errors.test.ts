@@ -173,7 +173,7 @@ describe('parameters and bodies', () => {
 describe('routes', () => {
   test('unknown route → 404 DCS.4001; known path with wrong method → 405 with Allow', async () => {
     assertError(await admin.get(`/v2/${P}/nothing-here`), 404, 'DCS.4001');
-    assertError(await call(svc.url, null, 'GET', '/'), 404, 'DCS.4001');
+    assertError(await call(svc.url, null, 'GET', '/nothing-here'), 404, 'DCS.4001');
     const r = await admin.call('PATCH', `/v2/${P}/instances/${instanceId}/tasks/${taskId}`);
     assertError(r, 405, 'DCS.4001');
     assert.match(r.headers.get('allow') ?? '', /DELETE/);

@@ -1,112 +1,131 @@
 /**
  * Benchmark: authenticated, durable DELETE of pre-seeded finished tasks on the real service,
- * against a bare node:http server that answers the same 200 body — both under autocannon in
- * the same run with the same signed requests (32 connections), so the ratio compares servers,
- * not machines. Last line: `delete_vs_bare_ratio=<x.xx> p99_ms=<y.y>`.
+ * against baselines answering the same 200 body, every server in a process of its own and the
+ * load generator (autocannon, 32 connections, the same pre-signed requests) in this one:
+ *
+ *   canned TCP answer  — the load generator's own ceiling (the server parses nothing)
+ *   bare node:http     — the baseline of the ratios
+ *   bare Fastify       — the same route shape: the framework's own share
+ *   dcs-tasks on SQLite, on PostgreSQL, and three nodes on one PostgreSQL schema
+ *
+ * Rows run in rounds, baselines and services alternating, so drift on a shared machine hits
+ * both; a row's numbers merge its rounds. Last line: `delete_vs_bare_ratio=<x.xx> p99_ms=<y.y>`
+ * (SQLite), after `postgres_vs_bare_ratio=` and `three_node_vs_bare_ratio=`.
+ *
+ * Env: BENCH_CONNECTIONS (32), BENCH_REQUESTS per row and round (20000), BENCH_ROUNDS (2),
+ * BENCH_SKIP_POSTGRES=1.
  */
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
-import { signRequest } from '../src/auth/signature.js';
-import { makeCredential, startService, tempDir, testCredentials, writeTestCredentials, type TestCredential } from '../test/helpers/service.js';
-import { seedFinishedTasks } from '../test/helpers/seed.js';
+import { startService, tempDir, testCredentials, writeTestCredentials, makeCredential, type Service } from '../test/helpers/service.js';
 import { dropDatabase, testDatabaseUrl } from '../test/helpers/db.js';
+import { seedFinishedTasks, type SeededTasks } from './lib/seed.js';
+import { machine, startBareServer, type BareKind } from './lib/processes.js';
+import { load, merge, percentile, signed, throughput, type LoadResult, type SignedRequest } from './lib/load.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const WARMUP = 500;
+const SKIP_POSTGRES = Boolean(process.env.BENCH_SKIP_POSTGRES);
 
-interface Result { rps: number; p50: number; p99: number; non2xx: number; errors: number }
-
-/** Pre-signs one DELETE per task (signing is the client's work, identical for both servers). */
-function signedDeletes(cred: TestCredential, instanceId: string, taskIds: string[], host: string) {
-  return taskIds.map((id) => {
-    const url = `/v2/${cred.project_id}/instances/${instanceId}/tasks/${id}`;
-    const headers = { 'content-type': 'application/json', 'x-project-id': cred.project_id, host };
-    const auth = signRequest({ accessKey: cred.access_key, secretKey: cred.secret_key, method: 'DELETE', url, headers });
-    return { method: 'DELETE' as const, path: url, headers: { ...headers, ...auth } };
-  });
+/** One row: one or more servers (nodes) loaded at once, the connections split between them. */
+interface Target {
+  name: string;
+  urls: string[];
+  /** The requests of measurement `n` (0 = warm-up), one list per node. */
+  requests(n: number): SignedRequest[][];
+  stop(): Promise<void>;
 }
 
-type Req = { method: 'DELETE'; path: string; headers: Record<string, string> };
+const deletePath = (project: string, instance: string, task: string) => `/v2/${project}/instances/${instance}/tasks/${task}`;
 
-async function load(url: string, requests: Req[], connections: number): Promise<Result> {
-  let i = 0;
-  const r = await autocannon({
-    url,
-    connections: Math.max(1, Math.round(connections)),
-    amount: requests.length,
-    requests: [{ setupRequest: (req: any) => ({ ...req, ...requests[i++ % requests.length] }) }],
-  });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+async function bareTarget(name: string, kind: BareKind): Promise<Target> {
+  const server = await startBareServer(kind);
+  // Requests of the same shape and size as the service's (signed, 32-hex ids), sent again each time.
+  const cred = makeCredential(randomBytes(16).toString('hex'), 'admin', 'bench');
+  const instance = randomBytes(16).toString('hex');
+  const requests = Array.from({ length: REQUESTS }, () => signed(server.url, cred, 'DELETE', deletePath(cred.project_id, instance, randomBytes(16).toString('hex'))));
+  return { name, urls: [server.url], requests: (n) => [n === 0 ? requests.slice(0, WARMUP) : requests], stop: server.stop };
 }
 
-function bareServer(): Promise<{ url: string; close: () => void }> {
-  const body = JSON.stringify({ message: '' });
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    const port = (server.address() as { port: number }).port;
-    resolve({ url: `http://127.0.0.1:${port}`, close: () => server.close() });
-  }));
-}
-
-function row(name: string, r: Result): string {
-  return `${name.padEnd(28)} ${r.rps.toFixed(0).padStart(8)} req/s   p50 ${r.p50.toFixed(1).padStart(6)} ms   p99 ${r.p99.toFixed(1).padStart(6)} ms   non-2xx ${r.non2xx}  errors ${r.errors}`;
-}
-
-/** One configuration under load: `nodes` services on one database, the deletes split between them. */
-async function measure(kind: 'sqlite' | 'postgres', nodes: number): Promise<Result> {
+async function serviceTarget(name: string, kind: 'sqlite' | 'postgres', nodes: number): Promise<Target> {
   const dataDirs = Array.from({ length: nodes }, () => tempDir('dcs-bench-'));
   const creds = testCredentials();
-  const project = creds[0]!.project_id;
   for (const d of dataDirs) writeTestCredentials(d, creds);
   const database = testDatabaseUrl(dataDirs[0]!, kind);
-  const seeded = await seedFinishedTasks(database, project, REQUESTS);
-  const services = await Promise.all(dataDirs.map((dataDir) => startService({ dataDir, database, args: ['--log-level', 'warn'] })));
-  try {
-    const share = (ids: string[], k: number) => ids.filter((_, j) => j % nodes === k);
-    const signed = (ids: string[], k: number) => signedDeletes(creds[0]!, seeded.instanceId, share(ids, k), new URL(services[k]!.url).host);
-    const warm = seeded.taskIds.slice(0, 500);
-    await Promise.all(services.map((svc, k) => load(svc.url, signed(warm, k), CONNECTIONS / nodes))); // JIT warm-up
-    const rest = seeded.taskIds.slice(500);
-    const results = await Promise.all(services.map((svc, k) => load(svc.url, signed(rest, k), CONNECTIONS / nodes)));
-    // Throughput adds up across nodes; latency is the worst node's.
-    return results.reduce((a, r) => ({ rps: a.rps + r.rps, p50: Math.max(a.p50, r.p50), p99: Math.max(a.p99, r.p99), non2xx: a.non2xx + r.non2xx, errors: a.errors + r.errors }));
-  } finally {
-    await Promise.all(services.map((svc) => svc.stop()));
-    await dropDatabase(database);
-  }
+  const seeded: SeededTasks = await seedFinishedTasks(database, creds[0]!.project_id, WARMUP + ROUNDS * REQUESTS);
+  const services: Service[] = [];
+  for (const dataDir of dataDirs) services.push(await startService({ dataDir, database, args: ['--log-level', 'warn'] }));
+  return {
+    name, urls: services.map((s) => s.url),
+    requests: (n) => services.map((svc, k) => {
+      const first = n === 0 ? 0 : WARMUP + (n - 1) * REQUESTS;
+      const count = n === 0 ? WARMUP : REQUESTS;
+      const out: SignedRequest[] = [];
+      for (let i = first + k; i < first + count; i += nodes) {
+        out.push(signed(svc.url, creds[0]!, 'DELETE', deletePath(creds[0]!.project_id, seeded.instanceId, seeded.taskId(i))));
+      }
+      return out;
+    }),
+    stop: async () => {
+      await Promise.all(services.map((s) => s.stop()));
+      await dropDatabase(database);
+    },
+  };
+}
+
+/** Measurement `n` of a target: its nodes loaded at once, the connections shared out. */
+async function measure(t: Target, n: number): Promise<LoadResult> {
+  const perNode = t.requests(n);
+  const results = await Promise.all(t.urls.map((url, k) => load(url, perNode[k]!, CONNECTIONS / t.urls.length)));
+  return merge(results, 'parallel');
+}
+
+const fmt = (x: number, digits = 1) => x.toFixed(digits);
+function line(name: string, r: LoadResult, bare?: LoadResult): string {
+  const ratio = bare ? fmt(throughput(r) / throughput(bare), 2) : '';
+  return `${name.padEnd(30)} ${fmt(throughput(r), 0).padStart(7)} req/s  p50 ${fmt(percentile(r.latencies, 50)).padStart(6)} ms  p99 ${fmt(percentile(r.latencies, 99)).padStart(6)} ms  ` +
+    `${ratio.padStart(5)}  non-200 ${r.completed - r.ok}  errors ${r.errors}`;
 }
 
 async function main() {
-  const bare = await bareServer();
+  const targets: Target[] = [];
   try {
-    // The same signed requests (same size, same headers) as the service gets.
-    const ids = Array.from({ length: REQUESTS - 500 }, () => randomBytes(16).toString('hex'));
-    const baseline = signedDeletes(makeCredential(randomBytes(16).toString('hex'), 'admin', 'b'), randomBytes(16).toString('hex'), ids, new URL(bare.url).host);
-    await load(bare.url, baseline.slice(0, 500), CONNECTIONS);
-    const bareResult = await load(bare.url, baseline, CONNECTIONS);
-    const sqlite = await measure('sqlite', 1);
-    const postgres = process.env.BENCH_SKIP_POSTGRES ? null : await measure('postgres', 1);
-    const threeNodes = process.env.BENCH_SKIP_POSTGRES ? null : await measure('postgres', 3);
-    console.log(`connections=${CONNECTIONS} requests=${REQUESTS - 500} per row; sqlite: WAL, synchronous=FULL, group commit; postgres: one schema, pool of 10 per node`);
-    console.log(row('bare node:http', bareResult));
-    console.log(row('dcs-tasks DELETE, sqlite', sqlite));
-    if (postgres) console.log(row('dcs-tasks DELETE, postgres', postgres));
-    if (threeNodes) console.log(row('dcs-tasks DELETE, 3 nodes pg', threeNodes));
-    for (const [name, r] of [['sqlite', sqlite], ['postgres', postgres], ['three_node', threeNodes]] as const) {
-      if (r && r.non2xx > 0) console.log(`warning: ${name}: ${r.non2xx} deletes did not answer 200`);
+    const started = async (t: Promise<Target>) => { targets.push(await t); return targets.at(-1)!; };
+    const canned = await started(bareTarget('canned TCP (generator ceiling)', 'canned'));
+    const http = await started(bareTarget('bare node:http', 'http'));
+    const fastify = await started(bareTarget('bare Fastify, same route', 'fastify'));
+    const sqlite = await started(serviceTarget('dcs-tasks, SQLite', 'sqlite', 1));
+    const postgres = SKIP_POSTGRES ? null : await started(serviceTarget('dcs-tasks, PostgreSQL', 'postgres', 1));
+    const threeNodes = SKIP_POSTGRES ? null : await started(serviceTarget('dcs-tasks, 3 nodes, PostgreSQL', 'postgres', 3));
+
+    // Each service follows a bare node:http row, in every round.
+    const order = [canned, http, sqlite, fastify, ...(postgres ? [http, postgres] : []), ...(threeNodes ? [http, threeNodes] : [])];
+    for (const t of targets) await measure(t, 0); // JIT warm-up, not counted
+    const results = new Map<Target, LoadResult[]>(targets.map((t) => [t, []]));
+    console.log(machine());
+    console.log(`connections=${CONNECTIONS} requests=${REQUESTS} per row and round, rounds=${ROUNDS}; every server in its own process; ` +
+      'sqlite: WAL, synchronous=FULL, group commit; postgres: pool of 10 per node');
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const t of order) {
+        const r = await measure(t, round);
+        results.get(t)!.push(r);
+        console.log(`round ${round}  ${line(t.name, r)}`);
+      }
     }
-    if (postgres) console.log(`postgres_vs_bare_ratio=${(postgres.rps / bareResult.rps).toFixed(2)} p99_ms=${postgres.p99.toFixed(1)}`);
-    if (threeNodes) console.log(`three_node_vs_bare_ratio=${(threeNodes.rps / bareResult.rps).toFixed(2)} p99_ms=${threeNodes.p99.toFixed(1)}`);
-    console.log(`delete_vs_bare_ratio=${(sqlite.rps / bareResult.rps).toFixed(2)} p99_ms=${sqlite.p99.toFixed(1)}`);
+    const total = (t: Target) => merge(results.get(t)!);
+    const bare = total(http);
+    console.log(`\n${'row (all rounds)'.padEnd(30)}   req/s  ${'p50'.padStart(9)}     ${'p99'.padStart(9)}     ratio to bare node:http`);
+    for (const t of targets) console.log(line(t.name, total(t), bare));
+    for (const t of [sqlite, postgres, threeNodes]) {
+      if (t && total(t).ok < total(t).completed) console.log(`warning: ${t.name}: ${total(t).completed - total(t).ok} deletes did not answer 200`);
+    }
+    const ratioLine = (label: string, t: Target) => `${label}=${fmt(throughput(total(t)) / throughput(bare), 2)} p99_ms=${fmt(percentile(total(t).latencies, 99))}`;
+    if (postgres) console.log(ratioLine('postgres_vs_bare_ratio', postgres));
+    if (threeNodes) console.log(ratioLine('three_node_vs_bare_ratio', threeNodes));
+    console.log(ratioLine('delete_vs_bare_ratio', sqlite));
   } finally {
-    bare.close();
+    await Promise.all(targets.map((t) => t.stop()));
   }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `dcs-tasks` command. `serve` runs the service; client commands come with the CLI issue. */
 import { Command } from 'commander';
-import { ConfigError, resolveServeConfig, type ServeFlags } from './config.js';
+import { ConfigError, DEFAULT_LIMITS, resolveServeConfig, type ServeFlags } from './config.js';
 import { startService } from './server.js';
 import { VERSION } from './version.js';
 import { registerClientCommands } from './cli/client-commands.js';
@@ -21,6 +21,11 @@ program
   .option('--no-auth', 'accept unauthenticated requests; loopback only (DCS_NO_AUTH=1; default off)')
   .option('--log-level <level>', 'pino log level (DCS_LOG_LEVEL; default info)')
   .option('--task-retention-days <days>', 'remove finished tasks older than this (DCS_TASK_RETENTION_DAYS); off by default')
+  .option('--instance-quota <n>', `instances per project (DCS_INSTANCE_QUOTA, default ${DEFAULT_LIMITS.instanceQuota})`)
+  .option('--headers-timeout <ms>', `time to receive request headers (DCS_HEADERS_TIMEOUT_MS, default ${DEFAULT_LIMITS.headersTimeoutMs})`)
+  .option('--request-timeout <ms>', `time to receive a whole request (DCS_REQUEST_TIMEOUT_MS, default ${DEFAULT_LIMITS.requestTimeoutMs})`)
+  .option('--keep-alive-timeout <ms>', `idle keep-alive connections close after (DCS_KEEP_ALIVE_TIMEOUT_MS, default ${DEFAULT_LIMITS.keepAliveTimeoutMs})`)
+  .option('--max-connections <n>', `open connections at most (DCS_MAX_CONNECTIONS, default ${DEFAULT_LIMITS.maxConnections})`)
   .addHelpText('after', `
 Environment only: DCS_STEP_DELAY_MS (a pause before every task step, default 0, to watch
 CREATED -> EXECUTING -> SUCCESS), DCS_LEASE_MS (task lease, default 15000).

@@ -12,7 +12,25 @@ export interface ServeConfig {
   noAuth: boolean;
   logLevel: string;
   taskRetentionDays: number | null;
+  limits: ServiceLimits;
 }
+
+/** What one client may hold of the machine; see the README's "Limits". */
+export interface ServiceLimits {
+  /** Managed and attached instances per project. */
+  instanceQuota: number;
+  /** Time to receive a request's headers, and the whole request (headers and body), in ms. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** An idle kept-alive connection is closed after this long, in ms. */
+  keepAliveTimeoutMs: number;
+  /** Open connections at most; more are refused by closing them at once. */
+  maxConnections: number;
+}
+
+export const DEFAULT_LIMITS: ServiceLimits = {
+  instanceQuota: 20, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000, maxConnections: 256,
+};
 
 export class ConfigError extends Error {}
 
@@ -26,6 +44,11 @@ export interface ServeFlags {
   auth?: boolean; // commander turns --no-auth into auth: false
   logLevel?: string;
   taskRetentionDays?: string;
+  instanceQuota?: string;
+  headersTimeout?: string;
+  requestTimeout?: string;
+  keepAliveTimeout?: string;
+  maxConnections?: string;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -64,7 +87,32 @@ export function resolveServeConfig(f: ServeFlags, env: NodeJS.ProcessEnv = proce
     noAuth,
     logLevel,
     taskRetentionDays: retention === undefined ? null : Number(retention),
+    limits: resolveLimits(f, env),
   };
+}
+
+function resolveLimits(f: ServeFlags, env: NodeJS.ProcessEnv): ServiceLimits {
+  const count = (flag: string | undefined, name: string, what: string, def: number, min: number, max: number): number => {
+    const text = flag ?? env[name];
+    if (text === undefined) return def;
+    if (!/^\d{1,9}$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw new ConfigError(`invalid ${what} "${text}": expected an integer from ${min} to ${max}`);
+    }
+    return Number(text);
+  };
+  const d = DEFAULT_LIMITS;
+  const limits = {
+    instanceQuota: count(f.instanceQuota, 'DCS_INSTANCE_QUOTA', 'instance quota', d.instanceQuota, 0, 100_000),
+    headersTimeoutMs: count(f.headersTimeout, 'DCS_HEADERS_TIMEOUT_MS', 'headers timeout', d.headersTimeoutMs, 100, 3_600_000),
+    requestTimeoutMs: count(f.requestTimeout, 'DCS_REQUEST_TIMEOUT_MS', 'request timeout', d.requestTimeoutMs, 100, 3_600_000),
+    keepAliveTimeoutMs: count(f.keepAliveTimeout, 'DCS_KEEP_ALIVE_TIMEOUT_MS', 'keep-alive timeout', d.keepAliveTimeoutMs, 100, 3_600_000),
+    maxConnections: count(f.maxConnections, 'DCS_MAX_CONNECTIONS', 'connection cap', d.maxConnections, 1, 1_000_000),
+  };
+  // Node refuses a headers timeout longer than the request timeout.
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
+    throw new ConfigError(`headers timeout ${limits.headersTimeoutMs} ms is longer than the request timeout ${limits.requestTimeoutMs} ms`);
+  }
+  return limits;
 }
 
 export function isLoopback(host: string): boolean {

@@ -6,24 +6,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { ConfigError, type ServeConfig } from './config.js';
+import { ConfigError, DEFAULT_LIMITS, type ServeConfig } from './config.js';
 import { SqliteStore } from './store/sqlite.js';
 import { PostgresStore } from './store/postgres.js';
 import { randomBytes } from 'node:crypto';
 import type { Store } from './store/types.js';
 import { RedisSupervisor } from './redis/supervisor.js';
 import { TaskEngine } from './engine/engine.js';
+import { Maintenance } from './engine/maintenance.js';
+import { Errors } from './errors.js';
 import { TaskService } from './tasks/service.js';
 import { TaskAuditLog } from './tasks/audit.js';
 import { InstanceRuntime } from './instances/runtime.js';
 import { InstanceService } from './instances/service.js';
-import { basicOperations } from './instances/operations.js';
-import { topologyOperations } from './instances/topology-operations.js';
+import { OPERATIONS } from './operations/registry.js';
+import { toEngineOperation } from './operations/operation.js';
 import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
 import { buildApp } from './http/app.js';
 import { TaskOutcomeMetrics } from './http/metrics.js';
+import { BackupService } from './records/backups.js';
+import { DownloadSigner } from './records/links.js';
 import { VERSION } from './version.js';
 
 export interface RunningService {
@@ -58,12 +62,30 @@ function nodeIdOf(dataDir: string): string {
   }
 }
 
+/**
+ * The data directory holds instance passwords (database, redis.conf) and secret keys: it is
+ * 0700 and everything in it 0600. The umask makes every file created later (SQLite's WAL and
+ * SHM, credentials, instance directories, and redis-server's own files, which it inherits)
+ * private too; what an older version left readable is tightened here.
+ */
 function prepareDataDir(dir: string): void {
+  process.umask(0o077);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK);
+    makePrivate(dir);
   } catch (e) {
     throw new ConfigError(`data directory ${dir} is not usable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Directories 0700, files 0600, below `dir` (symbolic links are left alone, not followed). */
+function makePrivate(dir: string): void {
+  fs.chmodSync(dir, 0o700);
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) makePrivate(p);
+    else if (e.isFile()) fs.chmodSync(p, 0o600);
   }
 }
 
@@ -92,29 +114,31 @@ function loadCredentials(c: ServeConfig, print: (line: string) => void): Credent
  */
 async function loadNodeCredentials(c: ServeConfig, store: Store, nodeId: string | null, print: (line: string) => void): Promise<Credential[]> {
   if (c.noAuth) return [];
-  if (!store.publishCredentials || !store.listCredentials || nodeId === null) return loadCredentials(c, print);
-  const joining = !c.credentialsExplicit && !fs.existsSync(c.credentialsFile) && (await store.listCredentials()).length > 0;
+  const shared = store.sharedCredentials;
+  if (!shared || nodeId === null) return loadCredentials(c, print);
+  const joining = !c.credentialsExplicit && !fs.existsSync(c.credentialsFile) && (await shared.listCredentials()).length > 0;
   if (joining) {
     print(`using the credentials shared in the database (this node has no ${c.credentialsFile})`);
     return [];
   }
   const own = loadCredentials(c, print);
-  await store.publishCredentials(nodeId, own.map((k) => ({
+  await shared.publishCredentials(nodeId, own.map((k) => ({
     accessKey: k.access_key, secretKey: k.secret_key, projectId: k.project_id, userId: k.user_id, userName: k.user_name, role: k.role,
   })));
   return own;
 }
 
 function sharedCredentials(store: Store): SharedCredentials | undefined {
-  const list = store.listCredentials?.bind(store);
-  if (!list) return undefined;
-  return async () => (await list()).map((k) => ({
+  const shared = store.sharedCredentials;
+  if (!shared) return undefined;
+  return async () => (await shared.listCredentials()).map((k) => ({
     access_key: k.accessKey, secret_key: k.secretKey, project_id: k.projectId, user_id: k.userId, user_name: k.userName, role: k.role,
   }));
 }
 
 export async function startService(c: ServeConfig, print: (line: string) => void = console.log, logger?: Logger): Promise<RunningService> {
   const log = logger ?? pino({ level: c.logLevel, base: { service: 'dcs-tasks' } });
+  const limits = c.limits ?? DEFAULT_LIMITS;
   prepareDataDir(c.dataDir);
   const releaseLock = c.database.kind === 'sqlite' ? acquireDataDirLock(c.dataDir) : () => {};
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
@@ -126,30 +150,37 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     // SQLite is single-node: instances belong to no node in particular.
     const nodeId = store.kind === 'sqlite' ? null : nodeIdOf(c.dataDir);
     const credentials = await loadNodeCredentials(c, store, nodeId, print);
+    const leaseMs = Number(process.env.DCS_LEASE_MS ?? 0) || 15_000;
     const engine = new TaskEngine({
-      store, logger: log.child({ component: 'engine' }), nodeId: nodeId ?? undefined,
-      stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined,
-      leaseMs: Number(process.env.DCS_LEASE_MS ?? 0) || undefined,
+      store, logger: log.child({ component: 'engine' }), nodeId: nodeId ?? undefined, failureCode: Errors.internal().code,
+      stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined, leaseMs,
+    });
+    const maintenance = new Maintenance({
+      store, logger: log.child({ component: 'maintenance' }), nodeId, heartbeatMs: Math.floor(leaseMs / 3),
+      nodeDeadAfterMs: 2 * leaseMs, retentionDays: c.taskRetentionDays, failureCode: Errors.internal().code,
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
     const taskOutcomes = new TaskOutcomeMetrics();
-    for (const op of [...basicOperations({ store, runtime }), ...topologyOperations({ store, runtime })]) engine.register(taskOutcomes.observe(op));
+    for (const op of OPERATIONS) engine.register(taskOutcomes.observe(toEngineOperation(op, { store, runtime })));
     const tasks = new TaskService(store, engine);
-    const instances = new InstanceService(store, tasks, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => engine.nodeLiveness());
+    const instances = new InstanceService(
+      store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => maintenance.nodeLiveness(), limits.instanceQuota,
+    );
+    const backups = new BackupService(store, engine, instances, new DownloadSigner(c.dataDir), c.dataDir);
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
     // Interrupted tasks resume only once their instances are back.
     const mine = (await store.listAllInstances()).filter((i) => !i.managed || i.ownerNode === nodeId);
     await Promise.all(mine.map((i) => runtime.bringUp(i)));
-    if (store.expireAllLeases) await store.expireAllLeases();
+    await store.releaseStaleLeases(nodeId ?? 'node', Date.now());
     engine.start();
-    if (store instanceof PostgresStore) await store.listen(() => engine.kick());
+    maintenance.start();
+    await store.listen(() => engine.kick());
     cleanups.unshift(() => engine.stop());
-    const retention = c.taskRetentionDays === null ? null : startRetention(store, c.taskRetentionDays, log);
-    if (retention) cleanups.unshift(() => clearInterval(retention));
+    cleanups.unshift(() => maintenance.stop());
 
     const app = await buildApp({
-      logger: log, auth, tasks, instances, version: VERSION, audit: new TaskAuditLog(store),
+      logger: log, auth, tasks, instances, backups, version: VERSION, limits, audit: new TaskAuditLog(store),
       metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length, taskOutcomes },
       health: {
         probeStore: () => store.countTasksByStatus(),
@@ -185,16 +216,4 @@ async function runCleanups(cleanups: (() => Promise<void> | void)[], log: Logger
       log.error({ err }, 'shutdown step failed');
     }
   }
-}
-
-/** Removes finished tasks older than the retention, auditing each like a user's delete. */
-function startRetention(store: Store, days: number, log: Logger): NodeJS.Timeout {
-  const purge = () =>
-    store.purgeFinishedBefore(Date.now() - days * 86_400_000, { userId: 'system', userName: 'retention', message: `older than ${days} days` })
-      .then((n) => n && log.info({ removed: n }, 'retention removed finished tasks'))
-      .catch((err) => log.error({ err }, 'retention failed'));
-  void purge();
-  const t = setInterval(purge, 60_000);
-  t.unref();
-  return t;
 }

@@ -14,6 +14,8 @@ export interface Caller {
   userId: string;
   userName: string;
   role: Role;
+  /** How the request proved who it is: a signature, a token, or nothing (--no-auth). */
+  via: 'aksk' | 'token' | 'anonymous';
 }
 
 /** How often the last use of a credential is written: per request would cost a commit each. */
@@ -60,10 +62,11 @@ export class Authenticator {
 
   /** Authenticates a request for `pathProject` (the project in the URL). Throws DcsError 401. */
   async authenticate(req: SignedRequest, pathProject: string, now = Date.now()): Promise<Caller> {
-    if (this.noAuth) return { accessKey: null, projectId: pathProject, userId: 'anonymous', userName: 'anonymous', role: 'admin' };
+    if (this.noAuth) return { accessKey: null, projectId: pathProject, userId: 'anonymous', userName: 'anonymous', role: 'admin', via: 'anonymous' };
     const token = header(req, 'x-auth-token');
     let cred: Credential | undefined;
-    if (token !== undefined && header(req, 'authorization') === undefined) {
+    const viaToken = token !== undefined && header(req, 'authorization') === undefined;
+    if (viaToken) {
       cred = await this.fromToken(token, now);
     } else {
       await this.refresh(ACCESS_RE.exec(header(req, 'authorization') ?? '')?.[1], now);
@@ -80,12 +83,14 @@ export class Authenticator {
       throw Errors.projectMismatch();
     }
     this.noteUse(cred.access_key, now);
-    return { accessKey: cred.access_key, projectId: cred.project_id, userId: cred.user_id, userName: cred.user_name, role: cred.role };
+    return { accessKey: cred.access_key, projectId: cred.project_id, userId: cred.user_id, userName: cred.user_name, role: cred.role, via: viaToken ? 'token' : 'aksk' };
   }
 
   /** Issues a token for the caller's credential; only its hash is stored. */
   async issueToken(caller: Caller, ttlSeconds: number, now = Date.now()): Promise<{ token: string; expiresAt: number }> {
-    if (!caller.accessKey) throw new DcsError(400, 'DCS.4800', 'Tokens cannot be issued when the service runs with --no-auth.');
+    if (caller.via === 'anonymous') throw new DcsError('DCS.4800', 'Tokens cannot be issued when the service runs with --no-auth.');
+    if (caller.via === 'token') throw Errors.badParam('credential', 'a token cannot issue another token; sign the request with the AK/SK.');
+    if (!caller.accessKey) throw Errors.badParam('credential', 'tokens are issued only to AK/SK credentials.');
     const token = `dcs${randomBytes(32).toString('base64url')}`;
     const expiresAt = now + ttlSeconds * 1000;
     await this.store.insertToken({ hash: hashToken(token), accessKey: caller.accessKey, expiresAt, createdAt: now });

@@ -48,11 +48,24 @@ export function sdkEncode(s: string): string {
   return out;
 }
 
-// The path is NOT decoded: the SDK signs the pathname of url.parse(endpoint), which is already
-// percent-encoded the way it goes on the wire (a space is "%20" there), and then encodes it
-// again ("%2520"). Encoding the raw wire path reproduces exactly that.
+// The path is NOT decoded: the SDK signs the pathname of Node's legacy url.parse(endpoint),
+// which is already percent-encoded the way it goes on the wire (a space is "%20" there), and
+// then encodes it again ("%2520"). url.parse escapes a few characters that a WHATWG URL (what
+// axios and fetch put on the wire) sends raw, such as | ^ ' (and turns \ into /): doing the
+// same to the wire path first reproduces, byte for byte, what the signer signed.
+const URL_PARSE_ESCAPES: ReadonlyMap<string, string> = new Map([
+  ['\t', '%09'], ['\n', '%0A'], ['\r', '%0D'], [' ', '%20'], ['"', '%22'], ["'", '%27'], ['<', '%3C'], ['>', '%3E'],
+  ['\\', '/'], ['^', '%5E'], ['`', '%60'], ['{', '%7B'], ['|', '%7C'], ['}', '%7D'],
+]);
+
+function asUrlParseSees(path: string): string {
+  let out = '';
+  for (const ch of path) out += URL_PARSE_ESCAPES.get(ch) ?? ch;
+  return out;
+}
+
 function canonicalUri(path: string): string {
-  const uri = path.split('/').map(sdkEncode).join('/');
+  const uri = asUrlParseSees(path).split('/').map(sdkEncode).join('/');
   return uri.endsWith('/') ? uri : uri + '/';
 }
 

@@ -22,12 +22,25 @@ interface CreateFlags extends ConnectionFlags {
 export function registerInstanceCommands(program: Command): void {
   const instances = group(program, 'instances', 'Redis instances', 'dcs-tasks instances flush <instance_id> --wait');
 
-  clientCommand(instances, 'list', 'list the instances of the project', 'dcs-tasks instances list --json')
-    .action(action(async (f: ConnectionFlags) => {
-      const r = await connect(f).listInstances();
+  clientCommand(instances, 'list', 'list the instances of the project', 'dcs-tasks instances list --status RUNNING --json')
+    .option('--name <text>', 'names containing this text')
+    .option('--status <status>', 'only this status (RUNNING, ERROR, …)')
+    .option('--offset <n>', 'skip this many', intArg(0, 2_000_000_000))
+    .option('--limit <n>', 'at most this many (1-1000, default 10)', intArg(1, 1000))
+    .action(action(async (f: ConnectionFlags & { name?: string; status?: string; offset?: number; limit?: number }) => {
+      const r = await connect(f).listInstances({ name: f.name, status: f.status, offset: f.offset, limit: f.limit });
       if (f.json) return printJson(r);
-      out(table(['ID', 'NAME', 'STATUS', 'ADDRESS', 'CAPACITY', 'VERSION', 'REPLICAS'],
-        r.instances.map((i) => [i.instance_id, i.name, i.status, `${i.ip}:${i.port}`, `${i.capacity} GB`, i.engine_version, String(i.replica_num)])));
+      out(table(['ID', 'NAME', 'STATUS', 'ADDRESS', 'CAPACITY', 'VERSION', 'NODES', 'TASK'],
+        r.instances.map((i) => [i.instance_id, i.name, i.status, `${i.ip}:${i.port}`, `${i.capacity_minor || i.capacity} GB`,
+          i.engine_version, String(i.replica_count), i.task?.name ?? '-'])));
+    }));
+
+  clientCommand(instances, 'configs <instance_id>', 'the instance parameters and their values in Redis now', 'dcs-tasks instances configs <instance_id>')
+    .action(action(async (id: string, f: ConnectionFlags) => {
+      const r = await connect(f).getConfigurations(id);
+      if (f.json) return printJson(r);
+      out(table(['ID', 'PARAMETER', 'VALUE', 'DEFAULT', 'RANGE'],
+        r.redis_config.map((p) => [p.param_id, p.param_name, p.param_value, p.default_value, p.value_range])));
     }));
 
   clientCommand(instances, 'create', 'create a managed redis-server (or attach one with --redis-url)',
@@ -57,7 +70,7 @@ export function registerInstanceCommands(program: Command): void {
       if (f.json) return printJson(i);
       out(fields([
         ['id', i.instance_id], ['name', i.name], ['status', i.status], ['engine', `${i.engine} ${i.engine_version}`],
-        ['address', `${i.ip}:${i.port}`], ['capacity', `${i.capacity} GB (maxmemory ${i.max_memory} MB)`],
+        ['address', `${i.ip}:${i.port}`], ['capacity', `${i.capacity_minor || i.capacity} GB (maxmemory ${i.max_memory} MB)`], ['task', i.task ? `${i.task.name} ${i.task.status} (${i.task.id})` : '-'],
         ['password', i.no_password_access === 'true' ? 'none' : 'set'], ['attached', i.attached],
         ['spec code', i.spec_code], ['description', i.description], ['created', when(i.created_at)],
       ]));

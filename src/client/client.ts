@@ -4,6 +4,7 @@
  */
 import { Transport, type DcsTasksClientOptions, type Query } from './transport.js';
 import type {
+  AclAccount, InstanceConfigurations, InstanceQuery,
   CentreTaskList, CreateInstanceRequest, CreateInstanceResult, DeleteResult, Instance, InstanceAction,
   InstanceActionResult, InstanceList, IssuedToken, Job, JobAccepted, ModifyInstanceRequest, PasswordChangeRequest,
   PasswordChangeResult, RedisConfigChange, ResizeRequest, TaskAuditList, TaskList, TaskProgress, TaskQuery,
@@ -79,8 +80,44 @@ export class DcsTasksClient {
     return this.t.send({ method: 'POST', segments: ['instances'], body });
   }
 
-  listInstances(): Promise<InstanceList> {
-    return this.t.send({ method: 'GET', segments: ['instances'] });
+  /** GET /instances: filters and one page; `instance_num` counts every match. */
+  listInstances(q: InstanceQuery = {}): Promise<InstanceList> {
+    const query: Query = {
+      ...q,
+      name_equal: q.name_equal === undefined ? undefined : String(q.name_equal),
+      include_failure: q.include_failure === undefined ? undefined : String(q.include_failure),
+    };
+    return this.t.send({ method: 'GET', segments: ['instances'], query });
+  }
+
+  /** GET /instances/{id}/configs: the parameters and their values in Redis now. */
+  getConfigurations(instanceId: string): Promise<InstanceConfigurations> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, 'configs'] });
+  }
+
+  /** PUT /instances/{id}/async-configs: task "modifyConfigs", answered with its job id. */
+  modifyConfigsAsync(instanceId: string, changes: RedisConfigChange[]): Promise<JobAccepted> {
+    return this.t.send({ method: 'PUT', segments: ['instances', instanceId, 'async-configs'], body: { redis_config: changes } });
+  }
+
+  /** PUT /instances/{id}/async-swap: master/standby switchover, answered with its job id. */
+  swapInstanceAsync(instanceId: string): Promise<JobAccepted> {
+    return this.t.send({ method: 'PUT', segments: ['instances', instanceId, 'async-swap'] });
+  }
+
+  /** GET /instances/{id}/accounts: the ACL accounts (the default one first). */
+  async listAclAccounts(instanceId: string): Promise<AclAccount[]> {
+    return (await this.t.send<{ accounts: AclAccount[] }>({ method: 'GET', segments: ['instances', instanceId, 'accounts'] })).accounts;
+  }
+
+  /** POST /instances/{id}/accounts: a Redis ACL user (task CreateAcl; CREATING → AVAILABLE). */
+  async createAclAccount(instanceId: string, body: { account_name: string; account_role: 'read' | 'write'; account_password: string; description?: string }): Promise<void> {
+    await this.t.send({ method: 'POST', segments: ['instances', instanceId, 'accounts'], body });
+  }
+
+  /** DELETE /instances/{id}/accounts/{account_id}: task DeleteAcl. */
+  async deleteAclAccount(instanceId: string, accountId: string): Promise<void> {
+    await this.t.send({ method: 'DELETE', segments: ['instances', instanceId, 'accounts', accountId] });
   }
 
   getInstance(instanceId: string): Promise<Instance> {

@@ -93,24 +93,15 @@ export interface DeleteResult {
 // ---------------------------------------------------------------------------------------------
 // Instances
 
-export type EngineVersion = '4.0' | '5.0' | '6.0' | '7.0';
+// Request bodies of the operations come from their modules (the registry's endpoints validate
+// exactly these); type-only, so nothing of the server reaches a bundle.
+export type { InstanceAction } from '../operations/instance-status.js';
+export type { PasswordChangeRequest } from '../operations/password.js';
+export type { ConfigChange as RedisConfigChange } from '../instances/rules.js';
+export type { ResizeRequest } from '../operations/resize.js';
+export type { ModifyInstanceRequest } from '../operations/port.js';
 
-export interface CreateInstanceRequest {
-  name: string;
-  engine: 'Redis';
-  engine_version: EngineVersion;
-  /** GB; sets maxmemory. */
-  capacity: number;
-  password?: string;
-  no_password_access?: boolean;
-  port?: number;
-  /** Addition: attach an existing Redis instead of starting one. */
-  redis_url?: string;
-  spec_code?: string;
-  description?: string;
-  /** DCS cloud-network fields (vpc_id, subnet_id, …) are accepted and ignored. */
-  [ignored: string]: unknown;
-}
+export type { EngineVersion, CreateInstance as CreateInstanceRequest } from '../instances/schemas.js';
 
 export interface CreateInstanceResult {
   order_id: null;
@@ -128,21 +119,78 @@ export interface Instance {
   name: string;
   engine: string;
   engine_version: string;
+  /** Whole GB; 0 below 1 GB (see capacity_minor). */
   capacity: number;
+  /** Below 1 GB the size, e.g. "0.125"; else "". */
+  capacity_minor: string;
   /** MB. */
   max_memory: number;
+  /** MB, INFO memory. */
+  used_memory: number;
   ip: string;
   port: number;
-  /** CREATING, RUNNING, RESTARTING, ERROR, … */
+  /** CREATING, CREATEFAILED, RUNNING, RESTARTING, FLUSHING, EXTENDING, ERROR, … */
   status: string;
+  /** The running background task, null when idle (what automation waits on). */
+  task: { id: string; name: string; status: TaskStatus; created_at: string } | null;
+  /** Redis processes: the master and its replicas. */
+  replica_count: number;
+  cache_mode: 'single' | 'ha';
   /** "true" / "false", a string as in DCS. */
   no_password_access: string;
   attached: boolean;
-  spec_code: string | null;
-  description: string | null;
+  spec_code: string;
+  description: string;
   created_at: string;
-  replica_num: number;
+  tags: { key: string; value: string }[];
   nodes: InstanceNode[];
+  /** The other ShowInstanceResponse fields (automation.md §3.4). */
+  [field: string]: unknown;
+}
+
+/** ListInstancesRequest's filters (automation.md §3.1). */
+export interface InstanceQuery {
+  instance_id?: string;
+  name?: string;
+  name_equal?: boolean;
+  status?: string;
+  include_failure?: boolean;
+  ip?: string;
+  tags?: string;
+  offset?: number;
+  limit?: number;
+}
+
+/** One parameter of GET /instances/{id}/configs (QueryRedisConfig). */
+export interface RedisParameter {
+  param_id: string;
+  param_name: string;
+  param_value: string;
+  default_value: string;
+  value_type: string;
+  value_range: string;
+  description: string;
+  need_restart: boolean;
+}
+
+export interface InstanceConfigurations {
+  instance_id: string;
+  config_status: string;
+  status: string;
+  config_time: string;
+  redis_config: RedisParameter[];
+}
+
+/** AclAccountResp. */
+export interface AclAccount {
+  account_id: string;
+  account_name: string;
+  account_type: 'normal' | 'default';
+  instance_id: string;
+  status: string;
+  account_role: 'read' | 'write';
+  description: string;
+  error_code: string | null;
 }
 
 export interface InstanceList {
@@ -150,15 +198,8 @@ export interface InstanceList {
   instances: Instance[];
 }
 
-export type InstanceAction = 'restart' | 'soft_restart' | 'flush';
-
 export interface InstanceActionResult {
   results: { instance: string; result: 'success' | 'failed' }[];
-}
-
-export interface PasswordChangeRequest {
-  old_password?: string | null;
-  new_password: string;
 }
 
 export interface PasswordChangeResult {
@@ -167,30 +208,6 @@ export interface PasswordChangeResult {
   lock_time?: string;
   lock_time_left?: string;
   retry_times_left?: string;
-}
-
-export interface RedisConfigChange {
-  param_id?: string;
-  param_name: string;
-  param_value: string;
-}
-
-export interface ResizeRequest {
-  spec_code?: string;
-  /** GB (task EXTEND). */
-  new_capacity?: number;
-  change_type?: 'createReplication' | 'deleteReplication';
-  /** Replica nodes to remove (deleteReplication), e.g. "node-1". */
-  node_list?: string[];
-  /** Addition: replicas to add (default 1). */
-  replica_num?: number;
-}
-
-export interface ModifyInstanceRequest {
-  name?: string;
-  description?: string;
-  /** A new port runs as task UpdatePort. */
-  port?: number;
 }
 
 /** What an operation that starts a task answers. */

@@ -5,13 +5,13 @@
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { DEFAULT_LIMITS, type ServiceLimits } from '../config.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { InstanceService } from '../instances/service.js';
 import type { TaskService } from '../tasks/service.js';
 import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
-import { registerErrorHandling } from './errors.js';
+import { MAX_PATH_SEGMENT, clientErrorHandler, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
 import { registerHealth, type HealthSources } from './health.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -19,6 +19,10 @@ import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import type { TaskAuditLog } from '../tasks/audit.js';
+import { operationRoutes } from './routes/operations.js';
+import { instanceQueryRoutes, zoneRoutes } from './routes/instance-queries.js';
+import { backupRoutes, downloadRoutes } from './routes/backups.js';
+import type { BackupService } from '../records/backups.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 import { SERVERS, integerPaging, registerDocs } from './docs.js';
@@ -28,22 +32,40 @@ export interface AppDeps {
   auth: Authenticator;
   tasks: TaskService;
   instances: InstanceService;
+  backups: BackupService;
   metrics: MetricSources;
   audit: TaskAuditLog;
   health: HealthSources;
   version: string;
+  /** Timeouts and the connection cap (README "Limits"); the defaults when absent. */
+  limits?: ServiceLimits;
 }
 
 export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
+  const limits = d.limits ?? DEFAULT_LIMITS;
+  const timeouts = { headersMs: limits.headersTimeoutMs, requestMs: limits.requestTimeoutMs };
   const app = Fastify({
     loggerInstance: d.logger,
     // Our own one line per request (see onResponse), labelled request_id.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
-    genReqId: () => randomBytes(16).toString('hex'),
+    genReqId: newRequestId,
     bodyLimit: BODY_LIMIT,
-    routerOptions: { maxParamLength: 4096 },
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-  }) as unknown as FastifyInstance;
+    routerOptions: { maxParamLength: MAX_PATH_SEGMENT },
+    // Fields a route does not know are removed before the handler sees them (so they never
+    // reach a task's params): DCS clients send extras, such as vpc_id on create, and expect
+    // them ignored rather than refused.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: 'all', allErrors: false } },
+    rewriteUrl: (req: { url?: string }) => routableUrl(req.url ?? '/'),
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientErrorHandler(timeouts, d.logger),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // A request without Host reaches the routes (and gets the contract's answer) rather than
+    // Node's bare 400; Node checks the timeouts at this interval.
+    http: { requireHostHeader: false, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs) },
+  } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
+  app.server.headersTimeout = limits.headersTimeoutMs;
 
   // Every route's method, for 405 + Allow on a known path with the wrong method.
   const routes: { re: RegExp; method: string }[] = [];
@@ -87,10 +109,17 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
 
   registerHealth(app, d.health);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  taskRoutes(app, d.tasks, d.instances);
-  instanceRoutes(app, d.instances);
-  tokenRoutes(app, d.auth);
-  await app.register(auditRoutes, { audit: d.audit });
+  // Every DCS route is a plugin below the project: one concern each.
+  const prefix = '/v2/:project_id';
+  await app.register(taskRoutes, { prefix, tasks: d.tasks });
+  await app.register(instanceRoutes, { prefix, instances: d.instances });
+  await app.register(operationRoutes, { prefix, instances: d.instances, tasks: d.tasks });
+  await app.register(instanceQueryRoutes, { prefix, instances: d.instances });
+  await app.register(zoneRoutes, { prefix: '/v2' });
+  await app.register(tokenRoutes, { prefix, auth: d.auth });
+  await app.register(backupRoutes, { prefix, backups: d.backups });
+  await app.register(downloadRoutes, { backups: d.backups });
+  await app.register(auditRoutes, { prefix, audit: d.audit });
   await registerConsole(app);
   await registerDocs(app);
   return app;

@@ -9,6 +9,8 @@ import { Errors } from '../errors.js';
 
 /** The largest body accepted, on every route and method. */
 export const BODY_LIMIT = 1024 * 1024;
+/** The deepest nesting of arrays and objects accepted in a JSON body (DCS bodies need 3). */
+export const MAX_JSON_DEPTH = 32;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -27,6 +29,12 @@ declare module 'fastify' {
 export function registerAuthHook(app: FastifyInstance, auth: Authenticator): void {
   app.decorateRequest('caller', null as unknown as Caller);
   app.decorateRequest('bodylessBody', null);
+  // Whether a body is JSON is decided by its bytes, after authentication, never by the
+  // Content-Type (the SDKs send any or none on a DELETE): every body is read as bytes. The
+  // signature covers the header as sent (rawHeaders), which this does not touch.
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.headers['content-type'] !== undefined) req.raw.headers['content-type'] = 'application/octet-stream';
+  });
   app.addHook('preParsing', async (req, _reply, payload) => {
     if (req.method === 'GET' || req.method === 'HEAD') req.bodylessBody = await readBounded(payload, BODY_LIMIT);
     return payload;
@@ -42,7 +50,7 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
     const raw = req.bodylessBody ?? (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
     const pathProject = (req.params as Record<string, string>).project_id ?? '';
     req.caller = await auth.authenticate(
-      { method: req.method, rawUrl: req.raw.url ?? '/', headers: req.headers, rawHeaders: req.raw.rawHeaders, body: raw },
+      { method: req.method, rawUrl: req.originalUrl, headers: req.headers, rawHeaders: req.raw.rawHeaders, body: raw },
       pathProject,
     );
     if (cfg.mutating && req.caller.role !== 'admin') throw Errors.readOnly();
@@ -50,25 +58,63 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
   });
 }
 
-async function readBounded(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    size += b.length;
-    if (size > limit) throw Errors.badParam('body', 'the request body is larger than the 1 MiB limit.');
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
+/**
+ * Reads a body up to `limit` bytes. Past the limit it stops listening and refuses, leaving the
+ * stream undestroyed: the error handler drains the rest (bounded) so the answer arrives and the
+ * connection is not left half-read.
+ */
+function readBounded(stream: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => stream.off('data', onData).off('end', onEnd).off('error', onError);
+    const onData = (chunk: Buffer | string) => {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      size += b.length;
+      if (size > limit) {
+        stop();
+        reject(Errors.badParam('body', 'the request body is larger than the 1 MiB limit.'));
+      } else chunks.push(b);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (e: Error) => {
+      stop();
+      reject(e);
+    };
+    stream.on('data', onData).on('end', onEnd).on('error', onError);
+  });
 }
 
 /** An empty body is no body (the SDKs send Content-Type: application/json on a bodiless DELETE). */
 function parseJsonBody(raw: Buffer): unknown {
   const text = raw.toString('utf8');
   if (text.trim() === '') return undefined;
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    throw Errors.badParam('body', `it nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   try {
     return JSON.parse(text);
   } catch {
     throw Errors.notJson();
   }
+}
+
+/** Whether brackets outside strings nest deeper than `max` (checked before parsing, in one pass). */
+function jsonDepthExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
 }

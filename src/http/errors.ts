@@ -3,16 +3,48 @@
  * Validation failures are mapped to the DCS code of the parameter that failed; anything
  * unexpected is a 500 DCS.5000 whose details go to the log only, under the request id.
  */
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DcsError, Errors, errorBody } from '../errors.js';
+import { DcsError, Errors } from '../errors.js';
 
-const PARAM_ERRORS: Record<string, () => DcsError> = {
-  project_id: Errors.badProjectId,
-  instance_id: Errors.badInstanceId,
-  task_id: Errors.badTaskId,
-  job_id: Errors.badJobId,
-};
+/**
+ * The HTTP status of each DCS code (api.md's table): authentication codes are 401, the role code
+ * 403, "does not exist" codes 404, DCS.5000 500, every other code a 400.
+ */
+const STATUS_OF_CODE = new Map<string, number>([
+  ['DCS.1001', 401], ['DCS.1002', 401], ['DCS.1003', 401], ['DCS.1004', 401],
+  ['DCS.3002', 403],
+  ['DCS.3022', 404], ['DCS.4001', 404],
+  ['DCS.5000', 500],
+]);
+
+export function statusOf(e: DcsError): number {
+  return e instanceof MethodNotAllowed ? 405 : STATUS_OF_CODE.get(e.code) ?? 400;
+}
+
+/** A known path asked with a method it does not serve: 405 with an Allow header (HTTP's own). */
+export class MethodNotAllowed extends DcsError {
+  constructor(readonly allow: string[]) {
+    super('DCS.4001', 'The method is not supported for this resource.');
+  }
+}
+
+/** The exact body every error response carries. */
+export function errorBody(e: DcsError) {
+  return { error_code: e.code, error_msg: e.message.slice(0, 1024), error_ext_msg: null };
+}
+
+/** Keyed by a name from the request: a Map, so "constructor" or "__proto__" find nothing. */
+const PARAM_ERRORS: ReadonlyMap<string, () => DcsError> = new Map([
+  ['project_id', Errors.badProjectId],
+  ['instance_id', Errors.badInstanceId],
+  ['task_id', Errors.badTaskId],
+  ['job_id', Errors.badJobId],
+]);
+
+export const newRequestId = (): string => randomBytes(16).toString('hex');
 
 type AjvError = { instancePath: string; keyword: string; message?: string; params: Record<string, unknown> };
 
@@ -20,7 +52,7 @@ function fromValidation(err: FastifyError): DcsError {
   const v = (err.validation ?? [])[0] as AjvError | undefined;
   const ctx = err.validationContext;
   const path = (v?.instancePath ?? '').split('/').filter(Boolean);
-  if (ctx === 'params') return (PARAM_ERRORS[path[0]] ?? Errors.routeNotFound)();
+  if (ctx === 'params') return (PARAM_ERRORS.get(path[0] ?? '') ?? Errors.routeNotFound)();
   if (v?.keyword === 'required') return Errors.badParam(String(v.params.missingProperty), 'is required.');
   if (v?.keyword === 'additionalProperties') return Errors.badParam(String(v.params.additionalProperty), 'is not a known parameter.');
   const name = path.length ? path.join('.') : ctx === 'body' ? 'body' : 'request';
@@ -38,6 +70,7 @@ function fromFramework(err: FastifyError): DcsError | null {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return Errors.notJson();
     case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_MAX_PARAM_LENGTH':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return Errors.routeNotFound();
   }
@@ -46,7 +79,8 @@ function fromFramework(err: FastifyError): DcsError | null {
 }
 
 export function sendError(reply: FastifyReply, e: DcsError): FastifyReply {
-  return reply.code(e.status).headers(e.headers).type('application/json').send(errorBody(e));
+  if (e instanceof MethodNotAllowed) reply.header('Allow', e.allow.join(', '));
+  return reply.code(statusOf(e)).type('application/json').send(errorBody(e));
 }
 
 /** What is read, at most, of a refused body before answering: beyond it the connection is cut. */
@@ -86,10 +120,94 @@ export function registerErrorHandling(app: FastifyInstance, allowedMethods: (url
       e = Errors.internal();
     }
     await drainRequest(req.raw);
+    // A body left unread (larger than the drain allows, or still arriving) would be read as the
+    // next request on this connection, or block it: close instead.
+    if (!req.raw.complete) reply.header('Connection', 'close');
     return sendError(reply, e);
   });
   app.setNotFoundHandler((req, reply) => {
     const allow = allowedMethods(req.url);
-    return sendError(reply, allow.length ? Errors.methodNotAllowed(allow) : Errors.routeNotFound());
+    return sendError(reply, allow.length ? new MethodNotAllowed(allow) : Errors.routeNotFound());
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests that never reach a route: the router's own refusals and malformed HTTP.
+
+/** Longest path segment routed as is; longer ones are refused by the id check (and signed first). */
+export const MAX_PATH_SEGMENT = 4096;
+
+/**
+ * Fastify's rewriteUrl: a path segment the router cannot decode (bad %-escape, invalid UTF-8) or
+ * will not take (too long) becomes "%25", a "%" that no identifier format allows. The route is
+ * then still found, authentication still runs first (on the original URL, which it signs), and
+ * the request ends with the id-format code of that parameter, in the contract's order.
+ */
+export function routableUrl(url: string): string {
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  let changed = false;
+  const segments = path.split('/').map((s) => {
+    if (s.length <= MAX_PATH_SEGMENT && decodable(s)) return s;
+    changed = true;
+    return '%25';
+  });
+  return changed ? segments.join('/') + (q < 0 ? '' : url.slice(q)) : url;
+}
+
+function decodable(segment: string): boolean {
+  if (!segment.includes('%')) return true;
+  try {
+    decodeURIComponent(segment);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Fastify's frameworkErrors: what the router refuses before any hook runs (so no request id yet). */
+export function frameworkError(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  reply.header('X-Request-Id', req.id);
+  req.log.info({ method: req.method, route: null, code: err.code }, 'request refused by the router');
+  void sendError(reply, fromFramework(err) ?? Errors.routeNotFound());
+}
+
+/** What Node's HTTP parser refused, in the contract's terms. */
+function clientErrorOf(err: NodeJS.ErrnoException & { bytesParsed?: number }, timeouts: { headersMs: number; requestMs: number }): DcsError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return Errors.badParam('headers', 'the request headers are larger than 16 KiB.');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return Errors.badParam('request', `the request was not received in time (headers within ${timeouts.headersMs} ms, all of it within ${timeouts.requestMs} ms).`);
+    default:
+      return Errors.badParam('request', `it is not valid HTTP/1.1 (${err.code ?? 'parse error'}${err.message ? `: ${err.message}` : ''}).`);
+  }
+}
+
+const answered = new WeakSet<Duplex>();
+
+/**
+ * Fastify's clientErrorHandler: Node's parser refused the bytes (bad method, bad header, headers
+ * too large, a timeout ...), so no request object exists. Writes the contract's answer on the
+ * socket itself, unless a response already started there, and closes: FIN after the answer, the
+ * socket destroyed a moment later so a client that keeps sending cannot hold it.
+ */
+export function clientErrorHandler(timeouts: { headersMs: number; requestMs: number }, log: { info: (o: object, m: string) => void }) {
+  return (err: NodeJS.ErrnoException, socket: Duplex): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
+    answered.add(socket);
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (socket.writable && !inFlight?.headersSent) {
+      const e = clientErrorOf(err, timeouts);
+      const id = newRequestId();
+      const body = JSON.stringify(errorBody(e));
+      const status = statusOf(e);
+      log.info({ request_id: id, status, code: err.code }, 'malformed request refused');
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
 }

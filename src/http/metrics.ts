@@ -11,13 +11,13 @@ export interface MetricSources {
   taskOutcomes: TaskOutcomeMetrics;
 }
 
-/** The parts of a task and an operation these metrics read (structural: no engine import). */
-interface FinishedTask { name: string; startedAt: number | null; createdAt: number }
-interface Outcomes<T extends FinishedTask, F> {
+/** The part of an engine hook's context these metrics read (structural: no engine import). */
+interface HookCtx { task: { startedAt: number | null; createdAt: number } }
+type Hooks = {
   name: string;
-  onSuccess?(task: T): Promise<void>;
-  onFailure?(task: T, failure: F): Promise<string | void>;
-}
+  onSuccess?: (ctx: never) => Promise<void>;
+  onFailure?: (ctx: never, failure: never) => Promise<string | void>;
+};
 
 /**
  * How long each kind of task takes and how often it fails, for the tasks this node finished.
@@ -39,18 +39,20 @@ export class TaskOutcomeMetrics {
   }
 
   /** The operation, its hooks wrapped to record the outcome first. */
-  observe<T extends FinishedTask, F extends { code?: string }, O extends Outcomes<T, F>>(op: O): O {
-    const seconds = (t: T) => (Date.now() - (t.startedAt ?? t.createdAt)) / 1000;
+  observe<O extends Hooks>(op: O): O {
+    const success = op.onSuccess as ((c: HookCtx) => Promise<void>) | undefined;
+    const failure = op.onFailure as ((c: HookCtx, f: { code?: string }) => Promise<string | void>) | undefined;
+    const seconds = (c: HookCtx) => (Date.now() - (c.task.startedAt ?? c.task.createdAt)) / 1000;
     return {
       ...op,
-      onSuccess: async (t: T) => {
-        this.duration.observe({ task_name: op.name, status: 'SUCCESS' }, seconds(t));
-        await op.onSuccess?.(t);
+      onSuccess: async (c: HookCtx) => {
+        this.duration.observe({ task_name: op.name, status: 'SUCCESS' }, seconds(c));
+        await success?.(c);
       },
-      onFailure: async (t: T, f: F) => {
-        this.duration.observe({ task_name: op.name, status: 'FAILED' }, seconds(t));
+      onFailure: async (c: HookCtx, f: { code?: string }) => {
+        this.duration.observe({ task_name: op.name, status: 'FAILED' }, seconds(c));
         this.failures.inc({ task_name: op.name, error_code: f.code ?? 'unknown' });
-        return op.onFailure?.(t, f);
+        return failure?.(c, f);
       },
     };
   }

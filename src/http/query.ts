@@ -1,6 +1,7 @@
 /** Query-string parsing with the DCS rules: paging bounds and yyyyMMddHHmmss UTC times. */
 import { Errors } from '../errors.js';
 import type { TaskWindow } from '../tasks/service.js';
+import type { InstanceFilter } from '../instances/listing.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -28,11 +29,48 @@ function time(q: Query, name: string): number | undefined {
 }
 
 export function taskWindow(q: Query): TaskWindow {
+  return windowOf(q, 'start_time', 'end_time');
+}
+
+/** Record lists (records.md) name their window begin_time/end_time. */
+export function recordWindow(q: Query): TaskWindow {
+  return windowOf(q, 'begin_time', 'end_time');
+}
+
+function windowOf(q: Query, fromName: string, toName: string): TaskWindow {
   const offset = int(q, 'offset', 0, 0, 2_000_000_000);
   const limit = int(q, 'limit', 10, 1, 1000);
-  const from = time(q, 'start_time');
-  const endSecond = time(q, 'end_time');
+  const from = time(q, fromName);
+  const endSecond = time(q, toName);
   if (from !== undefined && endSecond !== undefined && endSecond < from) throw Errors.endBeforeStart();
   // end_time covers its whole second.
   return { offset, limit, from, to: endSecond === undefined ? undefined : endSecond + 999 };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** ListInstancesRequest's query (automation.md §3.1): filters and one page. */
+export function instanceQuery(q: Query): { filter: InstanceFilter; offset: number; limit: number } {
+  const f: InstanceFilter = {};
+  if (q.instance_id !== undefined) {
+    if (!UUID.test(q.instance_id)) throw Errors.badInstanceId();
+    f.instanceId = q.instance_id;
+  }
+  if (q.name !== undefined) f.name = q.name;
+  f.nameEqual = q.name_equal === 'true';
+  f.includeFailure = q.include_failure === 'true';
+  if (q.status !== undefined) f.status = q.status;
+  if (q.ip !== undefined) f.ip = q.ip;
+  if (q.capacity !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(q.capacity)) throw Errors.badParam('capacity', 'must be a number of GB.');
+    f.capacity = Number(q.capacity);
+  }
+  if (q.tags !== undefined) {
+    f.tags = q.tags.split(',').map((pair) => {
+      const [k, v, ...rest] = pair.split('=');
+      if (!k || rest.length) throw Errors.badParam('tags', 'must be k1=v1,k2=v2 (a key alone matches any value).');
+      return [k, v ?? null] as [string, string | null];
+    });
+  }
+  return { filter: f, offset: int(q, 'offset', 0, 0, 2_000_000_000), limit: int(q, 'limit', 10, 1, 1000) };
 }

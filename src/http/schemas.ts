@@ -4,17 +4,17 @@
  * parameter name in http/errors.ts.
  */
 export const PROJECT_ID = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'Project ID' } as const;
-export const INSTANCE_ID = {
-  type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'Instance ID (lowercase UUID)',
-} as const;
+import { INSTANCE_ID } from '../instances/schemas.js';
+
+export { INSTANCE_ID };
 export const TASK_ID = { type: 'string', pattern: '^[0-9a-f]{32}$', description: 'Task ID (32 lowercase hex)' } as const;
 
 /** Route configs: every DCS route is authenticated; changes are refused to read-only credentials. */
 export const READS = { dcs: true } as const;
 export const CHANGES = { dcs: true, mutating: true } as const;
 
-export function pathParams(...names: ('project_id' | 'instance_id' | 'task_id' | 'job_id')[]) {
-  const all = { project_id: PROJECT_ID, instance_id: INSTANCE_ID, task_id: TASK_ID, job_id: TASK_ID };
+export function pathParams(...names: ('project_id' | 'instance_id' | 'task_id' | 'job_id' | 'account_id')[]) {
+  const all = { project_id: PROJECT_ID, instance_id: INSTANCE_ID, task_id: TASK_ID, job_id: TASK_ID, account_id: { type: 'string', maxLength: 64, description: 'ACL account ID' } };
   return {
     type: 'object',
     required: names,
@@ -82,30 +82,35 @@ export const CENTRE_TASK = complete({
 
 export const DELETE_RESULT = complete({ type: 'object', properties: { message: { type: 'string' } } } as const);
 
-export const INSTANCE = complete({
-  type: 'object',
-  properties: {
-    instance_id: { type: 'string' },
-    name: { type: 'string' },
-    engine: { type: 'string' },
-    engine_version: { type: 'string' },
-    capacity: { type: 'number' },
-    max_memory: { type: 'integer' },
-    ip: { type: 'string' },
-    port: { type: 'integer' },
-    status: { type: 'string' },
-    no_password_access: { type: 'string' },
-    attached: { type: 'boolean' },
-    spec_code: { type: ['string', 'null'] },
-    description: { type: ['string', 'null'] },
-    created_at: ISO,
-    replica_num: { type: 'integer' },
-    nodes: {
-      type: 'array',
-      items: complete({ type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' }, role: { type: 'string', enum: ['master', 'replica'] } } } as const),
-    },
+const STR = { type: 'string' } as const;
+const INT = { type: 'integer' } as const;
+const BOOL = { type: 'boolean' } as const;
+
+/** ShowInstanceResponse with automation.md §3.4's types; `nodes` and `attached` are additions. */
+const INSTANCE_FIELDS = {
+  instance_id: STR, name: STR, description: STR, engine: STR, engine_version: STR, spec_code: STR,
+  capacity: { type: 'number' }, capacity_minor: STR, max_memory: INT, used_memory: INT,
+  ip: STR, domain_name: STR, readonly_domain_name: STR, port: INT, status: STR,
+  task: {
+    type: ['object', 'null'], description: 'null when idle; the running task when busy',
+    required: ['id', 'name', 'status', 'created_at'],
+    properties: { id: STR, name: STR, status: STR, created_at: ISO },
   },
-} as const);
+  replica_count: INT, sharding_count: INT, cache_mode: STR, product_type: STR, storage_type: STR, cpu_type: STR,
+  charging_mode: INT, enable_ssl: BOOL, enable_publicip: BOOL, service_upgrade: BOOL, transparent_client_ip_enable: BOOL,
+  no_password_access: STR, access_user: STR, user_id: STR, user_name: STR, maintain_begin: STR, maintain_end: STR,
+  created_at: ISO, launched_at: ISO, update_at: ISO, updated_at: ISO,
+  vpc_id: STR, vpc_name: STR, subnet_id: STR, subnet_name: STR, subnet_cidr: STR, security_group_id: STR, security_group_name: STR,
+  enterprise_project_id: STR, az_codes: { type: 'array', items: STR },
+  tags: { type: 'array', items: complete({ type: 'object', properties: { key: STR, value: STR } } as const) },
+  attached: BOOL,
+  nodes: {
+    type: 'array',
+    items: complete({ type: 'object', properties: { name: STR, port: INT, role: { type: 'string', enum: ['master', 'replica'] } } } as const),
+  },
+} as const;
+
+export const INSTANCE = complete({ type: 'object', properties: INSTANCE_FIELDS } as const);
 
 /** Response schemas per status code: every error status shares the one error body. */
 export function responses(ok: Record<number, unknown>) {

@@ -1,5 +1,5 @@
 /** Instances as the domain knows them: plain data, epoch-millisecond times (type-only for the stores). */
-export type InstanceStatus = 'CREATING' | 'RUNNING' | 'RESTARTING' | 'ERROR' | 'DELETING';
+export type InstanceStatus = 'CREATING' | 'CREATEFAILED' | 'RUNNING' | 'RESTARTING' | 'RESTORING' | 'ERROR' | 'DELETING';
 
 /** One redis-server of a managed instance: the master, or a replica following it. */
 export interface NodeRecord {

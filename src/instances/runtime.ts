@@ -5,14 +5,15 @@
  * reach any instance (managed or attached), re-applies the stored configuration after every
  * start, and mirrors process health into the instance's status.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { InstanceRecord, NodeRecord } from './records.js';
 import type { Store } from '../store/types.js';
 import type { RedisSupervisor, ManagedRedisSpec } from '../redis/supervisor.js';
-import { configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
-
-const GB = 1024 * 1024 * 1024;
+import { aclSetUser, configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
+import { capacityBytes } from './rules.js';
+import { aclAccountsOf, aclRules } from './acl.js';
 
 export const nodeKey = (instanceId: string, node: string) => `${instanceId}:${node}`;
 const instanceOfKey = (key: string) => key.split(':')[0];
@@ -25,7 +26,7 @@ export class InstanceRuntime {
   constructor(
     private readonly store: Store,
     private readonly supervisor: RedisSupervisor,
-    private readonly dataDir: string,
+    readonly dataDir: string,
     private readonly logger: Logger,
   ) {
     supervisor.on('down', (key: string) => void this.onDown(instanceOfKey(key), key));
@@ -44,7 +45,7 @@ export class InstanceRuntime {
       host: i.host,
       port: node.port,
       password,
-      maxmemoryBytes: Math.round(i.capacityGb * GB),
+      maxmemoryBytes: capacityBytes(i.capacityGb),
       dir: this.dirOf(i.id, node.name),
       replicaOf: node.role === 'replica' ? { host: i.host, port: master.port, password } : null,
     };
@@ -74,7 +75,8 @@ export class InstanceRuntime {
       await this.markStatus(i.id, 'RUNNING');
     } catch (err) {
       this.logger.error({ err, instance_id: i.id }, 'instance could not be started');
-      await this.markStatus(i.id, 'ERROR');
+      // Never answered at creation: DCS calls that CREATEFAILED (the provider stops waiting on it).
+      await this.markStatus(i.id, i.status === 'CREATING' ? 'CREATEFAILED' : 'ERROR');
     }
   }
 
@@ -100,8 +102,10 @@ export class InstanceRuntime {
     await this.startNodes(i);
   }
 
+  /** With removeFiles, the whole `<data>/instances/<id>/` goes, nodes that never started included. */
   async stop(i: InstanceRecord, removeFiles: boolean): Promise<void> {
     for (const n of i.nodes) await this.stopNode(i, n.name, removeFiles);
+    if (removeFiles) fs.rmSync(this.dirOf(i.id), { recursive: true, force: true });
   }
 
   /** Later (re)starts must use what the record now says (password, capacity, ports, roles). */
@@ -126,6 +130,7 @@ export class InstanceRuntime {
     const configs = (i.extra.configs ?? {}) as Record<string, string>;
     const target = n ? this.nodeTarget(i, n) : this.targetOf(i);
     for (const [name, value] of Object.entries(configs)) await configSet(target, name, value);
+    for (const a of aclAccountsOf(i)) await aclSetUser(target, a.name, aclRules(a));
   }
 
   private async onDown(id: string, key: string): Promise<void> {

@@ -9,65 +9,100 @@ import type { InstanceRecord } from './records.js';
 import type { Store } from '../store/types.js';
 import type { RedisSupervisor } from '../redis/supervisor.js';
 import { isPortFree, findFreePort } from '../redis/ports.js';
-import { parseRedisUrl, ping } from '../redis/commands.js';
-import type { Actor, TaskService } from '../tasks/service.js';
+import { configGet, infoSection, parseRedisUrl, ping } from '../redis/commands.js';
+import { busyError } from '../tasks/service.js';
 import type { InstanceRuntime } from './runtime.js';
-import { TASK_NAMES } from './operations.js';
-import { checkConfigChanges, checkPasswordComplexity, type ConfigChange } from './rules.js';
+import type { CreateInstance } from './schemas.js';
 
-export interface CreateInstance {
-  name: string;
-  engine: string;
-  engine_version: string;
-  capacity: number;
-  password?: string;
-  no_password_access?: boolean;
-  port?: number;
-  redis_url?: string;
-  spec_code?: string;
-  description?: string;
-}
+export type { CreateInstance };
+import { checkCapacity, checkPasswordComplexity, describeParameters } from './rules.js';
+import { matchesFilter, runningTaskOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
+import type { Actor } from '../tasks/service.js';
+import { DcsError } from '../errors.js';
 
-export interface ResizeBody {
-  spec_code?: string;
-  new_capacity?: number;
-  change_type?: 'createReplication' | 'deleteReplication';
-  node_list?: string[];
-  replica_num?: number;
-}
-
-export interface ModifyBody {
-  name?: string;
-  description?: string;
-  port?: number;
-}
-
-const MAX_REPLICAS = 5;
-
-export type InstanceAction = 'restart' | 'soft_restart' | 'flush';
-
-const ACTION_TASK: Record<InstanceAction, string> = {
-  restart: TASK_NAMES.restart,
-  soft_restart: TASK_NAMES.softRestart,
-  flush: TASK_NAMES.flush,
-};
+/** Create fields DCS echoes back on show (cloud network, window, tags…): kept as sent. */
+const ECHOED_FIELDS = [
+  'vpc_id', 'vpc_name', 'subnet_id', 'subnet_name', 'subnet_cidr', 'security_group_id', 'security_group_name', 'enterprise_project_id',
+  'maintain_begin', 'maintain_end', 'access_user', 'tags', 'az_codes',
+] as const;
 
 export class InstanceService {
   constructor(
     private readonly store: Store,
-    private readonly tasks: TaskService,
     private readonly runtime: InstanceRuntime,
     private readonly supervisor: RedisSupervisor,
     private readonly logger: Logger,
     private readonly nodeId: string | null,
     /** Multi-node: which service nodes are running (read once per call). */
     private readonly nodeLiveness: () => Promise<(node: string) => boolean> = async () => () => true,
+    /** Instances a project may have (README "Limits"). */
+    private readonly instanceQuota = 20,
   ) {}
+
+  /** Creations of one project run one at a time, so concurrent creates cannot overrun the quota. */
+  private readonly creating = new Map<string, Promise<unknown>>();
 
   /** As stored, except that a managed instance whose node is down shows ERROR. */
   async get(projectId: string, id: string): Promise<InstanceRecord> {
     const { instance, orphaned } = await this.lookup(projectId, id);
     return orphaned ? { ...instance, status: 'ERROR' } : instance;
+  }
+
+  /** The instance with its running task (automation.md §1.1): the task row the accepting transaction wrote. */
+  async show(projectId: string, id: string): Promise<InstanceState> {
+    const [instance, active] = await Promise.all([this.get(projectId, id), this.store.activeTasks(projectId)]);
+    const t = active.find((a) => a.instanceId === id);
+    return { instance, task: t ? runningTaskOf(t) : null };
+  }
+
+  /** Every instance of the project with its running task, newest first. */
+  async states(projectId: string): Promise<InstanceState[]> {
+    const [all, active] = await Promise.all([this.list(projectId), this.store.activeTasks(projectId)]);
+    const byInstance = new Map(active.map((t) => [t.instanceId, runningTaskOf(t)]));
+    return all.map((instance) => ({ instance, task: byInstance.get(instance.id) ?? null }));
+  }
+
+  /** ListInstances: the filters, then one page (offset past the end: an empty page); total counts every match. */
+  async search(projectId: string, f: InstanceFilter, offset: number, limit: number): Promise<{ total: number; page: InstanceState[] }> {
+    const matching = (await this.states(projectId)).filter((s) => matchesFilter(s, f));
+    return { total: matching.length, page: matching.slice(offset, offset + limit) };
+  }
+
+  /** InstanceStatistic of each running instance, from its INFO (zeros where Redis does not answer). */
+  async statistics(projectId: string) {
+    const running = (await this.states(projectId)).filter((s) => visibleStatus(s) === 'RUNNING');
+    return Promise.all(running.map(async ({ instance: i }) => {
+      const info = await infoSection(this.runtime.targetOf(i), 'everything').catch(() => ({} as Record<string, string>));
+      const keys = Object.entries(info).filter(([k]) => /^db\d+$/.test(k)).reduce((n, [, v]) => n + Number(/keys=(\d+)/.exec(v)?.[1] ?? 0), 0);
+      const calls = (name: string) => Number(/calls=(\d+)/.exec(info[`cmdstat_${name}`] ?? '')?.[1] ?? 0);
+      return {
+        instance_id: i.id, keys, used_memory: Math.floor(Number(info.used_memory ?? 0) / 1048576), max_memory: Math.floor(i.capacityGb * 1024),
+        cmd_get_count: calls('get'), cmd_set_count: calls('set'), used_cpu: info.used_cpu_sys ?? '0',
+        input_kbps: info.instantaneous_input_kbps ?? '0', output_kbps: info.instantaneous_output_kbps ?? '0',
+      };
+    }));
+  }
+
+  /** INFO memory's used_memory in MB, or 0 when Redis does not answer quickly. */
+  async usedMemoryMb(i: InstanceRecord): Promise<number> {
+    try {
+      const mem = await infoSection(this.runtime.targetOf(i), 'memory');
+      return Math.floor(Number(mem.used_memory ?? 0) / (1024 * 1024));
+    } catch {
+      return 0;
+    }
+  }
+
+  /** The changeable parameters with their values in Redis now (CONFIG GET), or as recorded when Redis does not answer. */
+  async configs(projectId: string, id: string) {
+    const i = await this.get(projectId, id);
+    const stored = (i.extra.configs ?? {}) as Record<string, string>;
+    const params = describeParameters();
+    const live = await Promise.all(params.map((p) => configGet(this.runtime.targetOf(i), p.param_name).catch(() => null)));
+    return {
+      instance: i,
+      params: params.map((p, k) => ({ ...p, param_value: live[k] ?? stored[p.param_name] ?? p.default_value })),
+    };
   }
 
   async list(projectId: string): Promise<InstanceRecord[]> {
@@ -76,7 +111,7 @@ export class InstanceService {
   }
 
   /** An instance an operation may change: it exists and the node supervising it is running. */
-  private async operable(projectId: string, id: string): Promise<InstanceRecord> {
+  async operable(projectId: string, id: string): Promise<InstanceRecord> {
     const { instance, orphaned } = await this.lookup(projectId, id);
     if (orphaned) {
       throw Errors.instanceBusy('DCS.4026', `supervised by service node ${instance.ownerNode}, which is not running (status ERROR)`);
@@ -91,11 +126,23 @@ export class InstanceService {
     return { instance, orphaned: orphaned(instance, alive) };
   }
 
-  async create(projectId: string, b: CreateInstance): Promise<InstanceRecord> {
+  async create(projectId: string, b: CreateInstance, creator?: Actor): Promise<InstanceRecord> {
+    const run = (this.creating.get(projectId) ?? Promise.resolve()).catch(() => {}).then(() => this.createWithinQuota(projectId, b, creator));
+    this.creating.set(projectId, run);
+    try {
+      return await run;
+    } finally {
+      if (this.creating.get(projectId) === run) this.creating.delete(projectId);
+    }
+  }
+
+  private async createWithinQuota(projectId: string, b: CreateInstance, creator?: Actor): Promise<InstanceRecord> {
+    checkCapacity('capacity', b.capacity);
     if (b.password !== undefined) checkPasswordComplexity(b.password);
     else if (!b.no_password_access && !b.redis_url) {
       throw Errors.badParam('password', 'a password is required unless no_password_access is true.');
     }
+    if ((await this.store.listInstances(projectId)).length >= this.instanceQuota) throw Errors.instanceQuota(this.instanceQuota);
     const now = Date.now();
     const base = {
       id: randomUUID(),
@@ -105,7 +152,11 @@ export class InstanceService {
       engineVersion: b.engine_version,
       capacityGb: b.capacity,
       pendingPassword: null,
-      extra: { spec_code: b.spec_code ?? null, description: b.description ?? null },
+      extra: {
+        spec_code: b.spec_code ?? null, description: b.description ?? null,
+        ...Object.fromEntries(ECHOED_FIELDS.filter((k) => b[k] !== undefined).map((k) => [k, b[k]])),
+        ...(creator ? { user_id: creator.userId, user_name: creator.userName } : {}),
+      },
       createdAt: now,
       updatedAt: now,
     };
@@ -155,120 +206,49 @@ export class InstanceService {
 
   async delete(projectId: string, id: string): Promise<void> {
     const i = await this.operable(projectId, id);
+    if (i.status === 'CREATING') throw Errors.instanceBusy('DCS.4118', 'still being created');
     const out = await this.store.deleteInstance(projectId, id);
-    if (out === 'not_found') throw Errors.instanceNotFound();
-    if (out === 'busy') throw Errors.instanceDeleteRefused();
+    if (out.outcome === 'not_found') throw Errors.instanceNotFound();
+    if (out.outcome === 'busy') throw busyError(out.activeTask.name);
     if (i.managed) {
       await this.runtime.stop(i, true).catch((err) => this.logger.error({ err, instance_id: id }, 'stopping a deleted instance failed'));
     }
   }
 
-  /** PUT /instances/status: every instance is checked first, so a refused request starts nothing. */
-  async act(projectId: string, ids: string[], action: InstanceAction, actor: Actor) {
-    const instances = [];
-    for (const id of ids) instances.push(await this.operable(projectId, id));
-    if ((action === 'restart' || action === 'soft_restart') && instances.some((i) => !i.managed)) {
-      throw Errors.badParam('action', `${action} applies to managed instances only; an attached Redis is restarted by its owner.`);
-    }
+  /**
+   * BatchDeleteInstances: each id is deleted as the single delete would be; one that is malformed,
+   * unknown or busy is `failed` and the others go on. `allFailure`: every CREATEFAILED instance.
+   */
+  /** Batch delete: the listed instances, or with 'all_failure' every CREATEFAILED one; each reported apart. */
+  async batchDelete(projectId: string, ids: unknown[] | 'all_failure' | undefined): Promise<{ instance: string; result: 'success' | 'failed' }[]> {
+    if (ids === undefined) throw Errors.badParam('instances', 'is required (1 to 50 instance ids) unless all_failure=true.');
+    const targets = ids === 'all_failure'
+      ? (await this.list(projectId)).filter((i) => i.status === 'CREATEFAILED').map((i) => i.id)
+      : (ids as string[]);
     const results = [];
-    for (const instance of instances) {
+    for (const id of targets) {
       try {
-        await this.tasks.start({ instance, name: ACTION_TASK[action], actor, params: { action, instances: [instance.id] } });
-        results.push({ instance: instance.id, result: 'success' as const });
+        if (!UUID.test(id)) throw Errors.badInstanceId();
+        await this.delete(projectId, id);
+        results.push({ instance: id, result: 'success' as const });
       } catch (e) {
-        if (instances.length === 1) throw e;
-        results.push({ instance: instance.id, result: 'failed' as const });
+        if (!(e instanceof DcsError)) throw e;
+        results.push({ instance: id, result: 'failed' as const });
       }
     }
     return results;
   }
 
-  async changePassword(projectId: string, id: string, oldPassword: string | null, newPassword: string, actor: Actor) {
-    const instance = await this.operable(projectId, id);
-    checkPasswordComplexity(newPassword);
-    if ((oldPassword ?? '') !== (instance.password ?? '')) throw Errors.oldPasswordWrong();
-    if (newPassword === oldPassword) throw Errors.passwordComplexity('the new password must differ from the old one.');
-    return this.tasks.start({
-      instance, name: TASK_NAMES.password, actor, params: { instance_id: id }, instancePatch: { pendingPassword: newPassword },
-    });
-  }
-
-  /** POST /resize: capacity (EXTEND) or replicas (AddReplica / DelReplica). */
-  async resize(projectId: string, id: string, b: ResizeBody, actor: Actor) {
-    const instance = await this.operable(projectId, id);
-    const params = { ...b };
-    if (b.change_type === 'createReplication' || b.change_type === 'deleteReplication') {
-      if (!instance.managed) throw Errors.badParam('change_type', 'replicas can be added to managed instances only.');
-      const replicas = instance.nodes.filter((n) => n.role === 'replica');
-      if (b.change_type === 'createReplication') {
-        const count = b.replica_num ?? 1;
-        if (replicas.length + count > MAX_REPLICAS) throw Errors.badParam('replica_num', `an instance has at most ${MAX_REPLICAS} replicas.`);
-        return this.tasks.start({
-          instance, name: TASK_NAMES.addReplica, actor, params, state: { count },
-          details: { old_replica_num: replicas.length, new_replica_num: replicas.length + count },
-        });
-      }
-      const remove = b.node_list?.length ? b.node_list : replicas.slice(-1).map((n) => n.name);
-      if (remove.length === 0) throw Errors.noReplica();
-      for (const name of remove) {
-        if (!replicas.some((n) => n.name === name)) throw Errors.badParam('node_list', `${name} is not a replica of this instance.`);
-      }
-      return this.tasks.start({
-        instance, name: TASK_NAMES.delReplica, actor, params, state: { remove },
-        details: { old_replica_num: replicas.length, new_replica_num: replicas.length - remove.length },
-      });
-    }
-    if (b.new_capacity === undefined) throw Errors.badParam('new_capacity', 'is required.');
-    if (b.new_capacity === instance.capacityGb) throw Errors.badParam('new_capacity', 'is the current capacity.');
-    return this.tasks.start({
-      instance, name: TASK_NAMES.extend, actor, params, state: { newCapacity: b.new_capacity },
-      details: { old_capacity: String(instance.capacityGb), new_capacity: String(b.new_capacity) },
-    });
-  }
-
-  /** POST /swap: the standby becomes master on the instance's address. */
-  async swap(projectId: string, id: string, actor: Actor) {
-    const instance = await this.operable(projectId, id);
-    const standby = instance.nodes.find((n) => n.role === 'replica');
-    if (!instance.managed || !standby) throw Errors.noReplica();
-    const master = instance.nodes.find((n) => n.role === 'master')!;
-    return this.tasks.start({
-      instance, name: TASK_NAMES.swap, actor, params: {}, state: { standby: standby.name },
-      details: { node_name: standby.name, source_ip: `${instance.host}:${standby.port}`, target_ip: `${instance.host}:${master.port}` },
-    });
-  }
-
-  /** PUT /instances/{id}: name and description change at once; a new port is an UpdatePort task. */
-  async modify(projectId: string, id: string, b: ModifyBody, actor: Actor) {
-    const instance = await this.operable(projectId, id);
-    if (b.port !== undefined && b.port !== instance.port) {
-      if (!instance.managed) throw Errors.badParam('port', 'the port of an attached Redis is changed by its owner.');
-      if (!(await isPortFree(b.port))) throw Errors.badParam('port', `port ${b.port} is already in use on this host.`);
-    }
+  /** Name and description: no task, the record changes at once. */
+  async rename(instance: InstanceRecord, b: { name?: string; description?: string }): Promise<void> {
     const patch: Partial<InstanceRecord> = {};
     if (b.name !== undefined) patch.name = b.name;
     if (b.description !== undefined) patch.extra = { ...instance.extra, description: b.description };
-    if (b.port !== undefined && b.port !== instance.port) {
-      await this.tasks.start({
-        instance, name: TASK_NAMES.port, actor, params: { port: b.port }, state: { newPort: b.port },
-        details: { old_port: instance.port, new_port: b.port },
-      });
-    }
-    if (Object.keys(patch).length) await this.store.updateInstance(id, patch);
-  }
-
-  async modifyConfigs(projectId: string, id: string, changes: ConfigChange[], actor: Actor) {
-    const instance = await this.operable(projectId, id);
-    checkConfigChanges(changes);
-    const map = Object.fromEntries(changes.map((c) => [c.param_name, c.param_value]));
-    return this.tasks.start({
-      instance, name: TASK_NAMES.configs, actor,
-      params: { redis_config: changes },
-      details: { updated_config_length: changes.length },
-      state: { changes: map },
-    });
+    if (Object.keys(patch).length) await this.store.updateInstance(instance.id, patch);
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A managed instance whose supervising node is down: nobody can run its tasks until it is back. */
 function orphaned(i: InstanceRecord, alive: (node: string) => boolean): boolean {

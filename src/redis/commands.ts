@@ -11,6 +11,11 @@ export interface RedisTarget {
   password: string | null;
   username?: string | null;
   tls?: boolean;
+  /**
+   * Called after connecting, right before the commands are sent: a task's lease check, so work
+   * that lost its lease never reaches Redis (it throws to stop).
+   */
+  beforeEffect?: () => void;
 }
 
 export function parseRedisUrl(url: string): RedisTarget {
@@ -63,9 +68,10 @@ export async function withRedis<T>(t: RedisTarget, fn: (r: Redis) => Promise<T>,
   const r = connectRedis(t, opts);
   try {
     await r.connect();
+    t.beforeEffect?.();
     return await fn(r);
   } catch (e) {
-    throw clean(e);
+    throw e instanceof Error && e.name === 'LeaseLost' ? e : clean(e);
   } finally {
     r.disconnect();
   }
@@ -74,7 +80,8 @@ export async function withRedis<T>(t: RedisTarget, fn: (r: Redis) => Promise<T>,
 export async function ping(t: RedisTarget, opts?: { timeoutMs?: number }): Promise<boolean> {
   try {
     return (await withRedis(t, (r) => r.ping(), opts ?? { timeoutMs: 2000 })) === 'PONG';
-  } catch {
+  } catch (e) {
+    if (e instanceof Error && e.name === 'LeaseLost') throw e;
     return false;
   }
 }
@@ -109,4 +116,14 @@ export async function infoSection(t: RedisTarget, section: string): Promise<Reco
 
 export async function dbSize(t: RedisTarget): Promise<number> {
   return withRedis(t, (r) => r.dbsize());
+}
+
+/** ACL SETUSER name rule…: creates or replaces a Redis ACL user (Redis ≥ 6). */
+export async function aclSetUser(t: RedisTarget, name: string, rules: string[]): Promise<void> {
+  await withRedis(t, (r) => r.call('ACL', 'SETUSER', name, ...rules));
+}
+
+/** ACL DELUSER name: 1 when it existed. */
+export async function aclDelUser(t: RedisTarget, name: string): Promise<number> {
+  return Number(await withRedis(t, (r) => r.call('ACL', 'DELUSER', name)));
 }

@@ -55,7 +55,17 @@ export function confQuote(value: string): string {
   return `${out}"`;
 }
 
+/** Redis reads maxmemory 0 as "no limit": a managed instance never runs without one. */
+const MIN_MAXMEMORY_BYTES = 1024 * 1024;
+
+function checkMaxmemory(s: ManagedRedisSpec): void {
+  if (!Number.isSafeInteger(s.maxmemoryBytes) || s.maxmemoryBytes < MIN_MAXMEMORY_BYTES) {
+    throw new Error(`refusing to run redis-server with maxmemory ${s.maxmemoryBytes}: at least ${MIN_MAXMEMORY_BYTES} bytes`);
+  }
+}
+
 function confText(s: ManagedRedisSpec): string {
+  checkMaxmemory(s);
   const lines = [
     `port ${s.port}`,
     `bind ${s.host ?? '127.0.0.1'}`,
@@ -139,6 +149,7 @@ export class RedisSupervisor extends EventEmitter {
 
   async start(spec: ManagedRedisSpec): Promise<void> {
     if (!(await this.available())) throw new RedisServerMissingError(this.o.redisServer);
+    checkMaxmemory(spec);
     const existing = this.procs.get(spec.instanceId);
     if (existing?.child) await this.stop(spec.instanceId);
     const m: Managed = existing ?? { spec, child: null, up: false, stopping: false, backoffMs: this.restartBackoffMs, restartTimer: null };

@@ -4,6 +4,7 @@
  */
 import type { AuditRecord, StepRecord, TaskRecord, TaskStatus, StepStatus } from '../tasks/records.js';
 import type { InstanceRecord, InstanceStatus } from '../instances/records.js';
+import type { CredentialRecord, TokenRecord } from '../auth/records.js';
 
 type Row = Record<string, unknown>;
 
@@ -133,4 +134,20 @@ export function groupSteps(rows: Row[]): Map<string, StepRecord[]> {
   }
   for (const list of m.values()) list.sort((a, b) => a.index - b.index);
   return m;
+}
+
+export function tokenFromRow(r: Row): TokenRecord {
+  return { hash: String(r.hash), accessKey: String(r.access_key), expiresAt: num(r.expires_at), createdAt: num(r.created_at) };
+}
+
+export function credentialFromRow(r: Row): CredentialRecord {
+  return {
+    accessKey: String(r.access_key), secretKey: String(r.secret_key), projectId: String(r.project_id),
+    userId: String(r.user_id), userName: String(r.user_name), role: r.role === 'readonly' ? 'readonly' : 'admin',
+  };
+}
+
+/** Tasks oldest first (UPDATE … RETURNING gives rows in no particular order). */
+export function sortedByAge(tasks: TaskRecord[]): TaskRecord[] {
+  return tasks.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

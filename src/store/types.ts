@@ -3,8 +3,9 @@
  * epoch-millisecond times; the wire format is the HTTP layer's business.
  */
 import type { AuditRecord, Deleter, NewTask, StepStatus, TaskRecord } from '../tasks/records.js';
-import type { InstancePatch, InstanceRecord } from '../instances/records.js';
+import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { CredentialRecord, TokenRecord } from '../auth/records.js';
+import type { BackupPatch, BackupRecord, BackupStatus, RecordActor, RecordWindow, RestorePatch, RestoreRecord } from '../records/records.js';
 
 export interface TaskQuery {
   projectId: string;
@@ -16,11 +17,36 @@ export interface TaskQuery {
   limit: number;
 }
 
-/** Outcome of a delete: the store decides atomically, so two concurrent deletes never both win. */
+/** Outcome of deleting a finished task: the store decides atomically, so two concurrent deletes never both win. */
 export type DeleteOutcome = 'deleted' | 'not_found' | 'running';
 
-/** Outcome of creating a task: at most one active task per instance, enforced by the store. */
-export type CreateTaskOutcome = { ok: true; task: TaskRecord } | { ok: false; activeTask: TaskRecord };
+/**
+ * Outcome of creating a task, decided in one transaction with the instance row locked: refused
+ * when the instance is gone, when its status is one the caller refuses, or while another task on
+ * it is unfinished (at most one per instance).
+ */
+export type CreateTaskOutcome =
+  | { ok: true; task: TaskRecord }
+  | { ok: false; refused: 'busy'; activeTask: TaskRecord }
+  | { ok: false; refused: 'instance_gone' }
+  | { ok: false; refused: 'instance_state'; status: InstanceStatus };
+
+export interface CreateTaskOptions {
+  /** Written in the same transaction as the task (e.g. a pending password). */
+  instancePatch?: InstancePatch;
+  /** Instance statuses that refuse a new task (e.g. CREATING, DELETING). */
+  refuseStatuses: InstanceStatus[];
+}
+
+/** Outcome of deleting an instance: refused while a task on it is unfinished, in the same transaction. */
+export type DeleteInstanceOutcome = { outcome: 'deleted' } | { outcome: 'not_found' } | { outcome: 'busy'; activeTask: TaskRecord };
+
+/** Who may write on behalf of a task: its lease owner, while the lease has not expired at `now`. */
+export interface TaskFence {
+  taskId: string;
+  owner: string;
+  now: number;
+}
 
 export interface StepUpdate {
   status: StepStatus;
@@ -38,10 +64,47 @@ export class StoreUnavailable extends Error {
   override readonly name = 'StoreUnavailable';
 }
 
+/** Multi-node stores: service nodes' liveness and the tasks a dead node leaves behind. */
+export interface NodeRegistry {
+  /** Records that service node `node` is alive at `now`. */
+  heartbeatNode(node: string, now: number): Promise<void>;
+  /** Every service node's last heartbeat (epoch ms). */
+  nodeHeartbeats(): Promise<Map<string, number>>;
+  /**
+   * Fails the unfinished tasks nobody can run any more: tasks on managed instances whose node
+   * has not beaten since `staleBefore`, not held by a live lease, with `errorCode`. Returns the
+   * failed tasks' ids.
+   */
+  failOrphanedTasks(staleBefore: number, now: number, errorCode: string): Promise<string[]>;
+}
+
+/** Multi-node stores: credentials every node publishes from its credentials file, for the others. */
+export interface CredentialDirectory {
+  /** Replaces the credentials `node` publishes, so one removed from its file is revoked when it restarts. */
+  publishCredentials(node: string, credentials: CredentialRecord[]): Promise<void>;
+  /** Every published credential (newest publication wins for an access key given twice). */
+  listCredentials(): Promise<CredentialRecord[]>;
+}
+
+/**
+ * Every task write by the engine is fenced: it succeeds only if `owner` holds the task's lease and
+ * the lease has not expired at `now`, checked in the same statement as the write (false otherwise).
+ */
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** null on single-node stores. */
+  readonly nodes: NodeRegistry | null;
+  /** null on single-node stores (credentials come from the local file only). */
+  readonly sharedCredentials: CredentialDirectory | null;
+  /** Backups and restores (records.md). */
+  readonly records: RecordStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Calls `onTaskCreated` whenever a task is created by any process sharing the database (and
+   * after reconnecting). Single-process stores: nothing to listen to, the creator kicks its engine.
+   */
+  listen(onTaskCreated: () => void): Promise<void>;
 
   insertInstance(i: InstanceRecord): Promise<void>;
   getInstance(projectId: string, id: string): Promise<InstanceRecord | null>;
@@ -50,58 +113,92 @@ export interface Store {
   listInstances(projectId: string): Promise<InstanceRecord[]>;
   /** Every instance of every project: the supervisor's start-up list. */
   listAllInstances(): Promise<InstanceRecord[]>;
+  /** Unfenced: for writers that act for no task (the supervisor, instance creation). */
   updateInstance(id: string, patch: InstancePatch): Promise<void>;
-  /** Removes the instance unless it has an active task; its finished tasks stay. */
-  deleteInstance(projectId: string, id: string): Promise<'deleted' | 'not_found' | 'busy'>;
+  /** The patch is applied only while the fence's task is held by its owner (same statement); false otherwise. */
+  updateInstanceAsTask(fence: TaskFence, instanceId: string, patch: InstancePatch): Promise<boolean>;
+  /** Removes the instance unless it has an unfinished task (one transaction, instance row locked); its finished tasks stay. */
+  deleteInstance(projectId: string, id: string): Promise<DeleteInstanceOutcome>;
 
-  /** Records a task (and, in the same transaction, an instance change it depends on). */
-  createTask(t: NewTask, instancePatch?: InstancePatch): Promise<CreateTaskOutcome>;
+  /** Records a task, its steps and the instance patch in one transaction (see CreateTaskOutcome). */
+  createTask(t: NewTask, opts: CreateTaskOptions): Promise<CreateTaskOutcome>;
   getTask(projectId: string, id: string): Promise<TaskRecord | null>;
+  /** The unfinished tasks of a project's instances (at most one each), without steps: what show-instance's `task` reports. */
+  activeTasks(projectId: string): Promise<TaskRecord[]>;
   listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }>;
   /** Deletes a finished task and writes its audit record in the same transaction. */
   deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome>;
   listAudit(projectId: string): Promise<AuditRecord[]>;
 
   /**
-   * Claims one runnable task (CREATED, or EXECUTING with an expired lease) for lease `owner`.
-   * With `nodeId`, only tasks that node can run: on attached instances, on instances with no
-   * owner node, or on managed instances that node supervises.
+   * Claims up to `limit` runnable tasks (CREATED, or unfinished with an expired lease) for lease
+   * `owner` in one statement, oldest first; each claim counts one attempt. With `nodeId`, only
+   * tasks that node can run: on attached instances, on instances with no owner node, or on
+   * managed instances that node supervises.
    */
-  claimTask(owner: string, leaseMs: number, now: number, nodeId?: string): Promise<TaskRecord | null>;
-  /** Extends the lease; false when the task is no longer ours (taken over or finished). */
-  renewLease(id: string, owner: string, leaseMs: number, now: number): Promise<boolean>;
-  updateStep(id: string, owner: string, index: number, u: StepUpdate, now: number): Promise<boolean>;
+  claimTasks(owner: string, limit: number, leaseMs: number, now: number, nodeId?: string): Promise<TaskRecord[]>;
+  /**
+   * Extends, in one statement, the leases `owner` still holds unexpired among `ids`. Returns the
+   * ids renewed; the others are lost (taken over, finished or expired).
+   */
+  renewLeases(owner: string, ids: string[], leaseMs: number, now: number): Promise<string[]>;
+  /**
+   * Releases leases no live process holds, at start-up: SQLite (one process per data directory)
+   * every lease; PostgreSQL the leases of earlier incarnations of node `nodeId` (owners
+   * `${nodeId}/…`). Returns how many were released.
+   */
+  releaseStaleLeases(nodeId: string, now: number): Promise<number>;
+  /** Fenced. The step is found by name; a name the task has no row for is appended as a new step. */
+  updateStep(id: string, owner: string, stepName: string, u: StepUpdate, now: number): Promise<boolean>;
+  /** Fenced. */
   updateTaskState(id: string, owner: string, patch: { state?: Record<string, unknown>; details?: Record<string, unknown> }, now: number): Promise<boolean>;
+  /** Fenced; releases the lease. */
   finishTask(id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number): Promise<boolean>;
   /** Durations (ms) of recent finished tasks with this name, for remain_time estimates. */
   recentDurations(name: string, limit: number): Promise<number[]>;
   /** Deletes finished tasks older than `before` and audits each as deleted by `by`. */
   purgeFinishedBefore(before: number, by: Deleter): Promise<number>;
   countTasksByStatus(): Promise<Record<string, number>>;
-  /** Single-node stores only: at start-up every lease belongs to a process that is gone. */
-  expireAllLeases?(): Promise<number>;
-
-  /** Multi-node stores only: records that service node `node` is alive at `now`. */
-  heartbeatNode?(node: string, now: number): Promise<void>;
-  /** Multi-node stores only: every service node's last heartbeat (epoch ms). */
-  nodeHeartbeats?(): Promise<Map<string, number>>;
-  /**
-   * Multi-node stores only: fails the unfinished tasks nobody can run any more: tasks on managed
-   * instances whose node has not beaten since `staleBefore`, not held by a live lease. Returns
-   * the failed tasks' ids.
-   */
-  failOrphanedTasks?(staleBefore: number, now: number): Promise<string[]>;
 
   recordCredentialUse(accessKey: string, at: number): Promise<void>;
-  /**
-   * Multi-node stores only: replaces the credentials `node` publishes (from its credentials
-   * file), so a credential removed from the file is revoked when that node restarts.
-   */
-  publishCredentials?(node: string, credentials: CredentialRecord[]): Promise<void>;
-  /** Every published credential (newest publication wins for an access key given twice). */
-  listCredentials?(): Promise<CredentialRecord[]>;
   insertToken(t: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | null>;
   /** A page of the project's deletion audit, newest first, and how many records there are. */
   listAuditPage(projectId: string, offset: number, limit: number): Promise<{ total: number; records: AuditRecord[] }>;
+}
+
+// ---- DCS records (backups, restores) ----
+
+/**
+ * Outcome of creating a record with its engine task, decided in one transaction with the
+ * instance row locked: the record task obeys the one-active-task rule of every task.
+ */
+export type CreateRecordOutcome =
+  | { ok: true }
+  | { ok: false; refused: 'instance_gone' }
+  | { ok: false; refused: 'busy'; activeTaskName: string }
+  | { ok: false; refused: 'instance_state'; status: InstanceStatus }
+  | { ok: false; refused: 'backup_unknown' }
+  | { ok: false; refused: 'backup_not_ready'; status: BackupStatus };
+
+export type DeleteBackupOutcome =
+  | { outcome: 'deleted'; backup: BackupRecord }
+  | { outcome: 'not_found' }
+  | { outcome: 'running' }
+  | { outcome: 'restoring' };
+
+/** Backups and restores, each written with (or fenced by) the engine task that drives it. */
+export interface RecordStore {
+  createBackup(task: NewTask, b: BackupRecord, refuseStatuses: InstanceStatus[]): Promise<CreateRecordOutcome>;
+  /** Refused unless the backup (of the same instance) is `succeed`; the patch and an audit row go in the same transaction. */
+  createRestore(task: NewTask, r: RestoreRecord, o: { refuseStatuses: InstanceStatus[]; instancePatch: InstancePatch; by: RecordActor }): Promise<CreateRecordOutcome>;
+  getBackup(id: string): Promise<BackupRecord | null>;
+  listBackups(instanceId: string, w: RecordWindow): Promise<{ total: number; items: BackupRecord[] }>;
+  /** Fenced by the driving task's lease (same statement). */
+  updateBackupAsTask(fence: TaskFence, id: string, patch: BackupPatch): Promise<boolean>;
+  /** Marks the backup `deleted` (with an audit row) unless it is in flight or a restore from it is. */
+  deleteBackup(instanceId: string, id: string, by: RecordActor, now: number): Promise<DeleteBackupOutcome>;
+  getRestore(id: string): Promise<RestoreRecord | null>;
+  listRestores(instanceId: string, w: RecordWindow): Promise<{ total: number; items: RestoreRecord[] }>;
+  updateRestoreAsTask(fence: TaskFence, id: string, patch: RestorePatch): Promise<boolean>;
 }

@@ -45,7 +45,14 @@ export interface TaskRecord {
 export type NewTask = Pick<
   TaskRecord,
   'id' | 'projectId' | 'instanceId' | 'instanceName' | 'name' | 'details' | 'userId' | 'userName' | 'params' | 'state' | 'createdAt'
-> & { steps: string[] };
+> & {
+  steps: string[];
+  /**
+   * EXECUTING for a task a request creates (automation.md §1.1: the provider accepts only
+   * EXECUTING → SUCCESS); the engine claims it like a CREATED one. Default CREATED.
+   */
+  initialStatus?: 'CREATED' | 'EXECUTING';
+};
 
 export interface AuditRecord {
   id: number;

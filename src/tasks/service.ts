@@ -3,9 +3,11 @@
  * instance), reading them, and deleting finished ones with an audit record.
  */
 import { randomBytes } from 'node:crypto';
-import { Errors } from '../errors.js';
+import { DcsError, Errors } from '../errors.js';
 import type { TaskEngine } from '../engine/engine.js';
-import type { InstancePatch, InstanceRecord } from '../instances/records.js';
+import type { InstanceRecord, InstanceStatus } from '../instances/records.js';
+import type { TaskPlan } from '../operations/operation.js';
+import { busyOf } from '../operations/registry.js';
 import type { Store } from '../store/types.js';
 import type { TaskRecord } from './records.js';
 
@@ -21,73 +23,75 @@ export interface TaskWindow {
   to?: number;
 }
 
-/** The DCS state code and wording for "an instance busy with task X". */
-const BUSY: Record<string, [string, string]> = {
-  restartInstance: ['DCS.4111', 'restarting'],
-  softRestartInstance: ['DCS.4111', 'restarting'],
-  modifyConfigs: ['DCS.4114', 'being configured'],
-  modify: ['DCS.4115', 'changing its password'],
-  EXTEND: ['DCS.4113', 'being resized'],
-};
-
-export function busyError(activeTaskName: string) {
-  const [code, what] = BUSY[activeTaskName] ?? ['DCS.4026', `running another task (${activeTaskName})`];
+/** The refusal an instance busy with a task of this name gives (its operation's busy code). */
+export function busyError(activeTaskName: string): DcsError {
+  const { code, what } = busyOf(activeTaskName);
   return Errors.instanceBusy(code, what);
+}
+
+/** Instance states in which no task may start, and what they answer (automation.md §1.3). */
+const REFUSED_STATES: InstanceStatus[] = ['CREATING', 'DELETING', 'ERROR', 'CREATEFAILED'];
+
+function stateError(status: InstanceStatus): DcsError {
+  if (status === 'CREATING') return Errors.instanceBusy('DCS.4118', 'still being created');
+  if (status === 'DELETING') return Errors.instanceBusy('DCS.4026', 'being deleted');
+  return new DcsError('DCS.4049', `The instance status is ${status}, not RUNNING.`);
 }
 
 export const newTaskId = (): string => randomBytes(16).toString('hex');
 
-export interface StartTask {
-  instance: InstanceRecord;
-  name: string;
-  actor: Actor;
-  /** Request parameters as shown to users: the caller removes secrets. */
-  params: Record<string, unknown>;
-  details?: Record<string, unknown>;
-  state?: Record<string, unknown>;
-  /** Written in the same transaction as the task (e.g. a pending password). */
-  instancePatch?: InstancePatch;
-}
-
 export class TaskService {
   constructor(private readonly store: Store, private readonly engine: TaskEngine) {}
 
-  /** Records the task and returns at once; the engine runs it. Refused while another runs. */
-  async start(s: StartTask): Promise<TaskRecord> {
-    const op = this.engine.operation(s.name);
-    if (!op) throw new Error(`operation ${s.name} is not registered`);
-    if (s.instance.status === 'CREATING' || s.instance.status === 'DELETING') {
-      throw Errors.instanceBusy('DCS.4026', s.instance.status === 'CREATING' ? 'still being created' : 'being deleted');
-    }
+  /**
+   * Records the task and returns at once; the engine runs it. The store decides atomically:
+   * refused while another task of the instance runs, or when the instance is gone or not ready.
+   */
+  async start<S>(op: { name: string; steps: readonly { name: string }[] }, instance: InstanceRecord, plan: TaskPlan<S>, actor: Actor): Promise<TaskRecord> {
     const out = await this.store.createTask(
       {
         id: newTaskId(),
-        projectId: s.instance.projectId,
-        instanceId: s.instance.id,
-        instanceName: s.instance.name,
-        name: s.name,
-        details: s.details ?? {},
-        userId: s.actor.userId,
-        userName: s.actor.userName,
-        params: JSON.stringify(s.params),
-        state: s.state ?? {},
+        projectId: instance.projectId,
+        instanceId: instance.id,
+        instanceName: instance.name,
+        name: op.name,
+        details: plan.details ?? {},
+        userId: actor.userId,
+        userName: actor.userName,
+        params: JSON.stringify(plan.params),
+        state: plan.state as Record<string, unknown>,
         createdAt: Date.now(),
         steps: op.steps.map((x) => x.name),
+        initialStatus: 'EXECUTING',
       },
-      s.instancePatch,
+      { instancePatch: plan.instancePatch, refuseStatuses: REFUSED_STATES },
     );
-    if (!out.ok) throw busyError(out.activeTask.name);
-    this.engine.kick();
-    return out.task;
+    if (out.ok) {
+      this.engine.kick();
+      return out.task;
+    }
+    if (out.refused === 'busy') throw busyError(out.activeTask.name);
+    if (out.refused === 'instance_gone') throw Errors.instanceNotFound();
+    throw stateError(out.status);
   }
 
+  /** The tasks of an instance (404 DCS.3022 when it is unknown), or of the project when `instanceId` is undefined. */
   async list(projectId: string, instanceId: string | undefined, w: TaskWindow) {
+    if (instanceId !== undefined) await this.instanceMustExist(projectId, instanceId);
     return this.store.listTasks({ projectId, instanceId, ...w });
   }
 
   async get(projectId: string, taskId: string, instanceId?: string): Promise<TaskRecord> {
+    if (instanceId !== undefined) await this.instanceMustExist(projectId, instanceId);
     const t = await this.store.getTask(projectId, taskId);
     if (!t || (instanceId !== undefined && t.instanceId !== instanceId)) throw Errors.taskNotFound();
+    return t;
+  }
+
+  /** A task looked up as a job: the same record, "job" in the error. */
+  async job(projectId: string, jobId: string): Promise<TaskRecord> {
+    const t = await this.store.getTask(projectId, jobId);
+    if (!t) throw Errors.jobNotFound();
     return t;
   }
 
@@ -105,8 +109,13 @@ export class TaskService {
 
   /** Deletes a finished task; `instanceId` null for the task-centre route. */
   async delete(projectId: string, taskId: string, instanceId: string | null, actor: Actor, message: string | null): Promise<void> {
+    if (instanceId !== null) await this.instanceMustExist(projectId, instanceId);
     const out = await this.store.deleteFinishedTask(projectId, taskId, instanceId, { ...actor, message });
     if (out === 'not_found') throw Errors.taskNotFound();
     if (out === 'running') throw Errors.taskRunning();
+  }
+
+  private async instanceMustExist(projectId: string, instanceId: string): Promise<void> {
+    if (!(await this.store.getInstance(projectId, instanceId))) throw Errors.instanceNotFound();
   }
 }

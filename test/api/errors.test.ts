@@ -70,9 +70,21 @@ describe('identifier formats', () => {
   test('malformed job id → 400 DCS.4070', async () => {
     assertError(await admin.get(`/v2/${P}/jobs/not-a-job`), 400, 'DCS.4070');
   });
-  test('malformed project id in --no-auth mode → 400 DCS.4002 (signed requests fail the project check first)', async () => {
-    // With a credential, a different project is 401 DCS.1004 (auth comes before formats).
+  test('malformed project id on a signed request → 401 DCS.1004: the project check comes before formats', async () => {
     assertError(await call(svc.url, svc.admin, 'GET', '/v2/bad%20project/tasks', { projectHeader: false }), 401, 'DCS.1004');
+  });
+  test('malformed project id where no credential names one (--no-auth) → 400 DCS.4002', async () => {
+    const open = await startService({ args: ['--no-auth'] });
+    try {
+      for (const bad of ['bad%20project', 'p'.repeat(65), 'proj.ect', '%C3%A9t%C3%A9', 'a%2Fb']) {
+        assertError(await call(open.url, null, 'GET', `/v2/${bad}/tasks`), 400, 'DCS.4002');
+        assertError(await call(open.url, null, 'DELETE', `/v2/${bad}/instances/${UNKNOWN_INSTANCE}/tasks/${UNKNOWN_TASK}`), 400, 'DCS.4002');
+      }
+      const longest = await call(open.url, null, 'GET', `/v2/${'A_z-9'.repeat(12)}abcd/tasks`);
+      assert.equal(longest.status, 200, longest.text);
+    } finally {
+      await open.stop();
+    }
   });
 });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { client, sleep, waitFor, type Client } from '../helpers/client.js';
+import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
 
 let svc: Service;
@@ -18,6 +18,8 @@ let id: string;
 let port: number;
 let password = 'First#Pass123';
 const P = '{p}';
+/** Every step waits this long before it runs, so a task is observably EXECUTING for a while. */
+const STEP_DELAY_MS = 600;
 
 const connect = (pw: string | null = password) =>
   new Redis({ host: '127.0.0.1', port, password: pw ?? undefined, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
@@ -42,12 +44,22 @@ async function lastTask(name: string) {
   }, 30_000, `${name} finished`);
 }
 
+async function configGet(name: string): Promise<string[]> {
+  const c = connect();
+  await c.connect();
+  try {
+    return (await c.config('GET', name)) as string[];
+  } finally {
+    c.disconnect();
+  }
+}
+
 function redisPid(): number {
   return Number(fs.readFileSync(path.join(svc.dataDir, 'instances', id, 'node-0', 'redis.pid'), 'utf8'));
 }
 
 before(async () => {
-  svc = await startService();
+  svc = await startService({ env: { DCS_STEP_DELAY_MS: String(STEP_DELAY_MS) } });
   admin = client(svc.url, svc.admin);
   const r = await admin.post(`/v2/${P}/instances`, { name: 'ops-target', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password });
   assert.equal(r.status, 200, r.text);
@@ -115,7 +127,7 @@ test('configs: invalid values refused with DCS.4066; valid ones visible in CONFI
   const unknown = await admin.put(`/v2/${P}/instances/${id}/configs`, { redis_config: [{ param_name: 'requirepass', param_value: 'x' }] });
   assert.equal(unknown.body.error_code, 'DCS.4066');
   const ok = await admin.put(`/v2/${P}/instances/${id}/configs`, {
-    redis_config: [{ param_id: '1', param_name: 'maxmemory-policy', param_value: 'allkeys-lru' }, { param_name: 'timeout', param_value: '300' }],
+    redis_config: [{ param_id: '2', param_name: 'maxmemory-policy', param_value: 'allkeys-lru' }, { param_name: 'timeout', param_value: '300' }],
   });
   assert.equal(ok.status, 204, ok.text);
   const t = await lastTask('modifyConfigs');
@@ -130,17 +142,24 @@ test('configs: invalid values refused with DCS.4066; valid ones visible in CONFI
 
 test('a conflicting operation while a restart runs → 400 DCS.4111, no task created', async () => {
   const count = Number((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.task_count);
-  await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'restart' });
+  assert.equal((await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'restart' })).status, 200);
+  // The step delay keeps each step EXECUTING for STEP_DELAY_MS: the restart is surely running.
+  const running = await waitFor(async () => {
+    const t = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks[0];
+    return t?.name === 'restartInstance' && t.status === 'EXECUTING' && t;
+  }, 20_000, 'restart EXECUTING');
   const r = await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'flush' });
   const r2 = await admin.put(`/v2/${P}/instances/${id}/configs`, { redis_config: [{ param_name: 'timeout', param_value: '1' }] });
-  await lastTask('restartInstance');
-  await sleep(50);
-  // The restart may already have finished on a fast machine; then the flush was accepted.
-  if (r.status === 400) {
-    assert.equal(r.body.error_code, 'DCS.4111');
-    assert.equal(r2.body.error_code, 'DCS.4111');
-    assert.equal(Number((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.task_count), count + 1);
-  }
+  const stillRunning = (await admin.get(`/v2/${P}/jobs/${running.id}`)).body.status;
+  assert.equal(stillRunning, 'RUNNING', 'the restart outlived both refused requests');
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error_code, 'DCS.4111');
+  assert.equal(r2.status, 400, r2.text);
+  assert.equal(r2.body.error_code, 'DCS.4111');
+  assert.equal((await lastTask('restartInstance')).status, 'SUCCESS');
+  const tasks = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body;
+  assert.equal(Number(tasks.task_count), count + 1, 'only the restart was created');
+  assert.deepEqual(await configGet('timeout'), ['timeout', '300'], 'the refused configuration change changed nothing');
 });
 
 test('service restart: the managed Redis comes back with data, password and configuration', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { query } from '../helpers/db.js';
 import { Redis } from 'ioredis';
-import { client, sleep, waitFor, type Client } from '../helpers/client.js';
+import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 
@@ -36,7 +36,8 @@ before(async () => {
   }, 20_000, 'instance RUNNING');
   port = shown.body.port;
   assert.equal(shown.body.engine, 'Redis');
-  assert.equal(shown.body.capacity, 0.125);
+  assert.equal(shown.body.capacity, 0, 'whole GB, 0 below 1 GB (automation.md §3.4)');
+  assert.equal(shown.body.capacity_minor, '0.125');
   assert.equal(shown.body.no_password_access, 'false');
 });
 
@@ -187,7 +188,7 @@ test('a task that is still running cannot be deleted (400 DCS.4017) and a confli
     assert.equal(conflict.status, 400);
     assert.equal(conflict.body.error_code, 'DCS.4026');
     const delInstance = await admin.del(`/v2/${P}/instances/${id}`);
-    assert.equal(delInstance.body.error_code, 'DCS.4099');
+    assert.equal(delInstance.body.error_code, 'DCS.4026', 'an instance busy with a flush refuses deletion with the flush busy code (api.md)');
     const progress = (await admin.get(`/v2/${P}/instances/${id}/tasks/${running.id}/progress`)).body;
     assert.ok(progress.progress < 100);
     assert.equal(progress.step_details[0].step_status, 'EXECUTING');
@@ -220,5 +221,4 @@ test('deleting an instance stops its Redis; its finished tasks stay in the task 
   const centre = (await admin.get(`/v2/${P}/tasks`)).body.tasks.find((x: any) => x.id === t.id);
   assert.equal(centre.instance_name, 'cache-main');
   assert.equal((await admin.del(`/v2/${P}/tasks/${t.id}`)).status, 200);
-  await sleep(10);
 });

@@ -68,7 +68,7 @@ test('EXTEND: maxmemory changes and the task details carry old and new capacity'
   const c = redisAt((await show()).port);
   assert.deepEqual(await c.config('GET', 'maxmemory'), ['maxmemory', String(512 * 1024 * 1024)]);
   c.disconnect();
-  assert.equal((await show()).capacity, 0.5);
+  assert.equal((await show()).capacity_minor, '0.5');
   const same = await admin.post(`/v2/${P}/instances/${id}/resize`, { new_capacity: 0.5 });
   assert.equal(same.body.error_code, 'DCS.4800');
 });
@@ -83,7 +83,7 @@ test('AddReplica: a replica redis-server follows the master and the instance sho
   assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
   assert.deepEqual(t.details, { old_replica_num: 0, new_replica_num: 1 });
   const inst = await show();
-  assert.equal(inst.replica_num, 1);
+  assert.equal(inst.replica_count, 2);
   const replica = inst.nodes.find((n: any) => n.role === 'replica');
   assert.equal((await info(replica.port, 'replication')).master_link_status, 'up');
   assert.equal((await info(replica.port, 'replication')).role, 'slave');
@@ -148,5 +148,5 @@ test('DelReplica: the replica process is stopped and the instance has none', asy
   assert.equal(t.status, 'SUCCESS');
   assert.deepEqual(t.details, { old_replica_num: 1, new_replica_num: 0 });
   assert.equal(await portOpen(replica.port), false);
-  assert.equal((await show()).replica_num, 0);
+  assert.equal((await show()).replica_count, 1);
 });

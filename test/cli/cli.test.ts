@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { Redis } from 'ioredis';
 import type { DcsTasksClient } from '../../src/client/index.js';
 import { CLI, startService, type Service } from '../helpers/service.js';
 import { finishedJob, newestTask, typedClient } from '../helpers/dcs-client.js';
@@ -102,7 +103,11 @@ test('tasks list, show, progress: tables and --json agree with the API', async (
 });
 
 test('tasks wait on a task that really fails (EXTEND below the memory in use): exit 4, reason shown', async () => {
-  const { job_id } = await api.resizeInstance(id, { new_capacity: 0.0001 }); // ~107 kB, less than an empty Redis uses
+  // 2 MiB of data, then the smallest capacity the API accepts (1 MiB): less than in use.
+  const redis = new Redis({ port: (await api.getInstance(id)).port, password: PASSWORD });
+  await redis.set('cli-filler', 'x'.repeat(2 * 1024 * 1024));
+  redis.disconnect();
+  const { job_id } = await api.resizeInstance(id, { new_capacity: 1 / 1024 });
   const r = await cli(['tasks', 'wait', job_id, '--interval', '100'], env);
   assert.equal(r.code, 4, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, new RegExp(`^task ${job_id} FAILED \\(EXTEND\\): The instance uses \\d+ bytes, more than the new capacity`, 'm'));
@@ -110,7 +115,7 @@ test('tasks wait on a task that really fails (EXTEND below the memory in use): e
   const asJson = await cli(['tasks', 'wait', job_id, '--json', '--instance', id], env);
   assert.equal(asJson.code, 4);
   assert.equal(json(asJson).status, 'FAIL');
-  assert.equal((await api.getInstance(id)).capacity, 0.125, 'capacity unchanged');
+  assert.equal((await api.getInstance(id)).capacity_minor, '0.125', 'capacity unchanged');
 });
 
 test('tasks wait on a hung task: --timeout gives exit 5; deleting it meanwhile is the API error line, exit 1', async () => {

@@ -97,7 +97,7 @@ test('instances replica add, swap, replica remove, port: each --wait, each visib
   assert.equal(add.code, 0, add.stderr);
   assert.match(add.stdout, SUCCEEDED('AddReplica'));
   const withReplica = await api.getInstance(id);
-  assert.equal(withReplica.replica_num, 1);
+  assert.equal(withReplica.nodes.filter((n) => n.role === 'replica').length, 1);
   const replica = withReplica.nodes.find((n) => n.role === 'replica')!;
 
   const swap = await cli(['instances', 'swap', id, '--wait'], env);
@@ -110,7 +110,7 @@ test('instances replica add, swap, replica remove, port: each --wait, each visib
   const remove = await cli(['instances', 'replica', 'remove', id, oldMaster.name, '--wait'], env);
   assert.equal(remove.code, 0, remove.stderr);
   assert.match(remove.stdout, SUCCEEDED('DelReplica'));
-  assert.equal((await api.getInstance(id)).replica_num, 0);
+  assert.equal((await api.getInstance(id)).nodes.filter((n) => n.role === 'replica').length, 0);
 
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const moved = await cli(['instances', 'port', id, String(port), '--wait'], env);

@@ -37,7 +37,7 @@ test('createInstance, getInstance, listInstances: a managed redis-server', async
   const shown = await admin.getInstance(id);
   assert.equal(shown.instance_id, id);
   assert.equal(shown.engine, 'Redis');
-  assert.equal(shown.capacity, 0.125);
+  assert.equal(shown.capacity_minor, '0.125');
   assert.equal(shown.no_password_access, 'false');
   assert.equal(shown.nodes[0]!.role, 'master');
   const list = await admin.listInstances();
@@ -99,7 +99,7 @@ test('changePassword: task "modify"; the password never appears in the task', as
 });
 
 test('modifyConfigs: task "modifyConfigs"; a bad value → DcsApiError DCS.4066', async () => {
-  assert.equal(await admin.modifyConfigs(id, [{ param_id: '1', param_name: 'maxmemory-policy', param_value: 'allkeys-lru' }]), undefined);
+  assert.equal(await admin.modifyConfigs(id, [{ param_id: '2', param_name: 'maxmemory-policy', param_value: 'allkeys-lru' }]), undefined);
   const t = await newestTask(admin, id, 'modifyConfigs');
   assert.equal((await finishedJob(admin, t.id, id)).status, 'SUCCESS');
   const bad = await admin.modifyConfigs(id, [{ param_name: 'maxmemory-policy', param_value: 'no-such-policy' }]).catch((e) => e);
@@ -116,7 +116,7 @@ test('resizeInstance: EXTEND with old and new capacity in details; getInstance s
   assert.equal(job.status, 'SUCCESS');
   const t = (await admin.listTasks(id)).tasks.find((x) => x.id === job_id)!;
   assert.deepEqual(t.details, { old_capacity: '0.125', new_capacity: '0.25' });
-  assert.equal((await admin.getInstance(id)).capacity, 0.25);
+  assert.equal((await admin.getInstance(id)).capacity_minor, '0.25');
 });
 
 test('modifyInstance: the name changes at once', async () => {
@@ -131,7 +131,7 @@ test('resizeInstance createReplication, then swapInstance: AddReplica and master
   const add = await admin.resizeInstance(id, { change_type: 'createReplication' });
   assert.equal((await finishedJob(admin, add.job_id, id)).status, 'SUCCESS');
   const withReplica = await admin.getInstance(id);
-  assert.equal(withReplica.replica_num, 1);
+  assert.equal(withReplica.replica_count, 2);
   const replica = withReplica.nodes.find((n) => n.role === 'replica')!;
   const swap = await admin.swapInstance(id);
   const job = await finishedJob(admin, swap.job_id, id);

@@ -1,13 +1,14 @@
 /**
  * Chaos: for every operation and every one of its steps, kill -9 the service while that step is
- * in progress, restart it on the same data directory, and check that the task ends SUCCESS or
+ * in progress (proved: see killDuringStep), restart it on the same data directory, and check
+ * that the task was resumed at that step and ends SUCCESS or
  * FAILED with a reason, nothing stays EXECUTING, the instance answers, and its data, password
  * and shape are what the task's final state says.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { client, sleep, waitFor, type Client } from '../helpers/client.js';
+import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
 import { freePort } from '../helpers/redis.js';
 
@@ -17,6 +18,11 @@ let id: string;
 let password = 'Chaos#Pass100';
 let generation = 100;
 const P = '{p}';
+/**
+ * Each step is EXECUTING this long before its work starts: the window in which the test sees the
+ * step running and kills the service (polling every 100 ms, so the kill lands well inside it).
+ */
+const STEP_DELAY_MS = 1000;
 
 const show = async () => (await admin.get(`/v2/${P}/instances/${id}`)).body;
 
@@ -47,7 +53,7 @@ interface Case {
 }
 
 before(async () => {
-  svc = await startService({ env: { DCS_STEP_DELAY_MS: '300' } });
+  svc = await startService({ env: { DCS_STEP_DELAY_MS: String(STEP_DELAY_MS) } });
   admin = client(svc.url, svc.admin);
   const r = await admin.post(`/v2/${P}/instances`, { name: 'chaos-target', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password });
   assert.equal(r.status, 200, r.text);
@@ -59,27 +65,57 @@ after(async () => {
   await svc?.stop();
 });
 
+const progressOf = async (taskId: string) => (await admin.get(`/v2/${P}/instances/${id}/tasks/${taskId}/progress`)).body;
+
+/**
+ * Starts the operation, kills the service while the named step is EXECUTING, restarts it and
+ * waits for the task to end. Proves the kill landed inside that step: before the kill the step
+ * was EXECUTING with every earlier step FINISH; after the restart the step began again (its
+ * begin_time is after the kill) while the earlier steps kept theirs (they were not run twice).
+ */
 async function killDuringStep(start: () => Promise<void>, step: number): Promise<any> {
   const before = new Set((await admin.get(`/v2/${P}/instances/${id}/tasks`, { query: { limit: '1000' } })).body.tasks.map((t: any) => t.id));
   await start();
   const task = await waitFor(async () => (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks.find((t: any) => !before.has(t.id)), 10_000, 'new task');
-  await waitFor(async () => {
-    const p = (await admin.get(`/v2/${P}/instances/${id}/tasks/${task.id}/progress`)).body;
-    return p.step_details?.[step]?.step_status === 'EXECUTING' || p.progress === 100;
-  }, 30_000, `step ${step + 1} executing`);
+  const seen = await waitFor(async () => {
+    const p = await progressOf(task.id);
+    return (p.progress === 100 || (p.step_details?.[step] && p.step_details[step].step_status !== 'WAITING')) && p;
+  }, 30_000, `step ${step + 1} to begin`);
+  assert.equal(seen.step_details[step].step_status, 'EXECUTING', `step ${step + 1} was not running when the kill came: ${JSON.stringify(seen)}`);
+  assert.ok(seen.progress < 100, `the task was over before the kill: ${JSON.stringify(seen)}`);
+  for (const earlier of seen.step_details.slice(0, step)) assert.equal(earlier.step_status, 'FINISH');
   await svc.kill9();
+  const killedAt = Date.now();
   await svc.restart();
   admin = client(svc.url, svc.admin);
   const done = await waitFor(async () => {
     const t = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks.find((x: any) => x.id === task.id);
     return t && ['SUCCESS', 'FAILED'].includes(t.status) && t;
   }, 90_000, `${task.name} finished after the restart`);
+  const resumed = (await progressOf(task.id)).step_details;
+  assert.ok(Date.parse(resumed[step].begin_time) > killedAt, `step ${step + 1} was not run again after the restart: ${JSON.stringify(resumed[step])}`);
+  for (let i = 0; i < step; i++) {
+    assert.equal(resumed[i].begin_time, seen.step_details[i].begin_time, `step ${i + 1}, finished before the kill, ran again`);
+  }
   const job = (await admin.get(`/v2/${P}/jobs/${task.id}`)).body;
   if (done.status === 'FAILED') assert.ok(job.fail_reason && job.fail_reason.length > 10, `FAILED without a reason: ${JSON.stringify(job)}`);
   const all = (await admin.get(`/v2/${P}/tasks`, { query: { limit: '1000' } })).body.tasks;
   assert.ok(all.every((t: any) => t.status !== 'EXECUTING' && t.status !== 'CREATED'), 'a task stayed unfinished');
   await waitFor(async () => (await show()).status === 'RUNNING', 30_000, 'instance RUNNING');
   return { ...done, fail_reason: job.fail_reason };
+}
+
+/**
+ * The instance's AOF is `appendfsync everysec`: a reply may come before the write reaches the
+ * file. Waits until Redis's AOF buffer is empty, i.e. every write so far is in the AOF file and
+ * survives the redis-server process being stopped or killed.
+ */
+async function untilInAof(r: Redis): Promise<void> {
+  assert.match(await r.info('persistence'), /^aof_enabled:1\r?$/m);
+  await waitFor(async () => {
+    const info = await r.info('persistence');
+    return /^aof_buffer_length:0\r?$/m.test(info) && /^aof_last_write_status:ok\r?$/m.test(info);
+  }, 10_000, 'the AOF buffer written to the file');
 }
 
 const cases: Case[] = [
@@ -101,7 +137,7 @@ const cases: Case[] = [
       const r = await redisAt((await show()).port);
       assert.equal(await r.get('marker'), null);
       await r.set('marker', 'kept');
-      await sleep(1100); // AOF everysec
+      await untilInAof(r);
       r.disconnect();
     },
   },
@@ -145,7 +181,7 @@ const cases: Case[] = [
     verify: async (t) => {
       assert.equal(t.status, 'SUCCESS', t.fail_reason);
       const inst = await show();
-      assert.equal(inst.capacity, capacity);
+      assert.equal(inst.capacity_minor, String(capacity));
       const r = await redisAt(inst.port);
       assert.deepEqual(await r.config('GET', 'maxmemory'), ['maxmemory', String(capacity * 1024 ** 3)]);
       r.disconnect();
@@ -154,16 +190,16 @@ const cases: Case[] = [
   {
     name: 'AddReplica', steps: 2,
     start: async () => {
-      replicasBefore = (await show()).replica_num;
+      replicasBefore = (await show()).replica_count;
       assert.equal((await admin.post(`/v2/${P}/instances/${id}/resize`, { change_type: 'createReplication' })).status, 200);
     },
     verify: async (t) => {
       const inst = await show();
       if (t.status === 'FAILED') {
-        assert.equal(inst.replica_num, replicasBefore);
+        assert.equal(inst.replica_count, replicasBefore);
         return;
       }
-      assert.equal(inst.replica_num, replicasBefore + 1);
+      assert.equal(inst.replica_count, replicasBefore + 1);
       const replica = inst.nodes.filter((n: any) => n.role === 'replica').at(-1);
       const r = await redisAt(replica.port);
       await waitFor(async () => /master_link_status:up/.test(await r.info('replication')));
@@ -206,10 +242,10 @@ const cases: Case[] = [
   {
     name: 'DelReplica', steps: 2,
     start: async () => {
-      replicasBefore = (await show()).replica_num;
+      replicasBefore = (await show()).replica_count;
       if (replicasBefore === 0) {
         await admin.post(`/v2/${P}/instances/${id}/resize`, { change_type: 'createReplication' });
-        await waitFor(async () => (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks[0].status !== 'EXECUTING' && (await show()).replica_num === 1, 60_000);
+        await waitFor(async () => (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks[0].status !== 'EXECUTING' && (await show()).replica_count === 2, 60_000);
         await waitFor(async () => ['SUCCESS', 'FAILED'].includes((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks[0].status), 60_000);
         replicasBefore = 1;
       }
@@ -217,7 +253,7 @@ const cases: Case[] = [
     },
     verify: async (t) => {
       assert.equal(t.status, 'SUCCESS', t.fail_reason);
-      assert.equal((await show()).replica_num, replicasBefore - 1);
+      assert.equal((await show()).replica_count, replicasBefore - 1);
     },
   },
 ];
@@ -230,7 +266,7 @@ let replicasBefore = 0;
 test('set-up: a marker key', async () => {
   const r = await redisAt((await show()).port);
   await r.set('marker', 'kept');
-  await sleep(1100);
+  await untilInAof(r);
   r.disconnect();
 });
 

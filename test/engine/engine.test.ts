@@ -39,7 +39,7 @@ async function setup() {
 }
 
 function engineFor(store: SqliteStore, ops: Operation[], o: Partial<ConstructorParameters<typeof TaskEngine>[0]> = {}) {
-  const e = new TaskEngine({ store, logger, pollMs: 50, leaseMs: 300, ...o });
+  const e = new TaskEngine({ store, logger, pollMs: 50, leaseMs: 300, failureCode: 'DCS.5000', ...o });
   for (const op of ops) e.register(op);
   engines.push(e);
   return e;
@@ -53,12 +53,12 @@ test('a task whose owner died is taken over after its lease and resumes after th
     steps: ['one', 'two', 'three'].map((name) => ({ name, run: async () => void ran.push(name) })),
   };
   const id = randomBytes(16).toString('hex');
-  await store.createTask({ id, projectId: 'p', instanceId: instance.id, instanceName: 'x', name: 'threeSteps', details: {}, userId: 'u', userName: 'u', params: '{}', state: {}, createdAt: Date.now(), steps: ['one', 'two', 'three'] });
+  await store.createTask({ id, projectId: 'p', instanceId: instance.id, instanceName: 'x', name: 'threeSteps', details: {}, userId: 'u', userName: 'u', params: '{}', state: {}, createdAt: Date.now(), steps: ['one', 'two', 'three'] }, { refuseStatuses: [] });
   // A node claims it, finishes step one, is in step two, and dies.
-  const claimed = await store.claimTask('dead-node', 300, Date.now());
+  const [claimed] = await store.claimTasks('dead-node', 1, 300, Date.now());
   assert.equal(claimed?.id, id);
-  await store.updateStep(id, 'dead-node', 0, { status: 'FINISH', beginAt: Date.now(), endAt: Date.now() }, Date.now());
-  await store.updateStep(id, 'dead-node', 1, { status: 'EXECUTING', beginAt: Date.now() }, Date.now());
+  await store.updateStep(id, 'dead-node', 'one', { status: 'FINISH', beginAt: Date.now(), endAt: Date.now() }, Date.now());
+  await store.updateStep(id, 'dead-node', 'two', { status: 'EXECUTING', beginAt: Date.now() }, Date.now());
   const e = engineFor(store, [op]);
   e.start();
   const t0 = Date.now();
@@ -79,7 +79,7 @@ test('a hanging step fails the task with a reason; the instance is free again', 
   const e = engineFor(store, [op]);
   const tasks = new TaskService(store, e);
   e.start();
-  const t = await tasks.start({ instance, name: 'hangs', actor: { userId: 'u', userName: 'u' }, params: {} });
+  const t = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
   const done = await waitFor(async () => {
     const x = await store.getTask('p', t.id);
     return x?.status === 'FAILED' && x;
@@ -87,8 +87,8 @@ test('a hanging step fails the task with a reason; the instance is free again', 
   assert.equal(done.errorCode, 'DCS.5000');
   assert.match(done.failReason!, /wait for Redis did not finish within/);
   assert.equal(done.steps[0].status, 'FAILED');
-  const next = await tasks.start({ instance, name: 'hangs', actor: { userId: 'u', userName: 'u' }, params: {} });
-  assert.equal(next.status, 'CREATED');
+  const next = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
+  assert.equal(next.status, 'EXECUTING', 'a task a request creates is EXECUTING at once (automation.md §1.1)');
 });
 
 test('a task interrupted too often ends FAILED instead of running again', async () => {
@@ -96,8 +96,8 @@ test('a task interrupted too often ends FAILED instead of running again', async 
   let runs = 0;
   const op: Operation = { name: 'fragile', steps: [{ name: 'work', run: async () => void runs++ }] };
   const id = randomBytes(16).toString('hex');
-  await store.createTask({ id, projectId: 'p', instanceId: instance.id, instanceName: 'x', name: 'fragile', details: {}, userId: 'u', userName: 'u', params: '{}', state: {}, createdAt: Date.now(), steps: ['work'] });
-  for (let i = 0; i < 3; i++) await store.claimTask(`dying-${i}`, -1, Date.now());
+  await store.createTask({ id, projectId: 'p', instanceId: instance.id, instanceName: 'x', name: 'fragile', details: {}, userId: 'u', userName: 'u', params: '{}', state: {}, createdAt: Date.now(), steps: ['work'] }, { refuseStatuses: [] });
+  for (let i = 0; i < 3; i++) await store.claimTasks(`dying-${i}`, 1, -1, Date.now());
   const e = engineFor(store, [op], { maxAttempts: 3 });
   e.start();
   const done = await waitFor(async () => {
@@ -108,21 +108,40 @@ test('a task interrupted too often ends FAILED instead of running again', async 
   assert.match(done.failReason!, /interrupted 3 times/);
 });
 
-test('remain_time comes from earlier tasks of the same name', async () => {
+test('remain_time comes from earlier tasks of the same name', async (t) => {
   const { store, instance } = await setup();
-  const op: Operation = { name: 'timed', steps: [{ name: 'sleep', run: () => new Promise((r) => setTimeout(r, 1200)) }] };
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  let runs = 0;
+  // The first run takes 1.2 s and becomes the history; the second is held until the test lets it go.
+  const op: Operation = { name: 'timed', steps: [{ name: 'work', run: () => (++runs === 1 ? new Promise((r) => setTimeout(r, 1200)) : held) }] };
+  t.after(() => release()); // a failed assertion must not leave the engine waiting on the held step
   const e = engineFor(store, [op], { leaseMs: 5000 });
   const tasks = new TaskService(store, e);
   e.start();
-  const first = await tasks.start({ instance, name: 'timed', actor: { userId: 'u', userName: 'u' }, params: {} });
-  await waitFor(async () => (await store.getTask('p', first.id))?.status === 'SUCCESS', 5000);
-  const second = await tasks.start({ instance, name: 'timed', actor: { userId: 'u', userName: 'u' }, params: {} });
+  const first = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
+  const firstDone = await waitFor(async () => {
+    const x = await store.getTask('p', first.id);
+    return x?.status === 'SUCCESS' && x;
+  }, 5000);
+  const typical = firstDone.finishedAt! - firstDone.startedAt!;
+  assert.ok(typical >= 1200, `the first run took ${typical} ms`);
+  const second = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
   const running = await waitFor(async () => {
     const x = await store.getTask('p', second.id);
     return x?.status === 'EXECUTING' && x;
   }, 5000);
+  // The estimate is the typical duration minus the time already spent, in whole seconds rounded
+  // up; the time spent is only known to lie between the two clock readings around the call.
+  const remainAfter = (elapsedMs: number) => Math.max(0, Math.ceil((typical - elapsedMs) / 1000));
+  const from = Date.now();
   const p = await tasks.progress(running);
-  assert.equal(p.remainTime, 2, 'about 1.2 s of a 1.2 s task left, rounded up');
+  const to = Date.now();
+  const most = remainAfter(from - running.startedAt!);
+  const least = remainAfter(to - running.startedAt!);
+  assert.ok(p.remainTime >= least && p.remainTime <= most, `remain_time ${p.remainTime} outside [${least}, ${most}] for a ${typical} ms history`);
+  assert.equal(p.progress, 0);
+  release();
   await waitFor(async () => (await store.getTask('p', second.id))?.status === 'SUCCESS', 5000);
   assert.deepEqual(await tasks.progress((await store.getTask('p', second.id))!), { progress: 100, remainTime: 0 });
 });

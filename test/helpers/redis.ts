@@ -53,3 +53,15 @@ export async function startRedis(password: string | null = null): Promise<TestRe
     },
   };
 }
+
+/** One short connection to a Redis on this host (with an ACL user when `username` is given): runs `fn`, disconnects. */
+export async function onRedis<T>(port: number, password: string | null, fn: (r: Redis) => Promise<T>, username?: string): Promise<T> {
+  const r = new Redis({ host: '127.0.0.1', port, username, password: password ?? undefined, maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return await fn(r);
+  } finally {
+    r.disconnect();
+  }
+}

@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
-import { call } from '../helpers/client.js';
-import { runCli, spawnCli, tempDir } from '../helpers/service.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { call, sleep, waitFor } from '../helpers/client.js';
+import { CLI, runCli, spawnCli, tempDir } from '../helpers/service.js';
 
-function waitListening(p: ReturnType<typeof spawnCli>): Promise<{ url: string; out: string }> {
+function waitListening(p: ChildProcess): Promise<{ url: string; out: string }> {
   return new Promise((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error(`no listening line:\n${out}`)), 20_000);
@@ -110,7 +111,57 @@ test('a second service on the same data directory is refused while the first run
   const p = spawnCli(['serve', '--port', '0', '--data', data]);
   await waitListening(p);
   const r = await runCli(['serve', '--port', '0', '--data', data]);
-  assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /in use by another dcs-tasks process/);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), `dcs-tasks: data directory ${data} is in use by another dcs-tasks process (pid ${p.pid})`);
   assert.equal(await stop(p), 0);
+  const after = spawnCli(['serve', '--port', '0', '--data', data]);
+  await waitListening(after);
+  assert.equal(await stop(after), 0);
+});
+
+/**
+ * `serve` under a parent that never reaps it (sh execs `sleep`), as on a host where a killed
+ * process stays a zombie for a while: its pid answers kill(pid, 0) although it is dead.
+ */
+function serveUnderNonReapingParent(data: string): { holder: ChildProcess; service: Promise<{ pid: number; url: string }> } {
+  const holder = spawn('sh', ['-c', '"$@" & echo "pid $!"; exec sleep 600', 'sh', process.execPath, CLI, 'serve', '--port', '0', '--data', data], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  holder.stdout!.on('data', (d) => (out += d));
+  const service = waitListening(holder).then(({ url }) => ({ pid: Number(/^pid (\d+)$/m.exec(out)![1]), url }));
+  return { holder, service };
+}
+
+const processState = (pid: number) => {
+  try {
+    return /^\d+ \(.*\) (\S)/.exec(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'))![1];
+  } catch {
+    return 'gone';
+  }
+};
+
+test('restart 100 ms after kill -9 comes up every time, though the killed process is still an unreaped zombie', async () => {
+  const data = tempDir();
+  const holders: ChildProcess[] = [];
+  try {
+    let current = serveUnderNonReapingParent(data);
+    holders.push(current.holder);
+    for (let round = 0; round < 20; round++) {
+      const { pid, url } = await current.service;
+      assert.equal((await call(url, null, 'GET', '/health')).status, 200);
+      process.kill(pid, 'SIGKILL');
+      await waitFor(async () => processState(pid) === 'Z', 10_000, `pid ${pid} to be a zombie`);
+      await sleep(100); // the supervisor's restart delay under test, not a wait for a condition
+      current = serveUnderNonReapingParent(data);
+      holders.push(current.holder);
+      await assert.doesNotReject(current.service, `round ${round}: restart after kill -9 refused`);
+      assert.equal(processState(pid), 'Z', 'the killed process must still be unreaped when the restart comes up');
+    }
+    const { pid } = await current.service;
+    process.kill(pid, 'SIGTERM');
+    await waitFor(async () => ['Z', 'gone'].includes(processState(pid)), 20_000, 'the last service to stop');
+  } finally {
+    for (const h of holders) h.kill('SIGKILL');
+  }
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { InstanceRecord } from '../../src/instances/records.js';
 import type { NewTask } from '../../src/tasks/records.js';
-import type { Store } from '../../src/store/types.js';
+import type { CreateTaskOutcome, Store } from '../../src/store/types.js';
 import { dropDatabase, openStore, testDatabaseUrl } from '../helpers/db.js';
 import { tempDir } from '../helpers/service.js';
 
@@ -40,6 +40,20 @@ function task(i: InstanceRecord, over: Partial<NewTask> = {}): NewTask {
   };
 }
 
+/** Creates a task refusing no instance status (the rules on statuses have their own test). */
+const create = (store: Store, t: NewTask) => store.createTask(t, { refuseStatuses: [] });
+
+/** Claims at most one task. */
+async function claimOne(store: Store, owner: string, leaseMs: number, now: number, nodeId?: string) {
+  return (await store.claimTasks(owner, 1, leaseMs, now, nodeId))[0] ?? null;
+}
+
+/** The created task, or a failed assertion saying why it was refused. */
+function createdTask(o: CreateTaskOutcome) {
+  assert.ok(o.ok, `refused: ${o.ok ? '' : o.refused}`);
+  return o.task;
+}
+
 async function withInstance(store: Store, over: Partial<InstanceRecord> = {}) {
   const i = instance(over);
   await store.insertInstance(i);
@@ -48,8 +62,8 @@ async function withInstance(store: Store, over: Partial<InstanceRecord> = {}) {
 
 async function finished(store: Store, i: InstanceRecord, status: 'SUCCESS' | 'FAILED' = 'SUCCESS', createdAt = Date.now()) {
   const t = task(i, { createdAt });
-  assert.ok((await store.createTask(t)).ok);
-  const claimed = await store.claimTask('owner', 10_000, Date.now());
+  createdTask(await create(store, t));
+  const claimed = await claimOne(store, 'owner', 10_000, Date.now());
   assert.equal(claimed?.id, t.id);
   assert.ok(await store.finishTask(t.id, 'owner', status, status === 'FAILED' ? 'DCS.5000' : null, status === 'FAILED' ? 'why' : null, Date.now()));
   return t.id;
@@ -62,6 +76,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const store = await openStore(url);
       opened.push({ store, url });
       return store;
+    };
+    /** Two store objects (two connections, two pools) on one database. */
+    const freshPair = async () => {
+      const url = testDatabaseUrl(tempDir(), kind);
+      const a = await openStore(url);
+      const b = await openStore(url);
+      opened.push({ store: b, url }, { store: a, url });
+      return [a, b] as const;
     };
 
     test('instances are scoped to their project and patched in place', async () => {
@@ -80,10 +102,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     test('one unfinished task per instance, even when ten are created at once', async () => {
       const store = await fresh();
       const i = await withInstance(store);
-      const outcomes = await Promise.all(Array.from({ length: 10 }, () => store.createTask(task(i))));
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => create(store, task(i))));
       const ok = outcomes.filter((o) => o.ok);
       assert.equal(ok.length, 1);
-      for (const o of outcomes) if (!o.ok) assert.equal(o.activeTask.id, ok[0]!.ok && ok[0]!.task.id);
+      const winner = createdTask(ok[0]!);
+      for (const o of outcomes.filter((x) => !x.ok)) assert.deepEqual(o, { ok: false, refused: 'busy', activeTask: winner });
       assert.equal((await store.listTasks({ projectId: 'p1', offset: 0, limit: 50 })).total, 1);
     });
 
@@ -92,17 +115,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const ids: string[] = [];
       for (let k = 0; k < 24; k++) {
         const t = task(await withInstance(store));
-        assert.ok((await store.createTask(t)).ok);
+        createdTask(await create(store, t));
         ids.push(t.id);
       }
       const claims = await Promise.all(Array.from({ length: 6 }, async (_, w) => {
         const mine: string[] = [];
         for (;;) {
-          const t = await store.claimTask(`worker-${w}`, 10_000, Date.now());
-          if (!t) return mine;
-          assert.equal(t.status, 'EXECUTING');
-          assert.equal(t.leaseOwner, `worker-${w}`);
-          mine.push(t.id);
+          const batch = await store.claimTasks(`worker-${w}`, 3, 10_000, Date.now());
+          assert.ok(batch.length <= 3);
+          if (batch.length === 0) return mine;
+          for (const t of batch) {
+            assert.equal(t.status, 'EXECUTING');
+            assert.equal(t.leaseOwner, `worker-${w}`);
+            mine.push(t.id);
+          }
         }
       }));
       assert.deepEqual(claims.flat().sort(), [...ids].sort());
@@ -112,20 +138,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const store = await fresh();
       const i = await withInstance(store);
       const t = task(i);
-      await store.createTask(t);
+      await create(store, t);
       const now = Date.now();
-      assert.equal((await store.claimTask('a', 1000, now))?.attempts, 1);
-      assert.equal(await store.claimTask('b', 1000, now + 500), null, 'lease still valid');
-      assert.ok(await store.renewLease(t.id, 'a', 1000, now + 500));
-      assert.equal(await store.claimTask('b', 1000, now + 1200), null, 'renewed lease still valid');
-      const taken = await store.claimTask('b', 1000, now + 1600);
+      assert.equal((await claimOne(store, 'a', 1000, now))?.attempts, 1);
+      assert.equal(await claimOne(store, 'b', 1000, now + 500), null, 'lease still valid');
+      assert.deepEqual(await store.renewLeases('a', [t.id], 1000, now + 500), [t.id]);
+      assert.equal(await claimOne(store, 'b', 1000, now + 1200), null, 'renewed lease still valid');
+      const taken = await claimOne(store, 'b', 1000, now + 1600);
       assert.equal(taken?.id, t.id);
       assert.equal(taken?.attempts, 2);
-      assert.equal(await store.renewLease(t.id, 'a', 1000, now + 1700), false);
-      assert.equal(await store.updateStep(t.id, 'a', 0, { status: 'FINISH', endAt: now }, now + 1700), false);
+      assert.deepEqual(await store.renewLeases('a', [t.id], 1000, now + 1700), []);
+      assert.equal(await store.updateStep(t.id, 'a', 'one', { status: 'FINISH', endAt: now }, now + 1700), false);
       assert.equal(await store.updateTaskState(t.id, 'a', { state: { x: 1 } }, now + 1700), false);
       assert.equal(await store.finishTask(t.id, 'a', 'SUCCESS', null, null, now + 1700), false);
-      assert.ok(await store.updateStep(t.id, 'b', 0, { status: 'FINISH', beginAt: now, endAt: now + 1700 }, now + 1700));
+      assert.ok(await store.updateStep(t.id, 'b', 'one', { status: 'FINISH', beginAt: now, endAt: now + 1700 }, now + 1700));
       assert.ok(await store.finishTask(t.id, 'b', 'SUCCESS', null, null, now + 1800));
       const done = await store.getTask('p1', t.id);
       assert.equal(done?.status, 'SUCCESS');
@@ -136,18 +162,18 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     test('tasks of a managed instance are claimed only by the node that supervises it', async () => {
       const store = await fresh();
       const i = await withInstance(store, { managed: true, ownerNode: 'node-x', redisUrl: null });
-      await store.createTask(task(i));
-      assert.equal(await store.claimTask('y/1', 1000, Date.now(), 'node-y'), null);
-      assert.equal((await store.claimTask('x/1', 1000, Date.now(), 'node-x'))?.instanceId, i.id);
+      await create(store, task(i));
+      assert.deepEqual(await store.claimTasks('y/1', 5, 1000, Date.now(), 'node-y'), []);
+      assert.equal((await claimOne(store, 'x/1', 1000, Date.now(), 'node-x'))?.instanceId, i.id);
     });
 
     test('a delete wins once, with one audit record; running and unknown tasks are refused', async () => {
       const store = await fresh();
       const i = await withInstance(store);
       const running = task(i);
-      await store.createTask(running);
+      await create(store, running);
       assert.equal(await store.deleteFinishedTask('p1', running.id, i.id, by), 'running');
-      await store.claimTask('o', 10_000, Date.now());
+      await claimOne(store, 'o', 10_000, Date.now());
       await store.finishTask(running.id, 'o', 'FAILED', 'DCS.5000', 'why', Date.now());
       assert.equal(await store.deleteFinishedTask('p1', running.id, 'another-instance', by), 'not_found');
       assert.equal(await store.deleteFinishedTask('other-project', running.id, null, by), 'not_found');
@@ -185,28 +211,218 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.equal(await store.getToken('h2'), null);
     });
 
+    test('claimTasks claims at most the limit, oldest first, each once, with its steps and one attempt', async () => {
+      const store = await fresh();
+      const base = Date.now() - 10_000;
+      const ids: string[] = [];
+      for (let k = 0; k < 5; k++) {
+        const t = task(await withInstance(store), { createdAt: base + k });
+        createdTask(await create(store, t));
+        ids.push(t.id);
+      }
+      const now = Date.now();
+      const first = await store.claimTasks('a', 3, 1000, now);
+      assert.deepEqual(first.map((t) => t.id), ids.slice(0, 3));
+      for (const t of first) {
+        assert.equal(t.attempts, 1);
+        assert.equal(t.leaseExpiresAt, now + 1000);
+        assert.deepEqual(t.steps.map((x) => [x.name, x.status]), [['one', 'WAITING'], ['two', 'WAITING']]);
+      }
+      assert.deepEqual((await store.claimTasks('b', 10, 1000, now)).map((t) => t.id), ids.slice(3));
+      assert.deepEqual(await store.claimTasks('c', 10, 1000, now), []);
+    });
+
+    test('renewLeases renews only the leases the owner still holds unexpired', async () => {
+      const store = await fresh();
+      const ids: string[] = [];
+      for (let k = 0; k < 3; k++) {
+        const t = task(await withInstance(store), { createdAt: Date.now() - 10_000 + k });
+        createdTask(await create(store, t));
+        ids.push(t.id);
+      }
+      const [x, y, z] = ids as [string, string, string];
+      const now = Date.now();
+      assert.equal((await store.claimTasks('a', 3, 1000, now)).length, 3);
+      assert.ok(await store.finishTask(z, 'a', 'SUCCESS', null, null, now + 100));
+      assert.deepEqual((await store.renewLeases('a', [x, y, z, 'unknown'], 1000, now + 500)).sort(), [x, y].sort());
+      assert.deepEqual(await store.renewLeases('b', [x, y], 1000, now + 600), [], 'another owner renews nothing');
+      // Both leases ran out at now + 1500; b takes x over; y is merely expired: a renews neither.
+      assert.equal((await claimOne(store, 'b', 1000, now + 1600))?.id, x);
+      assert.deepEqual(await store.renewLeases('a', [x, y], 1000, now + 1600), []);
+      assert.equal((await store.getTask('p1', y))?.leaseExpiresAt, now + 1500, 'an expired lease stays expired');
+    });
+
+    test('fenced writes: refused for another owner and for an expired lease, and they change nothing', async () => {
+      const store = await fresh();
+      const i = await withInstance(store);
+      const t = task(i);
+      await create(store, t);
+      const now = Date.now();
+      await claimOne(store, 'a', 1000, now);
+      const late = now + 1001; // the lease ran out at now + 1000; nobody has taken it over
+      for (const [owner, at] of [['b', now + 10], ['a', late]] as const) {
+        assert.equal(await store.updateStep(t.id, owner, 'one', { status: 'EXECUTING', beginAt: at }, at), false);
+        assert.equal(await store.updateStep(t.id, owner, 'brand-new', { status: 'EXECUTING', beginAt: at }, at), false);
+        assert.equal(await store.updateTaskState(t.id, owner, { state: { x: 1 }, details: { y: 2 } }, at), false);
+        assert.equal(await store.updateInstanceAsTask({ taskId: t.id, owner, now: at }, i.id, { status: 'RESTARTING' }), false);
+        assert.equal(await store.finishTask(t.id, owner, 'SUCCESS', null, null, at), false);
+      }
+      const after = await store.getTask('p1', t.id);
+      assert.equal(after?.status, 'EXECUTING');
+      assert.deepEqual(after?.state, {});
+      assert.deepEqual(after?.details, {});
+      assert.deepEqual(after?.steps.map((x) => [x.name, x.status]), [['one', 'WAITING'], ['two', 'WAITING']]);
+      assert.equal((await store.getInstance('p1', i.id))?.status, 'RUNNING');
+    });
+
+    test('updateInstanceAsTask applies the patch while the task is held, and only to that instance', async () => {
+      const store = await fresh();
+      const i = await withInstance(store);
+      const other = await withInstance(store);
+      const t = task(i);
+      await create(store, t);
+      const now = Date.now();
+      await claimOne(store, 'a', 1000, now);
+      assert.ok(await store.updateInstanceAsTask({ taskId: t.id, owner: 'a', now: now + 500 }, i.id, { status: 'RESTARTING', port: 6501 }));
+      const got = await store.getInstance('p1', i.id);
+      assert.equal(got?.status, 'RESTARTING');
+      assert.equal(got?.port, 6501);
+      assert.equal((await store.getInstance('p1', other.id))?.status, 'RUNNING');
+      assert.ok(await store.finishTask(t.id, 'a', 'SUCCESS', null, null, now + 600));
+      assert.equal(await store.updateInstanceAsTask({ taskId: t.id, owner: 'a', now: now + 700 }, i.id, { status: 'ERROR' }), false,
+        'a finished task holds no lease');
+      assert.equal((await store.getInstance('p1', i.id))?.status, 'RESTARTING');
+    });
+
+    test('updateStep finds the step by name, keeps unset columns, and appends a name the task lacks', async () => {
+      const store = await fresh();
+      const t = task(await withInstance(store));
+      await create(store, t);
+      const now = Date.now();
+      await claimOne(store, 'a', 10_000, now);
+      assert.ok(await store.updateStep(t.id, 'a', 'two', { status: 'EXECUTING', beginAt: now + 1, errorCode: 'X' }, now + 1));
+      assert.ok(await store.updateStep(t.id, 'a', 'two', { status: 'FINISH', endAt: now + 2, errorCode: null }, now + 2));
+      assert.ok(await store.updateStep(t.id, 'a', 'three', { status: 'EXECUTING', beginAt: now + 3 }, now + 3));
+      const got = await store.getTask('p1', t.id);
+      assert.deepEqual(got?.steps, [
+        { index: 0, name: 'one', status: 'WAITING', beginAt: null, endAt: null, errorCode: null },
+        { index: 1, name: 'two', status: 'FINISH', beginAt: now + 1, endAt: now + 2, errorCode: null },
+        { index: 2, name: 'three', status: 'EXECUTING', beginAt: now + 3, endAt: null, errorCode: null },
+      ]);
+      assert.equal(got?.updatedAt, now + 3);
+    });
+
+    test('createTask is refused when the instance is gone, in a refused state, or busy, and then changes nothing', async () => {
+      const store = await fresh();
+      const gone = instance();
+      assert.deepEqual(await store.createTask(task(gone), { refuseStatuses: ['CREATING', 'DELETING'] }), { ok: false, refused: 'instance_gone' });
+      const elsewhere = await withInstance(store, { projectId: 'p2' });
+      assert.deepEqual(await store.createTask(task(elsewhere, { projectId: 'p1' }), { refuseStatuses: [] }), { ok: false, refused: 'instance_gone' },
+        'an instance of another project is gone for this one');
+      const creating = await withInstance(store, { status: 'CREATING' });
+      assert.deepEqual(await store.createTask(task(creating), { refuseStatuses: ['CREATING', 'DELETING'] }),
+        { ok: false, refused: 'instance_state', status: 'CREATING' });
+      const busy = await withInstance(store);
+      const first = createdTask(await store.createTask(task(busy), { refuseStatuses: ['CREATING', 'DELETING'] }));
+      const second = await store.createTask(task(busy), { refuseStatuses: ['CREATING'], instancePatch: { pendingPassword: 'secret' } });
+      assert.ok(!second.ok && second.refused === 'busy');
+      assert.equal(second.activeTask.id, first.id);
+      assert.equal(second.activeTask.status, 'CREATED');
+      assert.equal((await store.getInstance('p1', busy.id))?.pendingPassword, null, 'a refused task writes no instance patch');
+      assert.equal((await store.listTasks({ projectId: 'p1', offset: 0, limit: 50 })).total, 1);
+      assert.equal((await store.listTasks({ projectId: 'p2', offset: 0, limit: 50 })).total, 0);
+      // The patch of an accepted task is written with it.
+      const other = await withInstance(store);
+      createdTask(await store.createTask(task(other), { refuseStatuses: [], instancePatch: { pendingPassword: 'secret' } }));
+      assert.equal((await store.getInstance('p1', other.id))?.pendingPassword, 'secret');
+    });
+
+    test('deleteInstance: busy with the active task, then deleted; its finished tasks stay', async () => {
+      const store = await fresh();
+      assert.deepEqual(await store.deleteInstance('p1', randomUUID()), { outcome: 'not_found' });
+      const i = await withInstance(store);
+      assert.deepEqual(await store.deleteInstance('other-project', i.id), { outcome: 'not_found' });
+      const t = createdTask(await create(store, task(i)));
+      const busy = await store.deleteInstance('p1', i.id);
+      assert.ok(busy.outcome === 'busy');
+      assert.equal(busy.activeTask.id, t.id);
+      assert.ok(await store.getInstance('p1', i.id));
+      await claimOne(store, 'o', 10_000, Date.now());
+      assert.ok(await store.finishTask(t.id, 'o', 'SUCCESS', null, null, Date.now()));
+      assert.deepEqual(await store.deleteInstance('p1', i.id), { outcome: 'deleted' });
+      assert.equal(await store.getInstance('p1', i.id), null);
+      assert.equal((await store.getTask('p1', t.id))?.status, 'SUCCESS');
+    });
+
+    test('a task create and an instance delete racing on two connections never both succeed (100 tries)', async () => {
+      const [a, b] = await freshPair();
+      let created = 0;
+      let deleted = 0;
+      for (let k = 0; k < 100; k++) {
+        const i = await withInstance(a);
+        const t = task(i);
+        const [c, d] = await Promise.all([a.createTask(t, { refuseStatuses: ['CREATING', 'DELETING'] }), b.deleteInstance('p1', i.id)]);
+        assert.ok(!(c.ok && d.outcome === 'deleted'), `try ${k}: both the task and the delete were acknowledged`);
+        if (c.ok) {
+          created++;
+          assert.ok(d.outcome === 'busy' && d.activeTask.id === t.id, `try ${k}: ${d.outcome}`);
+          assert.ok(await a.getInstance('p1', i.id));
+        } else {
+          deleted++;
+          assert.deepEqual(c, { ok: false, refused: 'instance_gone' });
+          assert.equal(d.outcome, 'deleted');
+          assert.equal(await a.getTask('p1', t.id), null);
+        }
+      }
+      assert.equal(created + deleted, 100);
+    });
+
+    test('releaseStaleLeases frees the leases no live process holds', async () => {
+      const store = await fresh();
+      const now = Date.now();
+      const owners = ['n1/old', 'n10/other', 'n2/other'];
+      const ids: string[] = [];
+      for (const [k, owner] of owners.entries()) {
+        const t = task(await withInstance(store), { createdAt: now - 10_000 + k });
+        await create(store, t);
+        assert.equal((await claimOne(store, owner, 60_000, now))?.id, t.id);
+        ids.push(t.id);
+      }
+      // SQLite: one process per data directory, so every lease is stale at start-up. PostgreSQL:
+      // only the leases of earlier incarnations of this node (n1/…, not n10/…).
+      const stale = kind === 'sqlite' ? ids : [ids[0]];
+      assert.equal(await store.releaseStaleLeases('n1', now), stale.length);
+      const reclaimed = await store.claimTasks('n1/new', 10, 60_000, now + 1);
+      assert.deepEqual(reclaimed.map((t) => t.id), stale);
+      assert.ok(reclaimed.every((t) => t.attempts === 2));
+    });
+
     if (kind === 'postgres') {
       test('credentials: each node replaces only its own publication', async () => {
         const store = await fresh();
         const k = (ak: string) => ({ accessKey: ak, secretKey: `sk-${ak}`, projectId: 'p1', userId: 'u', userName: 'n', role: 'admin' as const });
-        await store.publishCredentials!('n1', [k('A'), k('B')]);
-        await store.publishCredentials!('n2', [k('C')]);
-        await store.publishCredentials!('n1', [k('A')]);
-        assert.deepEqual((await store.listCredentials!()).map((c) => c.accessKey), ['A', 'C']);
+        const shared = store.sharedCredentials;
+        assert.ok(shared, 'PostgreSQL shares credentials between nodes');
+        await shared.publishCredentials('n1', [k('A'), k('B')]);
+        await shared.publishCredentials('n2', [k('C')]);
+        await shared.publishCredentials('n1', [k('A')]);
+        assert.deepEqual((await shared.listCredentials()).map((c) => c.accessKey), ['A', 'C']);
       });
 
       test('a dead node\'s unfinished tasks are failed with a reason; a live node\'s are left alone', async () => {
         const store = await fresh();
+        const nodes = store.nodes;
+        assert.ok(nodes, 'PostgreSQL keeps a node registry');
         const now = Date.now();
-        await store.heartbeatNode!('dead', now - 60_000);
-        await store.heartbeatNode!('alive', now);
+        await nodes.heartbeatNode('dead', now - 60_000);
+        await nodes.heartbeatNode('alive', now);
         const deadOne = await withInstance(store, { managed: true, ownerNode: 'dead', redisUrl: null });
         const liveOne = await withInstance(store, { managed: true, ownerNode: 'alive', redisUrl: null });
         const a = task(deadOne);
         const b = task(liveOne);
-        await store.createTask(a);
-        await store.createTask(b);
-        assert.deepEqual(await store.failOrphanedTasks!(now - 30_000, now), [a.id]);
+        await create(store, a);
+        await create(store, b);
+        assert.deepEqual(await nodes.failOrphanedTasks(now - 30_000, now, 'DCS.5000'), [a.id]);
         const failed = await store.getTask('p1', a.id);
         assert.equal(failed?.status, 'FAILED');
         assert.equal(failed?.errorCode, 'DCS.5000');

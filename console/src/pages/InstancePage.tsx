@@ -80,7 +80,7 @@ function Overview({ instance: i }: { instance: Instance | null }) {
     ['Engine', `${i.engine} ${i.engine_version}`],
     ['Capacity', `${i.capacity} GB`],
     ['Address', `${i.ip}:${i.port}`],
-    ['Replicas', String(i.replica_num ?? 0)],
+    ['Redis processes', `${i.replica_count} (${i.nodes.filter((n) => n.role === 'replica').length} replicas)`],
     ['Kind', i.attached ? 'Attached Redis' : 'Managed redis-server'],
     ['Created', localTime(i.created_at)],
     ['Description', i.description || '—'],

@@ -39,7 +39,7 @@ export const auditView = (a: AuditRecord) => ({
 });
 
 export const auditRoutes: FastifyPluginAsync<{ audit: TaskAuditLog }> = async (app, { audit }) => {
-  app.get<{ Params: { project_id: string }; Querystring: Record<string, string | undefined> }>('/v2/:project_id/task-audit', {
+  app.get<{ Params: { project_id: string }; Querystring: Record<string, string | undefined> }>('/task-audit', {
     config: READS,
     schema: {
       operationId: 'ListTaskAudit',

@@ -1,8 +1,6 @@
 /** Background-task routes: instance task list, progress, the seed delete, task centre, jobs. */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { TaskService } from '../../tasks/service.js';
-import type { InstanceService } from '../../instances/service.js';
-import { DcsError, Errors } from '../../errors.js';
 import { taskWindow } from '../query.js';
 import { centreTaskView, jobView, progressView, taskView } from '../views.js';
 import { CENTRE_TASK, DELETE_RESULT, TASK, TASK_WINDOW_QUERY, complete, pathParams, responses, READS, CHANGES } from '../schemas.js';
@@ -15,25 +13,23 @@ const CENTRE_DELETE_BODY = {
   properties: { message: { type: 'string', maxLength: 1024 } },
 } as const;
 
-export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: InstanceService): void {
-  app.get<{ Params: P; Querystring: Q }>('/v2/:project_id/instances/:instance_id/tasks', {
+export const taskRoutes: FastifyPluginAsync<{ tasks: TaskService }> = async (app, { tasks }) => {
+  app.get<{ Params: P; Querystring: Q }>('/instances/:instance_id/tasks', {
     config: READS,
     schema: {
-      summary: 'List the background tasks of an instance', tags: ['tasks'],
+      summary: 'List the background tasks of an instance', operationId: 'ListBackgroundTask', tags: ['tasks'],
       params: pathParams('project_id', 'instance_id'), querystring: TASK_WINDOW_QUERY,
       response: responses({ 200: complete({ type: 'object', properties: { task_count: { type: 'string' }, tasks: { type: 'array', items: TASK } } }) }),
     },
   }, async (req) => {
-    const w = taskWindow(req.query);
-    await instances.get(req.params.project_id, req.params.instance_id);
-    const { total, tasks: list } = await tasks.list(req.params.project_id, req.params.instance_id, w);
+    const { total, tasks: list } = await tasks.list(req.params.project_id, req.params.instance_id, taskWindow(req.query));
     return { task_count: String(total), tasks: list.map(taskView) };
   });
 
-  app.get<{ Params: P }>('/v2/:project_id/instances/:instance_id/tasks/:task_id/progress', {
+  app.get<{ Params: P }>('/instances/:instance_id/tasks/:task_id/progress', {
     config: READS,
     schema: {
-      summary: 'Show the progress of a background task', tags: ['tasks'],
+      summary: 'Show the progress of a background task', operationId: 'ShowBackgroundTaskProgress', tags: ['tasks'],
       params: pathParams('project_id', 'instance_id', 'task_id'),
       response: responses({
         200: complete({
@@ -57,29 +53,27 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
       }),
     },
   }, async (req) => {
-    await instances.get(req.params.project_id, req.params.instance_id);
     const t = await tasks.get(req.params.project_id, req.params.task_id, req.params.instance_id);
     const p = await tasks.progress(t);
     return progressView(t, p.progress, p.remainTime);
   });
 
-  app.delete<{ Params: P }>('/v2/:project_id/instances/:instance_id/tasks/:task_id', {
+  app.delete<{ Params: P }>('/instances/:instance_id/tasks/:task_id', {
     config: CHANGES,
     schema: {
-      summary: 'Delete a background task', description: 'Only finished tasks (SUCCESS, FAILED) can be deleted.', tags: ['tasks'],
+      summary: 'Delete a background task', description: 'Only finished tasks (SUCCESS, FAILED) can be deleted.', operationId: 'DeleteBackgroundTask', tags: ['tasks'],
       params: pathParams('project_id', 'instance_id', 'task_id'),
       response: responses({ 200: DELETE_RESULT }),
     },
   }, async (req) => {
-    await instances.get(req.params.project_id, req.params.instance_id);
     await tasks.delete(req.params.project_id, req.params.task_id, req.params.instance_id, req.caller, null);
     return { message: '' };
   });
 
-  app.get<{ Params: P; Querystring: Q }>('/v2/:project_id/tasks', {
+  app.get<{ Params: P; Querystring: Q }>('/tasks', {
     config: READS,
     schema: {
-      summary: 'Task centre: every background task of the project', tags: ['task centre'],
+      summary: 'Task centre: every background task of the project', operationId: 'ListTaskCenterTasks', tags: ['task centre'],
       params: pathParams('project_id'), querystring: TASK_WINDOW_QUERY,
       response: responses({ 200: complete({ type: 'object', properties: { task_count: { type: 'string' }, tasks: { type: 'array', items: CENTRE_TASK } } }) }),
     },
@@ -88,10 +82,10 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
     return { task_count: String(total), tasks: list.map(centreTaskView) };
   });
 
-  app.delete<{ Params: P; Body: { message?: string } | undefined }>('/v2/:project_id/tasks/:task_id', {
+  app.delete<{ Params: P; Body: { message?: string } | undefined }>('/tasks/:task_id', {
     config: CHANGES,
     schema: {
-      summary: 'Task centre: delete a background task', tags: ['task centre'],
+      summary: 'Task centre: delete a background task', operationId: 'DeleteTaskCenterTask', tags: ['task centre'],
       params: pathParams('project_id', 'task_id'), body: CENTRE_DELETE_BODY,
       response: responses({ 200: DELETE_RESULT }),
     },
@@ -100,10 +94,10 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
     return { message: '' };
   });
 
-  app.get<{ Params: P }>('/v2/:project_id/jobs/:job_id', {
+  app.get<{ Params: P }>('/jobs/:job_id', {
     config: READS,
     schema: {
-      summary: 'Look up a job (a task) by id', tags: ['task centre'],
+      summary: 'Look up a job (a task) by id', operationId: 'ShowJobInfo', tags: ['task centre'],
       params: pathParams('project_id', 'job_id'),
       response: responses({
         200: complete({
@@ -116,9 +110,6 @@ export function taskRoutes(app: FastifyInstance, tasks: TaskService, instances: 
       }),
     },
   }, async (req) => {
-    const t = await tasks.get(req.params.project_id, req.params.job_id).catch((e) => {
-      throw e instanceof DcsError && e.status === 404 ? Errors.jobNotFound() : e;
-    });
-    return jobView(t);
+    return jobView(await tasks.job(req.params.project_id, req.params.job_id));
   });
-}
+};

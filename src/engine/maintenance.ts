@@ -1,0 +1,93 @@
+/**
+ * Maintenance beside the engine (as pg-boss keeps boss.js apart from manager.js): this node's
+ * heartbeat and the sweep of tasks a dead node left behind (multi-node stores), which nodes are
+ * alive, and the retention of finished tasks. It runs no task itself.
+ */
+import type { Logger } from 'pino';
+import type { NodeRegistry, Store } from '../store/types.js';
+
+export interface MaintenanceOptions {
+  store: Store;
+  logger: Logger;
+  /** This service node; null on single-node stores. */
+  nodeId: string | null;
+  /** How often this node beats (multi-node). */
+  heartbeatMs: number;
+  /** A node that has not beaten for this long is down; its orphaned tasks are failed. */
+  nodeDeadAfterMs: number;
+  /** Finished tasks older than this many days are removed (and audited); null: kept. */
+  retentionDays: number | null;
+  /** The code a task failed for its node's death gets. */
+  failureCode: string;
+}
+
+export class Maintenance {
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** Since when this node's heartbeats have been succeeding without a gap (null: not now). */
+  private beatingSince: number | null = null;
+
+  constructor(private readonly o: MaintenanceOptions) {}
+
+  start(): void {
+    const { nodes } = this.o.store;
+    if (nodes && this.o.nodeId) {
+      void this.beat(nodes, this.o.nodeId);
+      this.every(this.o.heartbeatMs, () => this.beat(nodes, this.o.nodeId!));
+    }
+    if (this.o.retentionDays !== null) {
+      void this.purge(this.o.retentionDays);
+      this.every(60_000, () => this.purge(this.o.retentionDays!));
+    }
+  }
+
+  stop(): void {
+    for (const t of this.timers.splice(0)) clearInterval(t);
+  }
+
+  /**
+   * Which service nodes are alive right now, read once (for a whole list of instances). Every
+   * node is alive on single-node stores, and this node always is.
+   */
+  async nodeLiveness(): Promise<(node: string) => boolean> {
+    const { nodes } = this.o.store;
+    if (!nodes) return () => true;
+    const beats = await nodes.nodeHeartbeats();
+    const since = Date.now() - this.o.nodeDeadAfterMs;
+    return (node) => node === this.o.nodeId || (beats.get(node) ?? -Infinity) >= since;
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    const t = setInterval(() => void fn(), ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  /** Says this node is alive, and fails the tasks a dead node left behind. */
+  private async beat(nodes: NodeRegistry, nodeId: string): Promise<void> {
+    try {
+      const now = Date.now();
+      await nodes.heartbeatNode(nodeId, now);
+      this.beatingSince ??= now;
+      // Only a node that has itself been beating for a whole dead-node interval may judge the
+      // others: after a database outage every node's heartbeat is old, and the first one back
+      // must not fail the tasks of nodes that are merely reconnecting.
+      if (now - this.beatingSince < this.o.nodeDeadAfterMs) return;
+      const failed = await nodes.failOrphanedTasks(now - this.o.nodeDeadAfterMs, now, this.o.failureCode);
+      if (failed.length) this.o.logger.warn({ task_ids: failed }, 'failed tasks left behind by a service node that stopped');
+    } catch (err) {
+      this.beatingSince = null;
+      this.o.logger.warn({ err }, 'node heartbeat failed');
+    }
+  }
+
+  /** Removes finished tasks older than the retention, auditing each like a user's delete. */
+  private async purge(days: number): Promise<void> {
+    try {
+      const by = { userId: 'system', userName: 'retention', message: `older than ${days} days` };
+      const n = await this.o.store.purgeFinishedBefore(Date.now() - days * 86_400_000, by);
+      if (n) this.o.logger.info({ removed: n }, 'retention removed finished tasks');
+    } catch (err) {
+      this.o.logger.error({ err }, 'retention failed');
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * ACL accounts (automation.md §1.5) as the instance record keeps them: Redis ACL users, recorded
+ * in `extra.acl_accounts` so every (re)start of every node re-creates them (ACL users are neither
+ * replicated nor persisted by Redis here). The password is kept only as its SHA-256, which
+ * `ACL SETUSER … #<hash>` accepts: the plain text is never stored.
+ */
+import { createHash } from 'node:crypto';
+import type { InstanceRecord } from './records.js';
+
+export type AclStatus = 'CREATING' | 'AVAILABLE' | 'CREATEFAILED' | 'DELETING' | 'DELETEFAILED' | 'UPDATING' | 'ERROR';
+export type AclRole = 'read' | 'write';
+
+export interface AclAccount {
+  id: string;
+  name: string;
+  role: AclRole;
+  description: string;
+  status: AclStatus;
+  /** SHA-256 (hex) of the password. */
+  passwordSha256: string;
+}
+
+export const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+
+export function aclAccountsOf(i: InstanceRecord): AclAccount[] {
+  return Array.isArray(i.extra.acl_accounts) ? (i.extra.acl_accounts as AclAccount[]) : [];
+}
+
+/** The instance's extra with the account replaced (or added), or removed when `next` is null. */
+export function withAccount(i: InstanceRecord, id: string, next: AclAccount | null): InstanceRecord['extra'] {
+  const others = aclAccountsOf(i).filter((a) => a.id !== id);
+  return { ...i.extra, acl_accounts: next ? [...others, next] : others };
+}
+
+/** The ACL SETUSER rules of an account: enabled, its password hash, every key and channel, its role's commands. */
+export function aclRules(a: AclAccount): string[] {
+  const commands = a.role === 'write' ? ['+@all', '-@admin', '-@dangerous'] : ['-@all', '+@read', '+@connection'];
+  return ['reset', 'on', `#${a.passwordSha256}`, '~*', '&*', ...commands];
+}

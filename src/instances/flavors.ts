@@ -1,0 +1,50 @@
+/**
+ * The flavors (spec codes) and the one availability zone this service offers, in the SDK's
+ * FlavorsItems / AvailableZones shapes: the provider reads `flavors[0].cache_mode` and
+ * `replica_count` on resize and the zone ids on create (automation.md §3.5).
+ */
+import { arch } from 'node:os';
+import { ENGINE_VERSIONS } from './rules.js';
+
+export const CPU_TYPE = arch() === 'arm64' ? 'aarch64' : 'x86_64';
+
+export const AVAILABILITY_ZONE = { id: 'ae04cf9d61544df3806a3feeb401b204', code: 'local-1a', name: 'local zone 1', port: '8002', resource_availability: 'true' };
+
+const CAPACITIES_GB = [0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
+
+/** single: one redis-server; ha: a master and one replica. */
+function flavor(mode: 'single' | 'ha', gb: number) {
+  const replicas = mode === 'ha' ? 2 : 1;
+  return {
+    spec_code: mode === 'ha' ? `redis.ha.xu1.large.r2.${gb}` : `redis.single.xu1.large.${gb}`,
+    cloud_service_type_code: 'hws.service.type.dcs',
+    cloud_resource_type_code: 'hws.resource.type.dcs3',
+    cache_mode: mode,
+    engine: 'redis',
+    engine_version: ENGINE_VERSIONS.join(';'),
+    product_type: 'generic',
+    cpu_type: CPU_TYPE,
+    storage_type: 'DRAM',
+    capacity: [String(gb)],
+    billing_mode: ['Hourly'],
+    tenant_ip_count: replicas,
+    pricing_type: 'normal',
+    is_dec: false,
+    attrs: [{ capacity: String(gb), name: 'max_memory', value: String(Math.floor(gb * 1024)) }],
+    flavors_available_zones: [{ capacity: String(gb), unit: 'GB', available_zones: [AVAILABILITY_ZONE.id] }],
+    replica_count: replicas,
+  };
+}
+
+export const FLAVORS = (['single', 'ha'] as const).flatMap((m) => CAPACITIES_GB.map((gb) => flavor(m, gb)));
+
+export interface FlavorFilter { spec_code?: string; cache_mode?: string; capacity?: string; engine_version?: string; cpu_type?: string }
+
+export function findFlavors(f: FlavorFilter) {
+  return FLAVORS.filter((x) =>
+    (f.spec_code === undefined || x.spec_code === f.spec_code) &&
+    (f.cache_mode === undefined || x.cache_mode === f.cache_mode) &&
+    (f.capacity === undefined || x.capacity.includes(f.capacity)) &&
+    (f.engine_version === undefined || x.engine_version.split(';').includes(f.engine_version)) &&
+    (f.cpu_type === undefined || x.cpu_type === f.cpu_type));
+}

@@ -1,0 +1,33 @@
+/** JSON schemas of instance fields that requests carry, shared by the routes and the operations. */
+export const INSTANCE_ID = {
+  type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'Instance ID (lowercase UUID)',
+} as const;
+
+export const INSTANCE_NAME = {
+  type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{3,63}$', description: '4-64 characters, starts with a letter; letters, digits, - and _',
+} as const;
+
+export const CAPACITY_GB = { type: 'number', exclusiveMinimum: 0, maximum: 1024, description: 'GB' } as const;
+
+export const PORT = { type: 'integer', minimum: 1024, maximum: 65535 } as const;
+
+/** ENGINE_VERSIONS of rules.ts, as a type. */
+export type EngineVersion = '4.0' | '5.0' | '6.0' | '7.0';
+
+/** The body of POST /v2/{project_id}/instances (the client re-exports it as CreateInstanceRequest). */
+export interface CreateInstance {
+  name: string;
+  engine: 'Redis';
+  engine_version: EngineVersion;
+  /** GB; sets maxmemory. */
+  capacity: number;
+  password?: string;
+  no_password_access?: boolean;
+  port?: number;
+  /** Addition: attach an existing Redis instead of starting one. */
+  redis_url?: string;
+  spec_code?: string;
+  description?: string;
+  /** DCS cloud-network fields (vpc_id, subnet_id, tags, …): echoed back on show, otherwise ignored. */
+  [echoed: string]: unknown;
+}

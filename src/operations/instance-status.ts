@@ -1,0 +1,128 @@
+/**
+ * PUT /v2/{project_id}/instances/status: restart, soft restart or flush one or more instances,
+ * each a background task (restartInstance, softRestartInstance, flushInstance).
+ */
+import { Errors } from '../errors.js';
+import { StepFailure } from '../engine/operation.js';
+import { dbSize, flushAll, ping } from '../redis/commands.js';
+import type { InstanceRecord } from '../instances/records.js';
+import { INSTANCE_ID } from '../instances/schemas.js';
+import type { Endpoint, InstanceOperation, OperationModule } from './operation.js';
+
+type NoState = Record<string, never>;
+
+const restartOperation = (name: string): InstanceOperation<NoState> => ({
+  name,
+  busy: { code: 'DCS.4111', what: 'restarting' },
+  steps: [
+    {
+      name: 'Stop and start the Redis processes',
+      run: async (x) => {
+        const i = await x.save(await x.instance(), { status: 'RESTARTING' });
+        await x.processes.restart(i);
+      },
+    },
+    {
+      name: 'Check that Redis answers',
+      run: async (x) => {
+        if (!(await ping(x.target(await x.instance())))) throw new StepFailure('DCS.5000', 'Redis does not answer after the restart.');
+      },
+    },
+  ],
+  onSuccess: async (x) => void (await x.save(await x.instance(), { status: 'RUNNING' })),
+  onFailure: (x) => x.settleIfPresent(),
+});
+
+export const restartInstance = restartOperation('restartInstance');
+export const softRestartInstance = restartOperation('softRestartInstance');
+
+export const flushInstance: InstanceOperation<NoState> = {
+  name: 'flushInstance',
+  busy: { code: 'DCS.4026', what: 'being flushed' },
+  steps: [
+    { name: 'Flush all databases', run: async (x) => flushAll(x.target(await x.instance())) },
+    {
+      name: 'Verify the data is gone',
+      run: async (x) => {
+        const n = await dbSize(x.target(await x.instance()));
+        if (n !== 0) throw new StepFailure('DCS.5000', `${n} keys were written after the flush; they were kept.`);
+      },
+    },
+  ],
+  onFailure: (x) => x.settleIfPresent(),
+};
+
+export type InstanceAction = 'restart' | 'soft_restart' | 'flush';
+
+export interface InstanceStatusRequest {
+  instances: string[];
+  action: InstanceAction;
+}
+
+const OPERATION_OF: Record<InstanceAction, InstanceOperation<NoState>> = {
+  restart: restartInstance,
+  soft_restart: softRestartInstance,
+  flush: flushInstance,
+};
+
+const changeStatus: Endpoint<InstanceStatusRequest> = {
+  method: 'PUT',
+  url: '/instances/status',
+  operationId: 'BatchRestartOrFlushInstances',
+  summary: 'Restart, soft-restart or flush instances (each becomes a background task)',
+  tags: ['operations'],
+  body: {
+    type: 'object',
+    required: ['instances', 'action'],
+    properties: {
+      instances: { type: 'array', minItems: 1, maxItems: 100, uniqueItems: true, items: INSTANCE_ID },
+      action: { type: 'string', enum: ['restart', 'soft_restart', 'flush'] },
+    },
+  },
+  reply: {
+    status: 200,
+    schema: {
+      type: 'object',
+      required: ['results'],
+      properties: {
+        results: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['instance', 'result'],
+            properties: { instance: { type: 'string' }, result: { type: 'string', enum: ['success', 'failed'] } },
+          },
+        },
+      },
+    },
+  },
+  /**
+   * Every instance is checked first, so a refused request starts nothing; then one busy instance
+   * among several is reported `failed`, while a single busy instance gets its state code.
+   */
+  handle: async ({ projectId, body, actor, operable, start }) => {
+    const { action } = body;
+    const instances: InstanceRecord[] = [];
+    for (const id of body.instances) instances.push(await operable(id));
+    if (action !== 'flush' && instances.some((i) => !i.managed)) {
+      throw Errors.badParam('action', `${action} applies to managed instances only; an attached Redis is restarted by its owner.`);
+    }
+    const results = [];
+    for (const instance of instances) {
+      try {
+        await start(OPERATION_OF[action], instance, { params: { action, instances: [instance.id] }, state: {} });
+        results.push({ instance: instance.id, result: 'success' as const });
+      } catch (e) {
+        if (instances.length === 1) throw e;
+        results.push({ instance: instance.id, result: 'failed' as const });
+      }
+    }
+    void projectId;
+    return { results };
+  },
+};
+
+export default {
+  operations: [restartInstance, softRestartInstance, flushInstance],
+  endpoints: [changeStatus],
+} satisfies OperationModule;

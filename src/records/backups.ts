@@ -1,0 +1,187 @@
+/**
+ * BackupService: the rules of backups and restores (records.md §1–2, §6) — creating them (the
+ * store decides atomically with the instance row locked), reading them with their effective
+ * status, deleting a backup (the file goes, the record stays `deleted`), download links.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DcsError, Errors } from '../errors.js';
+import type { TaskEngine } from '../engine/engine.js';
+import type { InstanceRecord, InstanceStatus } from '../instances/records.js';
+import type { InstanceService } from '../instances/service.js';
+import { backupOperation, restoreOperation } from '../operations/backup.js';
+import type { CreateRecordOutcome, Store } from '../store/types.js';
+import { isActive } from '../store/record-rows.js';
+import { busyError, type Actor } from '../tasks/service.js';
+import type { NewTask } from '../tasks/records.js';
+import { BACKUP_IN_FLIGHT, RESTORE_IN_FLIGHT, type BackupRecord, type RecordWindow, type RestoreRecord } from './records.js';
+import { backupDirOf, compactUtc } from './files.js';
+import type { DownloadSigner } from './links.js';
+
+export const RecordErrors = {
+  badBackupId: () => Errors.badParam('backup_id', 'Invalid backup_id in the request.'),
+  backupNotFound: () => new DcsError('DCS.4031', 'The backup does not exist.'),
+  attached: () => new DcsError('DCS.4095', 'Backups and restores need the server\'s own files; an attached (redis_url) instance has none here.'),
+  notRunning: () => new DcsError('DCS.4049', 'The instance is not running.'),
+  remarkTooLong: () => new DcsError('DCS.4098', 'The remark must be at most 128 characters.'),
+  backupNotRestorable: () => new DcsError('DCS.4087', 'Only a backup in status succeed can be restored.'),
+  linkNotAllowed: () => new DcsError('DCS.4957', 'This operation is not allowed when the task is in the current state.'),
+  fileGone: () => new DcsError('DCS.4001', 'The backup file does not exist.'),
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Every status but RUNNING refuses a backup or restore (DCS.4049) when no task runs. */
+const NOT_RUNNING: InstanceStatus[] = ['CREATING', 'RESTARTING', 'RESTORING', 'ERROR', 'DELETING'];
+
+export interface CreateBackupBody {
+  remark?: string;
+  backup_format?: 'rdb' | 'aof';
+}
+
+export interface CreateRestoreBody {
+  backup_id: string;
+  remark?: string;
+}
+
+function checkRemark(remark: string | undefined): string | null {
+  if (remark === undefined) return null;
+  if ([...remark].length > 128) throw RecordErrors.remarkTooLong();
+  return remark;
+}
+
+function refusal(out: Exclude<CreateRecordOutcome, { ok: true }>): DcsError {
+  switch (out.refused) {
+    case 'instance_gone': return Errors.instanceNotFound();
+    case 'busy': return busyError(out.activeTaskName);
+    case 'instance_state': return RecordErrors.notRunning();
+    case 'backup_unknown': return RecordErrors.badBackupId();
+    case 'backup_not_ready': return RecordErrors.backupNotRestorable();
+  }
+}
+
+/** An in-flight record whose engine task has ended was interrupted for good (e.g. its node died). */
+export function effectiveBackup(b: BackupRecord): BackupRecord {
+  return BACKUP_IN_FLIGHT.includes(b.status) && !isActive(b.taskStatus) ? { ...b, status: 'failed', errorCode: b.errorCode ?? 'dcs.08.0001' } : b;
+}
+
+export function effectiveRestore(r: RestoreRecord): RestoreRecord {
+  return RESTORE_IN_FLIGHT.includes(r.status) && !isActive(r.taskStatus) ? { ...r, status: 'failed', errorCode: r.errorCode ?? 'dcs.08.0007' } : r;
+}
+
+export class BackupService {
+  constructor(
+    private readonly store: Store,
+    private readonly engine: TaskEngine,
+    private readonly instances: InstanceService,
+    private readonly signer: DownloadSigner,
+    private readonly dataDir: string,
+  ) {}
+
+  private task(i: InstanceRecord, id: string, name: string, steps: { name: string }[], state: object, actor: Actor, now: number): NewTask {
+    return {
+      id, projectId: i.projectId, instanceId: i.id, instanceName: i.name, name, details: {}, userId: actor.userId, userName: actor.userName,
+      params: '{}', state: state as Record<string, unknown>, createdAt: now, steps: steps.map((s) => s.name),
+    };
+  }
+
+  /** An instance a backup or restore may run on: managed, its node up. */
+  private async ownInstance(projectId: string, instanceId: string): Promise<InstanceRecord> {
+    const i = await this.instances.operable(projectId, instanceId);
+    if (!i.managed) throw RecordErrors.attached();
+    return i;
+  }
+
+  async createBackup(projectId: string, instanceId: string, body: CreateBackupBody, actor: Actor): Promise<string> {
+    const i = await this.ownInstance(projectId, instanceId);
+    const remark = checkRemark(body.remark);
+    const now = Date.now();
+    const id = randomUUID();
+    const format = body.backup_format ?? 'rdb';
+    const record: BackupRecord = {
+      id, projectId, instanceId, name: `backup_${compactUtc(now)}`, period: null, size: null, type: 'manual', format,
+      status: 'waiting', progress: 0, errorCode: null, remark, fileName: null, createdAt: now, updatedAt: now, executionAt: null,
+    };
+    const out = await this.store.records.createBackup(
+      this.task(i, id, backupOperation.name, backupOperation.steps, { format, createdAt: now }, actor, now), record, NOT_RUNNING);
+    if (!out.ok) throw refusal(out);
+    this.engine.kick();
+    return id;
+  }
+
+  private async instanceMustExist(projectId: string, instanceId: string): Promise<void> {
+    if (!(await this.store.getInstance(projectId, instanceId))) throw Errors.instanceNotFound();
+  }
+
+  async listBackups(projectId: string, instanceId: string, w: RecordWindow): Promise<{ total: number; items: BackupRecord[] }> {
+    await this.instanceMustExist(projectId, instanceId);
+    const { total, items } = await this.store.records.listBackups(instanceId, w);
+    return { total, items: items.map(effectiveBackup) };
+  }
+
+  /** The backup of this instance, or 400 DCS.4031 (unknown, of another instance). */
+  private async backupOf(projectId: string, instanceId: string, backupId: string): Promise<BackupRecord> {
+    if (!UUID.test(backupId)) throw RecordErrors.badBackupId();
+    await this.instanceMustExist(projectId, instanceId);
+    const b = await this.store.records.getBackup(backupId);
+    if (!b || b.instanceId !== instanceId) throw RecordErrors.backupNotFound();
+    return effectiveBackup(b);
+  }
+
+  /** Marks the record `deleted` (durable), then removes the file. */
+  async deleteBackup(projectId: string, instanceId: string, backupId: string, actor: Actor): Promise<void> {
+    await this.backupOf(projectId, instanceId, backupId);
+    const out = await this.store.records.deleteBackup(instanceId, backupId, actor, Date.now());
+    if (out.outcome === 'not_found') throw RecordErrors.backupNotFound();
+    if (out.outcome === 'running') throw Errors.taskRunning();
+    if (out.outcome === 'restoring') throw busyError(restoreOperation.name);
+    fs.rmSync(backupDirOf(this.dataDir, instanceId, backupId), { recursive: true, force: true });
+  }
+
+  async links(projectId: string, instanceId: string, backupId: string, expiration: number, origin: string) {
+    const b = await this.backupOf(projectId, instanceId, backupId);
+    if (b.status !== 'succeed' || !b.fileName) throw RecordErrors.linkNotAllowed();
+    const expires = Math.floor(Date.now() / 1000) + expiration;
+    const sig = this.signer.sign(b.id, b.fileName, expires);
+    const link = `${origin}/downloads/backups/${b.id}/${encodeURIComponent(b.fileName)}?Expires=${expires}&Signature=${sig}`;
+    return { file_path: `${instanceId}/${b.id}/`, bucket_name: null, links: [{ file_name: b.fileName, link }] };
+  }
+
+  /** The file a valid download link names: 401 for a bad or expired link, 404 DCS.4001 when gone. */
+  async download(backupId: string, fileName: string, expires: string | undefined, signature: string | undefined): Promise<{ file: string; size: number }> {
+    this.signer.verify(backupId, fileName, expires, signature);
+    const b = await this.store.records.getBackup(backupId);
+    if (!b || b.status !== 'succeed' || b.fileName !== fileName || !(await this.store.getInstanceById(b.instanceId))) throw RecordErrors.fileGone();
+    const file = path.join(backupDirOf(this.dataDir, b.instanceId, b.id), fileName);
+    try {
+      return { file, size: fs.statSync(file).size };
+    } catch {
+      throw RecordErrors.fileGone();
+    }
+  }
+
+  async createRestore(projectId: string, instanceId: string, body: CreateRestoreBody, actor: Actor): Promise<string> {
+    const i = await this.ownInstance(projectId, instanceId);
+    if (!UUID.test(body.backup_id)) throw RecordErrors.badBackupId();
+    const remark = checkRemark(body.remark);
+    const now = Date.now();
+    const id = randomUUID();
+    const record: RestoreRecord = {
+      id, projectId, instanceId, backupId: body.backup_id, backupName: '', backupRemark: null, status: 'waiting', progress: 0,
+      errorCode: null, remark, createdAt: now, updatedAt: now,
+    };
+    const out = await this.store.records.createRestore(
+      this.task(i, id, restoreOperation.name, restoreOperation.steps, { backupId: body.backup_id }, actor, now), record,
+      { refuseStatuses: NOT_RUNNING, instancePatch: { status: 'RESTORING' }, by: actor });
+    if (!out.ok) throw refusal(out);
+    this.engine.kick();
+    return id;
+  }
+
+  async listRestores(projectId: string, instanceId: string, w: RecordWindow): Promise<{ total: number; items: RestoreRecord[] }> {
+    await this.instanceMustExist(projectId, instanceId);
+    const { total, items } = await this.store.records.listRestores(instanceId, w);
+    return { total, items: items.map(effectiveRestore) };
+  }
+}

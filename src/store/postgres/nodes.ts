@@ -1,0 +1,54 @@
+/**
+ * What several nodes sharing one PostgreSQL schema need of each other: liveness (heartbeats and
+ * the tasks a dead node leaves behind) and the credentials each node publishes.
+ */
+import { credentialFromRow } from '../rows.js';
+import type { CredentialDirectory, NodeRegistry } from '../types.js';
+import type { CredentialRecord } from '../../auth/records.js';
+import type { PgDb } from './db.js';
+import * as plans from './plans.js';
+
+export class PostgresNodes implements NodeRegistry {
+  constructor(private readonly db: PgDb) {}
+
+  async heartbeatNode(node: string, now: number): Promise<void> {
+    await this.db.run(plans.heartbeatNode, [node, now]);
+  }
+
+  async nodeHeartbeats(): Promise<Map<string, number>> {
+    const rows = await this.db.q(plans.nodeHeartbeats);
+    return new Map(rows.map((r) => [String(r.node), Number(r.heartbeat_at)]));
+  }
+
+  async failOrphanedTasks(staleBefore: number, now: number, errorCode: string): Promise<string[]> {
+    return this.db.tx(async (c) => {
+      const orphans = await this.db.q(plans.orphanedTasks, [now, staleBefore], c);
+      for (const o of orphans) {
+        const where = o.last_step ? `after its step ${String(o.last_step)} had finished` : 'before any of its steps had finished';
+        const reason = `The service node ${String(o.owner_node)} that supervises this instance stopped (no heartbeat); ` +
+          `the task was stopped ${where}, and the instance was left as that step left it.`;
+        await this.db.run(plans.failRunningSteps, [o.id, now, errorCode], c);
+        await this.db.run(plans.failOrphan, [o.id, reason, now, errorCode], c);
+      }
+      return orphans.map((o) => String(o.id));
+    });
+  }
+}
+
+export class PostgresCredentials implements CredentialDirectory {
+  constructor(private readonly db: PgDb) {}
+
+  async publishCredentials(node: string, credentials: CredentialRecord[]): Promise<void> {
+    await this.db.tx(async (c) => {
+      await this.db.run(plans.deleteNodeCredentials, [node], c);
+      const now = Date.now();
+      for (const k of credentials) {
+        await this.db.run(plans.insertCredential, [node, k.accessKey, k.secretKey, k.projectId, k.userId, k.userName, k.role, now], c);
+      }
+    });
+  }
+
+  async listCredentials(): Promise<CredentialRecord[]> {
+    return (await this.db.q(plans.listCredentials)).map(credentialFromRow);
+  }
+}

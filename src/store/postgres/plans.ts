@@ -1,0 +1,254 @@
+/**
+ * Every SQL statement of the PostgreSQL store, by name (as pg-boss's plans.js): the store calls
+ * these and holds no SQL of its own. Parameters are numbered; each comment lists them.
+ */
+import { INSTANCE_COLUMNS } from '../rows.js';
+
+const ACTIVE = `status IN ('CREATED','WAITING','EXECUTING')`;
+/** The lease fence, with the owner and now as parameters $o and $n. */
+const fence = (o: number, n: number) => `lease_owner = $${o} AND status = 'EXECUTING' AND lease_expires_at > $${n}`;
+
+export const CHANNEL = 'dcs_tasks';
+
+/** Several nodes may start at once: one applies the migrations, the others wait and find them done. $1 lock name */
+export const lockMigrations = 'SELECT pg_advisory_xact_lock(hashtext($1))';
+export const createSchema = (schema: string) => `CREATE SCHEMA IF NOT EXISTS ${schema}`;
+export const createMigrationsTable = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)';
+export const appliedMigrations = 'SELECT version FROM schema_migrations';
+/** $1 version, $2 applied_at */
+export const recordMigration = 'INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)';
+export const listen = `LISTEN ${CHANNEL}`;
+export const notify = `NOTIFY ${CHANNEL}`;
+export const begin = 'BEGIN';
+export const commit = 'COMMIT';
+export const rollback = 'ROLLBACK';
+
+// ---- instances ----
+
+/** INSTANCE_COLUMNS in order */
+export const insertInstance = `INSERT INTO instances (${INSTANCE_COLUMNS.join(',')}) VALUES (${INSTANCE_COLUMNS.map((_, k) => `$${k + 1}`).join(',')})`;
+/** $1 id, $2 project_id */
+export const instanceInProject = 'SELECT * FROM instances WHERE id = $1 AND project_id = $2';
+/** The row lock that serialises task creation and instance deletion. $1 id, $2 project_id */
+export const lockInstance = 'SELECT status FROM instances WHERE id = $1 AND project_id = $2 FOR UPDATE';
+/** $1 id */
+export const instanceById = 'SELECT * FROM instances WHERE id = $1';
+/** $1 project_id */
+export const instancesOfProject = 'SELECT * FROM instances WHERE project_id = $1 ORDER BY created_at DESC, id DESC';
+export const allInstances = 'SELECT * FROM instances ORDER BY created_at';
+/** the columns' values, then id */
+export const patchInstance = (columns: string[]) =>
+  `UPDATE instances SET ${columns.map((c, k) => `${c} = $${k + 1}`).join(', ')} WHERE id = $${columns.length + 1}`;
+/**
+ * The columns' values, then id, task id, owner, now. FOR SHARE holds off a takeover (whose claim
+ * locks the task row) until this write commits.
+ */
+export const patchInstanceAsTask = (columns: string[]) => {
+  const k = columns.length;
+  return `${patchInstance(columns)} AND EXISTS (SELECT 1 FROM tasks WHERE id = $${k + 2} AND ${fence(k + 3, k + 4)} FOR SHARE)`;
+};
+/** $1 id */
+export const deleteInstance = 'DELETE FROM instances WHERE id = $1';
+
+// ---- tasks ----
+
+/** $1 instance_id */
+export const activeTaskOf = `SELECT * FROM tasks WHERE instance_id = $1 AND ${ACTIVE}`;
+/** $1 project_id */
+export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = $1 AND ${ACTIVE} ORDER BY created_at, id`;
+/** $1 id … $11 created_at (see the column list), $12 status */
+export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, $11, $11)`;
+/** $1 task_id, $2 names (text[]): one WAITING step each, idx in array order */
+export const insertSteps = `INSERT INTO task_steps (task_id, idx, name, status)
+  SELECT $1, s.ord - 1, s.name, 'WAITING' FROM unnest($2::text[]) WITH ORDINALITY AS s(name, ord)`;
+/** $1 id */
+export const taskById = 'SELECT * FROM tasks WHERE id = $1';
+/** A background task (not a record's engine task). $1 id */
+export const backgroundTaskById = 'SELECT * FROM tasks WHERE id = $1 AND record_kind IS NULL';
+/** $1 task ids (text[]) */
+export const stepsOf = 'SELECT * FROM task_steps WHERE task_id = ANY($1) ORDER BY task_id, idx';
+
+export interface TaskFilter { projectId: string; instanceId?: string; from?: number; to?: number }
+
+function taskFilter(f: TaskFilter): { where: string; args: unknown[] } {
+  const args: unknown[] = [f.projectId];
+  const where = ['project_id = $1', 'record_kind IS NULL'];
+  if (f.instanceId) { args.push(f.instanceId); where.push(`instance_id = $${args.length}`); }
+  if (f.from !== undefined) { args.push(f.from); where.push(`created_at >= $${args.length}`); }
+  if (f.to !== undefined) { args.push(f.to); where.push(`created_at <= $${args.length}`); }
+  return { where: where.join(' AND '), args };
+}
+
+export function countTasks(f: TaskFilter) {
+  const { where, args } = taskFilter(f);
+  return { sql: `SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, args };
+}
+
+export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
+  const { where, args } = taskFilter(f);
+  const n = args.length;
+  return { sql: `SELECT * FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${n + 1} OFFSET $${n + 2}`, args: [...args, limit, offset] };
+}
+
+/**
+ * One statement, so its own transaction: the task goes and its audit row comes together, and of
+ * two concurrent deletes only one sees the row. $1 id, $2 project_id, $3 instance_id or null,
+ * $4 actor_id, $5 actor_name, $6 message, $7 deleted_at
+ */
+export const deleteFinishedTask = `WITH d AS (
+    DELETE FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3) AND status IN ('SUCCESS','FAILED')
+      AND record_kind IS NULL
+    RETURNING project_id, id, instance_id, name, status),
+  a AS (
+    INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
+    SELECT project_id, id, instance_id, name, status, $4, $5, $6, $7 FROM d RETURNING 1)
+  SELECT (SELECT COUNT(*) FROM a) AS deleted`;
+/** $1 id, $2 project_id, $3 instance_id or null */
+export const taskExists = 'SELECT 1 FROM tasks WHERE id = $1 AND project_id = $2 AND ($3::text IS NULL OR instance_id = $3) AND record_kind IS NULL';
+/** $1 project_id */
+export const auditOfProject = 'SELECT * FROM task_audit WHERE project_id = $1 ORDER BY id';
+/** $1 before, $2 actor_id, $3 actor_name, $4 message, $5 deleted_at */
+export const purgeFinishedBefore = `WITH d AS (
+    DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < $1 AND record_kind IS NULL RETURNING project_id, id, instance_id, name, status),
+  a AS (
+    INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
+    SELECT project_id, id, instance_id, name, status, $2, $3, $4, $5 FROM d RETURNING 1)
+  SELECT COUNT(*) AS n FROM a`;
+/** $1 name, $2 limit */
+export const recentDurations = `SELECT finished_at - started_at AS d FROM tasks WHERE name = $1 AND status = 'SUCCESS' AND started_at IS NOT NULL
+  ORDER BY finished_at DESC LIMIT $2`;
+export const countTasksByStatus = 'SELECT status, COUNT(*) AS n FROM tasks GROUP BY status';
+
+// ---- the engine ----
+
+/** $1 owner, $2 lease_expires_at, $3 now, $4 nodeId or null, $5 limit */
+export const claimTasks = `UPDATE tasks SET status = 'EXECUTING', lease_owner = $1, lease_expires_at = $2, started_at = COALESCE(started_at, $3),
+    attempts = attempts + 1, updated_at = $3
+  WHERE id IN (
+    SELECT t.id FROM tasks t LEFT JOIN instances i ON i.id = t.instance_id
+    WHERE (t.status = 'CREATED' OR (t.status IN ('WAITING','EXECUTING') AND (t.lease_expires_at IS NULL OR t.lease_expires_at < $3)))
+      AND ($4::text IS NULL OR i.id IS NULL OR NOT i.managed OR i.owner_node IS NULL OR i.owner_node = $4)
+    ORDER BY t.created_at, t.id LIMIT $5
+    FOR UPDATE OF t SKIP LOCKED)
+  RETURNING *`;
+/** $1 lease_expires_at, $2 ids (text[]), $3 owner, $4 now */
+export const renewLeases = `UPDATE tasks SET lease_expires_at = $1 WHERE id = ANY($2) AND ${fence(3, 4)} RETURNING id`;
+/** Leases of earlier incarnations of a node (owners `node/…`). $1 node */
+export const releaseNodeLeases = `UPDATE tasks SET lease_expires_at = 0
+  WHERE ${ACTIVE} AND lease_owner IS NOT NULL AND left(lease_owner, length($1) + 1) = $1 || '/'`;
+/**
+ * The fence, the step found by name (updated), or appended after the last one when the task has
+ * no step of that name — one statement. Each optional column is written only when its flag is
+ * true. $1 task id, $2 owner, $3 now, $4 name, $5 status, $6 set begin, $7 begin_at, $8 set end,
+ * $9 end_at, $10 set error, $11 error_code
+ */
+export const updateStepByName = `WITH owned AS (
+    UPDATE tasks SET updated_at = $3 WHERE id = $1 AND ${fence(2, 3)} RETURNING id),
+  updated AS (
+    UPDATE task_steps s SET status = $5,
+      begin_at = CASE WHEN $6::boolean THEN $7::bigint ELSE s.begin_at END,
+      end_at = CASE WHEN $8::boolean THEN $9::bigint ELSE s.end_at END,
+      error_code = CASE WHEN $10::boolean THEN $11::text ELSE s.error_code END
+    FROM owned WHERE s.task_id = owned.id AND s.name = $4 RETURNING 1),
+  appended AS (
+    INSERT INTO task_steps (task_id, idx, name, status, begin_at, end_at, error_code)
+    SELECT owned.id, (SELECT COALESCE(MAX(idx) + 1, 0) FROM task_steps WHERE task_id = $1), $4, $5, $7::bigint, $9::bigint, $11::text
+    FROM owned WHERE NOT EXISTS (SELECT 1 FROM task_steps WHERE task_id = $1 AND name = $4) RETURNING 1)
+  SELECT (SELECT COUNT(*) FROM owned) AS owned, (SELECT COUNT(*) FROM updated) + (SELECT COUNT(*) FROM appended) AS steps`;
+/** $1 state or null, $2 details or null, $3 now, $4 id, $5 owner */
+export const updateTaskState = `UPDATE tasks SET state = COALESCE($1, state), details = COALESCE($2, details), updated_at = $3
+  WHERE id = $4 AND ${fence(5, 3)}`;
+/** $1 status, $2 error_code, $3 fail_reason, $4 now, $5 id, $6 owner */
+export const finishTask = `UPDATE tasks SET status = $1, error_code = $2, fail_reason = $3, finished_at = $4, updated_at = $4,
+    lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = $5 AND ${fence(6, 4)}`;
+
+// ---- service nodes ----
+
+/** $1 node, $2 now */
+export const heartbeatNode = `INSERT INTO service_nodes (node, started_at, heartbeat_at) VALUES ($1, $2, $2)
+  ON CONFLICT (node) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at`;
+export const nodeHeartbeats = 'SELECT node, heartbeat_at FROM service_nodes';
+/** $1 now, $2 stale before */
+export const orphanedTasks = `SELECT t.id, i.owner_node,
+    (SELECT s.name FROM task_steps s WHERE s.task_id = t.id AND s.status = 'FINISH' ORDER BY s.idx DESC LIMIT 1) AS last_step
+  FROM tasks t JOIN instances i ON i.id = t.instance_id
+  LEFT JOIN service_nodes n ON n.node = i.owner_node
+  WHERE t.${ACTIVE} AND i.managed AND i.owner_node IS NOT NULL
+    AND (t.lease_expires_at IS NULL OR t.lease_expires_at < $1)
+    AND (n.heartbeat_at IS NULL OR n.heartbeat_at < $2)
+  FOR UPDATE OF t SKIP LOCKED`;
+/** $1 task id, $2 now, $3 error code */
+export const failRunningSteps = `UPDATE task_steps SET status = 'FAILED', end_at = $2, error_code = $3 WHERE task_id = $1 AND status = 'EXECUTING'`;
+/** $1 task id, $2 reason, $3 now, $4 error code */
+export const failOrphan = `UPDATE tasks SET status = 'FAILED', error_code = $4, fail_reason = $2, finished_at = $3, updated_at = $3,
+    lease_owner = NULL, lease_expires_at = NULL WHERE id = $1`;
+
+// ---- credentials and tokens ----
+
+/** $1 access_key, $2 at */
+export const recordCredentialUse = `INSERT INTO credential_use (access_key, last_used_at, use_count) VALUES ($1, $2, 1)
+  ON CONFLICT (access_key) DO UPDATE SET last_used_at = EXCLUDED.last_used_at, use_count = credential_use.use_count + 1`;
+/** $1 node */
+export const deleteNodeCredentials = 'DELETE FROM credentials WHERE node = $1';
+/** $1 node, $2 access_key, $3 secret_key, $4 project_id, $5 user_id, $6 user_name, $7 role, $8 published_at */
+export const insertCredential = `INSERT INTO credentials (node, access_key, secret_key, project_id, user_id, user_name, role, published_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`;
+export const listCredentials = 'SELECT DISTINCT ON (access_key) * FROM credentials ORDER BY access_key, published_at DESC, node';
+/** $1 hash, $2 access_key, $3 expires_at, $4 created_at */
+export const insertToken = 'INSERT INTO tokens (hash, access_key, expires_at, created_at) VALUES ($1, $2, $3, $4)';
+/** $1 hash */
+export const tokenByHash = 'SELECT * FROM tokens WHERE hash = $1';
+
+// ---- DCS records (backups, restores) ----
+
+/** A record's engine task is no background task. $1 record_kind, $2 id */
+export const markRecordTask = 'UPDATE tasks SET record_kind = $1 WHERE id = $2';
+/** The name of the instance's unfinished task (any kind). $1 instance_id */
+export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = $1 AND ${ACTIVE}`;
+/** backupValues order */
+export const insertBackup = `INSERT INTO backups (id, project_id, instance_id, name, period, size, backup_type, format, status, progress,
+    error_code, remark, file_name, created_at, updated_at, execution_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`;
+/** Records with their task's status (an in-flight record whose task ended was interrupted). */
+const BACKUP_WITH_TASK = 'SELECT b.*, t.status AS task_status FROM backups b LEFT JOIN tasks t ON t.id = b.id';
+/** $1 id */
+export const backupById = `${BACKUP_WITH_TASK} WHERE b.id = $1`;
+/** $1 id: the row lock that serialises a backup's delete and a restore from it */
+export const lockBackup = `${BACKUP_WITH_TASK} WHERE b.id = $1 FOR UPDATE OF b`;
+/** A record list's window on created_at (alias `a`): $1 instance_id, $2 from or null, $3 to or null */
+const recordWindow = (a: string) => `${a}.instance_id = $1 AND ($2::bigint IS NULL OR ${a}.created_at >= $2) AND ($3::bigint IS NULL OR ${a}.created_at <= $3)`;
+/** recordWindow's parameters */
+export const countBackups = `SELECT COUNT(*) AS n FROM backups b WHERE ${recordWindow('b')}`;
+/** recordWindow's parameters, $4 limit, $5 offset */
+export const pageOfBackups = `${BACKUP_WITH_TASK} WHERE ${recordWindow('b')} ORDER BY b.created_at DESC, b.id DESC LIMIT $4 OFFSET $5`;
+/** A record written by its own task (same id), fenced; FOR SHARE holds off a takeover. The columns' values, then id, owner, now */
+const patchRecordAsTask = (table: 'backups' | 'restores', columns: string[]) => {
+  const k = columns.length;
+  return `UPDATE ${table} SET ${columns.map((c, j) => `${c} = $${j + 1}`).join(', ')} WHERE id = $${k + 1}
+    AND EXISTS (SELECT 1 FROM tasks WHERE id = ${table}.id AND ${fence(k + 2, k + 3)} FOR SHARE)`;
+};
+/** the columns' values, then id, owner, now */
+export const patchBackupAsTask = (columns: string[]) => patchRecordAsTask('backups', columns);
+/** $1 updated_at, $2 id */
+export const markBackupDeleted = `UPDATE backups SET status = 'deleted', updated_at = $1 WHERE id = $2`;
+/** A restore from this backup still in flight. $1 backup_id */
+export const restoreInFlightFrom = `SELECT 1 FROM restores r JOIN tasks t ON t.id = r.id WHERE r.backup_id = $1 AND t.${ACTIVE}`;
+/** restoreValues order */
+export const insertRestore = `INSERT INTO restores (id, project_id, instance_id, backup_id, backup_name, backup_remark, status, progress, error_code,
+    remark, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
+const RESTORE_WITH_TASK = 'SELECT r.*, t.status AS task_status FROM restores r LEFT JOIN tasks t ON t.id = r.id';
+/** $1 id */
+export const restoreById = `${RESTORE_WITH_TASK} WHERE r.id = $1`;
+/** recordWindow's parameters */
+export const countRestores = `SELECT COUNT(*) AS n FROM restores r WHERE ${recordWindow('r')}`;
+/** recordWindow's parameters, $4 limit, $5 offset */
+export const pageOfRestores = `${RESTORE_WITH_TASK} WHERE ${recordWindow('r')} ORDER BY r.created_at DESC, r.id DESC LIMIT $4 OFFSET $5`;
+/** the columns' values, then id, owner, now */
+export const patchRestoreAsTask = (columns: string[]) => patchRecordAsTask('restores', columns);
+/** $1 project_id … $9 at (see the column list) */
+export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+
+export const auditCountOfProject = 'SELECT count(*) AS n FROM task_audit WHERE project_id = $1';
+export const auditPageOfProject = 'SELECT * FROM task_audit WHERE project_id = $1 ORDER BY id DESC OFFSET $2 LIMIT $3';

@@ -1,0 +1,110 @@
+/**
+ * PostgreSQL: backups and restores. Creating one locks the instance row (as task creation does)
+ * and writes the record and its engine task in that transaction; a restore also locks its
+ * backup's row, which a backup delete locks too, so neither acknowledges what the other undid.
+ * SQL in plans.ts.
+ */
+import type { PgDb, Conn } from './db.js';
+import * as plans from './plans.js';
+import { backupFromRow, backupValues, isActive, recordPatchColumns, restoreFromRow, restoreValues } from '../record-rows.js';
+import { BACKUP_IN_FLIGHT, type BackupPatch, type BackupRecord, type RecordActor, type RecordWindow, type RestorePatch, type RestoreRecord } from '../../records/records.js';
+import type { NewTask } from '../../tasks/records.js';
+import type { InstancePatch, InstanceStatus } from '../../instances/records.js';
+import type { CreateRecordOutcome, DeleteBackupOutcome, RecordStore, TaskFence } from '../types.js';
+
+const windowArgs = (w: RecordWindow) => [w.from ?? null, w.to ?? null];
+
+export class PostgresRecords implements RecordStore {
+  constructor(private readonly db: PgDb, private readonly patchInstance: (c: Conn, id: string, patch: InstancePatch) => Promise<void>) {}
+
+  private async refusal(c: Conn, t: NewTask, refuseStatuses: InstanceStatus[]): Promise<CreateRecordOutcome | null> {
+    const [inst] = await this.db.q(plans.lockInstance, [t.instanceId, t.projectId], c);
+    if (!inst) return { ok: false, refused: 'instance_gone' };
+    const [active] = await this.db.q(plans.activeTaskNameOf, [t.instanceId], c);
+    if (active) return { ok: false, refused: 'busy', activeTaskName: String(active.name) };
+    const status = String(inst.status) as InstanceStatus;
+    if (refuseStatuses.includes(status)) return { ok: false, refused: 'instance_state', status };
+    return null;
+  }
+
+  private async insertTask(c: Conn, t: NewTask, kind: string): Promise<void> {
+    await this.db.run(plans.insertTask, [t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
+      t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt], c);
+    await this.db.run(plans.insertSteps, [t.id, t.steps], c);
+    await this.db.run(plans.markRecordTask, [kind, t.id], c);
+    await this.db.run(plans.notify, [], c);
+  }
+
+  async createBackup(t: NewTask, b: BackupRecord, refuseStatuses: InstanceStatus[]): Promise<CreateRecordOutcome> {
+    return this.db.tx(async (c): Promise<CreateRecordOutcome> => {
+      const no = await this.refusal(c, t, refuseStatuses);
+      if (no) return no;
+      await this.insertTask(c, t, 'backup');
+      await this.db.run(plans.insertBackup, backupValues(b), c);
+      return { ok: true };
+    });
+  }
+
+  async createRestore(t: NewTask, r: RestoreRecord, o: { refuseStatuses: InstanceStatus[]; instancePatch: InstancePatch; by: RecordActor }): Promise<CreateRecordOutcome> {
+    return this.db.tx(async (c): Promise<CreateRecordOutcome> => {
+      const no = await this.refusal(c, t, o.refuseStatuses);
+      if (no) return no;
+      const [row] = await this.db.q(plans.lockBackup, [r.backupId], c);
+      const b = row && backupFromRow(row);
+      if (!b || b.instanceId !== r.instanceId) return { ok: false, refused: 'backup_unknown' };
+      if (b.status !== 'succeed') return { ok: false, refused: 'backup_not_ready', status: b.status };
+      await this.insertTask(c, t, 'restore');
+      await this.db.run(plans.insertRestore, restoreValues({ ...r, backupName: b.name, backupRemark: b.remark }), c);
+      await this.patchInstance(c, r.instanceId, o.instancePatch);
+      await this.db.run(plans.insertRecordAudit, [r.projectId, r.instanceId, 'restore', r.id, 'restore', r.status, o.by.userId, o.by.userName, r.createdAt], c);
+      return { ok: true };
+    });
+  }
+
+  async getBackup(id: string): Promise<BackupRecord | null> {
+    const [r] = await this.db.q(plans.backupById, [id]);
+    return r ? backupFromRow(r) : null;
+  }
+
+  async listBackups(instanceId: string, w: RecordWindow): Promise<{ total: number; items: BackupRecord[] }> {
+    const [{ n }] = await this.db.q(plans.countBackups, [instanceId, ...windowArgs(w)]);
+    const rows = await this.db.q(plans.pageOfBackups, [instanceId, ...windowArgs(w), w.limit, w.offset]);
+    return { total: Number(n), items: rows.map(backupFromRow) };
+  }
+
+  async updateBackupAsTask(fence: TaskFence, id: string, patch: BackupPatch): Promise<boolean> {
+    const cols = recordPatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now });
+    const res = await this.db.run(plans.patchBackupAsTask(cols.map(([col]) => col)), [...cols.map(([, v]) => v), id, fence.owner, fence.now]);
+    return res.rowCount === 1;
+  }
+
+  async deleteBackup(instanceId: string, id: string, by: RecordActor, now: number): Promise<DeleteBackupOutcome> {
+    return this.db.tx(async (c): Promise<DeleteBackupOutcome> => {
+      const [row] = await this.db.q(plans.lockBackup, [id], c);
+      const b = row && backupFromRow(row);
+      if (!b || b.instanceId !== instanceId || b.status === 'deleted' || b.status === 'expired') return { outcome: 'not_found' };
+      if (BACKUP_IN_FLIGHT.includes(b.status) && isActive(b.taskStatus)) return { outcome: 'running' };
+      if ((await this.db.q(plans.restoreInFlightFrom, [id], c)).length) return { outcome: 'restoring' };
+      await this.db.run(plans.markBackupDeleted, [now, id], c);
+      await this.db.run(plans.insertRecordAudit, [b.projectId, b.instanceId, 'backup', b.id, 'delete', b.status, by.userId, by.userName, now], c);
+      return { outcome: 'deleted', backup: b };
+    });
+  }
+
+  async getRestore(id: string): Promise<RestoreRecord | null> {
+    const [r] = await this.db.q(plans.restoreById, [id]);
+    return r ? restoreFromRow(r) : null;
+  }
+
+  async listRestores(instanceId: string, w: RecordWindow): Promise<{ total: number; items: RestoreRecord[] }> {
+    const [{ n }] = await this.db.q(plans.countRestores, [instanceId, ...windowArgs(w)]);
+    const rows = await this.db.q(plans.pageOfRestores, [instanceId, ...windowArgs(w), w.limit, w.offset]);
+    return { total: Number(n), items: rows.map(restoreFromRow) };
+  }
+
+  async updateRestoreAsTask(fence: TaskFence, id: string, patch: RestorePatch): Promise<boolean> {
+    const cols = recordPatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now });
+    const res = await this.db.run(plans.patchRestoreAsTask(cols.map(([col]) => col)), [...cols.map(([, v]) => v), id, fence.owner, fence.now]);
+    return res.rowCount === 1;
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Every SQL statement of the SQLite store, by name (as pg-boss keeps its plans): the store calls
+ * these and holds no SQL of its own. Positional `?` parameters, in the order each comment gives.
+ */
+import { INSTANCE_COLUMNS } from '../rows.js';
+
+const ACTIVE = `status IN ('CREATED','WAITING','EXECUTING')`;
+/** The lease fence. Parameters: owner, now. */
+const FENCE = `lease_owner = ? AND status = 'EXECUTING' AND lease_expires_at > ?`;
+/** Parameters: one JSON array of ids. */
+const IDS = `(SELECT value FROM json_each(?))`;
+
+export const createMigrationsTable = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)';
+export const appliedMigrations = 'SELECT version FROM schema_migrations';
+/** version, applied_at */
+export const recordMigration = 'INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)';
+
+// ---- instances ----
+
+/** INSTANCE_COLUMNS in order */
+export const insertInstance = `INSERT INTO instances (${INSTANCE_COLUMNS.join(',')}) VALUES (${INSTANCE_COLUMNS.map(() => '?').join(',')})`;
+/** id, project_id */
+export const instanceInProject = 'SELECT * FROM instances WHERE id = ? AND project_id = ?';
+/** id */
+export const instanceById = 'SELECT * FROM instances WHERE id = ?';
+/** project_id */
+export const instancesOfProject = 'SELECT * FROM instances WHERE project_id = ? ORDER BY created_at DESC, id DESC';
+export const allInstances = 'SELECT * FROM instances ORDER BY created_at';
+/** the columns' values, then id */
+export const patchInstance = (columns: string[]) => `UPDATE instances SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ?`;
+/** the columns' values, then id, task id, owner, now */
+export const patchInstanceAsTask = (columns: string[]) =>
+  `${patchInstance(columns)} AND EXISTS (SELECT 1 FROM tasks WHERE id = ? AND ${FENCE})`;
+/** id */
+export const deleteInstance = 'DELETE FROM instances WHERE id = ?';
+
+// ---- tasks ----
+
+/** instance_id */
+export const activeTaskOf = `SELECT * FROM tasks WHERE instance_id = ? AND ${ACTIVE}`;
+/** project_id */
+export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = ? AND ${ACTIVE} ORDER BY created_at, id`;
+/** id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at */
+export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** task_id, idx, name */
+export const insertStep = `INSERT INTO task_steps (task_id, idx, name, status) VALUES (?, ?, ?, 'WAITING')`;
+/** id */
+export const taskById = 'SELECT * FROM tasks WHERE id = ?';
+/** A background task (not a record's engine task). id */
+export const backgroundTaskById = 'SELECT * FROM tasks WHERE id = ? AND record_kind IS NULL';
+/** JSON array of task ids */
+export const stepsOf = `SELECT * FROM task_steps WHERE task_id IN ${IDS} ORDER BY task_id, idx`;
+
+export interface TaskFilter { projectId: string; instanceId?: string; from?: number; to?: number }
+
+/** The WHERE clause of a task listing and its parameters. */
+function taskFilter(f: TaskFilter): { where: string; args: unknown[] } {
+  const where = ['project_id = ?', 'record_kind IS NULL'];
+  const args: unknown[] = [f.projectId];
+  if (f.instanceId) { where.push('instance_id = ?'); args.push(f.instanceId); }
+  if (f.from !== undefined) { where.push('created_at >= ?'); args.push(f.from); }
+  if (f.to !== undefined) { where.push('created_at <= ?'); args.push(f.to); }
+  return { where: where.join(' AND '), args };
+}
+
+/** The filter's parameters */
+export function countTasks(f: TaskFilter) {
+  const { where, args } = taskFilter(f);
+  return { sql: `SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, args };
+}
+
+/** The filter's parameters, then limit, offset */
+export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
+  const { where, args } = taskFilter(f);
+  return { sql: `SELECT * FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args: [...args, limit, offset] };
+}
+
+/** id */
+export const deleteTask = 'DELETE FROM tasks WHERE id = ?';
+/** project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at */
+export const insertAudit = `INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** project_id */
+export const auditOfProject = 'SELECT * FROM task_audit WHERE project_id = ? ORDER BY id';
+/** before */
+export const finishedBefore = `SELECT * FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < ? AND record_kind IS NULL`;
+/** name, limit */
+export const recentDurations = `SELECT finished_at - started_at AS d FROM tasks WHERE name = ? AND status = 'SUCCESS' AND started_at IS NOT NULL
+  ORDER BY finished_at DESC LIMIT ?`;
+export const countTasksByStatus = 'SELECT status, COUNT(*) AS n FROM tasks GROUP BY status';
+
+// ---- the engine ----
+
+/** owner, lease_expires_at, now (started), now (updated), now (expired before), nodeId, nodeId, limit */
+export const claimTasks = `UPDATE tasks SET status = 'EXECUTING', lease_owner = ?, lease_expires_at = ?, started_at = COALESCE(started_at, ?),
+    attempts = attempts + 1, updated_at = ?
+  WHERE id IN (
+    SELECT t.id FROM tasks t LEFT JOIN instances i ON i.id = t.instance_id
+    WHERE (t.status = 'CREATED' OR (t.status IN ('WAITING','EXECUTING') AND (t.lease_expires_at IS NULL OR t.lease_expires_at < ?)))
+      AND (? IS NULL OR i.id IS NULL OR i.managed = 0 OR i.owner_node IS NULL OR i.owner_node = ?)
+    ORDER BY t.created_at, t.id LIMIT ?)
+  RETURNING *`;
+/** lease_expires_at, JSON array of ids, owner, now */
+export const renewLeases = `UPDATE tasks SET lease_expires_at = ? WHERE id IN ${IDS} AND ${FENCE} RETURNING id`;
+/** One process per data directory: at start-up every lease belongs to a process that is gone. */
+export const releaseAllLeases = `UPDATE tasks SET lease_expires_at = 0 WHERE ${ACTIVE} AND lease_owner IS NOT NULL`;
+/** The fence of a step write, in its transaction. updated_at, id, owner, now */
+export const touchOwnedTask = `UPDATE tasks SET updated_at = ? WHERE id = ? AND ${FENCE}`;
+/**
+ * Each optional column is written only when its flag is 1.
+ * status, setBegin, begin_at, setEnd, end_at, setError, error_code, task_id, name
+ */
+export const updateStepByName = `UPDATE task_steps SET status = ?,
+    begin_at = CASE WHEN ? THEN ? ELSE begin_at END,
+    end_at = CASE WHEN ? THEN ? ELSE end_at END,
+    error_code = CASE WHEN ? THEN ? ELSE error_code END
+  WHERE task_id = ? AND name = ?`;
+/** task_id, name, status, begin_at, end_at, error_code, task_id */
+export const appendStep = `INSERT INTO task_steps (task_id, idx, name, status, begin_at, end_at, error_code)
+  SELECT ?, COALESCE(MAX(idx) + 1, 0), ?, ?, ?, ?, ? FROM task_steps WHERE task_id = ?`;
+/** state or null, details or null, updated_at, id, owner, now */
+export const updateTaskState = `UPDATE tasks SET state = COALESCE(?, state), details = COALESCE(?, details), updated_at = ?
+  WHERE id = ? AND ${FENCE}`;
+/** status, error_code, fail_reason, finished_at, updated_at, id, owner, now */
+export const finishTask = `UPDATE tasks SET status = ?, error_code = ?, fail_reason = ?, finished_at = ?, updated_at = ?,
+    lease_owner = NULL, lease_expires_at = NULL
+  WHERE id = ? AND ${FENCE}`;
+
+// ---- credentials and tokens ----
+
+/** access_key, at */
+export const recordCredentialUse = `INSERT INTO credential_use (access_key, last_used_at, use_count) VALUES (?, ?, 1)
+  ON CONFLICT(access_key) DO UPDATE SET last_used_at = excluded.last_used_at, use_count = use_count + 1`;
+/** hash, access_key, expires_at, created_at */
+export const insertToken = 'INSERT INTO tokens (hash, access_key, expires_at, created_at) VALUES (?, ?, ?, ?)';
+/** hash */
+export const tokenByHash = 'SELECT * FROM tokens WHERE hash = ?';
+
+// ---- DCS records (backups, restores) ----
+
+/** A record's engine task is no background task. record_kind, id */
+export const markRecordTask = 'UPDATE tasks SET record_kind = ? WHERE id = ?';
+/** The name of the instance's unfinished task (any kind). instance_id */
+export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = ? AND ${ACTIVE}`;
+/** backupValues order */
+export const insertBackup = `INSERT INTO backups (id, project_id, instance_id, name, period, size, backup_type, format, status, progress,
+    error_code, remark, file_name, created_at, updated_at, execution_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** Records with their task's status (an in-flight record whose task ended was interrupted). */
+const BACKUP_WITH_TASK = 'SELECT b.*, t.status AS task_status FROM backups b LEFT JOIN tasks t ON t.id = b.id';
+/** id */
+export const backupById = `${BACKUP_WITH_TASK} WHERE b.id = ?`;
+/** A record list's window on created_at (alias `a`). Parameters: instance_id, from, from, to, to (null = open) */
+const recordWindow = (a: string) => `${a}.instance_id = ? AND (? IS NULL OR ${a}.created_at >= ?) AND (? IS NULL OR ${a}.created_at <= ?)`;
+/** recordWindow's parameters */
+export const countBackups = `SELECT COUNT(*) AS n FROM backups b WHERE ${recordWindow('b')}`;
+/** recordWindow's parameters, limit, offset */
+export const pageOfBackups = `${BACKUP_WITH_TASK} WHERE ${recordWindow('b')} ORDER BY b.created_at DESC, b.id DESC LIMIT ? OFFSET ?`;
+/** A record written by its own task (same id), fenced. The columns' values, then id, owner, now */
+const patchRecordAsTask = (table: 'backups' | 'restores', columns: string[]) =>
+  `UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND EXISTS (SELECT 1 FROM tasks WHERE id = ${table}.id AND ${FENCE})`;
+/** the columns' values, then id, owner, now */
+export const patchBackupAsTask = (columns: string[]) => patchRecordAsTask('backups', columns);
+/** updated_at, id */
+export const markBackupDeleted = `UPDATE backups SET status = 'deleted', updated_at = ? WHERE id = ?`;
+/** A restore from this backup still in flight. backup_id */
+export const restoreInFlightFrom = `SELECT 1 FROM restores r JOIN tasks t ON t.id = r.id WHERE r.backup_id = ? AND t.${ACTIVE}`;
+/** restoreValues order */
+export const insertRestore = `INSERT INTO restores (id, project_id, instance_id, backup_id, backup_name, backup_remark, status, progress, error_code,
+    remark, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const RESTORE_WITH_TASK = 'SELECT r.*, t.status AS task_status FROM restores r LEFT JOIN tasks t ON t.id = r.id';
+/** id */
+export const restoreById = `${RESTORE_WITH_TASK} WHERE r.id = ?`;
+/** recordWindow's parameters */
+export const countRestores = `SELECT COUNT(*) AS n FROM restores r WHERE ${recordWindow('r')}`;
+/** recordWindow's parameters, limit, offset */
+export const pageOfRestores = `${RESTORE_WITH_TASK} WHERE ${recordWindow('r')} ORDER BY r.created_at DESC, r.id DESC LIMIT ? OFFSET ?`;
+/** the columns' values, then id, owner, now */
+export const patchRestoreAsTask = (columns: string[]) => patchRecordAsTask('restores', columns);
+/** project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at */
+export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance_id, record_kind, record_id, action, last_status, actor_id, actor_name, at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+export const auditCountOfProject = 'SELECT count(*) AS n FROM task_audit WHERE project_id = ?';
+export const auditPageOfProject = 'SELECT * FROM task_audit WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?';

@@ -1,0 +1,109 @@
+/**
+ * SQLite: backups and restores. Creating one writes the record and its engine task in one write
+ * (nothing interleaves in SQLite's single writer), so the one-active-task rule and the record
+ * rules (backup `succeed`, no restore in flight) hold together. SQL in plans.ts.
+ */
+import type { SqliteDb } from './db.js';
+import * as plans from './plans.js';
+import { backupFromRow, backupValues, isActive, recordPatchColumns, restoreFromRow, restoreValues } from '../record-rows.js';
+import { BACKUP_IN_FLIGHT, type BackupPatch, type BackupRecord, type RecordActor, type RecordWindow, type RestorePatch, type RestoreRecord } from '../../records/records.js';
+import type { NewTask } from '../../tasks/records.js';
+import type { InstancePatch, InstanceStatus } from '../../instances/records.js';
+import type { CreateRecordOutcome, DeleteBackupOutcome, RecordStore, TaskFence } from '../types.js';
+
+const windowArgs = (w: RecordWindow) => [w.from ?? null, w.from ?? null, w.to ?? null, w.to ?? null];
+
+export class SqliteRecords implements RecordStore {
+  constructor(private readonly db: SqliteDb, private readonly patchInstance: (id: string, patch: InstancePatch) => void) {}
+
+  /** The checks every record creation makes, in order; null when the task may be created. */
+  private refusal(t: NewTask, refuseStatuses: InstanceStatus[]): CreateRecordOutcome | null {
+    const inst = this.db.get(plans.instanceInProject, t.instanceId, t.projectId);
+    if (!inst) return { ok: false, refused: 'instance_gone' };
+    const active = this.db.get(plans.activeTaskNameOf, t.instanceId);
+    if (active) return { ok: false, refused: 'busy', activeTaskName: String(active.name) };
+    const status = String(inst.status) as InstanceStatus;
+    if (refuseStatuses.includes(status)) return { ok: false, refused: 'instance_state', status };
+    return null;
+  }
+
+  private insertTask(t: NewTask, kind: string): void {
+    this.db.run(plans.insertTask, t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details), t.userId, t.userName,
+      t.params, JSON.stringify(t.state), t.createdAt, t.createdAt);
+    t.steps.forEach((name, i) => this.db.run(plans.insertStep, t.id, i, name));
+    this.db.run(plans.markRecordTask, kind, t.id);
+  }
+
+  async createBackup(t: NewTask, b: BackupRecord, refuseStatuses: InstanceStatus[]): Promise<CreateRecordOutcome> {
+    return this.db.write((): CreateRecordOutcome => {
+      const no = this.refusal(t, refuseStatuses);
+      if (no) return no;
+      this.insertTask(t, 'backup');
+      this.db.run(plans.insertBackup, ...backupValues(b));
+      return { ok: true };
+    });
+  }
+
+  async createRestore(t: NewTask, r: RestoreRecord, o: { refuseStatuses: InstanceStatus[]; instancePatch: InstancePatch; by: RecordActor }): Promise<CreateRecordOutcome> {
+    return this.db.write((): CreateRecordOutcome => {
+      const no = this.refusal(t, o.refuseStatuses);
+      if (no) return no;
+      const row = this.db.get(plans.backupById, r.backupId);
+      const b = row && backupFromRow(row);
+      if (!b || b.instanceId !== r.instanceId) return { ok: false, refused: 'backup_unknown' };
+      if (b.status !== 'succeed') return { ok: false, refused: 'backup_not_ready', status: b.status };
+      this.insertTask(t, 'restore');
+      this.db.run(plans.insertRestore, ...restoreValues({ ...r, backupName: b.name, backupRemark: b.remark }));
+      this.patchInstance(r.instanceId, o.instancePatch);
+      this.db.run(plans.insertRecordAudit, r.projectId, r.instanceId, 'restore', r.id, 'restore', r.status, o.by.userId, o.by.userName, r.createdAt);
+      return { ok: true };
+    });
+  }
+
+  async getBackup(id: string): Promise<BackupRecord | null> {
+    const r = this.db.get(plans.backupById, id);
+    return r ? backupFromRow(r) : null;
+  }
+
+  async listBackups(instanceId: string, w: RecordWindow): Promise<{ total: number; items: BackupRecord[] }> {
+    const total = Number(this.db.get(plans.countBackups, instanceId, ...windowArgs(w))!.n);
+    const items = this.db.all(plans.pageOfBackups, instanceId, ...windowArgs(w), w.limit, w.offset).map(backupFromRow);
+    return { total, items };
+  }
+
+  async updateBackupAsTask(fence: TaskFence, id: string, patch: BackupPatch): Promise<boolean> {
+    const cols = recordPatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now });
+    const sql = plans.patchBackupAsTask(cols.map(([c]) => c));
+    return this.db.write(() => this.db.run(sql, ...cols.map(([, v]) => v), id, fence.owner, fence.now) === 1);
+  }
+
+  async deleteBackup(instanceId: string, id: string, by: RecordActor, now: number): Promise<DeleteBackupOutcome> {
+    return this.db.write((): DeleteBackupOutcome => {
+      const row = this.db.get(plans.backupById, id);
+      const b = row && backupFromRow(row);
+      if (!b || b.instanceId !== instanceId || b.status === 'deleted' || b.status === 'expired') return { outcome: 'not_found' };
+      if (BACKUP_IN_FLIGHT.includes(b.status) && isActive(b.taskStatus)) return { outcome: 'running' };
+      if (this.db.get(plans.restoreInFlightFrom, id)) return { outcome: 'restoring' };
+      this.db.run(plans.markBackupDeleted, now, id);
+      this.db.run(plans.insertRecordAudit, b.projectId, b.instanceId, 'backup', b.id, 'delete', b.status, by.userId, by.userName, now);
+      return { outcome: 'deleted', backup: b };
+    });
+  }
+
+  async getRestore(id: string): Promise<RestoreRecord | null> {
+    const r = this.db.get(plans.restoreById, id);
+    return r ? restoreFromRow(r) : null;
+  }
+
+  async listRestores(instanceId: string, w: RecordWindow): Promise<{ total: number; items: RestoreRecord[] }> {
+    const total = Number(this.db.get(plans.countRestores, instanceId, ...windowArgs(w))!.n);
+    const items = this.db.all(plans.pageOfRestores, instanceId, ...windowArgs(w), w.limit, w.offset).map(restoreFromRow);
+    return { total, items };
+  }
+
+  async updateRestoreAsTask(fence: TaskFence, id: string, patch: RestorePatch): Promise<boolean> {
+    const cols = recordPatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now });
+    const sql = plans.patchRestoreAsTask(cols.map(([c]) => c));
+    return this.db.write(() => this.db.run(sql, ...cols.map(([, v]) => v), id, fence.owner, fence.now) === 1);
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * What the Terraform provider and the SDKs read (automation.md §1–3), against real redis-servers:
+ * the instance's `task` and field types, list filters and paging, status counts, fixed path
+ * segments, GET configs, async-configs and async-swap with their effects in Redis, password
+ * reset, ACL accounts as Redis ACL users, batch delete, flavors and zones.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Redis } from 'ioredis';
+import { call, client, waitFor, type Client } from '../helpers/client.js';
+import { startService, type Service } from '../helpers/service.js';
+import { onRedis as onRedisAt } from '../helpers/redis.js';
+
+let svc: Service;
+let admin: Client;
+let id: string;
+let other: string;
+const PASSWORD = 'Auto#Pass123';
+const P = '{p}';
+
+/** The instance password unless another is given; an ACL user when `username` is. */
+const onRedis = <T>(port: number, fn: (r: Redis) => Promise<T>, password: string | null = PASSWORD, username?: string) =>
+  onRedisAt(port, password, fn, username);
+const show = async (x = id) => (await admin.get(`/v2/${P}/instances/${x}`)).body;
+const job = async (jobId: string) => waitFor(async () => {
+  const j = (await admin.get(`/v2/${P}/jobs/${jobId}`)).body;
+  return ['SUCCESS', 'FAIL'].includes(j.status) && j;
+}, 60_000, `job ${jobId}`);
+const idle = async (x = id) => waitFor(async () => {
+  const s = await show(x);
+  return s.status === 'RUNNING' && s.task === null && s;
+}, 60_000, 'instance idle');
+
+async function create(name: string, extra: Record<string, unknown> = {}) {
+  const r = await admin.post(`/v2/${P}/instances`, { name, engine: 'Redis', engine_version: '7.0', capacity: 0.125, password: PASSWORD, ...extra });
+  assert.equal(r.status, 200, r.text);
+  return r.body.instances[0].instance_id as string;
+}
+
+before(async () => {
+  // Each step waits a little, so a running task can be observed.
+  svc = await startService({ env: { DCS_STEP_DELAY_MS: '300' } });
+  admin = client(svc.url, svc.admin);
+  id = await create('automation-a', { vpc_id: 'vpc-1', tags: [{ key: 'env', value: 'test' }, { key: 'team', value: 'x' }], maintain_begin: '02:00:00' });
+  other = await create('automation-b');
+  await idle(id);
+  await idle(other);
+});
+
+after(async () => {
+  await svc?.stop();
+});
+
+test('show: §3.4 fields with their JSON types; task null when idle', async () => {
+  const s = await show();
+  assert.equal(s.task, null);
+  assert.equal(s.status, 'RUNNING');
+  assert.equal(s.capacity, 0);
+  assert.equal(s.capacity_minor, '0.125');
+  assert.equal(s.max_memory, 128);
+  assert.equal(typeof s.used_memory, 'number');
+  assert.ok(s.used_memory >= 0 && Number.isInteger(s.used_memory));
+  assert.equal(s.replica_count, 1);
+  assert.equal(s.cache_mode, 'single');
+  assert.equal(s.charging_mode, 0);
+  assert.equal(s.transparent_client_ip_enable, false);
+  assert.equal(s.no_password_access, 'false');
+  assert.equal(s.description, '');
+  assert.equal(s.spec_code, '');
+  assert.equal(s.vpc_id, 'vpc-1');
+  assert.equal(s.enterprise_project_id, '0');
+  assert.equal(s.maintain_begin, '02:00:00');
+  assert.equal(s.maintain_end, '19:00:00');
+  assert.equal(s.user_name, svc.admin.user_name);
+  assert.deepEqual(s.tags, [{ key: 'env', value: 'test' }, { key: 'team', value: 'x' }]);
+  assert.equal(s.replica_num, undefined);
+  assert.match(s.update_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+});
+
+test('a request that starts a task: task is set in the answer\'s transaction, cleared when the task ends', async () => {
+  const r = await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'flush' });
+  assert.equal(r.status, 200, r.text);
+  const s = await show();
+  assert.notEqual(s.task, null, 'task must be set as soon as the request is answered');
+  assert.equal(s.task.name, 'flushInstance');
+  assert.match(s.task.id, /^[0-9a-f]{32}$/);
+  assert.ok(['CREATED', 'WAITING', 'EXECUTING'].includes(s.task.status));
+  assert.equal(s.status, 'FLUSHING');
+  // busy: a change now gets the §1.3 code (flush → DCS.4026), as does deleting the instance
+  const busy = await admin.put(`/v2/${P}/instances/${id}/async-configs`, { redis_config: [{ param_id: '1', param_name: 'timeout', param_value: '10' }] });
+  assert.equal(busy.status, 400);
+  assert.equal(busy.body.error_code, 'DCS.4026');
+  const del = await admin.del(`/v2/${P}/instances/${id}`);
+  assert.equal(del.status, 400);
+  assert.equal(del.body.error_code, 'DCS.4026');
+  await idle();
+});
+
+test('list: filters, paging (offset past the end → 200 []), one array and a total', async () => {
+  const all = (await admin.get(`/v2/${P}/instances`)).body;
+  assert.equal(all.instance_num, 2);
+  assert.deepEqual(Object.keys(all).filter((k) => Array.isArray(all[k])), ['instances']);
+  assert.equal(all.instances[0].instance_id, other, 'newest first');
+  const byName = (await admin.get(`/v2/${P}/instances`, { query: { name: 'automation-a' } })).body;
+  assert.deepEqual(byName.instances.map((i: any) => i.instance_id), [id]);
+  const sub = (await admin.get(`/v2/${P}/instances`, { query: { name: 'automation' } })).body;
+  assert.equal(sub.instance_num, 2);
+  const exact = (await admin.get(`/v2/${P}/instances`, { query: { name: 'automation', name_equal: 'true' } })).body;
+  assert.equal(exact.instance_num, 0);
+  assert.deepEqual((await admin.get(`/v2/${P}/instances`, { query: { instance_id: other } })).body.instances.map((i: any) => i.instance_id), [other]);
+  assert.equal((await admin.get(`/v2/${P}/instances`, { query: { status: 'RUNNING' } })).body.instance_num, 2);
+  assert.equal((await admin.get(`/v2/${P}/instances`, { query: { status: 'NOPE' } })).body.instance_num, 0);
+  assert.equal((await admin.get(`/v2/${P}/instances`, { query: { tags: 'env=test,team' } })).body.instance_num, 1);
+  assert.equal((await admin.get(`/v2/${P}/instances`, { query: { capacity: '0.125' } })).body.instance_num, 2);
+  const page = (await admin.get(`/v2/${P}/instances`, { query: { offset: '1', limit: '1' } })).body;
+  assert.equal(page.instance_num, 2);
+  assert.deepEqual(page.instances.map((i: any) => i.instance_id), [id]);
+  const past = await admin.get(`/v2/${P}/instances`, { query: { offset: '5', limit: '10' } });
+  assert.equal(past.status, 200);
+  assert.deepEqual(past.body.instances, []);
+  assert.equal(past.body.instance_num, 2);
+  const bad = await admin.get(`/v2/${P}/instances`, { query: { instance_id: 'nope' } });
+  assert.equal(bad.body.error_code, 'DCS.4061');
+  assert.equal((await admin.get(`/v2/${P}/instances`, { query: { limit: '0' } })).body.error_code, 'DCS.4800');
+  assert.equal((await admin.get(`/v2/${P}/instances`, { query: { tags: '=x' } })).body.error_code, 'DCS.4800');
+});
+
+test('fixed segments win over {instance_id}: status counts, statistic, export-job', async () => {
+  const st = await admin.get(`/v2/${P}/instances/status`);
+  assert.equal(st.status, 200, st.text);
+  assert.equal(st.body.running_count, 2);
+  assert.equal(st.body.redis.running_count, 2);
+  assert.equal(st.body.memcached.running_count, 0);
+  assert.equal(st.body.createfailed_count, 0);
+  const stats = await admin.get(`/v2/${P}/instances/statistic`);
+  assert.equal(stats.status, 200, stats.text);
+  assert.equal(stats.body.statistics.length, 2);
+  const ex = await admin.get(`/v2/${P}/instances/export-job`);
+  assert.equal(ex.status, 404);
+  assert.equal(ex.body.error_code, 'DCS.4001');
+});
+
+test('GET configs lists the parameters with their values in Redis; async-configs changes them (job SUCCESS, CONFIG GET)', async () => {
+  const c = await admin.get(`/v2/${P}/instances/${id}/configs`);
+  assert.equal(c.status, 200, c.text);
+  const policy = c.body.redis_config.find((p: any) => p.param_name === 'maxmemory-policy');
+  assert.equal(policy.param_id, '2');
+  assert.equal(policy.need_restart, false);
+  assert.equal(policy.param_value, 'noeviction');
+
+  const bad = await admin.put(`/v2/${P}/instances/${id}/async-configs`, { redis_config: [{ param_id: '1', param_name: 'maxmemory-policy', param_value: 'allkeys-lfu' }] });
+  assert.equal(bad.body.error_code, 'DCS.4066');
+  const empty = await admin.put(`/v2/${P}/instances/${id}/async-configs`, { redis_config: [] });
+  assert.equal(empty.body.error_code, 'DCS.4800');
+  const notJson = await admin.call('PUT', `/v2/${P}/instances/${id}/async-configs`, { headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' }, rawBody: '{nope' });
+  assert.equal(notJson.body.error_code, 'DCS.4005');
+
+  const r = await admin.put(`/v2/${P}/instances/${id}/async-configs`, { redis_config: [{ param_id: '2', param_name: 'maxmemory-policy', param_value: 'allkeys-lfu' }] });
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.body.job_id, /^[0-9a-f]{32}$/);
+  const j = await job(r.body.job_id);
+  assert.equal(j.status, 'SUCCESS', JSON.stringify(j));
+  assert.equal(j.job_type, 'modifyConfigs');
+  const port = (await show()).port;
+  assert.deepEqual(await onRedis(port, (x) => x.config('GET', 'maxmemory-policy')), ['maxmemory-policy', 'allkeys-lfu']);
+  const after = (await admin.get(`/v2/${P}/instances/${id}/configs`)).body.redis_config.find((p: any) => p.param_name === 'maxmemory-policy');
+  assert.equal(after.param_value, 'allkeys-lfu');
+  await idle();
+});
+
+test('async-swap: without a replica DCS.4026; with one the job ends SUCCESS and the roles in Redis are swapped', async () => {
+  const none = await admin.put(`/v2/${P}/instances/${other}/async-swap`, undefined);
+  assert.equal(none.status, 400);
+  assert.equal(none.body.error_code, 'DCS.4026');
+  const add = await admin.post(`/v2/${P}/instances/${other}/resize`, { change_type: 'createReplication', new_capacity: 0.125 });
+  assert.equal(add.status, 200, add.text);
+  await idle(other);
+  const before = await show(other);
+  assert.equal(before.replica_count, 2);
+  assert.equal(before.cache_mode, 'ha');
+  const standby = before.nodes.find((n: any) => n.role === 'replica');
+  const r = await admin.put(`/v2/${P}/instances/${other}/async-swap`, undefined);
+  assert.equal(r.status, 200, r.text);
+  const j = await job(r.body.job_id);
+  assert.equal(j.status, 'SUCCESS', JSON.stringify(j));
+  assert.equal(j.job_type, 'masterStandbySwapJob');
+  const now = await idle(other);
+  const master = now.nodes.find((n: any) => n.role === 'master');
+  assert.equal(master.name, standby.name);
+  assert.equal(master.port, now.port);
+  const role = await onRedis(now.port, (x) => x.info('replication'));
+  assert.match(role, /role:master/);
+  const follower = now.nodes.find((n: any) => n.role === 'replica');
+  assert.match(await onRedis(follower.port, (x) => x.info('replication')), /role:slave[\s\S]*master_link_status:up/);
+});
+
+test('password reset: task resetPassword; the old password stops working, the new one works', async () => {
+  const weak = await admin.post(`/v2/${P}/instances/${id}/password/reset`, { new_password: 'weak' });
+  assert.equal(weak.body.error_code, 'DCS.4019');
+  const NEW = 'Reset#Pass456';
+  const r = await admin.post(`/v2/${P}/instances/${id}/password/reset`, { new_password: NEW });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.code, '0');
+  assert.equal(r.body.lock_time, null);
+  const t = await waitFor(async () => {
+    const x = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks.find((y: any) => y.name === 'resetPassword');
+    return x && x.status === 'SUCCESS' && x;
+  }, 60_000, 'resetPassword');
+  assert.ok(!t.params.includes(NEW));
+  const port = (await show()).port;
+  assert.equal(await onRedis(port, (x) => x.ping(), NEW), 'PONG');
+  await assert.rejects(onRedis(port, (x) => x.ping(), PASSWORD));
+  // put the old one back for the other tests
+  await admin.post(`/v2/${P}/instances/${id}/password/reset`, { new_password: PASSWORD });
+  await waitFor(async () => (await onRedis(port, (x) => x.ping(), PASSWORD).catch(() => null)) === 'PONG', 60_000, 'old password back');
+  await idle();
+});
+
+test('ACL accounts: real Redis ACL users; CREATING → AVAILABLE, role change by job, DeleteAcl removes the user', async () => {
+  const path = `/v2/${P}/instances/${id}/accounts`;
+  const bad = await admin.post(path, { account_name: 'reader1', account_role: 'read', account_password: 'short' });
+  assert.equal(bad.body.error_code, 'DCS.4019');
+  const ACC = 'Reader#Pass789';
+  const r = await admin.post(path, { account_name: 'reader1', account_role: 'read', account_password: ACC, description: 'ro' });
+  assert.equal(r.status, 200, r.text);
+  const listed = (await admin.get(path)).body.accounts.find((a: any) => a.account_name === 'reader1');
+  assert.ok(listed, 'listed at once');
+  assert.ok(['CREATING', 'AVAILABLE'].includes(listed.status));
+  await waitFor(async () => (await admin.get(path)).body.accounts.find((a: any) => a.account_name === 'reader1').status === 'AVAILABLE', 60_000, 'AVAILABLE');
+  const { port } = await show();
+  assert.equal(await onRedis(port, (x) => x.get('k'), ACC, 'reader1'), null);
+  await assert.rejects(onRedis(port, (x) => x.set('k', '1'), ACC, 'reader1'), /NOPERM/);
+  const list = (await admin.get(path)).body.accounts;
+  assert.equal(list[0].account_type, 'default');
+  const acc = list.find((a: any) => a.account_name === 'reader1');
+  assert.equal(acc.account_role, 'read');
+  assert.equal(acc.description, 'ro');
+  assert.equal(JSON.stringify(list).includes(ACC), false);
+
+  const role = await admin.put(`${path}/${acc.account_id}/role`, { account_role: 'write' });
+  assert.equal(role.status, 200, role.text);
+  assert.equal(role.body.instance_id, id);
+  assert.equal((await job(role.body.job_id)).status, 'SUCCESS');
+  assert.equal(await onRedis(port, (x) => x.set('k', '1'), ACC, 'reader1'), 'OK');
+  await idle();
+
+  const wrongOld = await admin.put(`${path}/${acc.account_id}/password/modify`, { old_password: 'Wrong#Pass1', new_password: 'Other#Pass123' });
+  assert.equal(wrongOld.body.error_code, 'DCS.4080');
+  const unknown = await admin.del(`${path}/00000000-0000-4000-8000-000000000000`);
+  assert.equal(unknown.status, 404);
+
+  const del = await admin.del(`${path}/${acc.account_id}`);
+  assert.equal(del.status, 200, del.text);
+  const t = await waitFor(async () => {
+    const x = (await admin.get(`/v2/${P}/instances/${id}/tasks`, { query: { limit: '10' } })).body.tasks.find((y: any) => y.name === 'DeleteAcl');
+    return x && x.status === 'SUCCESS' && x;
+  }, 60_000, 'DeleteAcl');
+  assert.equal(t.details.account_name, 'reader1');
+  assert.equal((await admin.get(path)).body.accounts.some((a: any) => a.account_name === 'reader1'), false);
+  assert.deepEqual(await onRedis(port, (x) => x.call('ACL', 'USERS')), ['default']);
+  await idle();
+});
+
+test('ACL users survive a restart of the instance', async () => {
+  const path = `/v2/${P}/instances/${id}/accounts`;
+  const ACC = 'Writer#Pass789';
+  assert.equal((await admin.post(path, { account_name: 'writer1', account_role: 'write', account_password: ACC })).status, 200);
+  await idle();
+  assert.equal((await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'restart' })).status, 200);
+  await idle();
+  const { port } = await show();
+  assert.equal(await onRedis(port, (x) => x.set('w', '1'), ACC, 'writer1'), 'OK');
+});
+
+test('flavors and availability zones', async () => {
+  const f = await admin.get(`/v2/${P}/flavors`, { query: { spec_code: 'redis.ha.xu1.large.r2.1' } });
+  assert.equal(f.status, 200, f.text);
+  assert.equal(f.body.flavors.length, 1);
+  assert.equal(f.body.flavors[0].cache_mode, 'ha');
+  assert.equal(f.body.flavors[0].replica_count, 2);
+  const z = await call(svc.url, svc.admin, 'GET', '/v2/available-zones');
+  assert.equal(z.status, 200, z.text);
+  assert.equal(typeof z.body.available_zones[0].id, 'string');
+  assert.equal(typeof z.body.available_zones[0].code, 'string');
+});
+
+test('batch delete: one result per id in order; malformed and unknown are failed; the deleted one is 404 after', async () => {
+  const third = await create('automation-c');
+  await idle(third);
+  const missing = '00000000-0000-4000-8000-000000000000';
+  const noBody = await admin.del(`/v2/${P}/instances`);
+  assert.equal(noBody.body.error_code, 'DCS.4800');
+  const r = await admin.call('DELETE', `/v2/${P}/instances`, { body: { instances: [third, 'bad', missing] } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.results, [
+    { instance: third, result: 'success' }, { instance: 'bad', result: 'failed' }, { instance: missing, result: 'failed' },
+  ]);
+  const gone = await admin.get(`/v2/${P}/instances/${third}`);
+  assert.equal(gone.status, 404);
+  assert.equal(gone.body.error_code, 'DCS.3022');
+});

@@ -35,14 +35,6 @@ export function registerInstanceCommands(program: Command): void {
           i.engine_version, String(i.replica_count), i.task?.name ?? '-'])));
     }));
 
-  clientCommand(instances, 'configs <instance_id>', 'the instance parameters and their values in Redis now', 'dcs-tasks instances configs <instance_id>')
-    .action(action(async (id: string, f: ConnectionFlags) => {
-      const r = await connect(f).getConfigurations(id);
-      if (f.json) return printJson(r);
-      out(table(['ID', 'PARAMETER', 'VALUE', 'DEFAULT', 'RANGE'],
-        r.redis_config.map((p) => [p.param_id, p.param_name, p.param_value, p.default_value, p.value_range])));
-    }));
-
   clientCommand(instances, 'create', 'create a managed redis-server (or attach one with --redis-url)',
     "DCS_INSTANCE_PASSWORD='Str0ng#Pass' dcs-tasks instances create --name cache1 --capacity 0.125 --wait")
     .requiredOption('--name <name>', '4-64 characters, starts with a letter')

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { DcsTasksClient, RedisConfigChange } from '../client/index.js';
 import { clientCommand, connect, group, intArg, type ConnectionFlags } from './connection.js';
-import { UsageError, action, out, printJson } from './output.js';
+import { UsageError, action, out, printJson, table } from './output.js';
 import { follow } from './progress.js';
 
 interface WaitFlags extends ConnectionFlags {
@@ -60,6 +60,13 @@ export function registerOperationCommands(instances: Command): void {
     }));
 
   const config = group(instances, 'config', 'Redis configuration parameters of an instance', 'dcs-tasks instances config set <instance_id> timeout=300');
+  clientCommand(config, 'list <instance_id>', 'the instance parameters and their values in Redis now', 'dcs-tasks instances config list <instance_id>')
+    .action(action(async (id: string, f: ConnectionFlags) => {
+      const r = await connect(f).getConfigurations(id);
+      if (f.json) return printJson(r);
+      out(table(['ID', 'PARAMETER', 'VALUE', 'DEFAULT', 'RANGE'],
+        r.redis_config.map((p) => [p.param_id, p.param_name, p.param_value, p.default_value, p.value_range])));
+    }));
   waitable(clientCommand(config, 'set <instance_id> <name=value...>', 'change configuration parameters (task modifyConfigs; CONFIG SET on every node)',
     'dcs-tasks instances config set <instance_id> maxmemory-policy=allkeys-lru timeout=300 --wait'))
     .action(action(async (id: string, pairs: string[], f: WaitFlags) => {

@@ -75,6 +75,10 @@ test('instances config set: without --wait it names the task and how to follow i
   assert.deepEqual(await redis.config('GET', 'maxmemory-policy'), ['maxmemory-policy', 'allkeys-lru']);
   assert.deepEqual(await redis.config('GET', 'timeout'), ['timeout', '300']);
   redis.disconnect();
+  const list = await cli(['instances', 'config', 'list', id], env);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^\d+\s+maxmemory-policy\s+allkeys-lru\s/m);
+  assert.match(list.stdout, /^\d+\s+timeout\s+300\s/m);
   const bad = await cli(['instances', 'config', 'set', id, 'timeout'], env);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /"timeout" is not name=value/);
@@ -209,7 +213,7 @@ test('every command and group has an example in --help; serve --help shows its d
     ['tasks'], ['tasks', 'list'], ['tasks', 'show'], ['tasks', 'progress'], ['tasks', 'delete'], ['tasks', 'wait'],
     ['centre'], ['centre', 'list'], ['centre', 'delete'], ['audit'], ['audit', 'list'], ['token'], ['token', 'create'],
     ['instances'], ['instances', 'list'], ['instances', 'create'], ['instances', 'show'], ['instances', 'delete'],
-    ['instances', 'restart'], ['instances', 'flush'], ['instances', 'password'], ['instances', 'config'], ['instances', 'config', 'set'],
+    ['instances', 'restart'], ['instances', 'flush'], ['instances', 'password'], ['instances', 'config'], ['instances', 'config', 'set'], ['instances', 'config', 'list'],
     ['instances', 'resize'], ['instances', 'replica'], ['instances', 'replica', 'add'], ['instances', 'replica', 'remove'],
     ['instances', 'swap'], ['instances', 'port'], ['configure'], ['serve'],
   ];

@@ -11,18 +11,21 @@ export interface MetricSources {
   taskOutcomes: TaskOutcomeMetrics;
 }
 
-/** The part of an engine hook's context these metrics read (structural: no engine import). */
-interface HookCtx { task: { startedAt: number | null; createdAt: number } }
+/** The part of an engine context these metrics read (structural: no engine import). */
+interface Ctx { task: { id: string } }
 type Hooks = {
   name: string;
+  steps: { run: (ctx: never) => Promise<void> }[];
   onSuccess?: (ctx: never) => Promise<void>;
   onFailure?: (ctx: never, failure: never) => Promise<string | void>;
 };
 
 /**
  * How long each kind of task takes and how often it fails, for the tasks this node finished.
- * Fed by the operations' own onSuccess/onFailure hooks (see observe), so no engine change and
- * no store query on a scrape; with several nodes, sum the series over the nodes.
+ * Fed by the operations' own steps and onSuccess/onFailure hooks (see observe), so no engine
+ * change and no store query on a scrape; with several nodes, sum the series over the nodes.
+ * The duration is from the first step this process ran to the end (a task resumed after a
+ * restart counts from its resumption). Recording never throws into the task.
  */
 export class TaskOutcomeMetrics {
   readonly duration = new client.Histogram({
@@ -38,20 +41,33 @@ export class TaskOutcomeMetrics {
     return [this.duration, this.failures];
   }
 
-  /** The operation, its hooks wrapped to record the outcome first. */
+  private readonly began = new Map<string, number>();
+
+  private record(name: string, taskId: string, status: 'SUCCESS' | 'FAILED', code?: string): void {
+    const began = this.began.get(taskId);
+    this.began.delete(taskId);
+    try {
+      if (began !== undefined) this.duration.observe({ task_name: name, status }, (Date.now() - began) / 1000);
+      if (status === 'FAILED') this.failures.inc({ task_name: name, error_code: code ?? 'unknown' });
+    } catch { /* a metric must never fail a task */ }
+  }
+
+  /** The operation, its steps and hooks wrapped to record when it ran and how it ended. */
   observe<O extends Hooks>(op: O): O {
-    const success = op.onSuccess as ((c: HookCtx) => Promise<void>) | undefined;
-    const failure = op.onFailure as ((c: HookCtx, f: { code?: string }) => Promise<string | void>) | undefined;
-    const seconds = (c: HookCtx) => (Date.now() - (c.task.startedAt ?? c.task.createdAt)) / 1000;
+    const success = op.onSuccess as ((c: Ctx) => Promise<void>) | undefined;
+    const failure = op.onFailure as ((c: Ctx, f: { code?: string }) => Promise<string | void>) | undefined;
     return {
       ...op,
-      onSuccess: async (c: HookCtx) => {
-        this.duration.observe({ task_name: op.name, status: 'SUCCESS' }, seconds(c));
+      steps: op.steps.map((s) => {
+        const run = s.run as (c: Ctx) => Promise<void>;
+        return { ...s, run: (c: Ctx) => { if (!this.began.has(c.task.id)) this.began.set(c.task.id, Date.now()); return run(c); } };
+      }),
+      onSuccess: async (c: Ctx) => {
+        this.record(op.name, c.task.id, 'SUCCESS');
         await success?.(c);
       },
-      onFailure: async (c: HookCtx, f: { code?: string }) => {
-        this.duration.observe({ task_name: op.name, status: 'FAILED' }, seconds(c));
-        this.failures.inc({ task_name: op.name, error_code: f.code ?? 'unknown' });
+      onFailure: async (c: Ctx, f: { code?: string }) => {
+        this.record(op.name, c.task.id, 'FAILED', f.code);
         return failure?.(c, f);
       },
     };

@@ -90,7 +90,7 @@ test('instances resize --wait --json: the finished job; capacity and maxmemory c
   const job = json(r);
   assert.equal(job.job_type, 'EXTEND');
   assert.equal(job.status, 'SUCCESS');
-  assert.equal((await api.getInstance(id)).capacity, 0.25);
+  assert.equal((await api.getInstance(id)).capacity_minor, '0.25');
   const redis = await redisOf(NEW_PASSWORD);
   assert.deepEqual(await redis.config('GET', 'maxmemory'), ['maxmemory', String(0.25 * 1024 * 1024 * 1024)]);
   redis.disconnect();

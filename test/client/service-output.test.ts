@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { call, client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
 
@@ -50,7 +51,10 @@ test('/metrics: task duration by task name and status, failures by task name and
   const r = await admin.put(`/v2/${P}/instances/status`, { instances: [instanceId], action: 'flush' });
   assert.equal(r.status, 200, r.text);
   await waitFor(async () => (await admin.get(`/v2/${P}/instances/${instanceId}/tasks`)).body.tasks.some((t: any) => t.name === 'flushInstance' && t.status === 'SUCCESS'), 20_000, 'flush SUCCESS');
-  const resize = await admin.post(`/v2/${P}/instances/${instanceId}/resize`, { new_capacity: 0.0001 }); // fails: data in use does not fit
+  const ballast = new Redis({ host: '127.0.0.1', port: (await admin.get(`/v2/${P}/instances/${instanceId}`)).body.port, password: 'Health#Pass1', lazyConnect: true });
+  await ballast.set('ballast', 'x'.repeat(2_000_000)); // 2 MB in use
+  ballast.disconnect();
+  const resize = await admin.post(`/v2/${P}/instances/${instanceId}/resize`, { new_capacity: 1 / 1024 }); // fails: 1 MiB does not fit it
   assert.equal(resize.status, 200, resize.text);
   await waitFor(async () => (await admin.get(`/v2/${P}/jobs/${resize.body.job_id}`)).body.status === 'FAIL', 20_000, 'resize FAIL');
   const m = await call(svc.url, null, 'GET', '/metrics');

@@ -42,7 +42,7 @@ const OPS: OpDef[] = [
     build: (v) => (v.name && v.value !== undefined && v.value !== '' ? { kind: 'config', param_name: v.name.trim(), param_value: v.value.trim() } : 'Enter a parameter and its value.'),
     says: (i) => `CONFIG SET on every node of ${i.name}; the value is kept and re-applied after every restart.` },
   { label: 'Resize', task: 'EXTEND',
-    fields: (i) => [{ name: 'capacity', label: `New capacity in GB (now ${i.capacity})`, type: 'number' }],
+    fields: (i) => [{ name: 'capacity', label: `New capacity in GB (now ${i.capacity_minor || i.capacity})`, type: 'number' }],
     build: (v) => (Number(v.capacity) > 0 ? { kind: 'resize', new_capacity: Number(v.capacity) } : 'Enter a capacity in GB, e.g. 0.25.'),
     says: (i) => `maxmemory of every node of ${i.name} changes; refused in the task if the data in use does not fit.` },
   { label: 'Add replica', task: 'AddReplica', notFor: managedOnly, build: () => ({ kind: 'add_replica' }),

@@ -78,7 +78,7 @@ function Overview({ instance: i }: { instance: Instance | null }) {
   const rows: [string, string][] = [
     ['Instance ID', i.instance_id],
     ['Engine', `${i.engine} ${i.engine_version}`],
-    ['Capacity', `${i.capacity} GB`],
+    ['Capacity', `${i.capacity_minor || i.capacity} GB`],
     ['Address', `${i.ip}:${i.port}`],
     ['Redis processes', `${i.replica_count} (${i.nodes.filter((n) => n.role === 'replica').length} replicas)`],
     ['Kind', i.attached ? 'Attached Redis' : 'Managed redis-server'],

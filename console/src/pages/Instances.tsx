@@ -46,7 +46,7 @@ export function Instances({ api }: { api: ConsoleApi }) {
               </td>
               <td data-label="Status"><StatusBadge status={i.status} /></td>
               <td data-label="Engine">{i.engine} {i.engine_version}</td>
-              <td data-label="Capacity">{i.capacity} GB</td>
+              <td data-label="Capacity">{i.capacity_minor || i.capacity} GB</td>
               <td class="mono" data-label="Address">{i.ip}:{i.port}</td>
               <td data-label="Created">{localTime(i.created_at)}</td>
             </tr>

@@ -12,20 +12,27 @@ program.name('dcs-tasks').description('DCS-compatible background-task service').
 program
   .command('serve')
   .description('run the service (SQLite in the data directory by default)')
-  .option('--host <host>', 'listen address (DCS_HOST)')
-  .option('--port <port>', 'listen port, 0 = any free port (DCS_PORT)')
-  .option('--data <dir>', 'data directory (DCS_DATA_DIR)')
-  .option('--database <url>', 'sqlite:PATH or postgres://… (DCS_DATABASE_URL)')
-  .option('--credentials <file>', 'JSON array of credentials (DCS_CREDENTIALS_FILE)')
-  .option('--redis-server <bin>', 'redis-server binary for managed instances (DCS_REDIS_SERVER)')
-  .option('--no-auth', 'accept unauthenticated requests; loopback only (DCS_NO_AUTH=1)')
-  .option('--log-level <level>', 'pino log level (DCS_LOG_LEVEL)')
+  .option('--host <host>', 'listen address (DCS_HOST; default 127.0.0.1)')
+  .option('--port <port>', 'listen port, 0 = any free port (DCS_PORT; default 8080)')
+  .option('--data <dir>', 'data directory (DCS_DATA_DIR; default ./.dcs-tasks)')
+  .option('--database <url>', 'sqlite:PATH or postgres://… (DCS_DATABASE_URL; default sqlite:<data>/dcs.db)')
+  .option('--credentials <file>', 'JSON array of credentials (DCS_CREDENTIALS_FILE; default <data>/credentials.json)')
+  .option('--redis-server <bin>', 'redis-server binary for managed instances (DCS_REDIS_SERVER; default redis-server on PATH)')
+  .option('--no-auth', 'accept unauthenticated requests; loopback only (DCS_NO_AUTH=1; default off)')
+  .option('--log-level <level>', 'pino log level (DCS_LOG_LEVEL; default info)')
   .option('--task-retention-days <days>', 'remove finished tasks older than this (DCS_TASK_RETENTION_DAYS); off by default')
   .option('--instance-quota <n>', `instances per project (DCS_INSTANCE_QUOTA, default ${DEFAULT_LIMITS.instanceQuota})`)
   .option('--headers-timeout <ms>', `time to receive request headers (DCS_HEADERS_TIMEOUT_MS, default ${DEFAULT_LIMITS.headersTimeoutMs})`)
   .option('--request-timeout <ms>', `time to receive a whole request (DCS_REQUEST_TIMEOUT_MS, default ${DEFAULT_LIMITS.requestTimeoutMs})`)
   .option('--keep-alive-timeout <ms>', `idle keep-alive connections close after (DCS_KEEP_ALIVE_TIMEOUT_MS, default ${DEFAULT_LIMITS.keepAliveTimeoutMs})`)
   .option('--max-connections <n>', `open connections at most (DCS_MAX_CONNECTIONS, default ${DEFAULT_LIMITS.maxConnections})`)
+  .addHelpText('after', `
+Environment only: DCS_STEP_DELAY_MS (a pause before every task step, default 0, to watch
+CREATED -> EXECUTING -> SUCCESS), DCS_LEASE_MS (task lease, default 15000).
+
+Example:
+  $ dcs-tasks serve --port 8081 --data ./.dcs-tasks-2
+`)
   .action(async (flags: ServeFlags) => {
     try {
       const service = await startService(resolveServeConfig(flags));

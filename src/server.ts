@@ -16,6 +16,7 @@ import { TaskEngine } from './engine/engine.js';
 import { Maintenance } from './engine/maintenance.js';
 import { Errors } from './errors.js';
 import { TaskService } from './tasks/service.js';
+import { TaskAuditLog } from './tasks/audit.js';
 import { InstanceRuntime } from './instances/runtime.js';
 import { InstanceService } from './instances/service.js';
 import { OPERATIONS } from './operations/registry.js';
@@ -26,6 +27,7 @@ import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
 import { buildApp } from './http/app.js';
+import { TaskOutcomeMetrics } from './http/metrics.js';
 import { BackupService } from './records/backups.js';
 import { DownloadSigner } from './records/links.js';
 import { VERSION } from './version.js';
@@ -160,7 +162,8 @@ export async function startService(c: ServeConfig, print: (line: string) => void
       nodeDeadAfterMs: 2 * leaseMs, retentionDays: c.taskRetentionDays, failureCode: Errors.internal().code,
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
-    for (const op of OPERATIONS) engine.register(toEngineOperation(op, { store, runtime }));
+    const taskOutcomes = new TaskOutcomeMetrics();
+    for (const op of OPERATIONS) engine.register(taskOutcomes.observe(toEngineOperation(op, { store, runtime })));
     const targetOf = (i: Parameters<InstanceRuntime['targetOf']>[0]) => runtime.targetOf(i);
     engine.register(migrationRun({ store, targetOf, logger: log.child({ component: 'migrations' }), dataDir: c.dataDir, redisServer: c.redisServer }));
     const migrations = new MigrationService({ store, targetOf, dataDir: c.dataDir, kick: () => engine.kick() });
@@ -182,8 +185,12 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => maintenance.stop());
 
     const app = await buildApp({
-      logger: log, auth, tasks, instances, backups, version: VERSION, limits, migrations: { service: migrations, host: c.host },
-      metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length },
+      logger: log, auth, tasks, instances, backups, version: VERSION, limits, audit: new TaskAuditLog(store), migrations: { service: migrations, host: c.host },
+      metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length, taskOutcomes },
+      health: {
+        probeStore: () => store.ping(),
+        managedRedis: () => ({ total: supervisor.list().length, up: supervisor.list().filter((id) => supervisor.isUp(id)).length }),
+      },
     });
     cleanups.unshift(() => app.close());
     try {

@@ -4,7 +4,7 @@
  * and never see the client, so its shapes and method names stay out of the pages.
  */
 import { DcsApiError, DcsNetworkError, DcsTasksClient } from '../../src/client/index.js';
-import type { Instance, Progress, TaskPage, TaskQuery } from './types';
+import type { Instance, Progress, TaskAudit, TaskPage, TaskQuery } from './types';
 
 export interface SignIn {
   endpoint: string;
@@ -14,7 +14,19 @@ export interface SignIn {
   token?: string;
 }
 
+/** An operation that starts a background task on one instance (api.md "Operations"). */
+export type Operation =
+  | { kind: 'restart' | 'soft_restart' | 'flush' }
+  | { kind: 'password'; old_password: string | null; new_password: string }
+  | { kind: 'config'; param_name: string; param_value: string }
+  | { kind: 'resize'; new_capacity: number }
+  | { kind: 'add_replica' }
+  | { kind: 'remove_replica'; node: string }
+  | { kind: 'swap' }
+  | { kind: 'port'; port: number };
+
 export interface ConsoleApi {
+  operate(instanceId: string, op: Operation): Promise<void>;
   listInstances(): Promise<Instance[]>;
   getInstance(id: string): Promise<Instance>;
   listInstanceTasks(instanceId: string, q: TaskQuery): Promise<TaskPage>;
@@ -22,6 +34,9 @@ export interface ConsoleApi {
   deleteInstanceTask(instanceId: string, taskId: string): Promise<void>;
   listTasks(q: TaskQuery): Promise<TaskPage>;
   deleteTask(taskId: string): Promise<void>;
+  /** The job route's fail_reason of a task (null when it has none). */
+  failReason(taskId: string): Promise<string | null>;
+  listAudit(q: { offset: number; limit: number }): Promise<{ total: number; audits: TaskAudit[] }>;
 }
 
 /** "DCS.4001: The task does not exist. (request id 3f…)" — what a user can quote to support. */
@@ -42,7 +57,25 @@ export function connect(s: SignIn): ConsoleApi {
     ? { endpoint: s.endpoint, projectId: s.projectId, token: s.token }
     : { endpoint: s.endpoint, projectId: s.projectId, accessKey: s.accessKey, secretKey: s.secretKey });
   const page = (r: { task_count: string; tasks: TaskPage['tasks'] }): TaskPage => ({ total: Number(r.task_count), tasks: r.tasks });
+  const operate = async (id: string, op: Operation): Promise<void> => {
+    switch (op.kind) {
+      case 'restart': case 'soft_restart': case 'flush': {
+        const r = await c.changeInstancesStatus([id], op.kind);
+        // A single instance that cannot run it is answered with the state code already.
+        if (r.results[0]?.result !== 'success') throw new Error(`The service did not start the ${op.kind} task.`);
+        return;
+      }
+      case 'password': await c.changePassword(id, { old_password: op.old_password, new_password: op.new_password }); return;
+      case 'config': await c.modifyConfigs(id, [{ param_name: op.param_name, param_value: op.param_value }]); return;
+      case 'resize': await c.resizeInstance(id, { new_capacity: op.new_capacity }); return;
+      case 'add_replica': await c.resizeInstance(id, { change_type: 'createReplication' }); return;
+      case 'remove_replica': await c.resizeInstance(id, { change_type: 'deleteReplication', node_list: [op.node] }); return;
+      case 'swap': await c.swapInstance(id); return;
+      case 'port': await c.modifyInstance(id, { port: op.port }); return;
+    }
+  };
   return {
+    operate,
     listInstances: async () => (await c.listInstances()).instances,
     getInstance: (id) => c.getInstance(id),
     listInstanceTasks: async (id, q) => page(await c.listTasks(id, taskWindow(q))),
@@ -50,5 +83,10 @@ export function connect(s: SignIn): ConsoleApi {
     deleteInstanceTask: async (id, t) => { await c.deleteTask(id, t); },
     listTasks: async (q) => page(await c.listCentreTasks(taskWindow(q))),
     deleteTask: async (t) => { await c.deleteCentreTask(t); },
+    failReason: async (t) => (await c.getJob(t)).fail_reason,
+    listAudit: async (q) => {
+      const r = await c.listTaskAudit(q);
+      return { total: Number(r.count), audits: r.audits };
+    },
   };
 }

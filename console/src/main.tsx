@@ -6,6 +6,7 @@ import { SignIn, type Session } from './pages/SignIn';
 import { Instances } from './pages/Instances';
 import { InstancePage } from './pages/InstancePage';
 import { TaskCentre } from './pages/TaskCentre';
+import { Audit } from './pages/Audit';
 import './styles.css';
 
 function App() {
@@ -19,8 +20,9 @@ function App() {
       <header class="topbar">
         <span class="brand">DCS · Background tasks</span>
         <nav class="nav">
-          <a href={href.instances()} class={route.page !== 'tasks' ? 'on' : ''}>Instances</a>
+          <a href={href.instances()} class={route.page === 'instances' || route.page === 'instance' ? 'on' : ''}>Instances</a>
           <a href={href.tasks()} class={route.page === 'tasks' ? 'on' : ''}>Task centre</a>
+          <a href={href.audit()} class={route.page === 'audit' ? 'on' : ''}>Deletion audit</a>
         </nav>
         <span class="who" title={session.endpoint}>
           <span class="mono">{session.who}</span> · project <span class="mono">{session.projectId}</span>
@@ -29,8 +31,9 @@ function App() {
       </header>
       <main class="content">
         {route.page === 'instances' && <Instances api={api} />}
-        {route.page === 'instance' && <InstancePage key={route.id} api={api} id={route.id} tab={route.tab} />}
-        {route.page === 'tasks' && <TaskCentre api={api} />}
+        {route.page === 'instance' && <InstancePage key={route.id} api={api} id={route.id} tab={route.tab} query={route.query} />}
+        {route.page === 'tasks' && <TaskCentre api={api} query={route.query} />}
+        {route.page === 'audit' && <Audit api={api} query={route.query} />}
       </main>
     </>
   );

@@ -1,9 +1,9 @@
 /** The wire shapes the console shows (api.md), as the pages use them. */
 
-import type { CentreTask, Instance, StepDetail, Task as InstanceTask, TaskProgress, TaskStatus } from '../../src/client/types.js';
+import type { CentreTask, Instance, StepDetail, Task as InstanceTask, TaskAudit, TaskProgress, TaskStatus } from '../../src/client/types.js';
 
 // The wire shapes are the typed client's; the console adds only its own page state below.
-export type { Instance, TaskStatus };
+export type { Instance, TaskAudit, TaskStatus };
 export type Step = StepDetail;
 export type Progress = TaskProgress;
 /** A task from either list: the task centre's entries also name their instance. */
@@ -12,6 +12,8 @@ export type Task = InstanceTask & Partial<Pick<CentreTask, 'instance_id' | 'inst
 export interface TaskPage {
   total: number;
   tasks: Task[];
+  /** Filtered in the browser over the newest FILTER_SCAN tasks only (more exist in the range). */
+  capped?: boolean;
 }
 
 /** Paging and the task centre's time range (query strings as api.md spells them). */

@@ -8,11 +8,19 @@ import { registerInstanceCommands } from './instances-commands.js';
 import { registerMigrationCommands } from './migrations-commands.js';
 import { registerTaskCommands } from './tasks-commands.js';
 import { registerTokenCommands } from './token-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
+import { registerConfigureCommand } from './configure-commands.js';
+import { exitQuietlyOnClosedPipe, usageExit } from './output.js';
 
 export function registerClientCommands(program: Command): void {
+  exitQuietlyOnClosedPipe();
+  // Bare `dcs-tasks`, an unknown command, a bad flag: help or the error, and exit 2.
+  program.exitOverride(usageExit);
   registerTaskCommands(program);
   registerCentreCommands(program);
   registerInstanceCommands(program);
+  registerAuditCommands(program);
   registerTokenCommands(program);
   registerMigrationCommands(program);
+  registerConfigureCommand(program);
 }

@@ -7,6 +7,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { DcsTasksClient } from '../client/index.js';
 import { UsageError, usageExit } from './output.js';
+import { selectedProfile } from './profiles.js';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8080';
 
@@ -19,19 +20,26 @@ export interface ConnectionFlags {
   anonymous?: boolean;
   requestTimeout?: number;
   json?: boolean;
+  profile?: string;
 }
 
 export function intArg(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`an integer from ${min} to ${max} is expected.`);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `a whole number of at least ${min} is expected.` : `an integer from ${min} to ${max} is expected.`);
+    }
     return n;
   };
 }
 
-/** A leaf command of the client CLI: connection flags, --json, exit code 2 for usage errors. */
-export function clientCommand(parent: Command, nameAndArgs: string, description: string): Command {
-  return parent.command(nameAndArgs).description(description)
+/**
+ * A leaf command of the client CLI: connection flags, --json, exit code 2 for usage errors,
+ * and an example at the end of its --help.
+ */
+export function clientCommand(parent: Command, nameAndArgs: string, description: string, example: string): Command {
+  return withExample(parent.command(nameAndArgs).description(description), example)
+    .option('--profile <name>', 'connection profile written by dcs-tasks configure (DCS_PROFILE, default "default")')
     .option('--endpoint <url>', `service URL (DCS_ENDPOINT, default ${DEFAULT_ENDPOINT})`)
     .option('--project-id <id>', 'project id (DCS_PROJECT_ID)')
     .option('--ak <access-key>', 'access key (CLOUD_SDK_AK)')
@@ -44,8 +52,13 @@ export function clientCommand(parent: Command, nameAndArgs: string, description:
 }
 
 /** A command group (tasks, centre, …): without a subcommand it prints help and exits 2. */
-export function group(program: Command, name: string, description: string): Command {
-  return program.command(name).description(description).exitOverride(usageExit);
+export function group(program: Command, name: string, description: string, example: string): Command {
+  return withExample(program.command(name).description(description), example).exitOverride(usageExit);
+}
+
+/** An example at the end of a command's --help. */
+export function withExample(cmd: Command, example: string): Command {
+  return cmd.addHelpText('after', `\nExample:\n  $ ${example}\n`);
 }
 
 const env = (name: string): string | undefined => {
@@ -54,18 +67,20 @@ const env = (name: string): string | undefined => {
 };
 
 export function connect(f: ConnectionFlags): DcsTasksClient {
-  const endpoint = f.endpoint ?? env('DCS_ENDPOINT') ?? DEFAULT_ENDPOINT;
-  const projectId = f.projectId ?? env('DCS_PROJECT_ID');
-  if (!projectId) throw new UsageError('no project id: set DCS_PROJECT_ID or pass --project-id.');
+  const profile = selectedProfile(f.profile);
+  const endpoint = f.endpoint ?? env('DCS_ENDPOINT') ?? profile.endpoint ?? DEFAULT_ENDPOINT;
+  const projectId = f.projectId ?? env('DCS_PROJECT_ID') ?? profile.project_id;
+  if (!projectId) throw new UsageError('no project id: set DCS_PROJECT_ID, pass --project-id, or run dcs-tasks configure.');
   const common = { endpoint, projectId, timeoutMs: f.requestTimeout };
   if (f.anonymous) return new DcsTasksClient(common);
-  // Flags win over the environment; at one level, AK/SK win over a token.
+  // Flags win over the environment, the environment over the profile; at one level, AK/SK win over a token.
   if (f.ak !== undefined || f.sk !== undefined) return withKeys(common, f.ak ?? env('CLOUD_SDK_AK'), f.sk ?? env('CLOUD_SDK_SK'));
   if (f.token !== undefined) return new DcsTasksClient({ ...common, token: f.token });
   if (env('CLOUD_SDK_AK') !== undefined || env('CLOUD_SDK_SK') !== undefined) return withKeys(common, env('CLOUD_SDK_AK'), env('CLOUD_SDK_SK'));
   const token = env('DCS_AUTH_TOKEN');
   if (token !== undefined) return new DcsTasksClient({ ...common, token });
-  throw new UsageError('no credentials: set CLOUD_SDK_AK and CLOUD_SDK_SK (or DCS_AUTH_TOKEN), or pass --ak/--sk, --token or --anonymous.');
+  if (profile.access_key !== undefined || profile.secret_key !== undefined) return withKeys(common, profile.access_key, profile.secret_key);
+  throw new UsageError('no credentials: set CLOUD_SDK_AK and CLOUD_SDK_SK (or DCS_AUTH_TOKEN), pass --ak/--sk, --token or --anonymous, or run dcs-tasks configure.');
 }
 
 function withKeys(common: { endpoint: string; projectId: string; timeoutMs?: number }, accessKey?: string, secretKey?: string) {

@@ -4,6 +4,7 @@ import type { CreateInstanceRequest, DcsTasksClient, EngineVersion, InstanceActi
 import { clientCommand, connect, group, intArg, type ConnectionFlags } from './connection.js';
 import { EXIT, ExitWith, UsageError, action, err, fields, out, printJson, table, when } from './output.js';
 import { follow, printOutcome } from './progress.js';
+import { registerOperationCommands } from './operations-commands.js';
 
 interface CreateFlags extends ConnectionFlags {
   name: string;
@@ -19,9 +20,9 @@ interface CreateFlags extends ConnectionFlags {
 }
 
 export function registerInstanceCommands(program: Command): void {
-  const instances = group(program, 'instances', 'Redis instances');
+  const instances = group(program, 'instances', 'Redis instances', 'dcs-tasks instances flush <instance_id> --wait');
 
-  clientCommand(instances, 'list', 'list the instances of the project')
+  clientCommand(instances, 'list', 'list the instances of the project', 'dcs-tasks instances list --status RUNNING --json')
     .option('--name <text>', 'names containing this text')
     .option('--status <status>', 'only this status (RUNNING, ERROR, …)')
     .option('--offset <n>', 'skip this many', intArg(0, 2_000_000_000))
@@ -34,15 +35,8 @@ export function registerInstanceCommands(program: Command): void {
           i.engine_version, String(i.replica_count), i.task?.name ?? '-'])));
     }));
 
-  clientCommand(instances, 'configs <instance_id>', 'the instance parameters and their values in Redis now')
-    .action(action(async (id: string, f: ConnectionFlags) => {
-      const r = await connect(f).getConfigurations(id);
-      if (f.json) return printJson(r);
-      out(table(['ID', 'PARAMETER', 'VALUE', 'DEFAULT', 'RANGE'],
-        r.redis_config.map((p) => [p.param_id, p.param_name, p.param_value, p.default_value, p.value_range])));
-    }));
-
-  clientCommand(instances, 'create', 'create a managed redis-server (or attach one with --redis-url)')
+  clientCommand(instances, 'create', 'create a managed redis-server (or attach one with --redis-url)',
+    "DCS_INSTANCE_PASSWORD='Str0ng#Pass' dcs-tasks instances create --name cache1 --capacity 0.125 --wait")
     .requiredOption('--name <name>', '4-64 characters, starts with a letter')
     .requiredOption('--capacity <gb>', 'capacity in GB (sets maxmemory), e.g. 0.125')
     .option('--engine-version <v>', '4.0, 5.0, 6.0 or 7.0', '7.0')
@@ -62,7 +56,7 @@ export function registerInstanceCommands(program: Command): void {
       out(`created instance ${created.instance_id} (${created.instance_name})`);
     }));
 
-  clientCommand(instances, 'show <instance_id>', 'show an instance and its nodes')
+  clientCommand(instances, 'show <instance_id>', 'show an instance and its nodes', 'dcs-tasks instances show <instance_id>')
     .action(action(async (id: string, f: ConnectionFlags) => {
       const i = await connect(f).getInstance(id);
       if (f.json) return printJson(i);
@@ -78,7 +72,8 @@ export function registerInstanceCommands(program: Command): void {
       }
     }));
 
-  clientCommand(instances, 'delete <instance_id>', 'delete an instance (stops its Redis; its finished tasks stay in the centre)')
+  clientCommand(instances, 'delete <instance_id>', 'delete an instance (stops its Redis; its finished tasks stay in the centre)',
+    'dcs-tasks instances delete <instance_id>')
     .action(action(async (id: string, f: ConnectionFlags) => {
       await connect(f).deleteInstance(id);
       if (f.json) return printJson({ instance_id: id, deleted: true });
@@ -88,13 +83,14 @@ export function registerInstanceCommands(program: Command): void {
   operation(instances, 'restart', 'restart instances (task restartInstance; --soft: softRestartInstance)', (f) => (f.soft ? 'soft_restart' : 'restart'))
     .option('--soft', 'restart only the process (soft_restart)');
   operation(instances, 'flush', 'flush all data of instances (task flushInstance)', () => 'flush');
+  registerOperationCommands(instances);
 }
 
 const TASK_OF: Record<InstanceAction, string> = { restart: 'restartInstance', soft_restart: 'softRestartInstance', flush: 'flushInstance' };
 
 /** restart / flush: one task per instance; --wait follows each; a refused instance → exit 1. */
 function operation(parent: Command, name: string, description: string, actionOf: (f: { soft?: boolean }) => InstanceAction): Command {
-  return clientCommand(parent, `${name} <instance_id...>`, description)
+  return clientCommand(parent, `${name} <instance_id...>`, description, `dcs-tasks instances ${name} <instance_id> --wait`)
     .option('--wait', 'wait for the tasks to finish (exit 4 if one FAILED)')
     .option('--interval <ms>', 'poll interval with --wait (default 1000)', intArg(50))
     .action(action(async (ids: string[], f: ConnectionFlags & { soft?: boolean; wait?: boolean; interval?: number }) => {

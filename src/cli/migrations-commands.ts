@@ -58,9 +58,9 @@ function printBatch(r: MigrationBatchResult, verb: string): void {
 }
 
 export function registerMigrationCommands(program: Command): void {
-  const migrations = group(program, 'migrations', 'data migrations into an instance (online, or an import of RDB files)');
+  const migrations = group(program, 'migrations', 'data migrations into an instance (online, or an import of RDB files)', 'dcs-tasks migrations list');
 
-  clientCommand(migrations, 'create', 'copy a Redis into a target (online), or import RDB files from a local bucket (--bucket, --file)')
+  clientCommand(migrations, 'create', 'copy a Redis into a target (online), or import RDB files from a local bucket (--bucket, --file)', 'DCS_MIGRATION_SOURCE_PASSWORD=… dcs-tasks migrations create --name move1 --source-addrs 127.0.0.1:6379 --target-id <ID> --incremental --wait')
     .requiredOption('--name <name>', 'task name')
     .option('--description <text>', 'description')
     .option('--source-id <id>', 'source: an instance of the project')
@@ -102,7 +102,7 @@ export function registerMigrationCommands(program: Command): void {
       out(`migration ${id} ${status}`);
     }));
 
-  clientCommand(migrations, 'list', 'list migrations, newest first')
+  clientCommand(migrations, 'list', 'list migrations, newest first', 'dcs-tasks migrations list --limit 20')
     .option('--name <text>', 'only names containing this')
     .option('--offset <n>', 'skip this many', intArg(0))
     .option('--limit <n>', 'at most this many (1-1000)', intArg(1, 1000))
@@ -116,7 +116,7 @@ export function registerMigrationCommands(program: Command): void {
       out(`${r.migration_tasks.length} of ${r.count} migrations`);
     }));
 
-  clientCommand(migrations, 'show <task_id>', 'one migration: status, source, target, settings')
+  clientCommand(migrations, 'show <task_id>', 'one migration: status, source, target, settings', 'dcs-tasks migrations show <TASK>')
     .action(action(async (id: string, f: ConnectionFlags) => {
       const m = await connect(f).getMigration(id);
       if (f.json) return printJson(m);
@@ -128,7 +128,7 @@ export function registerMigrationCommands(program: Command): void {
       ]));
     }));
 
-  clientCommand(migrations, 'stats <task_id>', 'progress, key counts and the target\'s input rate')
+  clientCommand(migrations, 'stats <task_id>', 'progress, key counts and the target\'s input rate', 'dcs-tasks migrations stats <TASK>')
     .action(action(async (id: string, f: ConnectionFlags) => {
       const s = await connect(f).getMigrationStats(id);
       if (f.json) return printJson(s);
@@ -139,7 +139,7 @@ export function registerMigrationCommands(program: Command): void {
       ]));
     }));
 
-  clientCommand(migrations, 'logs <task_id>', 'the migration\'s log, newest first')
+  clientCommand(migrations, 'logs <task_id>', 'the migration\'s log, newest first', 'dcs-tasks migrations logs <TASK>')
     .option('--level <level>', 'INFO or ERROR')
     .option('--offset <n>', 'skip this many', intArg(0))
     .option('--limit <n>', 'at most this many (1-1000)', intArg(1, 1000))
@@ -149,7 +149,7 @@ export function registerMigrationCommands(program: Command): void {
       out(table(['TIME', 'LEVEL', 'MESSAGE'], r.migration_logs.map((l) => [when(l.created_at), l.log_level, l.message])));
     }));
 
-  clientCommand(migrations, 'stop <task_id...>', 'stop migrations (what was copied stays; the target is writable)')
+  clientCommand(migrations, 'stop <task_id...>', 'stop migrations (what was copied stays; the target is writable)', 'dcs-tasks migrations stop <TASK>')
     .option('--sync', 'end only the incremental phase of one migration (it becomes SUCCESS)')
     .action(action(async (ids: string[], f: ConnectionFlags & { sync?: boolean }) => {
       const c = connect(f);
@@ -163,14 +163,14 @@ export function registerMigrationCommands(program: Command): void {
       printBatch(r, 'stop');
     }));
 
-  clientCommand(migrations, 'restart <task_id...>', 'run stopped, failed or finished online migrations again')
+  clientCommand(migrations, 'restart <task_id...>', 'run stopped, failed or finished online migrations again', 'dcs-tasks migrations restart <TASK>')
     .action(action(async (ids: string[], f: ConnectionFlags) => {
       const r = await connect(f).batchRestartMigrations(ids);
       if (f.json) return printJson(r);
       printBatch(r, 'restart');
     }));
 
-  clientCommand(migrations, 'delete <task_id...>', 'delete finished migrations (all or nothing; target data stays)')
+  clientCommand(migrations, 'delete <task_id...>', 'delete finished migrations (all or nothing; target data stays)', 'dcs-tasks migrations delete <TASK>')
     .action(action(async (ids: string[], f: ConnectionFlags) => {
       const r = await connect(f).deleteMigrations(ids);
       if (f.json) return printJson(r);

@@ -2,7 +2,7 @@
  * What the CLI prints and how it exits. Tables for people, JSON (--json) for scripts, one
  * error line on stderr, and exit codes a script can branch on (documented in the README).
  */
-import { CommanderError } from 'commander';
+import { CommanderError, InvalidArgumentError } from 'commander';
 import { DcsApiError, DcsNetworkError, WaitTimeoutError } from '../client/index.js';
 
 export const EXIT = {
@@ -48,8 +48,9 @@ export function report(e: unknown): number {
     err(`dcs-tasks: ${e.message}`);
     return EXIT.waitTimeout;
   }
-  // TypeError: the client refused its options (endpoint not a URL, AK without SK…).
-  if (e instanceof UsageError || e instanceof TypeError) {
+  // TypeError: the client refused its options (endpoint not a URL, AK without SK…);
+  // InvalidArgumentError: an argument parsed inside an action (a port, say).
+  if (e instanceof UsageError || e instanceof TypeError || e instanceof InvalidArgumentError) {
     err(`dcs-tasks: ${e.message}`);
     return EXIT.usage;
   }
@@ -93,3 +94,16 @@ export const when = (iso: string | null | undefined): string =>
 /** Epoch ms as a string (job times) → the same format. */
 export const whenMs = (ms: string | null | undefined): string =>
   ms ? when(new Date(Number(ms)).toISOString()) : '-';
+
+/**
+ * A reader that goes away (`dcs-tasks centre list | head -1`) is not an error: stop quietly with
+ * exit 0 instead of an EPIPE stack trace, as other command-line tools do.
+ */
+export function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+      throw e;
+    });
+  }
+}

@@ -8,6 +8,23 @@ import { EXIT, ExitWith, out, printJson } from './output.js';
 
 const BAR_WIDTH = 30;
 
+/**
+ * One redrawn line that never wraps: a line longer than the terminal wraps, and `\r` then only
+ * goes back to the start of its last row, leaving a trail. The bar shrinks and the text is cut
+ * to fit `columns - 1` (the last column would wrap on some terminals).
+ */
+export function barLine(percent: number | null, text: string, columns: number): string {
+  const room = Math.max(10, columns - 1);
+  const pct = percent === null ? '   ?%' : `${String(percent).padStart(4)}%`;
+  const width = Math.max(0, Math.min(BAR_WIDTH, room - pct.length - 2 - 20));
+  const bar = width > 0 ? (() => {
+    const filled = Math.round(((percent ?? 0) / 100) * width);
+    return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  })() : '';
+  const line = `${bar}${pct}  ${text}`;
+  return line.length > room ? `${line.slice(0, room - 1)}…` : line;
+}
+
 function currentStep(u: TaskUpdate): string {
   const steps = u.progress?.step_details ?? [];
   const s = steps.find((x) => x.step_status === 'EXECUTING' || x.step_status === 'FAILED') ??
@@ -29,8 +46,7 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { 
       const { percent, text } = describe(u);
       const pct = percent === null ? '   ?%' : `${String(percent).padStart(4)}%`;
       if (stream.isTTY) {
-        const filled = Math.round(((percent ?? 0) / 100) * BAR_WIDTH);
-        stream.write(`\r\x1b[K[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}]${pct}  ${text}`);
+        stream.write(`\r\x1b[K${barLine(percent, text, stream.columns || 80)}`);
         drawn = true;
       } else {
         const line = `${pct.trim()}  ${text}`;

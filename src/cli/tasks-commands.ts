@@ -2,22 +2,23 @@
 import type { Command } from 'commander';
 import { findCentreTask, type DcsTasksClient, type TaskQuery } from '../client/index.js';
 import { clientCommand, connect, group, intArg, type ConnectionFlags } from './connection.js';
-import { action, fields, out, printJson, table, when, whenMs } from './output.js';
+import { UsageError, action, fields, out, printJson, table, when, whenMs } from './output.js';
 import { follow } from './progress.js';
-import { windowOptions, type WindowFlags } from './window.js';
+import { pageLine, windowFlags, windowOptions, type WindowFlags } from './window.js';
 
 export function registerTaskCommands(program: Command): void {
-  const tasks = group(program, 'tasks', "an instance's background tasks");
+  const tasks = group(program, 'tasks', "an instance's background tasks", 'dcs-tasks tasks list <instance_id>');
 
-  windowOptions(clientCommand(tasks, 'list <instance_id>', "list an instance's tasks, newest first"))
+  windowOptions(clientCommand(tasks, 'list <instance_id>', "list an instance's tasks, newest first",
+    'dcs-tasks tasks list <instance_id> --offset 10 --limit 10'))
     .action(action(async (instanceId: string, f: ConnectionFlags & WindowFlags) => {
       const r = await connect(f).listTasks(instanceId, window(f));
       if (f.json) return printJson(r);
       out(table(['ID', 'NAME', 'STATUS', 'CREATED', 'USER'], r.tasks.map((t) => [t.id, t.name, t.status, when(t.created_at), t.user_name])));
-      out(`${r.tasks.length} of ${r.task_count} tasks`);
+      out(pageLine(`dcs-tasks tasks list ${instanceId}`, windowFlags(f), f.offset ?? 0, r.tasks.length, Number(r.task_count)));
     }));
 
-  clientCommand(tasks, 'show <task_id>', 'show one task: status, instance, failure reason, steps')
+  clientCommand(tasks, 'show <task_id>', 'show one task: status, instance, failure reason, steps', 'dcs-tasks tasks show <task_id>')
     .action(action(async (taskId: string, f: ConnectionFlags) => {
       const c = connect(f);
       const job = await c.getJob(taskId); // 404 DCS.4001 when there is no such task
@@ -34,7 +35,7 @@ export function registerTaskCommands(program: Command): void {
       if (progress) printSteps(progress.step_details);
     }));
 
-  clientCommand(tasks, 'progress <instance_id> <task_id>', "a task's progress and steps")
+  clientCommand(tasks, 'progress <instance_id> <task_id>', "a task's progress and steps", 'dcs-tasks tasks progress <instance_id> <task_id>')
     .action(action(async (instanceId: string, taskId: string, f: ConnectionFlags) => {
       const p = await connect(f).getTaskProgress(instanceId, taskId);
       if (f.json) return printJson(p);
@@ -42,14 +43,15 @@ export function registerTaskCommands(program: Command): void {
       printSteps(p.step_details);
     }));
 
-  clientCommand(tasks, 'delete <instance_id> <task_id>', 'delete a finished task')
+  clientCommand(tasks, 'delete <instance_id> <task_id>', 'delete a finished task', 'dcs-tasks tasks delete <instance_id> <task_id>')
     .action(action(async (instanceId: string, taskId: string, f: ConnectionFlags) => {
       const r = await connect(f).deleteTask(instanceId, taskId);
       if (f.json) return printJson(r);
       out(`deleted task ${taskId}`);
     }));
 
-  clientCommand(tasks, 'wait <task_id>', 'wait until a task finishes; exit 4 if it FAILED')
+  clientCommand(tasks, 'wait <task_id>', 'wait until a task finishes; exit 4 if it FAILED',
+    'dcs-tasks tasks wait <task_id> --timeout 600 || echo "exit $?"')
     .option('--instance <instance_id>', "the task's instance (found in the task centre when omitted)")
     .option('--interval <ms>', 'poll interval (default 1000)', intArg(50))
     .option('--timeout <seconds>', 'give up after this long (exit 5)', intArg(1))
@@ -67,6 +69,10 @@ async function instanceOf(c: DcsTasksClient, taskId: string): Promise<string | u
 }
 
 export function window(f: WindowFlags): TaskQuery {
+  // Both are yyyyMMddHHmmss here (timeArg), so they compare as strings.
+  if (f.startTime !== undefined && f.endTime !== undefined && f.endTime < f.startTime) {
+    throw new UsageError(`--end-time (${f.endTime}) is before --start-time (${f.startTime}).`);
+  }
   return { offset: f.offset, limit: f.limit, start_time: f.startTime, end_time: f.endTime };
 }
 

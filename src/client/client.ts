@@ -7,7 +7,7 @@ import type {
   AclAccount, InstanceConfigurations, InstanceQuery,
   CentreTaskList, CreateInstanceRequest, CreateInstanceResult, DeleteResult, Instance, InstanceAction,
   InstanceActionResult, InstanceList, IssuedToken, Job, JobAccepted, ModifyInstanceRequest, PasswordChangeRequest,
-  PasswordChangeResult, RedisConfigChange, ResizeRequest, TaskList, TaskProgress, TaskQuery,
+  PasswordChangeResult, RedisConfigChange, ResizeRequest, TaskAuditList, TaskList, TaskProgress, TaskQuery,
 } from './types.js';
 import type {
   ConfigureMigrationRequest, CreateMigrationTaskRequest, CreateOnlineMigrationRequest, CreateOnlineMigrationResult, Migration,
@@ -71,6 +71,11 @@ export class DcsTasksClient {
   /** GET /jobs/{job_id}: a task by id, without knowing its instance. */
   getJob(jobId: string): Promise<Job> {
     return this.t.send({ method: 'GET', segments: ['jobs', jobId] });
+  }
+
+  /** GET /task-audit (an addition): who deleted which task, newest first, paged. */
+  listTaskAudit(query: { offset?: number; limit?: number } = {}): Promise<TaskAuditList> {
+    return this.t.send({ method: 'GET', segments: ['task-audit'], query: { offset: query.offset, limit: query.limit } });
   }
 
   // --- instances ------------------------------------------------------------------------------

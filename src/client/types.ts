@@ -221,3 +221,27 @@ export interface IssuedToken {
   /** ISO-8601 UTC. */
   expires_at: string;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Deletion audit (an addition: GET /v2/{project_id}/task-audit)
+
+/** Who deleted which task, when, and why. */
+export interface TaskAudit {
+  task_id: string;
+  instance_id: string;
+  task_name: string;
+  /** The task's status when it was deleted (SUCCESS or FAILED). */
+  last_status: string;
+  user_id: string;
+  user_name: string;
+  /** The message given with the delete ("" when none). */
+  message: string;
+  /** ISO-8601 UTC. */
+  deleted_at: string;
+}
+
+export interface TaskAuditList {
+  /** Total number of audit records of the project, as a string (like task_count). */
+  count: string;
+  audits: TaskAudit[];
+}

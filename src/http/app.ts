@@ -13,9 +13,12 @@ import type { TaskService } from '../tasks/service.js';
 import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
 import { MAX_PATH_SEGMENT, clientErrorHandler, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
+import { registerHealth, type HealthSources } from './health.js';
 import { instanceRoutes } from './routes/instances.js';
 import { taskRoutes } from './routes/tasks.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { auditRoutes } from './routes/audit.js';
+import type { TaskAuditLog } from '../tasks/audit.js';
 import { operationRoutes } from './routes/operations.js';
 import { instanceQueryRoutes, zoneRoutes } from './routes/instance-queries.js';
 import { backupRoutes, downloadRoutes } from './routes/backups.js';
@@ -24,6 +27,7 @@ import { migrationRoutes } from './routes/migrations.js';
 import type { MigrationService } from '../migrations/service.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
+import { SERVERS, integerPaging, registerDocs } from './docs.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -32,6 +36,8 @@ export interface AppDeps {
   instances: InstanceService;
   backups: BackupService;
   metrics: MetricSources;
+  audit: TaskAuditLog;
+  health: HealthSources;
   version: string;
   /** Timeouts and the connection cap (README "Limits"); the defaults when absent. */
   limits?: ServiceLimits;
@@ -91,6 +97,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     openapi: {
       openapi: '3.0.3',
       info: { title: 'dcs-tasks: DCS background-task API', version: d.version },
+      servers: SERVERS,
       components: {
         securitySchemes: {
           aksk: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'SDK-HMAC-SHA256 AK/SK signature (see auth.md)' },
@@ -99,12 +106,12 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
       },
       security: [{ aksk: [] }, { token: [] }],
     },
-    transformObject: (d) => ('openapiObject' in d ? toOpenApi30(d.openapiObject as Record<string, unknown>) : d.swaggerObject),
+    transformObject: (d) => ('openapiObject' in d ? toOpenApi30(integerPaging(d.openapiObject as Record<string, unknown>)) : d.swaggerObject),
   });
   registerAuthHook(app, d.auth);
   registerMetrics(app, d.metrics);
 
-  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  registerHealth(app, d.health);
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   // Every DCS route is a plugin below the project: one concern each.
   const prefix = '/v2/:project_id';
@@ -117,6 +124,8 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   await app.register(backupRoutes, { prefix, backups: d.backups });
   await app.register(downloadRoutes, { backups: d.backups });
   if (d.migrations) await app.register(migrationRoutes, { prefix, migrations: d.migrations.service, host: d.migrations.host });
+  await app.register(auditRoutes, { prefix, audit: d.audit });
   await registerConsole(app);
+  await registerDocs(app);
   return app;
 }

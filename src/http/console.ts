@@ -17,6 +17,8 @@ export const CONSOLE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.u
 const CSP = "default-src 'self'; connect-src 'self' http: https:; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'";
 
 export async function registerConsole(app: FastifyInstance, dir = CONSOLE_DIR): Promise<void> {
+  // A person who opens the service's address in a browser lands on the console.
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/console/', 302));
   if (!fs.existsSync(path.join(dir, 'index.html'))) {
     // A build without the console (tsc only) still serves the API; say how to get the console.
     const notBuilt = async (_req: unknown, reply: FastifyReply) =>
@@ -34,12 +36,12 @@ export async function registerConsole(app: FastifyInstance, dir = CONSOLE_DIR): 
       wildcard: false,
       index: 'index.html',
       cacheControl: false,
-      setHeaders: (reply, file) => {
+      setHeaders: (res, file) => {
         // Vite puts a content hash in every asset name: those never change; index.html may.
         const hashed = file.includes(`${path.sep}assets${path.sep}`);
-        reply.header('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
-        reply.header('Content-Security-Policy', CSP);
-        reply.header('X-Content-Type-Options', 'nosniff');
+        res.setHeader('Cache-Control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
+        res.setHeader('Content-Security-Policy', CSP);
+        res.setHeader('X-Content-Type-Options', 'nosniff');
       },
     });
     scope.setNotFoundHandler(async (req, reply) => {

@@ -1,10 +1,77 @@
-/** Prometheus metrics: requests by route and status, task counts, managed Redis processes up. */
+/**
+ * Prometheus metrics: requests by route and status, task counts, how long each kind of task
+ * takes, managed Redis processes up.
+ */
 import client from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 
 export interface MetricSources {
   taskCounts(): Promise<Record<string, number>>;
   redisUp(): number;
+  taskOutcomes: TaskOutcomeMetrics;
+}
+
+/** The part of an engine context these metrics read (structural: no engine import). */
+interface Ctx { task: { id: string } }
+type Hooks = {
+  name: string;
+  steps: { run: (ctx: never) => Promise<void> }[];
+  onSuccess?: (ctx: never) => Promise<void>;
+  onFailure?: (ctx: never, failure: never) => Promise<string | void>;
+};
+
+/**
+ * How long each kind of task takes and how often it fails, for the tasks this node finished.
+ * Fed by the operations' own steps and onSuccess/onFailure hooks (see observe), so no engine
+ * change and no store query on a scrape; with several nodes, sum the series over the nodes.
+ * The duration is from the first step this process ran to the end (a task resumed after a
+ * restart counts from its resumption). Recording never throws into the task.
+ */
+export class TaskOutcomeMetrics {
+  readonly duration = new client.Histogram({
+    name: 'dcs_task_duration_seconds', help: 'Duration of finished tasks (first claim to end) by task name and status',
+    labelNames: ['task_name', 'status'], registers: [],
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+  });
+  readonly failures = new client.Counter({
+    name: 'dcs_task_failures_total', help: 'Tasks that ended FAILED, by task name and error code',
+    labelNames: ['task_name', 'error_code'], registers: [],
+  });
+  get metrics() {
+    return [this.duration, this.failures];
+  }
+
+  private readonly began = new Map<string, number>();
+
+  private record(name: string, taskId: string, status: 'SUCCESS' | 'FAILED', code?: string): void {
+    const began = this.began.get(taskId);
+    this.began.delete(taskId);
+    try {
+      if (began !== undefined) this.duration.observe({ task_name: name, status }, (Date.now() - began) / 1000);
+      if (status === 'FAILED') this.failures.inc({ task_name: name, error_code: code ?? 'unknown' });
+    } catch { /* a metric must never fail a task */ }
+  }
+
+  /** The operation, its steps and hooks wrapped to record when it ran and how it ended. */
+  observe<O extends Hooks>(op: O): O {
+    const success = op.onSuccess as ((c: Ctx) => Promise<void>) | undefined;
+    const failure = op.onFailure as ((c: Ctx, f: { code?: string }) => Promise<string | void>) | undefined;
+    return {
+      ...op,
+      steps: op.steps.map((s) => {
+        const run = s.run as (c: Ctx) => Promise<void>;
+        return { ...s, run: (c: Ctx) => { if (!this.began.has(c.task.id)) this.began.set(c.task.id, Date.now()); return run(c); } };
+      }),
+      onSuccess: async (c: Ctx) => {
+        this.record(op.name, c.task.id, 'SUCCESS');
+        await success?.(c);
+      },
+      onFailure: async (c: Ctx, f: { code?: string }) => {
+        this.record(op.name, c.task.id, 'FAILED', f.code);
+        return failure?.(c, f);
+      },
+    };
+  }
 }
 
 export function registerMetrics(app: FastifyInstance, sources: MetricSources): void {
@@ -27,6 +94,7 @@ export function registerMetrics(app: FastifyInstance, sources: MetricSources): v
       for (const s of ['CREATED', 'WAITING', 'EXECUTING', 'SUCCESS', 'FAILED']) this.set({ status: s }, counts[s] ?? 0);
     },
   });
+  for (const m of sources.taskOutcomes.metrics) registry.registerMetric(m);
   new client.Gauge({
     name: 'dcs_managed_redis_up', help: 'Managed redis-server processes answering', registers: [registry],
     collect() { this.set(sources.redisUp()); },

@@ -69,6 +69,10 @@ export class PostgresStore implements Store {
     await connect();
   }
 
+  async ping(): Promise<void> {
+    await this.db.q(plans.ping);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -251,5 +255,11 @@ export class PostgresStore implements Store {
   async getToken(hash: string): Promise<TokenRecord | null> {
     const [r] = await this.db.q(plans.tokenByHash, [hash]);
     return r ? tokenFromRow(r) : null;
+  }
+
+  async listAuditPage(projectId: string, offset: number, limit: number): Promise<{ total: number; records: AuditRecord[] }> {
+    const [c] = await this.db.q(plans.auditCountOfProject, [projectId]);
+    const rows = await this.db.q(plans.auditPageOfProject, [projectId, offset, limit]);
+    return { total: Number(c?.n ?? 0), records: rows.map(auditFromRow) };
   }
 }

@@ -40,6 +40,10 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
+  async ping(): Promise<void> {
+    this.db.get(plans.ping);
+  }
+
   /** One process per data directory: its own TaskService wakes its engine. */
   async listen(): Promise<void> {}
 
@@ -239,6 +243,12 @@ export class SqliteStore implements Store {
   async getToken(hash: string): Promise<TokenRecord | null> {
     const r = this.db.get(plans.tokenByHash, hash);
     return r ? tokenFromRow(r) : null;
+  }
+
+  async listAuditPage(projectId: string, offset: number, limit: number): Promise<{ total: number; records: AuditRecord[] }> {
+    const c = this.db.get(plans.auditCountOfProject, projectId);
+    const rows = this.db.all(plans.auditPageOfProject, projectId, limit, offset);
+    return { total: Number(c?.n ?? 0), records: rows.map(auditFromRow) };
   }
 }
 

@@ -151,6 +151,8 @@ export interface Store {
   readonly migrations: MigrationStore;
   migrate(): Promise<void>;
   close(): Promise<void>;
+  /** One cheap round trip: is the store reachable? (GET /health) */
+  ping(): Promise<void>;
   /**
    * Calls `onTaskCreated` whenever a task is created by any process sharing the database (and
    * after reconnecting). Single-process stores: nothing to listen to, the creator kicks its engine.
@@ -217,6 +219,8 @@ export interface Store {
   recordCredentialUse(accessKey: string, at: number): Promise<void>;
   insertToken(t: TokenRecord): Promise<void>;
   getToken(hash: string): Promise<TokenRecord | null>;
+  /** A page of the project's deletion audit, newest first, and how many records there are. */
+  listAuditPage(projectId: string, offset: number, limit: number): Promise<{ total: number; records: AuditRecord[] }>;
 }
 
 // ---- DCS records (backups, restores) ----

@@ -185,7 +185,7 @@ describe('parameters and bodies', () => {
 describe('routes', () => {
   test('unknown route → 404 DCS.4001; known path with wrong method → 405 with Allow', async () => {
     assertError(await admin.get(`/v2/${P}/nothing-here`), 404, 'DCS.4001');
-    assertError(await call(svc.url, null, 'GET', '/'), 404, 'DCS.4001');
+    assertError(await call(svc.url, null, 'GET', '/nothing-here'), 404, 'DCS.4001');
     const r = await admin.call('PATCH', `/v2/${P}/instances/${instanceId}/tasks/${taskId}`);
     assertError(r, 405, 'DCS.4001');
     assert.match(r.headers.get('allow') ?? '', /DELETE/);
@@ -196,7 +196,7 @@ describe('routes', () => {
   test('health, openapi and metrics answer without auth', async () => {
     const h = await call(svc.url, null, 'GET', '/health');
     assert.equal(h.status, 200);
-    assert.deepEqual(h.body, { status: 'ok' });
+    assert.equal(h.body.status, 'ok');
     assert.match(h.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/);
     const o = await call(svc.url, null, 'GET', '/openapi.json');
     assert.equal(o.status, 200);

@@ -78,7 +78,9 @@ test('tasks list, show, progress: tables and --json agree with the API', async (
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /^ID\s+NAME\s+STATUS\s+CREATED\s+USER$/m);
   assert.match(list.stdout, /softRestartInstance\s+SUCCESS/);
-  assert.match(list.stdout, /^2 of 3 tasks$/m);
+  assert.match(list.stdout, new RegExp(`^1-2 of 3 tasks; next page: dcs-tasks tasks list ${id} --limit 2 --offset 2$`, 'm'));
+  const last = await cli(['tasks', 'list', id, '--limit', '2', '--offset', '2'], env);
+  assert.match(last.stdout, /^3-3 of 3 tasks$/m, 'no next page after the last one');
   const listed = json(await cli(['tasks', 'list', id, '--json', '--offset', '1', '--start-time', '2000-01-01T00:00:00Z'], env));
   assert.deepEqual(listed, await api.listTasks(id, { offset: 1, start_time: '20000101000000' }));
 

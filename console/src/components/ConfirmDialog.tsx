@@ -11,7 +11,11 @@ interface Props {
   children: ComponentChildren;
   confirmLabel: string;
   busy: boolean;
+  /** The confirm button's text while busy (default "Deleting…"). */
+  busyLabel?: string;
   error: unknown;
+  /** After an error, keep the confirm button (the user can correct a field and try again). */
+  retry?: boolean;
   onConfirm(): void;
   onCancel(): void;
 }
@@ -29,9 +33,9 @@ export function ConfirmDialog(p: Props) {
       <div class="dialog-body">{p.children}</div>
       <ErrorMessage error={p.error} />
       <div class="dialog-actions">
-        <button type="button" class="btn" onClick={p.onCancel} disabled={p.busy}>{p.error ? 'Close' : 'Cancel'}</button>
-        {!p.error && (
-          <button type="button" class="btn btn-danger" onClick={p.onConfirm} disabled={p.busy}>{p.busy ? 'Deleting…' : p.confirmLabel}</button>
+        <button type="button" class="btn" onClick={p.onCancel} disabled={p.busy}>{p.error && !p.retry ? 'Close' : 'Cancel'}</button>
+        {(!p.error || p.retry) && (
+          <button type="button" class="btn btn-danger" onClick={p.onConfirm} disabled={p.busy}>{p.busy ? (p.busyLabel ?? 'Deleting…') : p.confirmLabel}</button>
         )}
       </div>
     </dialog>

@@ -33,7 +33,7 @@ export function StepDetails({ load, live }: { load: () => Promise<Progress>; liv
       <thead><tr><th>#</th><th>Step</th><th>Status</th><th>Started</th><th>Ended</th><th>Error code</th></tr></thead>
       <tbody>
         {progress.step_details.map((s) => (
-          <tr key={s.step_id}>
+          <tr key={s.step_id} class={s.step_status === 'FAILED' ? 'step-failed' : ''}>
             <td>{s.step_id}</td>
             <td>{s.step_name}</td>
             <td><StatusBadge status={s.step_status} /></td>

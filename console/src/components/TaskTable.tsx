@@ -13,9 +13,10 @@ import { ErrorMessage } from './ErrorMessage';
 import { ProgressBar } from './ProgressBar';
 import { StatusBadge } from './StatusBadge';
 import { StepDetails } from './StepDetails';
+import { taskLabel } from '../taskNames';
 
-/** Why Delete is off for a running task (the API would answer DCS.4017). */
-export const RUNNING_REASON = 'A running task cannot be deleted; wait until it has finished.';
+/** Why Delete is off for an unfinished task (the API would answer DCS.4017). */
+export const RUNNING_REASON = 'A running task cannot be deleted (DCS.4017): wait until it is SUCCESS or FAILED.';
 
 interface Props {
   live: LiveTasks;
@@ -57,13 +58,14 @@ export function TaskTable({ live, showInstance = false, progressOf, remove }: Pr
     }
   };
 
-  const { page, error, progress } = live;
+  const { page, error, progress, failReasons } = live;
   const cols = showInstance ? 8 : 7;
   return (
     <div class="tasks">
       {notice && <div class="notice" role="status">{notice} <button type="button" class="link" onClick={() => setNotice('')}>Dismiss</button></div>}
-      <ErrorMessage error={error} />
-      <table class="table">
+      {/* A failed load replaces the rows: what is shown is never older than the error. */}
+      {error ? <ErrorMessage error={error} /> : (
+      <table class="table table-cards">
         <thead>
           <tr>
             <th class="col-expand" aria-label="Steps" />
@@ -77,7 +79,7 @@ export function TaskTable({ live, showInstance = false, progressOf, remove }: Pr
           </tr>
         </thead>
         <tbody>
-          {page === null && !error && <tr><td colSpan={cols} class="empty">Loading…</td></tr>}
+          {page === null && <tr><td colSpan={cols} class="empty">Loading…</td></tr>}
           {page?.tasks.length === 0 && <tr><td colSpan={cols} class="empty">No background tasks.</td></tr>}
           {page?.tasks.map((t) => {
             const running = isRunning(t.status);
@@ -93,16 +95,16 @@ export function TaskTable({ live, showInstance = false, progressOf, remove }: Pr
                       </button>
                     )}
                   </td>
-                  <td>
-                    <div class="task-name">{t.name}</div>
+                  <td data-label="Task">
+                    <div class="task-name">{taskLabel(t.name)} <span class="mono muted raw-name">{t.name}</span></div>
                     <div class="mono muted">{t.id}</div>
                   </td>
                   {showInstance && (
-                    <td class="nowrap">
+                    <td class="nowrap" data-label="Instance">
                       {t.instance_id ? <a href={href.instance(t.instance_id, 'tasks')}>{t.instance_name ?? t.instance_id}</a> : '—'}
                     </td>
                   )}
-                  <td class="col-status">
+                  <td class="col-status" data-label="Status">
                     <StatusBadge status={t.status} />
                     {running && (
                       <div class="live">
@@ -110,11 +112,11 @@ export function TaskTable({ live, showInstance = false, progressOf, remove }: Pr
                         {p && p.remain_time > 0 && <span class="muted small">about {duration(p.remain_time)} left</span>}
                       </div>
                     )}
-                    {t.status === 'FAILED' && t.error_code && <div class="muted small">{t.error_code}</div>}
+                    {t.status === 'FAILED' && <FailReason code={t.error_code} reason={failReasons[t.id]} />}
                   </td>
-                  <td>{t.user_name}</td>
-                  <td class="nowrap">{localTime(t.created_at)}</td>
-                  <td class="nowrap">{running ? '—' : localTime(t.updated_at)}</td>
+                  <td data-label="User">{t.user_name}</td>
+                  <td class="nowrap" data-label="Started">{localTime(t.created_at)}</td>
+                  <td class="nowrap" data-label="Ended">{running ? '—' : localTime(t.updated_at)}</td>
                   <td class="col-actions">
                     <button
                       type="button" class="btn btn-small btn-danger-outline" disabled={running}
@@ -130,6 +132,7 @@ export function TaskTable({ live, showInstance = false, progressOf, remove }: Pr
                   <tr class="steps-row">
                     <td />
                     <td colSpan={cols - 1}>
+                      {t.status === 'FAILED' && <FailReason code={t.error_code} reason={failReasons[t.id]} />}
                       <StepDetails load={() => progressOf(t) ?? Promise.reject(new Error('No instance for this task.'))} live={running} />
                     </td>
                   </tr>
@@ -139,10 +142,11 @@ export function TaskTable({ live, showInstance = false, progressOf, remove }: Pr
           })}
         </tbody>
       </table>
+      )}
       {confirming && (
         <ConfirmDialog title="Delete background task" confirmLabel="Delete" busy={busy} error={deleteError} onConfirm={confirm} onCancel={closeDialog}>
           <p>
-            Delete the task <strong>{confirming.name}</strong> <span class="mono">{confirming.id}</span>
+            Delete the task <strong>{taskLabel(confirming.name)}</strong> ({confirming.name}) <span class="mono">{confirming.id}</span>
             {confirming.instance_name ? <> of instance <strong>{confirming.instance_name}</strong></> : null}?
           </p>
           <p class="muted">The task disappears from the instance's list and the task centre. This cannot be undone.</p>
@@ -150,4 +154,10 @@ export function TaskTable({ live, showInstance = false, progressOf, remove }: Pr
       )}
     </div>
   );
+}
+
+/** Why a task failed: its error code and the job's fail_reason (what state the instance is in). */
+function FailReason({ code, reason }: { code?: string | null; reason?: string }) {
+  if (!code && !reason) return null;
+  return <div class="fail-reason small">{[code, reason].filter(Boolean).join(': ')}</div>;
 }

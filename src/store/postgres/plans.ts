@@ -320,3 +320,9 @@ export const runningMigrationOfInstance = `SELECT id FROM migrations
   WHERE status IN ('MIGRATING','INCRMIGEATING') AND (source_instance_id = $1 OR target_instance_id = $1) LIMIT 1`;
 /** An instance a run is about to use stays until the run is recorded. $1 id, $2 project_id */
 export const shareInstance = 'SELECT 1 FROM instances WHERE id = $1 AND project_id = $2 FOR SHARE';
+
+export const auditCountOfProject = 'SELECT count(*) AS n FROM task_audit WHERE project_id = $1';
+export const auditPageOfProject = 'SELECT * FROM task_audit WHERE project_id = $1 ORDER BY id DESC OFFSET $2 LIMIT $3';
+
+/** A round trip that touches nothing (GET /health). */
+export const ping = 'SELECT 1';

@@ -245,3 +245,9 @@ export const pageOfMigrationLogs = `SELECT * FROM migration_logs WHERE migration
 /** instance id, instance id: a migration that keeps the instance from being deleted */
 export const runningMigrationOfInstance = `SELECT id FROM migrations
   WHERE status IN ('MIGRATING','INCRMIGEATING') AND (source_instance_id = ? OR target_instance_id = ?) LIMIT 1`;
+
+export const auditCountOfProject = 'SELECT count(*) AS n FROM task_audit WHERE project_id = ?';
+export const auditPageOfProject = 'SELECT * FROM task_audit WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?';
+
+/** A round trip that touches nothing (GET /health). */
+export const ping = 'SELECT 1';

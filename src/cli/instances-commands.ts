@@ -86,8 +86,6 @@ export function registerInstanceCommands(program: Command): void {
   registerOperationCommands(instances);
 }
 
-const TASK_OF: Record<InstanceAction, string> = { restart: 'restartInstance', soft_restart: 'softRestartInstance', flush: 'flushInstance' };
-
 /** restart / flush: one task per instance; --wait follows each; a refused instance → exit 1. */
 function operation(parent: Command, name: string, description: string, actionOf: (f: { soft?: boolean }) => InstanceAction): Command {
   return clientCommand(parent, `${name} <instance_id...>`, description, `dcs-tasks instances ${name} <instance_id> --wait`)
@@ -100,7 +98,7 @@ function operation(parent: Command, name: string, description: string, actionOf:
       if (!f.json) out(table(['INSTANCE', 'RESULT'], r.results.map((x) => [x.instance, x.result])));
       const refused = r.results.filter((x) => x.result !== 'success');
       for (const x of refused) err(`dcs-tasks: ${act} was refused for instance ${x.instance}`);
-      const jobs = f.wait ? await followAll(c, r, TASK_OF[act]!, f) : undefined;
+      const jobs = f.wait ? await followAll(c, r, f) : undefined;
       // One JSON document: the API's answer, plus the finished jobs with --wait.
       if (f.json) printJson(jobs ? { ...r, jobs } : r);
       if (jobs?.some((j) => j.status === 'FAIL')) throw new ExitWith(EXIT.taskFailed);
@@ -108,12 +106,15 @@ function operation(parent: Command, name: string, description: string, actionOf:
     }));
 }
 
-/** Each started task is its instance's newest task of that name (one unfinished task per instance). */
-async function followAll(c: DcsTasksClient, r: InstanceActionResult, taskName: string, f: { json?: boolean; interval?: number }): Promise<Job[]> {
+/**
+ * The status route answers per instance, not per task: the started task is the one the instance
+ * shows as running (its `task`, set with the request), or, once that has ended, its newest task.
+ */
+async function followAll(c: DcsTasksClient, r: InstanceActionResult, f: { json?: boolean; interval?: number }): Promise<Job[]> {
   const jobs: Job[] = [];
   for (const x of r.results.filter((y) => y.result === 'success')) {
-    const t = (await c.listTasks(x.instance, { limit: 100 })).tasks.find((y) => y.name === taskName);
-    if (!t) throw new Error(`the ${taskName} task of ${x.instance} was not found`);
+    const t = (await c.getInstance(x.instance)).task ?? (await c.listTasks(x.instance, { limit: 1 })).tasks[0];
+    if (!t) throw new Error(`the task started on ${x.instance} was not found`);
     jobs.push(await follow(c, t.id, { instanceId: x.instance, intervalMs: f.interval, print: false }));
     if (!f.json) printOutcome(jobs[jobs.length - 1]!);
   }

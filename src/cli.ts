@@ -35,7 +35,9 @@ Example:
 `)
   .action(async (flags: ServeFlags) => {
     try {
-      const service = await startService(resolveServeConfig(flags));
+      // Text for the person at the terminal (the first credential) goes to stderr: stdout carries
+      // the JSON log stream, which often ends up in a log store.
+      const service = await startService(resolveServeConfig(flags), (line) => process.stderr.write(`${line}\n`));
       let signalled = false;
       const shutdown = () => {
         if (signalled) return;

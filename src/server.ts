@@ -167,7 +167,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     const targetOf = (i: Parameters<InstanceRuntime['targetOf']>[0]) => runtime.targetOf(i);
     engine.register(migrationRun({ store, targetOf, logger: log.child({ component: 'migrations' }), dataDir: c.dataDir, redisServer: c.redisServer }));
     const migrations = new MigrationService({ store, targetOf, dataDir: c.dataDir, kick: () => engine.kick() });
-    const tasks = new TaskService(store, engine);
+    const tasks = new TaskService(store, engine, log.child({ component: 'tasks' }));
     const instances = new InstanceService(
       store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => maintenance.nodeLiveness(), limits.instanceQuota,
     );

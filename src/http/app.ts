@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { InstanceService } from '../instances/service.js';
 import type { TaskService } from '../tasks/service.js';
 import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
-import { MAX_PATH_SEGMENT, clientErrorHandler, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
+import { MAX_PATH_SEGMENT, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
 import { registerHealth, type HealthSources } from './health.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -86,9 +86,13 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     reply.header('X-Request-Id', req.id);
   });
   app.addHook('onResponse', async (req, reply) => {
+    // The ids of the path (project_id, instance_id, task_id, …) and who asked, so a line can be
+    // found by any of them; never a secret.
+    const ids = Object.fromEntries(Object.entries((req.params ?? {}) as Record<string, string>).filter(([k]) => k.endsWith('_id')));
     req.log.info({
       method: req.method, route: req.routeOptions.url ?? null, status: reply.statusCode,
       duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+      error_code: errorCodeOf(req), user_name: req.caller?.userName ?? null, ...ids,
     }, 'request');
   });
 

@@ -84,7 +84,12 @@ function fromFramework(err: FastifyError): DcsError | null {
   return null;
 }
 
+/** The DCS code a request was answered with, for its log line. */
+const answeredCodes = new WeakMap<object, string>();
+export const errorCodeOf = (req: FastifyRequest): string | null => answeredCodes.get(req) ?? null;
+
 export function sendError(reply: FastifyReply, e: DcsError): FastifyReply {
+  answeredCodes.set(reply.request, e.code);
   if (e instanceof MethodNotAllowed) reply.header('Allow', e.allow.join(', '));
   return reply.code(statusOf(e)).type('application/json').send(errorBody(e));
 }

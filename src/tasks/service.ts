@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DcsError, Errors } from '../errors.js';
+import type { Logger } from 'pino';
 import type { TaskEngine } from '../engine/engine.js';
 import type { InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { TaskPlan } from '../operations/operation.js';
@@ -41,7 +42,12 @@ function stateError(status: InstanceStatus): DcsError {
 export const newTaskId = (): string => randomBytes(16).toString('hex');
 
 export class TaskService {
-  constructor(private readonly store: Store, private readonly engine: TaskEngine) {}
+  constructor(
+    private readonly store: Store,
+    private readonly engine: TaskEngine,
+    /** Task lifecycle lines that are the domain's to tell (a deletion and who made it). */
+    private readonly logger?: Logger,
+  ) {}
 
   /**
    * Records the task and returns at once; the engine runs it. The store decides atomically:
@@ -111,7 +117,10 @@ export class TaskService {
   async delete(projectId: string, taskId: string, instanceId: string | null, actor: Actor, message: string | null): Promise<void> {
     // The store checks the instance in the delete itself; it is looked up only to say why not.
     const out = await this.store.deleteFinishedTask(projectId, taskId, instanceId, { ...actor, message });
-    if (out === 'deleted') return;
+    if (out === 'deleted') {
+      this.logger?.info({ task_id: taskId, project_id: projectId, deleted_by: actor.userName, user_id: actor.userId, message }, 'task deleted');
+      return;
+    }
     if (instanceId !== null) await this.instanceMustExist(projectId, instanceId);
     if (out === 'not_found') throw Errors.taskNotFound();
     if (out === 'running') throw Errors.taskRunning();

@@ -12,16 +12,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { call, sleep, waitFor } from '../helpers/client.js';
 import { CLI, runCli, spawnCli, tempDir } from '../helpers/service.js';
 
-function waitListening(p: ChildProcess): Promise<{ url: string; out: string }> {
+function waitListening(p: ChildProcess): Promise<{ url: string; out: string; stdout: () => string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
     let out = '';
+    let stdout = '';
+    let stderr = '';
     const t = setTimeout(() => reject(new Error(`no listening line:\n${out}`)), 20_000);
     p.stdout!.on('data', (d) => {
       out += d;
+      stdout += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) { clearTimeout(t); resolve({ url: m[1], out }); }
+      if (m) { clearTimeout(t); resolve({ url: m[1], out, stdout: () => stdout, stderr: () => stderr }); }
     });
-    p.stderr!.on('data', (d) => (out += d));
+    p.stderr!.on('data', (d) => { out += d; stderr += d; });
     p.once('exit', (code) => { clearTimeout(t); reject(new Error(`exited ${code}:\n${out}`)); });
   });
 }
@@ -37,7 +40,10 @@ function stop(p: ReturnType<typeof spawnCli>): Promise<number | null> {
 test('first start creates and prints one admin credential (0600); the second start prints none', async () => {
   const data = tempDir();
   const p = spawnCli(['serve', '--port', '0', '--data', data]);
-  const { url, out } = await waitListening(p);
+  const { url, stdout, stderr } = await waitListening(p);
+  // Printed once for the person at the terminal (stderr), never into the JSON log stream (stdout).
+  const out = await waitFor(async () => /project_id=[0-9a-f]{32}/.test(stderr()) && stderr(), 10_000, 'the credential on stderr');
+  assert.ok(!/access_key=|secret_key=/.test(stdout()), 'no credential on stdout');
   const ak = /access_key=(\S+)/.exec(out)![1];
   const sk = /secret_key=(\S+)/.exec(out)![1];
   const project = /project_id=([0-9a-f]{32})/.exec(out)![1];

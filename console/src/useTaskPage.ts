@@ -37,6 +37,8 @@ export function useTaskPage(src: TaskSources, deps: unknown[]): LiveTasks {
   const [generation, setGeneration] = useState(0);
   const auto = useAutoRefresh();
   const reasons = useRef<Record<string, string>>({});
+  /** The page and generation last loaded: switching auto-refresh off must not itself reload. */
+  const loadedKey = useRef<string | null>(null);
 
   useEffect(() => {
     let alive = true;
@@ -68,7 +70,10 @@ export function useTaskPage(src: TaskSources, deps: unknown[]): LiveTasks {
       if (running.length) timer = setTimeout(run, POLL_MS);
       else if (auto) timer = setTimeout(run, REFRESH_MS);
     };
-    void run();
+    const key = JSON.stringify([...deps, generation]);
+    if (auto || loadedKey.current !== key) void run();
+    else if (page?.tasks.some((t) => isRunning(t.status))) timer = setTimeout(run, POLL_MS); // running tasks stay live
+    loadedKey.current = key;
     return () => {
       alive = false;
       clearTimeout(timer);

@@ -114,7 +114,7 @@ export class PostgresStore implements Store {
   async deleteInstance(projectId: string, id: string): Promise<DeleteInstanceOutcome> {
     return this.db.tx(async (c): Promise<DeleteInstanceOutcome> => {
       if ((await this.db.q(plans.lockInstance, [id, projectId], c)).length === 0) return { outcome: 'not_found' };
-      const active = await this.activeTaskOf(c, id);
+      const [active] = await this.withSteps(await this.db.q(plans.anyActiveTaskOf, [id], c), c);
       if (active) return { outcome: 'busy', activeTask: active };
       await this.db.run(plans.deleteInstance, [id], c);
       return { outcome: 'deleted' };

@@ -81,8 +81,8 @@ export class SqliteStore implements Store {
   async deleteInstance(projectId: string, id: string): Promise<DeleteInstanceOutcome> {
     return this.db.write((): DeleteInstanceOutcome => {
       if (!this.db.get(plans.instanceInProject, id, projectId)) return { outcome: 'not_found' };
-      const active = this.activeTaskOf(id);
-      if (active) return { outcome: 'busy', activeTask: active };
+      const r = this.db.get(plans.anyActiveTaskOf, id);
+      if (r) return { outcome: 'busy', activeTask: this.withSteps([r])[0]! };
       this.db.run(plans.deleteInstance, id);
       return { outcome: 'deleted' };
     });

@@ -5,7 +5,10 @@
 import type { AuditRecord, Deleter, NewTask, StepStatus, TaskRecord } from '../tasks/records.js';
 import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { CredentialRecord, TokenRecord } from '../auth/records.js';
-import type { BackupPatch, BackupRecord, BackupStatus, RecordActor, RecordWindow, RestorePatch, RestoreRecord } from '../records/records.js';
+import type {
+  AutoscanConfigRecord, BackupPatch, BackupRecord, BackupStatus, RecordActor, RecordWindow, RestorePatch, RestoreRecord, ScanKind, ScanPatch, ScanQuery,
+  ScanRecord,
+} from '../records/records.js';
 
 export interface TaskQuery {
   projectId: string;
@@ -199,4 +202,31 @@ export interface RecordStore {
   getRestore(id: string): Promise<RestoreRecord | null>;
   listRestores(instanceId: string, w: RecordWindow): Promise<{ total: number; items: RestoreRecord[] }>;
   updateRestoreAsTask(fence: TaskFence, id: string, patch: RestorePatch): Promise<boolean>;
+
+  /**
+   * Records a key scan with its engine task (marked with the scan's kind, so it holds no
+   * active-task slot), in one transaction with the instance row locked. Refused when the instance
+   * is gone, while a task named in `refuseDuring` runs (a restore), when the instance status is in
+   * `refuseStatuses` and no task runs, or while a scan of the same kind is unfinished. Then keeps
+   * at most SCAN_RECORDS_KEPT records of that kind (the oldest finished go).
+   */
+  createScan(task: NewTask, s: ScanRecord, o: { refuseStatuses: InstanceStatus[]; refuseDuring: string[] }): Promise<CreateScanOutcome>;
+  getScan(id: string): Promise<ScanRecord | null>;
+  /** A page, newest first; `count` matching records, `sumNum` the sum of their num. */
+  listScans(instanceId: string, kind: ScanKind, q: ScanQuery): Promise<{ count: number; sumNum: number; items: ScanRecord[] }>;
+  /** Fenced by the driving task's lease (same statement). */
+  updateScanAsTask(fence: TaskFence, id: string, patch: ScanPatch): Promise<boolean>;
+  /** Removes a finished scan record (with an audit row); refused while its task is unfinished. */
+  deleteScan(instanceId: string, kind: ScanKind, id: string, by: RecordActor, now: number): Promise<DeleteScanOutcome>;
+  getAutoscanConfig(instanceId: string, kind: ScanKind): Promise<AutoscanConfigRecord | null>;
+  putAutoscanConfig(c: AutoscanConfigRecord): Promise<void>;
 }
+
+export type CreateScanOutcome =
+  | { ok: true }
+  | { ok: false; refused: 'instance_gone' }
+  | { ok: false; refused: 'busy'; activeTaskName: string }
+  | { ok: false; refused: 'instance_state'; status: InstanceStatus }
+  | { ok: false; refused: 'scan_in_flight' };
+
+export type DeleteScanOutcome = { outcome: 'deleted'; scan: ScanRecord } | { outcome: 'not_found' } | { outcome: 'running' };

@@ -26,6 +26,7 @@ import { acquireDataDirLock } from './data-lock.js';
 import { buildApp } from './http/app.js';
 import { BackupService } from './records/backups.js';
 import { DownloadSigner } from './records/links.js';
+import { ScanService } from './records/scans.js';
 import { VERSION } from './version.js';
 
 export interface RunningService {
@@ -164,6 +165,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
       store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => maintenance.nodeLiveness(), limits.instanceQuota,
     );
     const backups = new BackupService(store, engine, instances, new DownloadSigner(c.dataDir), c.dataDir);
+    const scans = new ScanService(store, engine, instances, runtime);
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
     // Interrupted tasks resume only once their instances are back.
@@ -177,7 +179,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => maintenance.stop());
 
     const app = await buildApp({
-      logger: log, auth, tasks, instances, backups, version: VERSION, limits,
+      logger: log, auth, tasks, instances, backups, scans, version: VERSION, limits,
       metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length },
     });
     cleanups.unshift(() => app.close());

@@ -20,6 +20,8 @@ import { operationRoutes } from './routes/operations.js';
 import { instanceQueryRoutes, zoneRoutes } from './routes/instance-queries.js';
 import { backupRoutes, downloadRoutes } from './routes/backups.js';
 import type { BackupService } from '../records/backups.js';
+import { scanRoutes } from './routes/scans.js';
+import type { ScanService } from '../records/scans.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 
@@ -29,6 +31,7 @@ export interface AppDeps {
   tasks: TaskService;
   instances: InstanceService;
   backups: BackupService;
+  scans: ScanService;
   metrics: MetricSources;
   version: string;
   /** Timeouts and the connection cap (README "Limits"); the defaults when absent. */
@@ -112,6 +115,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   await app.register(tokenRoutes, { prefix, auth: d.auth });
   await app.register(backupRoutes, { prefix, backups: d.backups });
   await app.register(downloadRoutes, { backups: d.backups });
+  await app.register(scanRoutes, { prefix, scans: d.scans });
   await registerConsole(app);
   return app;
 }

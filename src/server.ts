@@ -27,6 +27,7 @@ import { buildApp } from './http/app.js';
 import { BackupService } from './records/backups.js';
 import { DownloadSigner } from './records/links.js';
 import { ScanService } from './records/scans.js';
+import { AutoscanScheduler } from './records/scheduler.js';
 import { VERSION } from './version.js';
 
 export interface RunningService {
@@ -177,6 +178,11 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     await store.listen(() => engine.kick());
     cleanups.unshift(() => engine.stop());
     cleanups.unshift(() => maintenance.stop());
+    const scheduler = new AutoscanScheduler({
+      store, scans, logger: log.child({ component: 'scheduler' }), tickMs: Number(process.env.DCS_SCHEDULER_TICK_MS ?? 0) || 30_000,
+    });
+    scheduler.start();
+    cleanups.unshift(() => scheduler.stop());
 
     const app = await buildApp({
       logger: log, auth, tasks, instances, backups, scans, version: VERSION, limits,

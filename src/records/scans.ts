@@ -18,6 +18,7 @@ import { redisVersion } from '../redis/keyspace.js';
 import { isActive } from '../store/record-rows.js';
 import type { CreateScanOutcome, Store } from '../store/types.js';
 import { busyError, type Actor } from '../tasks/service.js';
+import { AutoscanConfigs, type ExpireConfig } from './autoscan.js';
 import { SCAN_IN_FLIGHT, type ScanKind, type ScanQuery, type ScanRecord } from './records.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -55,12 +56,16 @@ export function effectiveScan(s: ScanRecord): ScanRecord {
 }
 
 export class ScanService {
+  readonly configs: AutoscanConfigs;
+
   constructor(
     private readonly store: Store,
     private readonly engine: TaskEngine,
     private readonly instances: InstanceService,
     private readonly runtime: InstanceRuntime,
-  ) {}
+  ) {
+    this.configs = new AutoscanConfigs(store);
+  }
 
   /**
    * Records a scan and starts it. `state` carries an automatic run's limits. The hot-key
@@ -69,7 +74,9 @@ export class ScanService {
    */
   async create(projectId: string, instanceId: string, kind: ScanKind, actor: Actor, o: { scanType?: 'manual' | 'auto'; state?: ScanState; id?: string } = {}): Promise<ScanRecord> {
     const i = await this.instances.operable(projectId, instanceId);
-    if (kind !== 'bigkey' && i.status === 'RUNNING') await this.precondition(kind, this.runtime.targetOf(i));
+    // An automatic run is not refused for its precondition: it ends failed, saying why.
+    if (kind !== 'bigkey' && o.scanType !== 'auto' && i.status === 'RUNNING') await this.precondition(kind, this.runtime.targetOf(i));
+    const state = o.state ?? (kind === 'expire' ? await this.manualExpireState(instanceId) : {});
     const now = Date.now();
     const op = FAMILIES[kind].operation;
     const record: ScanRecord = {
@@ -78,11 +85,17 @@ export class ScanService {
     };
     const out = await this.store.records.createScan({
       id: record.id, projectId, instanceId, instanceName: i.name, name: op.name, details: {}, userId: actor.userId, userName: actor.userName,
-      params: '{}', state: { ...(o.state ?? {}) }, createdAt: now, steps: op.steps.map((s) => s.name),
+      params: '{}', state: { ...state }, createdAt: now, steps: op.steps.map((s) => s.name),
     }, record, { refuseStatuses: NOT_RUNNING, refuseDuring: [restoreOperation.name] });
     if (!out.ok) throw this.refusal(kind, out);
     this.engine.kick();
     return record;
+  }
+
+  /** A manual expired-key scan uses the configured scan_keys_count and timeout, if any (else COUNT 1000, no timeout; D8). */
+  private async manualExpireState(instanceId: string): Promise<ScanState> {
+    const c = (await this.store.records.getAutoscanConfig(instanceId, 'expire'))?.config as Partial<ExpireConfig> | undefined;
+    return { count: c?.scan_keys_count ?? undefined, timeoutSeconds: c?.timeout ?? null };
   }
 
   private async precondition(kind: ScanKind, target: ReturnType<InstanceRuntime['targetOf']>): Promise<void> {
@@ -100,7 +113,8 @@ export class ScanService {
       case 'instance_gone': return Errors.instanceNotFound();
       case 'busy': return busyError(out.activeTaskName);
       case 'instance_state': return ScanErrors.notRunning(out.status);
-      case 'scan_in_flight': return FAMILIES[kind].inFlight();
+      case 'scan_in_flight':
+      case 'duplicate': return FAMILIES[kind].inFlight();
     }
   }
 

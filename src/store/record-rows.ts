@@ -1,7 +1,7 @@
 /**
  * Row <-> record mapping of backups and restores, shared by both stores (same column names).
  */
-import type { BackupPatch, BackupRecord, RestorePatch, RestoreRecord, ScanPatch, ScanRecord } from '../records/records.js';
+import type { AutoscanConfigRecord, BackupPatch, BackupRecord, RestorePatch, RestoreRecord, ScanPatch, ScanRecord } from '../records/records.js';
 
 type Row = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
@@ -47,6 +47,10 @@ export function scanFromRow(r: Row): ScanRecord {
     taskStatus: strOrNull(r.task_status), taskFailReason: strOrNull(r.task_fail_reason),
   };
 }
+
+export const configFromRow = (r: Row): AutoscanConfigRecord => ({
+  instanceId: String(r.instance_id), kind: String(r.kind) as AutoscanConfigRecord['kind'], config: JSON.parse(String(r.config)), updatedAt: num(r.updated_at),
+});
 
 /** Column order of insertScan. */
 export const scanValues = (s: ScanRecord): unknown[] => [

@@ -220,6 +220,8 @@ export interface RecordStore {
   deleteScan(instanceId: string, kind: ScanKind, id: string, by: RecordActor, now: number): Promise<DeleteScanOutcome>;
   getAutoscanConfig(instanceId: string, kind: ScanKind): Promise<AutoscanConfigRecord | null>;
   putAutoscanConfig(c: AutoscanConfigRecord): Promise<void>;
+  /** Every configuration of an existing instance (the scheduler's list). */
+  listAutoscanConfigs(): Promise<AutoscanConfigRecord[]>;
 }
 
 export type CreateScanOutcome =
@@ -227,6 +229,8 @@ export type CreateScanOutcome =
   | { ok: false; refused: 'instance_gone' }
   | { ok: false; refused: 'busy'; activeTaskName: string }
   | { ok: false; refused: 'instance_state'; status: InstanceStatus }
-  | { ok: false; refused: 'scan_in_flight' };
+  | { ok: false; refused: 'scan_in_flight' }
+  /** a record with this id exists already (a scheduled slot another node has taken) */
+  | { ok: false; refused: 'duplicate' };
 
 export type DeleteScanOutcome = { outcome: 'deleted'; scan: ScanRecord } | { outcome: 'not_found' } | { outcome: 'running' };

@@ -5,6 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { FoundKey, ScanRecord } from '../../records/records.js';
 import type { ScanService } from '../../records/scans.js';
+import type { DailyConfig, ExpireConfig, ExpireConfigBody } from '../../records/autoscan.js';
 import { scanQuery } from '../query.js';
 import { CHANGES, READS, complete, pathParams, responses } from '../schemas.js';
 
@@ -78,9 +79,41 @@ const idParams = { ...withId, properties: { ...withId.properties, id: { type: 's
 
 /** The two analysis families share every route shape; their operationIds are the SDK's. */
 const ANALYSES = [
-  { kind: 'bigkey', hot: false, tag: 'big keys', ids: { create: 'CreateBigkeyScanTask', list: 'ListBigkeyScanTasks', show: 'ShowBigkeyScanTaskDetails', del: 'DeleteBigkeyScanTask' } },
-  { kind: 'hotkey', hot: true, tag: 'hot keys', ids: { create: 'CreateHotkeyScanTask', list: 'ListHotKeyScanTasks', show: 'ShowHotkeyTaskDetails', del: 'DeleteHotkeyScanTask' } },
+  {
+    kind: 'bigkey', hot: false, tag: 'big keys',
+    ids: { create: 'CreateBigkeyScanTask', list: 'ListBigkeyScanTasks', show: 'ShowBigkeyScanTaskDetails', del: 'DeleteBigkeyScanTask', showConfig: 'ShowBigkeyAutoscanConfig', putConfig: 'UpdateBigkeyAutoscanConfig' },
+  },
+  {
+    kind: 'hotkey', hot: true, tag: 'hot keys',
+    ids: { create: 'CreateHotkeyScanTask', list: 'ListHotKeyScanTasks', show: 'ShowHotkeyTaskDetails', del: 'DeleteHotkeyScanTask', showConfig: 'ShowHotkeyAutoscanConfig', putConfig: 'UpdateHotkeyAutoScanConfig' },
+  },
 ] as const;
+
+const DAILY_CONFIG = complete({
+  type: 'object',
+  properties: { instance_id: { type: 'string' }, enable_auto_scan: { type: 'boolean' }, schedule_at: { type: 'array', items: { type: 'string' } }, updated_at: NULLABLE_STRING },
+} as const);
+const DAILY_BODY = {
+  type: 'object', required: ['enable_auto_scan', 'schedule_at'],
+  properties: { enable_auto_scan: { type: 'boolean' }, schedule_at: { type: 'array', items: { type: 'string', maxLength: 5 }, description: 'HH:mm UTC, distinct, at most 24' } },
+} as const;
+const EXPIRE_CONFIG = complete({
+  type: 'object',
+  properties: {
+    instance_id: { type: 'string' }, enable_auto_scan: { type: 'boolean' }, first_scan_at: NULLABLE_STRING, interval: { type: ['integer', 'null'] },
+    timeout: { type: ['integer', 'null'] }, scan_keys_count: { type: ['integer', 'null'] }, updated_at: NULLABLE_STRING,
+  },
+} as const);
+const EXPIRE_BODY = {
+  type: 'object',
+  properties: {
+    enable_auto_scan: { type: 'boolean' }, first_scan_at: { type: 'string', maxLength: 64, description: 'ISO-8601 UTC, later than now' },
+    interval: { type: 'integer', description: 'seconds, ≥ 0' }, timeout: { type: 'integer', description: 'seconds, ≥ 2 × interval' },
+    scan_keys_count: { type: 'integer', description: '10–1000' },
+  },
+} as const;
+
+const configView = <C extends object>(instanceId: string, c: { config: C; updatedAt: number | null }) => ({ instance_id: instanceId, ...c.config, updated_at: iso(c.updatedAt) });
 
 export const scanRoutes: FastifyPluginAsync<{ scans: ScanService }> = async (app, { scans }) => {
   for (const { kind, hot, tag, ids } of ANALYSES) {
@@ -111,7 +144,27 @@ export const scanRoutes: FastifyPluginAsync<{ scans: ScanService }> = async (app
       config: CHANGES,
       schema: { summary: `Delete a finished ${tag} analysis`, operationId: ids.del, tags: ['key analysis'], params: idParams, response: responses({ 200: record }) },
     }, async (req) => analysisView(await scans.delete(req.params.project_id, req.params.instance_id, kind, req.params.id, req.caller)));
+
+    app.get<{ Params: P }>(`/instances/:instance_id/${kind}/autoscan`, {
+      config: READS,
+      schema: { summary: `The daily automatic ${tag} analysis`, operationId: ids.showConfig, tags: ['key analysis'], params: pathParams('project_id', 'instance_id'), response: responses({ 200: DAILY_CONFIG }) },
+    }, async (req) => configView(req.params.instance_id, await scans.configs.get<DailyConfig>(req.params.project_id, req.params.instance_id, kind)));
+
+    app.put<{ Params: P; Body: DailyConfig }>(`/instances/:instance_id/${kind}/autoscan`, {
+      config: CHANGES,
+      schema: { summary: `Configure the daily automatic ${tag} analysis`, operationId: ids.putConfig, tags: ['key analysis'], params: pathParams('project_id', 'instance_id'), body: DAILY_BODY, response: responses({ 200: DAILY_CONFIG }) },
+    }, async (req) => configView(req.params.instance_id, await scans.configs.putDaily(req.params.project_id, req.params.instance_id, kind, req.body)));
   }
+
+  app.get<{ Params: P }>('/instances/:instance_id/scan-expire-keys/autoscan-config', {
+    config: READS,
+    schema: { summary: 'The automatic expired-key scans', operationId: 'ShowExpireAutoScanConfig', tags: ['key analysis'], params: pathParams('project_id', 'instance_id'), response: responses({ 200: EXPIRE_CONFIG }) },
+  }, async (req) => configView(req.params.instance_id, await scans.configs.get<ExpireConfig>(req.params.project_id, req.params.instance_id, 'expire')));
+
+  app.put<{ Params: P; Body: ExpireConfigBody }>('/instances/:instance_id/scan-expire-keys/autoscan-config', {
+    config: CHANGES,
+    schema: { summary: 'Configure the automatic expired-key scans', operationId: 'UpdateExpireAutoScanConfig', tags: ['key analysis'], params: pathParams('project_id', 'instance_id'), body: EXPIRE_BODY, response: responses({ 200: EXPIRE_CONFIG }) },
+  }, async (req) => configView(req.params.instance_id, await scans.configs.putExpire(req.params.project_id, req.params.instance_id, req.body ?? {})));
 
   const createExpireScan = (operationId: string, url: string) => app.post<{ Params: P }>(url, {
     config: CHANGES,

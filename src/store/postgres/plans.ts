@@ -258,10 +258,12 @@ export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance
 
 /**
  * A key scan's engine task, its kind set in the insert itself so the one-scan-per-kind index
- * judges it (and the one-active-task index ignores it). $1 id … $11 created_at as insertTask, $12 record_kind
+ * judges it (and the one-active-task index ignores it). A scheduled run's id is fixed per
+ * slot: a second node creating it again inserts nothing. $1 id … $11 created_at as insertTask, $12 record_kind
  */
 export const insertScanTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state,
-    created_at, updated_at, record_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'CREATED', $10, $11, $11, $12)`;
+    created_at, updated_at, record_kind) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'CREATED', $10, $11, $11, $12)
+  ON CONFLICT (id) DO NOTHING`;
 /** $1 instance_id, $2 record_kind */
 export const scanTaskInFlight = `SELECT 1 FROM tasks WHERE instance_id = $1 AND record_kind = $2 AND ${ACTIVE}`;
 /** scanValues order */
@@ -295,3 +297,6 @@ export const autoscanConfigOf = 'SELECT * FROM autoscan_configs WHERE instance_i
 /** $1 instance_id, $2 kind, $3 config, $4 updated_at */
 export const putAutoscanConfig = `INSERT INTO autoscan_configs (instance_id, kind, config, updated_at) VALUES ($1, $2, $3, $4)
   ON CONFLICT (instance_id, kind) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at`;
+
+/** Every autoscan configuration of an existing instance (the scheduler's list). */
+export const autoscanConfigsOfInstances = 'SELECT c.* FROM autoscan_configs c JOIN instances i ON i.id = c.instance_id';

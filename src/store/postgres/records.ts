@@ -6,7 +6,7 @@
  */
 import type { PgDb, Conn } from './db.js';
 import * as plans from './plans.js';
-import { backupFromRow, backupValues, isActive, recordPatchColumns, restoreFromRow, restoreValues, scanFromRow, scanValues } from '../record-rows.js';
+import { backupFromRow, backupValues, configFromRow, isActive, recordPatchColumns, restoreFromRow, restoreValues, scanFromRow, scanValues } from '../record-rows.js';
 import {
   BACKUP_IN_FLIGHT, SCAN_RECORDS_KEPT, type AutoscanConfigRecord, type BackupPatch, type BackupRecord, type RecordActor, type RecordWindow,
   type RestorePatch, type RestoreRecord, type ScanKind, type ScanPatch, type ScanQuery, type ScanRecord,
@@ -122,8 +122,9 @@ export class PostgresRecords implements RecordStore {
       const status = String(inst.status) as InstanceStatus;
       if (!active && o.refuseStatuses.includes(status)) return { ok: false, refused: 'instance_state', status };
       if ((await this.db.q(plans.scanTaskInFlight, [t.instanceId, sc.kind], c)).length) return { ok: false, refused: 'scan_in_flight' };
-      await this.db.run(plans.insertScanTask, [t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
+      const inserted = await this.db.run(plans.insertScanTask, [t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
         t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, sc.kind], c);
+      if (inserted.rowCount === 0) return { ok: false, refused: 'duplicate' };
       await this.db.run(plans.insertSteps, [t.id, t.steps], c);
       await this.db.run(plans.insertScan, scanValues(sc), c);
       const [{ n }] = await this.db.q(plans.countScansOfKind, [sc.instanceId, sc.kind], c);
@@ -165,10 +166,14 @@ export class PostgresRecords implements RecordStore {
 
   async getAutoscanConfig(instanceId: string, kind: ScanKind): Promise<AutoscanConfigRecord | null> {
     const [r] = await this.db.q(plans.autoscanConfigOf, [instanceId, kind]);
-    return r ? { instanceId, kind, config: JSON.parse(String(r.config)), updatedAt: Number(r.updated_at) } : null;
+    return r ? configFromRow(r) : null;
   }
 
   async putAutoscanConfig(cfg: AutoscanConfigRecord): Promise<void> {
     await this.db.run(plans.putAutoscanConfig, [cfg.instanceId, cfg.kind, JSON.stringify(cfg.config), cfg.updatedAt]);
+  }
+
+  async listAutoscanConfigs(): Promise<AutoscanConfigRecord[]> {
+    return (await this.db.q(plans.autoscanConfigsOfInstances)).map(configFromRow);
   }
 }

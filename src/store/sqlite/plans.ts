@@ -189,11 +189,13 @@ export const insertRecordAudit = `INSERT INTO record_audit (project_id, instance
 
 /**
  * A key scan's engine task, its kind set in the insert itself so the one-scan-per-kind index
- * judges it (and the one-active-task index ignores it). id, project_id, instance_id,
+ * judges it (and the one-active-task index ignores it). A scheduled run's id is fixed per
+ * slot: a second node creating it again inserts nothing. id, project_id, instance_id,
  * instance_name, name, details, user_id, user_name, params, state, created_at, updated_at, record_kind
  */
 export const insertScanTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state,
-    created_at, updated_at, record_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', ?, ?, ?, ?)`;
+    created_at, updated_at, record_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', ?, ?, ?, ?)
+  ON CONFLICT (id) DO NOTHING`;
 /** instance_id, record_kind */
 export const scanTaskInFlight = `SELECT 1 FROM tasks WHERE instance_id = ? AND record_kind = ? AND ${ACTIVE}`;
 /** scanValues order */
@@ -225,3 +227,6 @@ export const autoscanConfigOf = 'SELECT * FROM autoscan_configs WHERE instance_i
 /** instance_id, kind, config, updated_at */
 export const putAutoscanConfig = `INSERT INTO autoscan_configs (instance_id, kind, config, updated_at) VALUES (?, ?, ?, ?)
   ON CONFLICT (instance_id, kind) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at`;
+
+/** Every autoscan configuration of an existing instance (the scheduler's list). */
+export const autoscanConfigsOfInstances = 'SELECT c.* FROM autoscan_configs c JOIN instances i ON i.id = c.instance_id';

@@ -5,7 +5,7 @@
  */
 import type { SqliteDb } from './db.js';
 import * as plans from './plans.js';
-import { backupFromRow, backupValues, isActive, recordPatchColumns, restoreFromRow, restoreValues, scanFromRow, scanValues } from '../record-rows.js';
+import { backupFromRow, backupValues, configFromRow, isActive, recordPatchColumns, restoreFromRow, restoreValues, scanFromRow, scanValues } from '../record-rows.js';
 import {
   BACKUP_IN_FLIGHT, SCAN_RECORDS_KEPT, type AutoscanConfigRecord, type BackupPatch, type BackupRecord, type RecordActor, type RecordWindow,
   type RestorePatch, type RestoreRecord, type ScanKind, type ScanPatch, type ScanQuery, type ScanRecord,
@@ -121,8 +121,9 @@ export class SqliteRecords implements RecordStore {
       const status = String(inst.status) as InstanceStatus;
       if (!active && o.refuseStatuses.includes(status)) return { ok: false, refused: 'instance_state', status };
       if (this.db.get(plans.scanTaskInFlight, t.instanceId, sc.kind)) return { ok: false, refused: 'scan_in_flight' };
-      this.db.run(plans.insertScanTask, t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details), t.userId, t.userName,
-        t.params, JSON.stringify(t.state), t.createdAt, t.createdAt, sc.kind);
+      const inserted = this.db.run(plans.insertScanTask, t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
+        t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, t.createdAt, sc.kind);
+      if (inserted === 0) return { ok: false, refused: 'duplicate' };
       t.steps.forEach((name, i) => this.db.run(plans.insertStep, t.id, i, name));
       this.db.run(plans.insertScan, ...scanValues(sc));
       const n = Number(this.db.get(plans.countScansOfKind, sc.instanceId, sc.kind)!.n);
@@ -163,10 +164,14 @@ export class SqliteRecords implements RecordStore {
 
   async getAutoscanConfig(instanceId: string, kind: ScanKind): Promise<AutoscanConfigRecord | null> {
     const r = this.db.get(plans.autoscanConfigOf, instanceId, kind);
-    return r ? { instanceId, kind, config: JSON.parse(String(r.config)), updatedAt: Number(r.updated_at) } : null;
+    return r ? configFromRow(r) : null;
   }
 
   async putAutoscanConfig(c: AutoscanConfigRecord): Promise<void> {
     await this.db.write(() => this.db.run(plans.putAutoscanConfig, c.instanceId, c.kind, JSON.stringify(c.config), c.updatedAt));
+  }
+
+  async listAutoscanConfigs(): Promise<AutoscanConfigRecord[]> {
+    return this.db.all(plans.autoscanConfigsOfInstances).map(configFromRow);
   }
 }

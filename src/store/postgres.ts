@@ -117,6 +117,7 @@ export class PostgresStore implements Store {
       const [active] = await this.withSteps(await this.db.q(plans.anyActiveTaskOf, [id], c), c);
       if (active) return { outcome: 'busy', activeTask: active };
       await this.db.run(plans.deleteInstance, [id], c);
+      for (const sql of plans.recordsOfInstanceDeletes) await this.db.run(sql, [id], c);
       return { outcome: 'deleted' };
     });
   }
@@ -189,6 +190,7 @@ export class PostgresStore implements Store {
 
   async purgeFinishedBefore(before: number, by: Deleter): Promise<number> {
     const [r] = await this.db.q(plans.purgeFinishedBefore, [before, by.userId, by.userName, by.message, Date.now()]);
+    await this.db.run(plans.purgeFinishedRecordTasks, [before]);
     return Number(r?.n ?? 0);
   }
 

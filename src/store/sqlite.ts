@@ -84,6 +84,7 @@ export class SqliteStore implements Store {
       const r = this.db.get(plans.anyActiveTaskOf, id);
       if (r) return { outcome: 'busy', activeTask: this.withSteps([r])[0]! };
       this.db.run(plans.deleteInstance, id);
+      for (const sql of plans.recordsOfInstanceDeletes) this.db.run(sql, id);
       return { outcome: 'deleted' };
     });
   }
@@ -173,6 +174,7 @@ export class SqliteStore implements Store {
         this.audit(r, by, now);
         this.db.run(plans.deleteTask, r.id);
       }
+      this.db.run(plans.purgeFinishedRecordTasks, before);
       return rows.length;
     });
   }

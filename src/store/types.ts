@@ -120,7 +120,11 @@ export interface Store {
   updateInstance(id: string, patch: InstancePatch): Promise<void>;
   /** The patch is applied only while the fence's task is held by its owner (same statement); false otherwise. */
   updateInstanceAsTask(fence: TaskFence, instanceId: string, patch: InstancePatch): Promise<boolean>;
-  /** Removes the instance unless it has an unfinished task (one transaction, instance row locked); its finished tasks stay. */
+  /**
+   * Removes the instance unless it has an unfinished task or key scan (one transaction, instance
+   * row locked), with its records, their tasks and its autoscan configurations; its finished
+   * background tasks stay.
+   */
   deleteInstance(projectId: string, id: string): Promise<DeleteInstanceOutcome>;
 
   /** Records a task, its steps and the instance patch in one transaction (see CreateTaskOutcome). */
@@ -159,7 +163,7 @@ export interface Store {
   finishTask(id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number): Promise<boolean>;
   /** Durations (ms) of recent finished tasks with this name, for remain_time estimates. */
   recentDurations(name: string, limit: number): Promise<number[]>;
-  /** Deletes finished tasks older than `before` and audits each as deleted by `by`. */
+  /** Deletes finished tasks older than `before` and audits each as deleted by `by`; finished record tasks go too (unaudited: the records keep their outcome). */
   purgeFinishedBefore(before: number, by: Deleter): Promise<number>;
   countTasksByStatus(): Promise<Record<string, number>>;
 

@@ -6,10 +6,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { createRunningInstance } from '../helpers/instance.js';
 import { onRedis, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startService, type Service } from '../helpers/service.js';
+import { query } from '../helpers/db.js';
 
 let svc: Service;
 let admin: Client;
@@ -209,4 +212,24 @@ test('expired-key scan: SCAN releases the keys whose TTL passed (active expiry o
   const page = await reader.get(`/v2/${P}/instances/${attachedId}/auto-expire/histories`, { query: { limit: '1', offset: '1' } });
   assert.deepEqual([page.body.count, page.body.records.length, page.body.records[0].id], [2, 1, created.body.id]);
   assert.equal((await reader.post(`/v2/${P}/instances/${attachedId}/auto-expire/scan`, undefined)).status, 403);
+});
+
+test('deleting the instance removes its records, backup files, their tasks and its autoscan configurations', async () => {
+  const b = await admin.post(`/v2/${P}/instances/${id}/backups`, undefined);
+  assert.equal(b.status, 200, b.text);
+  await waitFor(async () => (await admin.get(`/v2/${P}/instances/${id}/backups`)).body.backup_record_response[0]?.status === 'succeed', 30_000, 'backup');
+  assert.equal((await admin.put(`/v2/${P}/instances/${id}/bigkey/autoscan`, { enable_auto_scan: false, schedule_at: ['03:00'] })).status, 200);
+  const backups = path.join(svc.dataDir, 'backups', id);
+  assert.ok(fs.existsSync(backups));
+  const rows = async () => Promise.all(['backups', 'restores', 'key_scans', 'autoscan_configs', 'tasks'].map(async (t) =>
+    Number((await query(svc.database, `SELECT COUNT(*) AS n FROM ${t} WHERE instance_id = $1${t === 'tasks' ? ' AND record_kind IS NOT NULL' : ''}`, [id]))[0]!.n)));
+  assert.ok((await rows()).every((n, j) => j === 1 || n > 0), 'records exist before');
+
+  const del = await admin.del(`/v2/${P}/instances/${id}`);
+  assert.equal(del.status, 204, del.text);
+  assert.deepEqual(await rows(), [0, 0, 0, 0, 0]);
+  assert.equal(fs.existsSync(backups), false, 'the backup files are gone');
+  for (const url of ['bigkey-tasks', 'hotkey-tasks', 'auto-expire/histories', 'bigkey/autoscan', 'backups']) {
+    assert.equal((await admin.get(`/v2/${P}/instances/${id}/${url}`)).body.error_code, 'DCS.3022', url);
+  }
 });

@@ -300,3 +300,16 @@ export const putAutoscanConfig = `INSERT INTO autoscan_configs (instance_id, kin
 
 /** Every autoscan configuration of an existing instance (the scheduler's list). */
 export const autoscanConfigsOfInstances = 'SELECT c.* FROM autoscan_configs c JOIN instances i ON i.id = c.instance_id';
+
+// ---- what goes with a deleted instance, and retention of record tasks ----
+
+/** Deleting an instance removes its records, their engine tasks and its autoscan configurations (records.md §6). $1 instance_id, each */
+export const recordsOfInstanceDeletes = [
+  'DELETE FROM backups WHERE instance_id = $1',
+  'DELETE FROM restores WHERE instance_id = $1',
+  'DELETE FROM key_scans WHERE instance_id = $1',
+  'DELETE FROM autoscan_configs WHERE instance_id = $1',
+  'DELETE FROM tasks WHERE instance_id = $1 AND record_kind IS NOT NULL',
+];
+/** Retention: finished record tasks go (their records keep the outcome; nothing to audit). $1 before */
+export const purgeFinishedRecordTasks = `DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < $1 AND record_kind IS NOT NULL`;

@@ -230,3 +230,16 @@ export const putAutoscanConfig = `INSERT INTO autoscan_configs (instance_id, kin
 
 /** Every autoscan configuration of an existing instance (the scheduler's list). */
 export const autoscanConfigsOfInstances = 'SELECT c.* FROM autoscan_configs c JOIN instances i ON i.id = c.instance_id';
+
+// ---- what goes with a deleted instance, and retention of record tasks ----
+
+/** Deleting an instance removes its records, their engine tasks and its autoscan configurations (records.md §6). instance_id, each */
+export const recordsOfInstanceDeletes = [
+  'DELETE FROM backups WHERE instance_id = ?',
+  'DELETE FROM restores WHERE instance_id = ?',
+  'DELETE FROM key_scans WHERE instance_id = ?',
+  'DELETE FROM autoscan_configs WHERE instance_id = ?',
+  'DELETE FROM tasks WHERE instance_id = ? AND record_kind IS NOT NULL',
+];
+/** Retention: finished record tasks go (their records keep the outcome; nothing to audit). before */
+export const purgeFinishedRecordTasks = `DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < ? AND record_kind IS NOT NULL`;

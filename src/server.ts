@@ -179,7 +179,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => engine.stop());
     cleanups.unshift(() => maintenance.stop());
     const scheduler = new AutoscanScheduler({
-      store, scans, logger: log.child({ component: 'scheduler' }), tickMs: Number(process.env.DCS_SCHEDULER_TICK_MS ?? 0) || 30_000,
+      store, scans, backups, logger: log.child({ component: 'scheduler' }), tickMs: Number(process.env.DCS_SCHEDULER_TICK_MS ?? 0) || 30_000,
     });
     scheduler.start();
     cleanups.unshift(() => scheduler.stop());

@@ -108,8 +108,8 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   // Every DCS route is a plugin below the project: one concern each.
   const prefix = '/v2/:project_id';
   await app.register(taskRoutes, { prefix, tasks: d.tasks });
-  await app.register(instanceRoutes, { prefix, instances: d.instances });
-  await app.register(operationRoutes, { prefix, instances: d.instances, tasks: d.tasks });
+  await app.register(instanceRoutes, { prefix, instances: d.instances, policies: d.backups.policies });
+  await app.register(operationRoutes, { prefix, instances: d.instances, tasks: d.tasks, policies: d.backups.policies });
   await app.register(instanceQueryRoutes, { prefix, instances: d.instances });
   await app.register(zoneRoutes, { prefix: '/v2' });
   await app.register(tokenRoutes, { prefix, auth: d.auth });

@@ -114,10 +114,13 @@ export interface ScanQuery {
   status?: ScanStatus;
 }
 
-/** A stored autoscan configuration (its fields depend on the kind), with when it last changed. */
+/**
+ * A stored automatic-run configuration, with when it last changed: an autoscan configuration of
+ * a scan kind, or the automatic backup policy (kind `backup`). Its fields depend on the kind.
+ */
 export interface AutoscanConfigRecord {
   instanceId: string;
-  kind: ScanKind;
+  kind: ScanKind | 'backup';
   config: Record<string, unknown>;
   updatedAt: number;
 }

@@ -10,8 +10,10 @@ import type { Logger } from 'pino';
 import { DcsError } from '../errors.js';
 import type { Store } from '../store/types.js';
 import { parseFirstScanAt, type DailyConfig, type ExpireConfig } from './autoscan.js';
-import type { AutoscanConfigRecord } from './records.js';
+import type { ScanKind } from './records.js';
 import type { ScanService } from './scans.js';
+import type { BackupService } from './backups.js';
+import type { StoredBackupPolicy } from './backup-policy.js';
 
 /** D11: an occurrence missed (service down, slow tick) still runs within this window. */
 const CATCH_UP_MS = 60 * 60_000;
@@ -38,6 +40,19 @@ export function lastIntervalSlot(c: ExpireConfig, now: number): number | null {
   return first + Math.floor((now - first) / step) * step;
 }
 
+/**
+ * The automatic backup slot under way at `now`: the `begin_at` hour (UTC) that has started and
+ * not ended, on a weekday of `backup_at` (1 = Monday). Past the hour the occurrence is skipped.
+ */
+export function currentBackupSlot(p: StoredBackupPolicy['policy'], now: number): number | null {
+  const plan = p.periodical_backup_plan;
+  if (p.backup_type !== 'auto' || !plan) return null;
+  let slot = now - (now % DAY_MS) + Number(plan.begin_at.slice(0, 2)) * 3600_000;
+  if (slot > now) slot -= DAY_MS;
+  const weekday = ((new Date(slot).getUTCDay() + 6) % 7) + 1;
+  return now - slot < 3600_000 && plan.backup_at.includes(weekday) ? slot : null;
+}
+
 /** A UUID that names one slot of one schedule, the same on every node. */
 export function slotId(instanceId: string, kind: string, slot: number): string {
   const h = createHash('sha256').update(`${instanceId}/${kind}/${slot}`).digest('hex');
@@ -48,7 +63,7 @@ export class AutoscanScheduler {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
 
-  constructor(private readonly o: { store: Store; scans: ScanService; logger: Logger; tickMs: number }) {}
+  constructor(private readonly o: { store: Store; scans: ScanService; backups: BackupService; logger: Logger; tickMs: number }) {}
 
   start(): void {
     void this.tick();
@@ -66,7 +81,8 @@ export class AutoscanScheduler {
     this.ticking = true;
     try {
       for (const c of await this.o.store.records.listAutoscanConfigs()) {
-        if (c.config.enable_auto_scan === true) await this.runDue(c, now);
+        if (c.kind === 'backup') await this.backupDue(c.instanceId, c.config as unknown as StoredBackupPolicy, now);
+        else if (c.config.enable_auto_scan === true) await this.runDue(c.instanceId, c.kind, c.config, now);
       }
     } catch (e) {
       this.o.logger.warn({ err: (e as Error).message }, 'autoscan scheduler tick failed');
@@ -75,9 +91,21 @@ export class AutoscanScheduler {
     }
   }
 
-  private async runDue(c: AutoscanConfigRecord, now: number): Promise<void> {
-    const expire = c.kind === 'expire' ? (c.config as unknown as ExpireConfig) : null;
-    const slot = expire ? lastIntervalSlot(expire, now) : lastDailySlot(c.config as unknown as DailyConfig, now);
+  /** The slot's automatic backup, once; and the retention of automatic backups (current save_days). */
+  private async backupDue(instanceId: string, p: StoredBackupPolicy, now: number): Promise<void> {
+    if (p.policy.save_days !== null) await this.o.backups.expireAutoBackups(instanceId, p.policy.save_days, now);
+    const slot = currentBackupSlot(p.policy, now);
+    if (slot === null) return;
+    const i = await this.o.store.getInstanceById(instanceId);
+    if (i && (await this.o.backups.createAutoBackup(i, slotId(instanceId, 'backup', slot), p.policy.periodical_backup_plan!.begin_at))) {
+      this.o.logger.info({ instance: instanceId, slot: new Date(slot).toISOString() }, 'automatic backup created');
+    }
+  }
+
+  private async runDue(instanceId: string, kind: ScanKind, config: Record<string, unknown>, now: number): Promise<void> {
+    const c = { instanceId, kind };
+    const expire = kind === 'expire' ? (config as unknown as ExpireConfig) : null;
+    const slot = expire ? lastIntervalSlot(expire, now) : lastDailySlot(config as unknown as DailyConfig, now);
     if (slot === null || now - slot > CATCH_UP_MS) return;
     const i = await this.o.store.getInstanceById(c.instanceId);
     if (!i) return;

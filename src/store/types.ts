@@ -222,8 +222,12 @@ export interface RecordStore {
   updateScanAsTask(fence: TaskFence, id: string, patch: ScanPatch): Promise<boolean>;
   /** Removes a finished scan record (with an audit row); refused while its task is unfinished. */
   deleteScan(instanceId: string, kind: ScanKind, id: string, by: RecordActor, now: number): Promise<DeleteScanOutcome>;
-  getAutoscanConfig(instanceId: string, kind: ScanKind): Promise<AutoscanConfigRecord | null>;
+  getAutoscanConfig(instanceId: string, kind: AutoscanConfigRecord['kind']): Promise<AutoscanConfigRecord | null>;
   putAutoscanConfig(c: AutoscanConfigRecord): Promise<void>;
+  /** Records a backup that never ran (e.g. `failed` dcs.08.0008); false when its id exists already. */
+  insertBackupIfAbsent(b: BackupRecord): Promise<boolean>;
+  /** Marks `expired` the instance's `succeed` automatic backups created before `before`; returns their ids. */
+  expireAutoBackups(instanceId: string, before: number, now: number): Promise<string[]>;
   /** Every configuration of an existing instance (the scheduler's list). */
   listAutoscanConfigs(): Promise<AutoscanConfigRecord[]>;
 }

@@ -313,3 +313,13 @@ export const recordsOfInstanceDeletes = [
 ];
 /** Retention: finished record tasks go (their records keep the outcome; nothing to audit). $1 before */
 export const purgeFinishedRecordTasks = `DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < $1 AND record_kind IS NOT NULL`;
+
+// ---- automatic backups ----
+
+/** A record that never ran (an automatic backup section 6 forbade): inserted once per id. backupValues order */
+export const insertBackupIfAbsent = `INSERT INTO backups (id, project_id, instance_id, name, period, size, backup_type, format, status, progress,
+    error_code, remark, file_name, created_at, updated_at, execution_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+  ON CONFLICT (id) DO NOTHING`;
+/** Automatic backups past their retention: status expired. $1 updated_at, $2 instance_id, $3 created before; returns the ids */
+export const expireAutoBackups = `UPDATE backups SET status = 'expired', updated_at = $1 WHERE instance_id = $2 AND backup_type = 'auto' AND status = 'succeed'
+  AND created_at < $3 RETURNING id`;

@@ -164,7 +164,7 @@ export class PostgresRecords implements RecordStore {
     });
   }
 
-  async getAutoscanConfig(instanceId: string, kind: ScanKind): Promise<AutoscanConfigRecord | null> {
+  async getAutoscanConfig(instanceId: string, kind: AutoscanConfigRecord['kind']): Promise<AutoscanConfigRecord | null> {
     const [r] = await this.db.q(plans.autoscanConfigOf, [instanceId, kind]);
     return r ? configFromRow(r) : null;
   }
@@ -175,5 +175,13 @@ export class PostgresRecords implements RecordStore {
 
   async listAutoscanConfigs(): Promise<AutoscanConfigRecord[]> {
     return (await this.db.q(plans.autoscanConfigsOfInstances)).map(configFromRow);
+  }
+
+  async insertBackupIfAbsent(b: BackupRecord): Promise<boolean> {
+    return (await this.db.run(plans.insertBackupIfAbsent, backupValues(b))).rowCount === 1;
+  }
+
+  async expireAutoBackups(instanceId: string, before: number, now: number): Promise<string[]> {
+    return (await this.db.q(plans.expireAutoBackups, [now, instanceId, before])).map((r) => String(r.id));
   }
 }

@@ -243,3 +243,12 @@ export const recordsOfInstanceDeletes = [
 ];
 /** Retention: finished record tasks go (their records keep the outcome; nothing to audit). before */
 export const purgeFinishedRecordTasks = `DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < ? AND record_kind IS NOT NULL`;
+
+// ---- automatic backups ----
+
+/** A record that never ran (an automatic backup section 6 forbade): inserted once per id. backupValues order */
+export const insertBackupIfAbsent = `INSERT INTO backups (id, project_id, instance_id, name, period, size, backup_type, format, status, progress,
+    error_code, remark, file_name, created_at, updated_at, execution_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
+/** Automatic backups past their retention: status expired. updated_at, instance_id, created before; returns the ids */
+export const expireAutoBackups = `UPDATE backups SET status = 'expired', updated_at = ? WHERE instance_id = ? AND backup_type = 'auto' AND status = 'succeed'
+  AND created_at < ? RETURNING id`;

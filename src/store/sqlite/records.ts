@@ -162,7 +162,7 @@ export class SqliteRecords implements RecordStore {
     });
   }
 
-  async getAutoscanConfig(instanceId: string, kind: ScanKind): Promise<AutoscanConfigRecord | null> {
+  async getAutoscanConfig(instanceId: string, kind: AutoscanConfigRecord['kind']): Promise<AutoscanConfigRecord | null> {
     const r = this.db.get(plans.autoscanConfigOf, instanceId, kind);
     return r ? configFromRow(r) : null;
   }
@@ -173,5 +173,13 @@ export class SqliteRecords implements RecordStore {
 
   async listAutoscanConfigs(): Promise<AutoscanConfigRecord[]> {
     return this.db.all(plans.autoscanConfigsOfInstances).map(configFromRow);
+  }
+
+  async insertBackupIfAbsent(b: BackupRecord): Promise<boolean> {
+    return this.db.write(() => this.db.run(plans.insertBackupIfAbsent, ...backupValues(b)) === 1);
+  }
+
+  async expireAutoBackups(instanceId: string, before: number, now: number): Promise<string[]> {
+    return this.db.write(() => this.db.all(plans.expireAutoBackups, now, instanceId, before).map((r) => String(r.id)));
   }
 }

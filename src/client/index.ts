@@ -8,3 +8,4 @@ export { signRequestAsync, type ClientSignOptions } from './signer.js';
 export { findCentreTask, waitForTask, WaitTimeoutError, type WaitOptions, type TaskUpdate } from './tasks.js';
 export type { DcsTasksClientOptions } from './transport.js';
 export type * from './types.js';
+export type * from './record-types.js';

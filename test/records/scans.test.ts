@@ -214,10 +214,21 @@ test('expired-key scan: SCAN releases the keys whose TTL passed (active expiry o
   assert.equal((await reader.post(`/v2/${P}/instances/${attachedId}/auto-expire/scan`, undefined)).status, 403);
 });
 
-test('deleting the instance removes its records, backup files, their tasks and its autoscan configurations', async () => {
+test('a restore in flight refuses the three scans with DCS.4097', async () => {
   const b = await admin.post(`/v2/${P}/instances/${id}/backups`, undefined);
   assert.equal(b.status, 200, b.text);
   await waitFor(async () => (await admin.get(`/v2/${P}/instances/${id}/backups`)).body.backup_record_response[0]?.status === 'succeed', 30_000, 'backup');
+  const r = await admin.post(`/v2/${P}/instances/${id}/restores`, { backup_id: b.body.backup_id });
+  assert.equal(r.status, 200, r.text);
+  for (const url of ['bigkey-task', 'hotkey-task', 'scan-expire-keys-task']) {
+    const refused = await admin.post(`/v2/${P}/instances/${id}/${url}`, undefined);
+    assert.equal(refused.status, 400, url);
+    assert.equal(refused.body.error_code, 'DCS.4097', `${url}: ${refused.text}`);
+  }
+  await waitFor(async () => (await admin.get(`/v2/${P}/instances/${id}/restores`)).body.restore_record_response[0]?.status === 'succeed', 30_000, 'restore');
+});
+
+test('deleting the instance removes its records, backup files, their tasks and its autoscan configurations', async () => {
   assert.equal((await admin.put(`/v2/${P}/instances/${id}/bigkey/autoscan`, { enable_auto_scan: false, schedule_at: ['03:00'] })).status, 200);
   const backups = path.join(svc.dataDir, 'backups', id);
   assert.ok(fs.existsSync(backups));

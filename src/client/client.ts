@@ -19,23 +19,18 @@ export function formatQueryTime(t: string | Date): string {
   return typeof t === 'string' ? t : t.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
-function recordQuery(q: RecordQuery = {}): Query {
+/** One page and a time window; the two lists name their window differently. */
+function windowQuery(q: { offset?: number; limit?: number }, names: [string, string], from?: string | Date, to?: string | Date): Query {
   return {
     offset: q.offset,
     limit: q.limit,
-    begin_time: q.begin_time === undefined ? undefined : formatQueryTime(q.begin_time),
-    end_time: q.end_time === undefined ? undefined : formatQueryTime(q.end_time),
+    [names[0]]: from === undefined ? undefined : formatQueryTime(from),
+    [names[1]]: to === undefined ? undefined : formatQueryTime(to),
   };
 }
 
-function taskQuery(q: TaskQuery = {}): Query {
-  return {
-    offset: q.offset,
-    limit: q.limit,
-    start_time: q.start_time === undefined ? undefined : formatQueryTime(q.start_time),
-    end_time: q.end_time === undefined ? undefined : formatQueryTime(q.end_time),
-  };
-}
+const taskQuery = (q: TaskQuery = {}): Query => windowQuery(q, ['start_time', 'end_time'], q.start_time, q.end_time);
+const recordQuery = (q: RecordQuery = {}): Query => windowQuery(q, ['begin_time', 'end_time'], q.begin_time, q.end_time);
 
 export class DcsTasksClient {
   private readonly t: Transport;

@@ -99,7 +99,9 @@ export class ScanService {
   }
 
   private async precondition(kind: ScanKind, target: ReturnType<InstanceRuntime['targetOf']>): Promise<void> {
-    const [major] = await redisVersion(target);
+    const [major] = await redisVersion(target).catch((e: Error) => {
+      throw Errors.redisUnavailable(`The instance's Redis does not answer: ${e.message}`);
+    });
     if (kind === 'expire') {
       if (major < 4) throw ScanErrors.noExpireScan();
       return;

@@ -10,6 +10,7 @@ import { client, waitFor, type Client } from '../helpers/client.js';
 import { makeCredential, startService, tempDir, type Service } from '../helpers/service.js';
 import { onRedis, startRedis, type TestRedis } from '../helpers/redis.js';
 import { dropDatabase, testDatabaseUrl } from '../helpers/db.js';
+import { attachRunningRedis } from '../helpers/instance.js';
 
 const env = { DCS_LEASE_MS: '3000', DCS_SCHEDULER_TICK_MS: '100' };
 const database = testDatabaseUrl(tempDir(), 'postgres');
@@ -29,12 +30,7 @@ before(async () => {
   clients = nodes.map((n) => client(n.url, alice));
   redis = await startRedis();
   await onRedis(redis.port, null, (r) => r.mset('k1', 'v', 'k2', 'v', 'k3', 'v'));
-  const r = await clients[0]!.post(`/v2/${P}/instances`, {
-    name: 'scheduled', engine: 'Redis', engine_version: '7.0', capacity: 1, redis_url: redis.url, no_password_access: true,
-  });
-  assert.equal(r.status, 200, r.text);
-  id = r.body.instances[0].instance_id;
-  await waitFor(async () => (await clients[1]!.get(`/v2/${P}/instances/${id}`)).body.status === 'RUNNING', 20_000, 'RUNNING');
+  id = await attachRunningRedis(clients[0]!, 'scheduled', redis.url);
 });
 
 after(async () => {

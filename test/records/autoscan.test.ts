@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { client, waitFor, type Client } from '../helpers/client.js';
-import { createRunningInstance } from '../helpers/instance.js';
+import { attachRunningRedis, createRunningInstance } from '../helpers/instance.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startService, type Service } from '../helpers/service.js';
 
@@ -24,12 +24,7 @@ before(async () => {
   reader = client(svc.url, svc.reader);
   ({ id: managed } = await createRunningInstance(admin, 'autoscan-target', 'Autoscan#Pass1'));
   attached = await startRedis();
-  const r = await admin.post(`/v2/${P}/instances`, {
-    name: 'autoscan-attached', engine: 'Redis', engine_version: '7.0', capacity: 1, redis_url: attached.url, no_password_access: true,
-  });
-  assert.equal(r.status, 200, r.text);
-  attachedId = r.body.instances[0].instance_id;
-  await waitFor(async () => (await admin.get(`/v2/${P}/instances/${attachedId}`)).body.status === 'RUNNING', 20_000, 'attached RUNNING');
+  attachedId = await attachRunningRedis(admin, 'autoscan-attached', attached.url);
 });
 
 after(async () => {

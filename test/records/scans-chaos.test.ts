@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { client, waitFor, type Client } from '../helpers/client.js';
-import { createRunningInstance } from '../helpers/instance.js';
+import { attachRunningRedis, createRunningInstance } from '../helpers/instance.js';
 import { onRedis, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startService, type Service } from '../helpers/service.js';
 
@@ -33,11 +33,7 @@ before(async () => {
   admin = client(svc.url, svc.admin);
   ({ id: managed, port } = await createRunningInstance(admin, 'chaos-scan', password));
   attached = await startRedis(null, ['--enable-debug-command', 'local']);
-  const r = await admin.post(`/v2/${P}/instances`, {
-    name: 'chaos-expire', engine: 'Redis', engine_version: '7.0', capacity: 1, redis_url: attached.url, no_password_access: true,
-  });
-  attachedId = r.body.instances[0].instance_id;
-  await waitFor(async () => (await admin.get(`/v2/${P}/instances/${attachedId}`)).body.status === 'RUNNING', 20_000, 'attached RUNNING');
+  attachedId = await attachRunningRedis(admin, 'chaos-expire', attached.url);
 });
 
 after(async () => {

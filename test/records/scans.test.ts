@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { client, waitFor, type Client } from '../helpers/client.js';
-import { createRunningInstance } from '../helpers/instance.js';
+import { attachRunningRedis, createRunningInstance } from '../helpers/instance.js';
 import { onRedis, startRedis, type TestRedis } from '../helpers/redis.js';
 import { startService, type Service } from '../helpers/service.js';
 import { query } from '../helpers/db.js';
@@ -48,12 +48,7 @@ before(async () => {
   other = client(svc.url, svc.other);
   ({ id, port } = await createRunningInstance(admin, 'scan-target', password));
   attached = await startRedis(null, ['--enable-debug-command', 'local']);
-  const r = await admin.post(`/v2/${P}/instances`, {
-    name: 'expire-target', engine: 'Redis', engine_version: '7.0', capacity: 1, redis_url: attached.url, no_password_access: true,
-  });
-  assert.equal(r.status, 200, r.text);
-  attachedId = r.body.instances[0].instance_id;
-  await waitFor(async () => (await admin.get(`/v2/${P}/instances/${attachedId}`)).body.status === 'RUNNING', 20_000, 'attached RUNNING');
+  attachedId = await attachRunningRedis(admin, 'expire-target', attached.url);
 });
 
 after(async () => {

@@ -285,9 +285,9 @@ export const pageOfScans = `${SCAN_WITH_TASK} WHERE ${scanFilter} ORDER BY s.cre
 export const patchScanAsTask = (columns: string[]) => patchRecordAsTask('key_scans', columns);
 /** $1 instance_id, $2 kind */
 export const countScansOfKind = 'SELECT COUNT(*) AS n FROM key_scans WHERE instance_id = $1 AND kind = $2';
-/** The oldest finished scans of a kind. $1 instance_id, $2 kind, $3 how many */
-export const trimScans = `DELETE FROM key_scans WHERE id IN (SELECT id FROM key_scans WHERE instance_id = $1 AND kind = $2 AND status IN ('success','failed')
-  ORDER BY created_at, id LIMIT $3)`;
+/** The oldest finished scans of a kind (their task has ended, whatever the record says). $1 instance_id, $2 kind, $3 how many */
+export const trimScans = `DELETE FROM key_scans WHERE id IN (SELECT s.id FROM key_scans s LEFT JOIN tasks t ON t.id = s.id
+  WHERE s.instance_id = $1 AND s.kind = $2 AND (t.status IS NULL OR t.status NOT IN ('CREATED','WAITING','EXECUTING')) ORDER BY s.created_at, s.id LIMIT $3)`;
 /** $1 id */
 export const deleteScan = 'DELETE FROM key_scans WHERE id = $1';
 /** $1 id: serialises two deletes of one scan */

@@ -217,9 +217,9 @@ export const pageOfScans = `${SCAN_WITH_TASK} WHERE ${scanFilter} ORDER BY s.cre
 export const patchScanAsTask = (columns: string[]) => patchRecordAsTask('key_scans', columns);
 /** instance_id, kind */
 export const countScansOfKind = 'SELECT COUNT(*) AS n FROM key_scans WHERE instance_id = ? AND kind = ?';
-/** The oldest finished scans of a kind. instance_id, kind, how many */
-export const trimScans = `DELETE FROM key_scans WHERE id IN (SELECT id FROM key_scans WHERE instance_id = ? AND kind = ? AND status IN ('success','failed')
-  ORDER BY created_at, id LIMIT ?)`;
+/** The oldest finished scans of a kind (their task has ended, whatever the record says). instance_id, kind, how many */
+export const trimScans = `DELETE FROM key_scans WHERE id IN (SELECT s.id FROM key_scans s LEFT JOIN tasks t ON t.id = s.id
+  WHERE s.instance_id = ? AND s.kind = ? AND (t.status IS NULL OR t.status NOT IN ('CREATED','WAITING','EXECUTING')) ORDER BY s.created_at, s.id LIMIT ?)`;
 /** id */
 export const deleteScan = 'DELETE FROM key_scans WHERE id = ?';
 /** instance_id, kind */

@@ -84,3 +84,20 @@ test('kill -9 while an expired-key scan runs: it ends failed, "interrupted by se
   }, 30_000, 'the waiting scan ran after the restart');
   assert.equal(ran.num, 0);
 });
+
+test('an expired-key scan past its configured timeout stops: failed, "timeout"', async () => {
+  await onRedis(attached.port, null, (r) => r.call('DEBUG', 'POPULATE', '300000', 'slow'));
+  const put = await admin.put(`/v2/${P}/instances/${attachedId}/scan-expire-keys/autoscan-config`, { interval: 0, timeout: 2, scan_keys_count: 10 });
+  assert.equal(put.status, 200, put.text);
+  const created = await admin.post(`/v2/${P}/instances/${attachedId}/scan-expire-keys-task`, undefined);
+  assert.equal(created.status, 200, created.text);
+  const done = await waitFor(async () => {
+    const x = (await history()).find((y: any) => y.id === created.body.id);
+    return (x.status === 'success' || x.status === 'failed') && x;
+  }, 30_000, 'the scan stopped');
+  assert.equal(done.status, 'failed', JSON.stringify(done));
+  assert.equal(done.fail_reason, 'timeout');
+  const ran = Date.parse(done.finished_at) - Date.parse(done.started_at);
+  assert.ok(ran >= 2000 && ran < 10_000, `stopped after ${ran} ms`);
+  await onRedis(attached.port, null, (r) => r.flushall());
+});

@@ -30,6 +30,8 @@ import { buildApp } from './http/app.js';
 import { TaskOutcomeMetrics } from './http/metrics.js';
 import { BackupService } from './records/backups.js';
 import { DownloadSigner } from './records/links.js';
+import { ScanService } from './records/scans.js';
+import { AutoscanScheduler } from './records/scheduler.js';
 import { VERSION } from './version.js';
 
 export interface RunningService {
@@ -172,6 +174,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
       store, runtime, supervisor, log.child({ component: 'instances' }), nodeId, () => maintenance.nodeLiveness(), limits.instanceQuota,
     );
     const backups = new BackupService(store, engine, instances, new DownloadSigner(c.dataDir), c.dataDir);
+    const scans = new ScanService(store, engine, instances, runtime);
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
     // Interrupted tasks resume only once their instances are back.
@@ -183,9 +186,14 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     await store.listen(() => engine.kick());
     cleanups.unshift(() => engine.stop());
     cleanups.unshift(() => maintenance.stop());
+    const scheduler = new AutoscanScheduler({
+      store, scans, backups, logger: log.child({ component: 'scheduler' }), tickMs: Number(process.env.DCS_SCHEDULER_TICK_MS ?? 0) || 30_000,
+    });
+    scheduler.start();
+    cleanups.unshift(() => scheduler.stop());
 
     const app = await buildApp({
-      logger: log, auth, tasks, instances, backups, version: VERSION, limits, audit: new TaskAuditLog(store), migrations: { service: migrations, host: c.host },
+      logger: log, auth, tasks, instances, backups, scans, version: VERSION, limits, audit: new TaskAuditLog(store), migrations: { service: migrations, host: c.host },
       metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length, taskOutcomes },
       health: {
         probeStore: () => store.ping(),

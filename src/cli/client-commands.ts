@@ -1,5 +1,5 @@
 /**
- * Client commands of the `dcs-tasks` CLI (tasks, centre, instances, token). They talk to a
+ * Client commands of the `dcs-tasks` CLI (tasks, centre, instances, token, records). They talk to a
  * running service through the typed client only (src/client), never to the store directly.
  */
 import type { Command } from 'commander';
@@ -11,6 +11,7 @@ import { registerTokenCommands } from './token-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerConfigureCommand } from './configure-commands.js';
 import { exitQuietlyOnClosedPipe, usageExit } from './output.js';
+import { registerRecordCommands } from './records-commands.js';
 
 export function registerClientCommands(program: Command): void {
   exitQuietlyOnClosedPipe();
@@ -23,4 +24,5 @@ export function registerClientCommands(program: Command): void {
   registerTokenCommands(program);
   registerMigrationCommands(program);
   registerConfigureCommand(program);
+  registerRecordCommands(program);
 }

@@ -13,20 +13,28 @@ import type {
   ConfigureMigrationRequest, CreateMigrationTaskRequest, CreateOnlineMigrationRequest, CreateOnlineMigrationResult, Migration,
   MigrationBatchResult, MigrationList, MigrationLogList, MigrationQuery, MigrationStarted, MigrationStats,
 } from './migration-types.js';
+import type {
+  Backup, BackupLinks, BackupList, CreateBackupRequest, DailyAutoscanConfig, ExpireAutoscanConfig, ExpireScan, ExpireScanHistory, KeyAnalysis,
+  KeyAnalysisKind, KeyAnalysisList, RecordQuery, RestoreList, ScanQuery,
+} from './record-types.js';
 
 /** yyyyMMddHHmmss in UTC, the query-string time format of the task lists. */
 export function formatQueryTime(t: string | Date): string {
   return typeof t === 'string' ? t : t.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
-function taskQuery(q: TaskQuery = {}): Query {
+/** One page and a time window; the two lists name their window differently. */
+function windowQuery(q: { offset?: number; limit?: number }, names: [string, string], from?: string | Date, to?: string | Date): Query {
   return {
     offset: q.offset,
     limit: q.limit,
-    start_time: q.start_time === undefined ? undefined : formatQueryTime(q.start_time),
-    end_time: q.end_time === undefined ? undefined : formatQueryTime(q.end_time),
+    [names[0]]: from === undefined ? undefined : formatQueryTime(from),
+    [names[1]]: to === undefined ? undefined : formatQueryTime(to),
   };
 }
+
+const taskQuery = (q: TaskQuery = {}): Query => windowQuery(q, ['start_time', 'end_time'], q.start_time, q.end_time);
+const recordQuery = (q: RecordQuery = {}): Query => windowQuery(q, ['begin_time', 'end_time'], q.begin_time, q.end_time);
 
 export class DcsTasksClient {
   private readonly t: Transport;
@@ -240,5 +248,87 @@ export class DcsTasksClient {
   /** POST /tokens: a token for this AK/SK credential (60 s to 7 days), returned once. */
   createToken(ttlSeconds: number): Promise<IssuedToken> {
     return this.t.send({ method: 'POST', segments: ['tokens'], body: { ttl_seconds: ttlSeconds } });
+  }
+
+  // --- records: backups, restores, key analyses, expired-key scans (records.md) ---------------
+
+  /** POST /instances/{id}/backups: the record exists at once, `waiting`. */
+  createBackup(instanceId: string, body: CreateBackupRequest = {}): Promise<{ backup_id: string }> {
+    return this.t.send({ method: 'POST', segments: ['instances', instanceId, 'backups'], body });
+  }
+
+  /** GET /instances/{id}/backups: every status, newest first. */
+  listBackups(instanceId: string, query?: RecordQuery): Promise<BackupList> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, 'backups'], query: recordQuery(query) });
+  }
+
+  /** One backup, found in the list (the API has no show route). */
+  async getBackup(instanceId: string, backupId: string): Promise<Backup | undefined> {
+    const { backup_record_response } = await this.listBackups(instanceId, { limit: 1000 });
+    return backup_record_response.find((b) => b.backup_id === backupId);
+  }
+
+  /** DELETE /instances/{id}/backups/{backup_id}: the file goes, the record stays `deleted`. */
+  async deleteBackup(instanceId: string, backupId: string): Promise<void> {
+    await this.t.send({ method: 'DELETE', segments: ['instances', instanceId, 'backups', backupId] });
+  }
+
+  /** POST /instances/{id}/backups/{backup_id}/links: a signed link, valid `expiration` seconds (300-86400). */
+  getBackupLinks(instanceId: string, backupId: string, expiration: number): Promise<BackupLinks> {
+    return this.t.send({ method: 'POST', segments: ['instances', instanceId, 'backups', backupId, 'links'], body: { expiration } });
+  }
+
+  /** POST /instances/{id}/restores: the instance's data becomes the backup's. */
+  restoreInstance(instanceId: string, body: { backup_id: string; remark?: string }): Promise<{ restore_id: string }> {
+    return this.t.send({ method: 'POST', segments: ['instances', instanceId, 'restores'], body });
+  }
+
+  listRestores(instanceId: string, query?: RecordQuery): Promise<RestoreList> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, 'restores'], query: recordQuery(query) });
+  }
+
+  /** POST /instances/{id}/bigkey-task or …/hotkey-task (no body). */
+  createKeyAnalysis(kind: KeyAnalysisKind, instanceId: string): Promise<KeyAnalysis> {
+    return this.t.send({ method: 'POST', segments: ['instances', instanceId, `${kind}-task`] });
+  }
+
+  listKeyAnalyses(kind: KeyAnalysisKind, instanceId: string, query: ScanQuery = {}): Promise<KeyAnalysisList> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, `${kind}-tasks`], query: { ...query } });
+  }
+
+  getKeyAnalysis(kind: KeyAnalysisKind, instanceId: string, id: string): Promise<KeyAnalysis> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, `${kind}-task`, id] });
+  }
+
+  /** DELETE a finished analysis; the answer is the record as it was. */
+  deleteKeyAnalysis(kind: KeyAnalysisKind, instanceId: string, id: string): Promise<KeyAnalysis> {
+    return this.t.send({ method: 'DELETE', segments: ['instances', instanceId, `${kind}-task`, id] });
+  }
+
+  getKeyAnalysisAutoscan(kind: KeyAnalysisKind, instanceId: string): Promise<DailyAutoscanConfig> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, kind, 'autoscan'] });
+  }
+
+  /** PUT …/{bigkey|hotkey}/autoscan: every day at each `schedule_at` (HH:mm UTC). */
+  updateKeyAnalysisAutoscan(kind: KeyAnalysisKind, instanceId: string, body: { enable_auto_scan: boolean; schedule_at: string[] }): Promise<DailyAutoscanConfig> {
+    return this.t.send({ method: 'PUT', segments: ['instances', instanceId, kind, 'autoscan'], body });
+  }
+
+  /** POST /instances/{id}/scan-expire-keys-task (no body): SCAN releases the expired keys. */
+  createExpireScan(instanceId: string): Promise<Omit<ExpireScan, 'num'>> {
+    return this.t.send({ method: 'POST', segments: ['instances', instanceId, 'scan-expire-keys-task'] });
+  }
+
+  /** GET /instances/{id}/auto-expire/histories */
+  listExpireScans(instanceId: string, query: ScanQuery = {}): Promise<ExpireScanHistory> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, 'auto-expire', 'histories'], query: { ...query } });
+  }
+
+  getExpireAutoscan(instanceId: string): Promise<ExpireAutoscanConfig> {
+    return this.t.send({ method: 'GET', segments: ['instances', instanceId, 'scan-expire-keys', 'autoscan-config'] });
+  }
+
+  updateExpireAutoscan(instanceId: string, body: Partial<Omit<ExpireAutoscanConfig, 'instance_id' | 'updated_at'>>): Promise<ExpireAutoscanConfig> {
+    return this.t.send({ method: 'PUT', segments: ['instances', instanceId, 'scan-expire-keys', 'autoscan-config'], body });
   }
 }

@@ -9,3 +9,4 @@ export { findCentreTask, waitForTask, WaitTimeoutError, type WaitOptions, type T
 export type { DcsTasksClientOptions } from './transport.js';
 export type * from './types.js';
 export type * from './migration-types.js';
+export type * from './record-types.js';

@@ -25,6 +25,8 @@ import { backupRoutes, downloadRoutes } from './routes/backups.js';
 import type { BackupService } from '../records/backups.js';
 import { migrationRoutes } from './routes/migrations.js';
 import type { MigrationService } from '../migrations/service.js';
+import { scanRoutes } from './routes/scans.js';
+import type { ScanService } from '../records/scans.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 import { SERVERS, integerPaging, registerDocs } from './docs.js';
@@ -35,6 +37,7 @@ export interface AppDeps {
   tasks: TaskService;
   instances: InstanceService;
   backups: BackupService;
+  scans: ScanService;
   metrics: MetricSources;
   audit: TaskAuditLog;
   health: HealthSources;
@@ -120,8 +123,8 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   // Every DCS route is a plugin below the project: one concern each.
   const prefix = '/v2/:project_id';
   await app.register(taskRoutes, { prefix, tasks: d.tasks });
-  await app.register(instanceRoutes, { prefix, instances: d.instances });
-  await app.register(operationRoutes, { prefix, instances: d.instances, tasks: d.tasks });
+  await app.register(instanceRoutes, { prefix, instances: d.instances, policies: d.backups.policies });
+  await app.register(operationRoutes, { prefix, instances: d.instances, tasks: d.tasks, policies: d.backups.policies });
   await app.register(instanceQueryRoutes, { prefix, instances: d.instances });
   await app.register(zoneRoutes, { prefix: '/v2' });
   await app.register(tokenRoutes, { prefix, auth: d.auth });
@@ -129,6 +132,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   await app.register(downloadRoutes, { backups: d.backups });
   if (d.migrations) await app.register(migrationRoutes, { prefix, migrations: d.migrations.service, host: d.migrations.host });
   await app.register(auditRoutes, { prefix, audit: d.audit });
+  await app.register(scanRoutes, { prefix, scans: d.scans });
   await registerConsole(app);
   await registerDocs(app);
   return app;

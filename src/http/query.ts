@@ -2,6 +2,7 @@
 import { Errors } from '../errors.js';
 import type { TaskWindow } from '../tasks/service.js';
 import type { InstanceFilter } from '../instances/listing.js';
+import { SCAN_STATUSES, type ScanQuery, type ScanStatus } from '../records/records.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -73,4 +74,13 @@ export function instanceQuery(q: Query): { filter: InstanceFilter; offset: numbe
     });
   }
   return { filter: f, offset: int(q, 'offset', 0, 0, 2_000_000_000), limit: int(q, 'limit', 10, 1, 1000) };
+}
+
+/** Key-scan lists (records.md §3–5): one page and an optional status. */
+export function scanQuery(q: Query): ScanQuery {
+  const offset = int(q, 'offset', 0, 0, 2_000_000_000);
+  const limit = int(q, 'limit', 10, 1, 1000);
+  const status = q.status as ScanStatus | undefined;
+  if (status !== undefined && !SCAN_STATUSES.includes(status)) throw Errors.badParam('status', `must be one of ${SCAN_STATUSES.join(', ')}.`);
+  return { offset, limit, status };
 }

@@ -3,6 +3,7 @@
  * each of which becomes a background task.
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { Errors } from '../errors.js';
 import type { InstanceRecord } from './records.js';
@@ -15,6 +16,7 @@ import type { InstanceRuntime } from './runtime.js';
 import type { CreateInstance } from './schemas.js';
 
 export type { CreateInstance };
+import { instanceBackupsDirOf } from '../records/files.js';
 import { checkCapacity, checkPasswordComplexity, describeParameters } from './rules.js';
 import { matchesFilter, runningTaskOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
 import type { Actor } from '../tasks/service.js';
@@ -211,6 +213,7 @@ export class InstanceService {
     if (out.outcome === 'not_found') throw Errors.instanceNotFound();
     if (out.outcome === 'busy') throw busyError(out.activeTask.name);
     if (out.outcome === 'in_migration') throw Errors.instanceInMigration(out.migrationId);
+    fs.rmSync(instanceBackupsDirOf(this.runtime.dataDir, id), { recursive: true, force: true });
     if (i.managed) {
       await this.runtime.stop(i, true).catch((err) => this.logger.error({ err, instance_id: id }, 'stopping a deleted instance failed'));
     }

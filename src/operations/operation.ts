@@ -11,6 +11,7 @@ import type { InstanceRuntime } from '../instances/runtime.js';
 import type { RecordStore, Store, TaskFence } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
 import type { Actor } from '../tasks/service.js';
+import type { BackupPolicies } from '../records/backup-policy.js';
 
 /** The DCS state code and wording others get while this operation runs on the instance. */
 export interface Busy {
@@ -177,6 +178,8 @@ export interface EndpointCall<B> {
   start<S>(op: InstanceOperation<S>, instance: InstanceRecord, plan: TaskPlan<S>): Promise<TaskRecord>;
   /** Changes to the instance record that need no task (name, description). */
   rename(instance: InstanceRecord, patch: { name?: string; description?: string }): Promise<void>;
+  /** The automatic backup policy (instance_backup_policy): checked first, saved with the other changes. */
+  backupPolicies: BackupPolicies;
 }
 
 /** One HTTP request of the DCS API that starts operations. */

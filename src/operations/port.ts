@@ -1,5 +1,5 @@
 /**
- * PUT /v2/{project_id}/instances/{id}: name and description change at once; a new port is the
+ * PUT /v2/{project_id}/instances/{id}: name, description and the automatic backup policy change at once; a new port is the
  * UpdatePort task — the master moves to the new port (the old one closes) and replicas follow.
  */
 import { Errors } from '../errors.js';
@@ -9,6 +9,7 @@ import { isPortFree } from '../redis/ports.js';
 import { masterOf } from '../instances/runtime.js';
 import { INSTANCE_NAME, PORT } from '../instances/schemas.js';
 import type { Endpoint, InstanceOperation, OperationModule } from './operation.js';
+import { BACKUP_POLICY_SCHEMA, type BackupPolicyBody } from '../records/backup-policy.js';
 
 interface PortState { newPort: number }
 
@@ -53,6 +54,7 @@ export interface ModifyInstanceRequest {
   name?: string;
   description?: string;
   port?: number;
+  instance_backup_policy?: BackupPolicyBody;
 }
 
 const updateInstance: Endpoint<ModifyInstanceRequest> = {
@@ -63,11 +65,13 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
   tags: ['instances'],
   body: {
     type: 'object',
-    properties: { name: INSTANCE_NAME, description: { type: 'string', maxLength: 1024 }, port: PORT },
+    properties: { name: INSTANCE_NAME, description: { type: 'string', maxLength: 1024 }, port: PORT, instance_backup_policy: BACKUP_POLICY_SCHEMA },
   },
   reply: { status: 204 },
-  handle: async ({ params, body: b, operable, start, rename }) => {
+  handle: async ({ params, body: b, operable, start, rename, backupPolicies }) => {
     const instance = await operable(params.instance_id);
+    // Checked before anything of the request is applied (records.md §1).
+    const policy = b.instance_backup_policy && (await backupPolicies.check(instance.id, b.instance_backup_policy));
     const moves = b.port !== undefined && b.port !== instance.port;
     if (moves) {
       if (!instance.managed) throw Errors.badParam('port', 'the port of an attached Redis is changed by its owner.');
@@ -78,6 +82,7 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
       });
     }
     if (b.name !== undefined || b.description !== undefined) await rename(instance, { name: b.name, description: b.description });
+    if (policy) await backupPolicies.save(instance.id, policy);
   },
 };
 

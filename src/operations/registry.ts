@@ -12,6 +12,7 @@ import swap from './swap.js';
 import port from './port.js';
 import acl from './acl.js';
 import backup from './backup.js';
+import scans from './scans.js';
 
 const MODULES: OperationModule[] = [
   instanceStatus,
@@ -22,6 +23,7 @@ const MODULES: OperationModule[] = [
   port,
   acl,
   backup,
+  scans,
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each operation has its own state type

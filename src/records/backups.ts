@@ -18,6 +18,7 @@ import type { NewTask } from '../tasks/records.js';
 import { BACKUP_IN_FLIGHT, RESTORE_IN_FLIGHT, type BackupRecord, type RecordWindow, type RestoreRecord } from './records.js';
 import { backupDirOf, compactUtc } from './files.js';
 import type { DownloadSigner } from './links.js';
+import { BackupPolicies } from './backup-policy.js';
 
 export const RecordErrors = {
   badBackupId: () => Errors.badParam('backup_id', 'Invalid backup_id in the request.'),
@@ -70,14 +71,29 @@ export function effectiveRestore(r: RestoreRecord): RestoreRecord {
   return RESTORE_IN_FLIGHT.includes(r.status) && !isActive(r.taskStatus) ? { ...r, status: 'failed', errorCode: r.errorCode ?? 'dcs.08.0007' } : r;
 }
 
+/** Who automatic backups are recorded as. */
+const AUTOMATIC: Actor = { userId: 'dcs-tasks', userName: 'scheduler' };
+
+function newBackup(i: InstanceRecord, id: string, o: Pick<BackupRecord, 'type' | 'period' | 'format' | 'remark'>): BackupRecord {
+  const now = Date.now();
+  return {
+    id, projectId: i.projectId, instanceId: i.id, name: `backup_${compactUtc(now)}`, size: null, ...o,
+    status: 'waiting', progress: 0, errorCode: null, fileName: null, createdAt: now, updatedAt: now, executionAt: null,
+  };
+}
+
 export class BackupService {
+  readonly policies: BackupPolicies;
+
   constructor(
     private readonly store: Store,
     private readonly engine: TaskEngine,
     private readonly instances: InstanceService,
     private readonly signer: DownloadSigner,
     private readonly dataDir: string,
-  ) {}
+  ) {
+    this.policies = new BackupPolicies(store);
+  }
 
   private task(i: InstanceRecord, id: string, name: string, steps: { name: string }[], state: object, actor: Actor, now: number): NewTask {
     return {
@@ -96,18 +112,38 @@ export class BackupService {
   async createBackup(projectId: string, instanceId: string, body: CreateBackupBody, actor: Actor): Promise<string> {
     const i = await this.ownInstance(projectId, instanceId);
     const remark = checkRemark(body.remark);
-    const now = Date.now();
-    const id = randomUUID();
-    const format = body.backup_format ?? 'rdb';
-    const record: BackupRecord = {
-      id, projectId, instanceId, name: `backup_${compactUtc(now)}`, period: null, size: null, type: 'manual', format,
-      status: 'waiting', progress: 0, errorCode: null, remark, fileName: null, createdAt: now, updatedAt: now, executionAt: null,
-    };
-    const out = await this.store.records.createBackup(
-      this.task(i, id, backupOperation.name, backupOperation.steps, { format, createdAt: now }, actor, now), record, NOT_RUNNING);
+    const record = newBackup(i, randomUUID(), { type: 'manual', period: null, format: body.backup_format ?? 'rdb', remark });
+    const out = await this.startBackup(i, record, actor);
     if (!out.ok) throw refusal(out);
-    this.engine.kick();
-    return id;
+    return record.id;
+  }
+
+  private async startBackup(i: InstanceRecord, b: BackupRecord, actor: Actor): Promise<CreateRecordOutcome> {
+    const task = this.task(i, b.id, backupOperation.name, backupOperation.steps, { format: b.format, createdAt: b.createdAt }, actor, b.createdAt);
+    const out = await this.store.records.createBackup(task, b, NOT_RUNNING);
+    if (out.ok) this.engine.kick();
+    return out;
+  }
+
+  /**
+   * The automatic backup of one schedule slot (its id is fixed per slot, so it happens once). When
+   * section 6 forbids a backup now, the record is created `failed` with dcs.08.0008. False when the
+   * slot's record exists already or the instance is gone.
+   */
+  async createAutoBackup(i: InstanceRecord, id: string, period: string): Promise<boolean> {
+    if (!i.managed || (await this.store.records.getBackup(id))) return false;
+    const record = newBackup(i, id, { type: 'auto', period, format: 'rdb', remark: null });
+    const out = await this.startBackup(i, record, AUTOMATIC);
+    if (out.ok) return true;
+    if (out.refused === 'instance_gone') return false;
+    return this.store.records.insertBackupIfAbsent({ ...record, status: 'failed', errorCode: 'dcs.08.0008' });
+  }
+
+  /** Retention of automatic backups: past `saveDays`, the file goes and the record becomes `expired`. */
+  async expireAutoBackups(instanceId: string, saveDays: number, now = Date.now()): Promise<number> {
+    const ids = await this.store.records.expireAutoBackups(instanceId, now - saveDays * 24 * 3600_000, now);
+    for (const id of ids) fs.rmSync(backupDirOf(this.dataDir, instanceId, id), { recursive: true, force: true });
+    return ids.length;
   }
 
   private async instanceMustExist(projectId: string, instanceId: string): Promise<void> {

@@ -2,7 +2,10 @@
 import path from 'node:path';
 
 export const backupDirOf = (dataDir: string, instanceId: string, backupId: string): string =>
-  path.join(dataDir, 'backups', instanceId, backupId);
+  path.join(instanceBackupsDirOf(dataDir, instanceId), backupId);
+
+/** Every backup file of an instance (removed with the instance). */
+export const instanceBackupsDirOf = (dataDir: string, instanceId: string): string => path.join(dataDir, 'backups', instanceId);
 
 /** `yyyyMMddHHmmss` UTC of an epoch-ms time. */
 export const compactUtc = (ms: number): string => new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);

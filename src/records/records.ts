@@ -64,3 +64,63 @@ export interface RecordActor {
   userId: string;
   userName: string;
 }
+
+// ---- key scans (records.md §3–5) ----
+
+/** big-key analysis, hot-key analysis, expired-key scan: each its own record_kind. */
+export type ScanKind = 'bigkey' | 'hotkey' | 'expire';
+export type ScanStatus = 'waiting' | 'running' | 'success' | 'failed';
+export const SCAN_STATUSES: readonly ScanStatus[] = ['waiting', 'running', 'success', 'failed'];
+export const SCAN_IN_FLIGHT: readonly ScanStatus[] = ['waiting', 'running'];
+/** At most this many scan records per instance and kind (D13); the oldest finished go first. */
+export const SCAN_RECORDS_KEPT = 100;
+
+/** One key a big-key or hot-key analysis found (BigkeysBody / HotkeysBody). */
+export interface FoundKey {
+  name: string;
+  type: 'string' | 'list' | 'set' | 'zset' | 'hash';
+  shard: string;
+  db: number;
+  size: number;
+  unit: 'byte' | 'count';
+  /** hot keys only: OBJECT FREQ */
+  freq?: number;
+}
+
+export interface ScanRecord {
+  id: string;
+  projectId: string;
+  instanceId: string;
+  kind: ScanKind;
+  scanType: 'manual' | 'auto';
+  status: ScanStatus;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** entries in `keys` (big/hot), keys released (expire) */
+  num: number;
+  keys: FoundKey[] | null;
+  failReason: string | null;
+  /** The driving engine task's status and fail_reason, when it still exists (reads only). */
+  taskStatus?: string | null;
+  taskFailReason?: string | null;
+}
+
+export type ScanPatch = Partial<Pick<ScanRecord, 'status' | 'startedAt' | 'finishedAt' | 'num' | 'keys' | 'failReason'>>;
+
+export interface ScanQuery {
+  offset: number;
+  limit: number;
+  status?: ScanStatus;
+}
+
+/**
+ * A stored automatic-run configuration, with when it last changed: an autoscan configuration of
+ * a scan kind, or the automatic backup policy (kind `backup`). Its fields depend on the kind.
+ */
+export interface AutoscanConfigRecord {
+  instanceId: string;
+  kind: ScanKind | 'backup';
+  config: Record<string, unknown>;
+  updatedAt: number;
+}

@@ -125,11 +125,12 @@ export class PostgresStore implements Store {
   async deleteInstance(projectId: string, id: string): Promise<DeleteInstanceOutcome> {
     return this.db.tx(async (c): Promise<DeleteInstanceOutcome> => {
       if ((await this.db.q(plans.lockInstance, [id, projectId], c)).length === 0) return { outcome: 'not_found' };
-      const active = await this.activeTaskOf(c, id);
+      const [active] = await this.withSteps(await this.db.q(plans.anyActiveTaskOf, [id], c), c);
       if (active) return { outcome: 'busy', activeTask: active };
       const [migration] = await this.db.q(plans.runningMigrationOfInstance, [id], c);
       if (migration) return { outcome: 'in_migration', migrationId: String(migration.id) };
       await this.db.run(plans.deleteInstance, [id], c);
+      for (const sql of plans.recordsOfInstanceDeletes) await this.db.run(sql, [id], c);
       return { outcome: 'deleted' };
     });
   }
@@ -198,6 +199,7 @@ export class PostgresStore implements Store {
 
   async purgeFinishedBefore(before: number, by: Deleter): Promise<number> {
     const [r] = await this.db.q(plans.purgeFinishedBefore, [before, by.userId, by.userName, by.message, Date.now()]);
+    await this.db.run(plans.purgeFinishedRecordTasks, [before]);
     return Number(r?.n ?? 0);
   }
 

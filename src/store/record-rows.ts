@@ -1,7 +1,7 @@
 /**
  * Row <-> record mapping of backups and restores, shared by both stores (same column names).
  */
-import type { BackupPatch, BackupRecord, RestorePatch, RestoreRecord } from '../records/records.js';
+import type { AutoscanConfigRecord, BackupPatch, BackupRecord, RestorePatch, RestoreRecord, ScanPatch, ScanRecord } from '../records/records.js';
 
 type Row = Record<string, unknown>;
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
@@ -38,17 +38,38 @@ export const restoreValues = (r: RestoreRecord): unknown[] => [
   r.id, r.projectId, r.instanceId, r.backupId, r.backupName, r.backupRemark, r.status, r.progress, r.errorCode, r.remark, r.createdAt, r.updatedAt,
 ];
 
+export function scanFromRow(r: Row): ScanRecord {
+  return {
+    id: String(r.id), projectId: String(r.project_id), instanceId: String(r.instance_id), kind: String(r.kind) as ScanRecord['kind'],
+    scanType: String(r.scan_type) as ScanRecord['scanType'], status: String(r.status) as ScanRecord['status'],
+    createdAt: num(r.created_at), startedAt: numOrNull(r.started_at), finishedAt: numOrNull(r.finished_at), num: num(r.num),
+    keys: r.keys === null || r.keys === undefined ? null : JSON.parse(String(r.keys)), failReason: strOrNull(r.fail_reason),
+    taskStatus: strOrNull(r.task_status), taskFailReason: strOrNull(r.task_fail_reason),
+  };
+}
+
+export const configFromRow = (r: Row): AutoscanConfigRecord => ({
+  instanceId: String(r.instance_id), kind: String(r.kind) as AutoscanConfigRecord['kind'], config: JSON.parse(String(r.config)), updatedAt: num(r.updated_at),
+});
+
+/** Column order of insertScan. */
+export const scanValues = (s: ScanRecord): unknown[] => [
+  s.id, s.projectId, s.instanceId, s.kind, s.scanType, s.status, s.createdAt, s.startedAt, s.finishedAt, s.num,
+  s.keys === null ? null : JSON.stringify(s.keys), s.failReason,
+];
+
 const COLUMN: Record<string, string> = {
   status: 'status', progress: 'progress', errorCode: 'error_code', size: 'size', fileName: 'file_name',
-  executionAt: 'execution_at', updatedAt: 'updated_at',
+  executionAt: 'execution_at', updatedAt: 'updated_at', startedAt: 'started_at', finishedAt: 'finished_at', num: 'num', keys: 'keys',
+  failReason: 'fail_reason',
 };
 
-/** [column, value] pairs of a patch, in a stable order. */
-export function recordPatchColumns(patch: BackupPatch | RestorePatch): [string, unknown][] {
+/** [column, value] pairs of a patch, in a stable order (found keys as JSON). */
+export function recordPatchColumns(patch: BackupPatch | RestorePatch | ScanPatch): [string, unknown][] {
   return Object.entries(patch).filter(([, v]) => v !== undefined).map(([k, v]) => {
     const c = COLUMN[k];
     if (!c) throw new Error(`no column for ${k}`);
-    return [c, v];
+    return [c, k === 'keys' && v !== null ? JSON.stringify(v) : v];
   });
 }
 

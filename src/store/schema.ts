@@ -264,6 +264,42 @@ CREATE TABLE record_audit (
 );`,
   },
   {
+    // Key scans (big-key, hot-key, expired-key; records.md §3–5) run as engine tasks marked with
+    // their kind, but block nothing: the one-active-task rule now counts only background tasks,
+    // backups, restores and migration runs (whose instance_id is the migration: one run each),
+    // and a second rule allows one scan of each kind per instance.
+    // Autoscan configurations are stored per instance and kind as JSON.
+    version: 6,
+    sql: `
+DROP INDEX tasks_one_active;
+CREATE UNIQUE INDEX tasks_one_active ON tasks(instance_id)
+  WHERE status IN ('CREATED','WAITING','EXECUTING') AND (record_kind IS NULL OR record_kind IN ('backup','restore','migration'));
+CREATE UNIQUE INDEX tasks_one_scan ON tasks(instance_id, record_kind)
+  WHERE status IN ('CREATED','WAITING','EXECUTING') AND record_kind IN ('bigkey','hotkey','expire');
+CREATE TABLE key_scans (
+  id TEXT PRIMARY KEY,
+  project_id TEXT NOT NULL,
+  instance_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  scan_type TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at {TIME} NOT NULL,
+  started_at {TIME},
+  finished_at {TIME},
+  num {COUNT} NOT NULL DEFAULT 0,
+  keys TEXT,
+  fail_reason TEXT
+);
+CREATE INDEX key_scans_instance ON key_scans(instance_id, kind, created_at DESC, id DESC);
+CREATE TABLE autoscan_configs (
+  instance_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  config TEXT NOT NULL,
+  updated_at {TIME} NOT NULL,
+  PRIMARY KEY (instance_id, kind)
+);`,
+  },
+  {
     // Issue 14: lists at a million tasks. Record tasks (record_kind, version 5) are not counted:
     // they never show as background tasks. The instance list walks (project, instance, time) in one
     // index; task counts are kept in buckets of a day, an hour and a second per instance and per
@@ -336,7 +372,7 @@ CREATE TABLE migration_logs (
   message TEXT NOT NULL
 );
 CREATE INDEX migration_logs_of ON migration_logs(migration_id, id);
-`,
+`
   },
 ];
 

@@ -89,11 +89,12 @@ export class SqliteStore implements Store {
   async deleteInstance(projectId: string, id: string): Promise<DeleteInstanceOutcome> {
     return this.db.write((): DeleteInstanceOutcome => {
       if (!this.db.get(plans.instanceInProject, id, projectId)) return { outcome: 'not_found' };
-      const active = this.activeTaskOf(id);
-      if (active) return { outcome: 'busy', activeTask: active };
+      const r = this.db.get(plans.anyActiveTaskOf, id);
+      if (r) return { outcome: 'busy', activeTask: this.withSteps([r])[0]! };
       const migration = this.db.get(plans.runningMigrationOfInstance, id, id);
       if (migration) return { outcome: 'in_migration', migrationId: String(migration.id) };
       this.db.run(plans.deleteInstance, id);
+      for (const sql of plans.recordsOfInstanceDeletes) this.db.run(sql, id);
       return { outcome: 'deleted' };
     });
   }
@@ -183,6 +184,7 @@ export class SqliteStore implements Store {
         this.audit(r, by, now);
         this.db.run(plans.deleteTask, r.id);
       }
+      this.db.run(plans.purgeFinishedRecordTasks, before);
       return rows.length;
     });
   }

@@ -5,7 +5,10 @@
 import type { AuditRecord, Deleter, NewTask, StepStatus, TaskRecord } from '../tasks/records.js';
 import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { CredentialRecord, TokenRecord } from '../auth/records.js';
-import type { BackupPatch, BackupRecord, BackupStatus, RecordActor, RecordWindow, RestorePatch, RestoreRecord } from '../records/records.js';
+import type {
+  AutoscanConfigRecord, BackupPatch, BackupRecord, BackupStatus, RecordActor, RecordWindow, RestorePatch, RestoreRecord, ScanKind, ScanPatch, ScanQuery,
+  ScanRecord,
+} from '../records/records.js';
 import type { MigrationLog, MigrationRecord, MigrationRunPatch, MigrationStatus } from '../migrations/records.js';
 
 export interface TaskQuery {
@@ -170,7 +173,11 @@ export interface Store {
   updateInstance(id: string, patch: InstancePatch): Promise<void>;
   /** The patch is applied only while the fence's task is held by its owner (same statement); false otherwise. */
   updateInstanceAsTask(fence: TaskFence, instanceId: string, patch: InstancePatch): Promise<boolean>;
-  /** Removes the instance unless it has an unfinished task (one transaction, instance row locked); its finished tasks stay. */
+  /**
+   * Removes the instance unless it has an unfinished task or key scan (one transaction, instance
+   * row locked), with its records, their tasks and its autoscan configurations; its finished
+   * background tasks stay.
+   */
   deleteInstance(projectId: string, id: string): Promise<DeleteInstanceOutcome>;
 
   /** Records a task, its steps and the instance patch in one transaction (see CreateTaskOutcome). */
@@ -212,7 +219,7 @@ export interface Store {
   finishTask(id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number): Promise<boolean>;
   /** Durations (ms) of recent finished tasks with this name, for remain_time estimates. */
   recentDurations(name: string, limit: number): Promise<number[]>;
-  /** Deletes finished tasks older than `before` and audits each as deleted by `by`. */
+  /** Deletes finished tasks older than `before` and audits each as deleted by `by`; finished record tasks go too (unaudited: the records keep their outcome). */
   purgeFinishedBefore(before: number, by: Deleter): Promise<number>;
   countTasksByStatus(): Promise<Record<string, number>>;
 
@@ -257,4 +264,39 @@ export interface RecordStore {
   getRestore(id: string): Promise<RestoreRecord | null>;
   listRestores(instanceId: string, w: RecordWindow): Promise<{ total: number; items: RestoreRecord[] }>;
   updateRestoreAsTask(fence: TaskFence, id: string, patch: RestorePatch): Promise<boolean>;
+
+  /**
+   * Records a key scan with its engine task (marked with the scan's kind, so it holds no
+   * active-task slot), in one transaction with the instance row locked. Refused when the instance
+   * is gone, while a task named in `refuseDuring` runs (a restore), when the instance status is in
+   * `refuseStatuses` and no task runs, or while a scan of the same kind is unfinished. Then keeps
+   * at most SCAN_RECORDS_KEPT records of that kind (the oldest finished go).
+   */
+  createScan(task: NewTask, s: ScanRecord, o: { refuseStatuses: InstanceStatus[]; refuseDuring: string[] }): Promise<CreateScanOutcome>;
+  getScan(id: string): Promise<ScanRecord | null>;
+  /** A page, newest first; `count` matching records, `sumNum` the sum of their num. */
+  listScans(instanceId: string, kind: ScanKind, q: ScanQuery): Promise<{ count: number; sumNum: number; items: ScanRecord[] }>;
+  /** Fenced by the driving task's lease (same statement). */
+  updateScanAsTask(fence: TaskFence, id: string, patch: ScanPatch): Promise<boolean>;
+  /** Removes a finished scan record (with an audit row); refused while its task is unfinished. */
+  deleteScan(instanceId: string, kind: ScanKind, id: string, by: RecordActor, now: number): Promise<DeleteScanOutcome>;
+  getAutoscanConfig(instanceId: string, kind: AutoscanConfigRecord['kind']): Promise<AutoscanConfigRecord | null>;
+  putAutoscanConfig(c: AutoscanConfigRecord): Promise<void>;
+  /** Records a backup that never ran (e.g. `failed` dcs.08.0008); false when its id exists already. */
+  insertBackupIfAbsent(b: BackupRecord): Promise<boolean>;
+  /** Marks `expired` the instance's `succeed` automatic backups created before `before`; returns their ids. */
+  expireAutoBackups(instanceId: string, before: number, now: number): Promise<string[]>;
+  /** Every configuration of an existing instance (the scheduler's list). */
+  listAutoscanConfigs(): Promise<AutoscanConfigRecord[]>;
 }
+
+export type CreateScanOutcome =
+  | { ok: true }
+  | { ok: false; refused: 'instance_gone' }
+  | { ok: false; refused: 'busy'; activeTaskName: string }
+  | { ok: false; refused: 'instance_state'; status: InstanceStatus }
+  | { ok: false; refused: 'scan_in_flight' }
+  /** a record with this id exists already (a scheduled slot another node has taken) */
+  | { ok: false; refused: 'duplicate' };
+
+export type DeleteScanOutcome = { outcome: 'deleted'; scan: ScanRecord } | { outcome: 'not_found' } | { outcome: 'running' };

@@ -12,3 +12,12 @@ export async function createRunningInstance(admin: Client, name: string, passwor
   }, 20_000, `${name} RUNNING`);
   return { id, port: shown.body.port };
 }
+
+/** An attached Redis (`redis_url`, no password) for tests, waited for until RUNNING; its instance id. */
+export async function attachRunningRedis(admin: Client, name: string, redisUrl: string): Promise<string> {
+  const r = await admin.post(`/v2/{p}/instances`, { name, engine: 'Redis', engine_version: '7.0', capacity: 1, redis_url: redisUrl, no_password_access: true });
+  assert.equal(r.status, 200, r.text);
+  const id: string = r.body.instances[0].instance_id;
+  await waitFor(async () => (await admin.get(`/v2/{p}/instances/${id}`)).body.status === 'RUNNING', 20_000, `${name} RUNNING`);
+  return id;
+}

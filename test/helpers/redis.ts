@@ -23,11 +23,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(password: string | null = null): Promise<TestRedis> {
+export async function startRedis(password: string | null = null, extraArgs: string[] = []): Promise<TestRedis> {
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', tempDir('dcs-redis-')];
   // The password goes through stdin-free config: tests are allowed to show it in ps.
   if (password) args.push('--requirepass', password);
+  args.push(...extraArgs);
   const proc = spawn('redis-server', args, { stdio: 'ignore' });
   const client = (pw: string | null = password) =>
     new Redis({ host: '127.0.0.1', port, password: pw ?? undefined, lazyConnect: false, maxRetriesPerRequest: 1, retryStrategy: () => null });

@@ -6,6 +6,7 @@ import { CAPACITY_GB, INSTANCE_NAME, PORT } from '../../instances/schemas.js';
 import { INSTANCE, complete, pathParams, responses, READS, CHANGES } from '../schemas.js';
 import { instanceView } from '../views.js';
 import { instanceQuery } from '../query.js';
+import { BACKUP_POLICY_SCHEMA, BACKUP_POLICY_VIEW, type BackupPolicies, type BackupPolicyBody } from '../../records/backup-policy.js';
 
 const INSTANCE_LIST_QUERY = {
   type: 'object',
@@ -35,6 +36,7 @@ const CREATE_BODY = {
     maintain_begin: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$' },
     maintain_end: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$' },
     az_codes: { type: 'array', maxItems: 10, items: { type: 'string', maxLength: 64 } },
+    instance_backup_policy: BACKUP_POLICY_SCHEMA,
     tags: {
       type: 'array', maxItems: 20,
       items: { type: 'object', required: ['key'], properties: { key: { type: 'string', minLength: 1, maxLength: 128 }, value: { type: 'string', maxLength: 255 } } },
@@ -42,8 +44,11 @@ const CREATE_BODY = {
   },
 } as const;
 
-export const instanceRoutes: FastifyPluginAsync<{ instances: InstanceService }> = async (app, { instances }) => {
-  app.post<{ Params: P; Body: CreateInstance }>('/instances', {
+/** ShowInstanceResponse: an instance with its automatic backup policy (records.md §1). */
+const SHOWN_INSTANCE = complete({ type: 'object', properties: { ...INSTANCE.properties, instance_backup_policy: BACKUP_POLICY_VIEW } } as const);
+
+export const instanceRoutes: FastifyPluginAsync<{ instances: InstanceService; policies: BackupPolicies }> = async (app, { instances, policies }) => {
+  app.post<{ Params: P; Body: CreateInstance & { instance_backup_policy?: BackupPolicyBody } }>('/instances', {
     config: CHANGES,
     schema: {
       summary: 'Create an instance (a managed redis-server, or an attached Redis with redis_url)', operationId: 'CreateInstance', tags: ['instances'],
@@ -59,7 +64,9 @@ export const instanceRoutes: FastifyPluginAsync<{ instances: InstanceService }> 
       }),
     },
   }, async (req) => {
+    const policy = req.body.instance_backup_policy && (await policies.check(null, req.body.instance_backup_policy));
     const i = await instances.create(req.params.project_id, req.body, req.caller);
+    if (policy) await policies.save(i.id, policy);
     return { order_id: null, instances: [{ instance_id: i.id, instance_name: i.name }] };
   });
 
@@ -81,11 +88,11 @@ export const instanceRoutes: FastifyPluginAsync<{ instances: InstanceService }> 
     config: READS,
     schema: {
       summary: 'Show an instance; `task` is the running background task, null when idle', operationId: 'ShowInstance', tags: ['instances'],
-      params: pathParams('project_id', 'instance_id'), response: responses({ 200: INSTANCE }),
+      params: pathParams('project_id', 'instance_id'), response: responses({ 200: SHOWN_INSTANCE }),
     },
   }, async (req) => {
     const s = await instances.show(req.params.project_id, req.params.instance_id);
-    return instanceView(s, await instances.usedMemoryMb(s.instance));
+    return { ...instanceView(s, await instances.usedMemoryMb(s.instance)), instance_backup_policy: await policies.view(req.params.project_id, s.instance.id) };
   });
 
   app.delete<{ Params: P }>('/instances/:instance_id', {

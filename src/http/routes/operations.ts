@@ -8,9 +8,10 @@ import { ENDPOINTS } from '../../operations/registry.js';
 import type { EndpointCall } from '../../operations/operation.js';
 import type { InstanceService } from '../../instances/service.js';
 import type { TaskService } from '../../tasks/service.js';
+import type { BackupPolicies } from '../../records/backup-policy.js';
 import { CHANGES, pathParams, responses } from '../schemas.js';
 
-export const operationRoutes: FastifyPluginAsync<{ instances: InstanceService; tasks: TaskService }> = async (app, { instances, tasks }) => {
+export const operationRoutes: FastifyPluginAsync<{ instances: InstanceService; tasks: TaskService; policies: BackupPolicies }> = async (app, { instances, tasks, policies }) => {
   for (const e of ENDPOINTS) {
     const ids = [...e.url.matchAll(/:([a-z_]+)/g)].map((m) => m[1] as 'instance_id');
     app.route<{ Params: Record<string, string>; Body: unknown }>({
@@ -33,6 +34,7 @@ export const operationRoutes: FastifyPluginAsync<{ instances: InstanceService; t
           operable: (id) => instances.operable(projectId, id),
           start: (op, instance, plan) => tasks.start(op, instance, plan, req.caller),
           rename: (instance, patch) => instances.rename(instance, patch),
+          backupPolicies: policies,
         };
         const out = await e.handle(call as EndpointCall<never>);
         return e.reply.status === 204 ? reply.code(204).send() : out;

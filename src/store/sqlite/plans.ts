@@ -6,6 +6,8 @@ import { INSTANCE_COLUMNS } from '../rows.js';
 import { MIGRATION_COLUMNS } from '../migration-rows.js';
 
 const ACTIVE = `status IN ('CREATED','WAITING','EXECUTING')`;
+/** Tasks that hold an instance's one active-task slot: background tasks, backups, restores (not key scans). */
+const SLOT = `(record_kind IS NULL OR record_kind IN ('backup','restore'))`;
 /** The lease fence. Parameters: owner, now. */
 const FENCE = `lease_owner = ? AND status = 'EXECUTING' AND lease_expires_at > ?`;
 /** Parameters: one JSON array of ids. */
@@ -38,9 +40,11 @@ export const deleteInstance = 'DELETE FROM instances WHERE id = ?';
 // ---- tasks ----
 
 /** instance_id */
-export const activeTaskOf = `SELECT * FROM tasks WHERE instance_id = ? AND ${ACTIVE}`;
+export const activeTaskOf = `SELECT * FROM tasks WHERE instance_id = ? AND ${ACTIVE} AND ${SLOT}`;
+/** The unfinished task that keeps an instance from being deleted: a slot holder first, else a key scan. instance_id */
+export const anyActiveTaskOf = `SELECT * FROM tasks WHERE instance_id = ? AND ${ACTIVE} ORDER BY CASE WHEN ${SLOT} THEN 0 ELSE 1 END LIMIT 1`;
 /** project_id */
-export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = ? AND ${ACTIVE} ORDER BY created_at, id`;
+export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = ? AND ${ACTIVE} AND ${SLOT} ORDER BY created_at, id`;
 /** id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at */
 export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -165,7 +169,7 @@ export const tokenByHash = 'SELECT * FROM tokens WHERE hash = ?';
 export const insertRecordTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at, record_kind)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', ?, ?, ?, ?)`;
 /** The name of the instance's unfinished task (any kind). instance_id */
-export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = ? AND ${ACTIVE}`;
+export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = ? AND ${ACTIVE} AND ${SLOT}`;
 /** backupValues order */
 export const insertBackup = `INSERT INTO backups (id, project_id, instance_id, name, period, size, backup_type, format, status, progress,
     error_code, remark, file_name, created_at, updated_at, execution_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -180,7 +184,7 @@ export const countBackups = `SELECT COUNT(*) AS n FROM backups b WHERE ${recordW
 /** recordWindow's parameters, limit, offset */
 export const pageOfBackups = `${BACKUP_WITH_TASK} WHERE ${recordWindow('b')} ORDER BY b.created_at DESC, b.id DESC LIMIT ? OFFSET ?`;
 /** A record written by its own task (same id), fenced. The columns' values, then id, owner, now */
-const patchRecordAsTask = (table: 'backups' | 'restores', columns: string[]) =>
+const patchRecordAsTask = (table: 'backups' | 'restores' | 'key_scans', columns: string[]) =>
   `UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE id = ? AND EXISTS (SELECT 1 FROM tasks WHERE id = ${table}.id AND ${FENCE})`;
 /** the columns' values, then id, owner, now */
 export const patchBackupAsTask = (columns: string[]) => patchRecordAsTask('backups', columns);
@@ -251,3 +255,71 @@ export const auditPageOfProject = 'SELECT * FROM task_audit WHERE project_id = ?
 
 /** A round trip that touches nothing (GET /health). */
 export const ping = 'SELECT 1';
+
+// ---- key scans (big-key, hot-key, expired-key) ----
+
+/**
+ * A key scan's engine task, its kind set in the insert itself so the one-scan-per-kind index
+ * judges it (and the one-active-task index ignores it). A scheduled run's id is fixed per
+ * slot: a second node creating it again inserts nothing. id, project_id, instance_id,
+ * instance_name, name, details, user_id, user_name, params, state, created_at, updated_at, record_kind
+ */
+export const insertScanTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state,
+    created_at, updated_at, record_kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', ?, ?, ?, ?)
+  ON CONFLICT (id) DO NOTHING`;
+/** instance_id, record_kind */
+export const scanTaskInFlight = `SELECT 1 FROM tasks WHERE instance_id = ? AND record_kind = ? AND ${ACTIVE}`;
+/** scanValues order */
+export const insertScan = `INSERT INTO key_scans (id, project_id, instance_id, kind, scan_type, status, created_at, started_at, finished_at, num, keys,
+    fail_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const SCAN_WITH_TASK = 'SELECT s.*, t.status AS task_status, t.fail_reason AS task_fail_reason FROM key_scans s LEFT JOIN tasks t ON t.id = s.id';
+/** A scan in flight whose task has ended was interrupted for good: it reads as failed. */
+const SCAN_STATUS = `CASE WHEN s.status IN ('waiting','running') AND (t.status IS NULL OR t.status NOT IN ('CREATED','WAITING','EXECUTING'))
+  THEN 'failed' ELSE s.status END`;
+/** id */
+export const scanById = `${SCAN_WITH_TASK} WHERE s.id = ?`;
+/** Parameters: instance_id, kind, status, status (null = any) */
+const scanFilter = `s.instance_id = ? AND s.kind = ? AND (? IS NULL OR ${SCAN_STATUS} = ?)`;
+/** scanFilter's parameters */
+export const countScans = `SELECT COUNT(*) AS n, COALESCE(SUM(s.num), 0) AS total FROM key_scans s LEFT JOIN tasks t ON t.id = s.id WHERE ${scanFilter}`;
+/** scanFilter's parameters, limit, offset */
+export const pageOfScans = `${SCAN_WITH_TASK} WHERE ${scanFilter} ORDER BY s.created_at DESC, s.id DESC LIMIT ? OFFSET ?`;
+/** the columns' values, then id, owner, now */
+export const patchScanAsTask = (columns: string[]) => patchRecordAsTask('key_scans', columns);
+/** instance_id, kind */
+export const countScansOfKind = 'SELECT COUNT(*) AS n FROM key_scans WHERE instance_id = ? AND kind = ?';
+/** The oldest finished scans of a kind (their task has ended, whatever the record says). instance_id, kind, how many */
+export const trimScans = `DELETE FROM key_scans WHERE id IN (SELECT s.id FROM key_scans s LEFT JOIN tasks t ON t.id = s.id
+  WHERE s.instance_id = ? AND s.kind = ? AND (t.status IS NULL OR t.status NOT IN ('CREATED','WAITING','EXECUTING')) ORDER BY s.created_at, s.id LIMIT ?)`;
+/** id */
+export const deleteScan = 'DELETE FROM key_scans WHERE id = ?';
+/** instance_id, kind */
+export const autoscanConfigOf = 'SELECT * FROM autoscan_configs WHERE instance_id = ? AND kind = ?';
+/** instance_id, kind, config, updated_at */
+export const putAutoscanConfig = `INSERT INTO autoscan_configs (instance_id, kind, config, updated_at) VALUES (?, ?, ?, ?)
+  ON CONFLICT (instance_id, kind) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at`;
+
+/** Every autoscan configuration of an existing instance (the scheduler's list). */
+export const autoscanConfigsOfInstances = 'SELECT c.* FROM autoscan_configs c JOIN instances i ON i.id = c.instance_id';
+
+// ---- what goes with a deleted instance, and retention of record tasks ----
+
+/** Deleting an instance removes its records, their engine tasks and its autoscan configurations (records.md §6). instance_id, each */
+export const recordsOfInstanceDeletes = [
+  'DELETE FROM backups WHERE instance_id = ?',
+  'DELETE FROM restores WHERE instance_id = ?',
+  'DELETE FROM key_scans WHERE instance_id = ?',
+  'DELETE FROM autoscan_configs WHERE instance_id = ?',
+  'DELETE FROM tasks WHERE instance_id = ? AND record_kind IS NOT NULL',
+];
+/** Retention: finished record tasks go (their records keep the outcome; nothing to audit). before */
+export const purgeFinishedRecordTasks = `DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < ? AND record_kind IS NOT NULL`;
+
+// ---- automatic backups ----
+
+/** A record that never ran (an automatic backup section 6 forbade): inserted once per id. backupValues order */
+export const insertBackupIfAbsent = `INSERT INTO backups (id, project_id, instance_id, name, period, size, backup_type, format, status, progress,
+    error_code, remark, file_name, created_at, updated_at, execution_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`;
+/** Automatic backups past their retention: status expired. updated_at, instance_id, created before; returns the ids */
+export const expireAutoBackups = `UPDATE backups SET status = 'expired', updated_at = ? WHERE instance_id = ? AND backup_type = 'auto' AND status = 'succeed'
+  AND created_at < ? RETURNING id`;

@@ -5,11 +5,14 @@
  */
 import type { SqliteDb } from './db.js';
 import * as plans from './plans.js';
-import { backupFromRow, backupValues, isActive, recordPatchColumns, restoreFromRow, restoreValues } from '../record-rows.js';
-import { BACKUP_IN_FLIGHT, type BackupPatch, type BackupRecord, type RecordActor, type RecordWindow, type RestorePatch, type RestoreRecord } from '../../records/records.js';
+import { backupFromRow, backupValues, configFromRow, isActive, recordPatchColumns, restoreFromRow, restoreValues, scanFromRow, scanValues } from '../record-rows.js';
+import {
+  BACKUP_IN_FLIGHT, SCAN_RECORDS_KEPT, type AutoscanConfigRecord, type BackupPatch, type BackupRecord, type RecordActor, type RecordWindow,
+  type RestorePatch, type RestoreRecord, type ScanKind, type ScanPatch, type ScanQuery, type ScanRecord,
+} from '../../records/records.js';
 import type { NewTask } from '../../tasks/records.js';
 import type { InstancePatch, InstanceStatus } from '../../instances/records.js';
-import type { CreateRecordOutcome, DeleteBackupOutcome, RecordStore, TaskFence } from '../types.js';
+import type { CreateRecordOutcome, CreateScanOutcome, DeleteBackupOutcome, DeleteScanOutcome, RecordStore, TaskFence } from '../types.js';
 
 const windowArgs = (w: RecordWindow) => [w.from ?? null, w.from ?? null, w.to ?? null, w.to ?? null];
 
@@ -104,5 +107,78 @@ export class SqliteRecords implements RecordStore {
     const cols = recordPatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now });
     const sql = plans.patchRestoreAsTask(cols.map(([c]) => c));
     return this.db.write(() => this.db.run(sql, ...cols.map(([, v]) => v), id, fence.owner, fence.now) === 1);
+  }
+
+  // ---- key scans ----
+
+  async createScan(t: NewTask, sc: ScanRecord, o: { refuseStatuses: InstanceStatus[]; refuseDuring: string[] }): Promise<CreateScanOutcome> {
+    return this.db.write((): CreateScanOutcome => {
+      const inst = this.db.get(plans.instanceInProject, t.instanceId, t.projectId);
+      if (!inst) return { ok: false, refused: 'instance_gone' };
+      const active = this.db.get(plans.activeTaskNameOf, t.instanceId);
+      if (active && o.refuseDuring.includes(String(active.name))) return { ok: false, refused: 'busy', activeTaskName: String(active.name) };
+      const status = String(inst.status) as InstanceStatus;
+      if (!active && o.refuseStatuses.includes(status)) return { ok: false, refused: 'instance_state', status };
+      if (this.db.get(plans.scanTaskInFlight, t.instanceId, sc.kind)) return { ok: false, refused: 'scan_in_flight' };
+      const inserted = this.db.run(plans.insertScanTask, t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
+        t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, t.createdAt, sc.kind);
+      if (inserted === 0) return { ok: false, refused: 'duplicate' };
+      t.steps.forEach((name, i) => this.db.run(plans.insertStep, t.id, i, name));
+      this.db.run(plans.insertScan, ...scanValues(sc));
+      const n = Number(this.db.get(plans.countScansOfKind, sc.instanceId, sc.kind)!.n);
+      if (n > SCAN_RECORDS_KEPT) this.db.run(plans.trimScans, sc.instanceId, sc.kind, n - SCAN_RECORDS_KEPT);
+      return { ok: true };
+    });
+  }
+
+  async getScan(id: string): Promise<ScanRecord | null> {
+    const r = this.db.get(plans.scanById, id);
+    return r ? scanFromRow(r) : null;
+  }
+
+  async listScans(instanceId: string, kind: ScanKind, q: ScanQuery): Promise<{ count: number; sumNum: number; items: ScanRecord[] }> {
+    const args = [instanceId, kind, q.status ?? null, q.status ?? null];
+    const c = this.db.get(plans.countScans, ...args)!;
+    const items = this.db.all(plans.pageOfScans, ...args, q.limit, q.offset).map(scanFromRow);
+    return { count: Number(c.n), sumNum: Number(c.total), items };
+  }
+
+  async updateScanAsTask(fence: TaskFence, id: string, patch: ScanPatch): Promise<boolean> {
+    const cols = recordPatchColumns(patch);
+    const sql = plans.patchScanAsTask(cols.map(([c]) => c));
+    return this.db.write(() => this.db.run(sql, ...cols.map(([, v]) => v), id, fence.owner, fence.now) === 1);
+  }
+
+  async deleteScan(instanceId: string, kind: ScanKind, id: string, by: RecordActor, now: number): Promise<DeleteScanOutcome> {
+    return this.db.write((): DeleteScanOutcome => {
+      const row = this.db.get(plans.scanById, id);
+      const sc = row && scanFromRow(row);
+      if (!sc || sc.instanceId !== instanceId || sc.kind !== kind) return { outcome: 'not_found' };
+      if (isActive(sc.taskStatus)) return { outcome: 'running' };
+      this.db.run(plans.deleteScan, id);
+      this.db.run(plans.insertRecordAudit, sc.projectId, sc.instanceId, kind, id, 'delete', sc.status, by.userId, by.userName, now);
+      return { outcome: 'deleted', scan: sc };
+    });
+  }
+
+  async getAutoscanConfig(instanceId: string, kind: AutoscanConfigRecord['kind']): Promise<AutoscanConfigRecord | null> {
+    const r = this.db.get(plans.autoscanConfigOf, instanceId, kind);
+    return r ? configFromRow(r) : null;
+  }
+
+  async putAutoscanConfig(c: AutoscanConfigRecord): Promise<void> {
+    await this.db.write(() => this.db.run(plans.putAutoscanConfig, c.instanceId, c.kind, JSON.stringify(c.config), c.updatedAt));
+  }
+
+  async listAutoscanConfigs(): Promise<AutoscanConfigRecord[]> {
+    return this.db.all(plans.autoscanConfigsOfInstances).map(configFromRow);
+  }
+
+  async insertBackupIfAbsent(b: BackupRecord): Promise<boolean> {
+    return this.db.write(() => this.db.run(plans.insertBackupIfAbsent, ...backupValues(b)) === 1);
+  }
+
+  async expireAutoBackups(instanceId: string, before: number, now: number): Promise<string[]> {
+    return this.db.write(() => this.db.all(plans.expireAutoBackups, now, instanceId, before).map((r) => String(r.id)));
   }
 }

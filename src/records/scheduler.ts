@@ -1,0 +1,125 @@
+/**
+ * The autoscan scheduler (records.md §3–5, D11), a small component beside the engine's
+ * Maintenance: every tick it reads the stored configurations and creates the scan of each slot
+ * that is due. A slot's record id is derived from (instance, kind, slot time), so when every
+ * node of a cluster ticks, the store inserts the slot's record once and refuses the others;
+ * after a restart the configuration is read again from the store, so schedules persist.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { DcsError } from '../errors.js';
+import type { Store } from '../store/types.js';
+import { parseFirstScanAt, type DailyConfig, type ExpireConfig } from './autoscan.js';
+import type { ScanKind } from './records.js';
+import type { ScanService } from './scans.js';
+import type { BackupService } from './backups.js';
+import type { StoredBackupPolicy } from './backup-policy.js';
+
+/** D11: an occurrence missed (service down, slow tick) still runs within this window. */
+const CATCH_UP_MS = 60 * 60_000;
+const DAY_MS = 24 * 3600_000;
+const SCHEDULER = { userId: 'dcs-tasks', userName: 'scheduler' };
+
+/** The latest daily `HH:mm` (UTC) slot at or before `now`, or null. */
+export function lastDailySlot(c: DailyConfig, now: number): number | null {
+  const midnight = now - (now % DAY_MS);
+  const slots = c.schedule_at.map((t) => {
+    const at = midnight + (Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5))) * 60_000;
+    return at <= now ? at : at - DAY_MS;
+  });
+  return slots.length ? Math.max(...slots) : null;
+}
+
+/** The latest `first_scan_at + k × interval` slot at or before `now`, or null. */
+export function lastIntervalSlot(c: ExpireConfig, now: number): number | null {
+  if (c.first_scan_at === null || c.interval === null) return null;
+  const first = parseFirstScanAt(c.first_scan_at);
+  if (now < first) return null;
+  if (c.interval === 0) return first;
+  const step = c.interval * 1000;
+  return first + Math.floor((now - first) / step) * step;
+}
+
+/**
+ * The automatic backup slot under way at `now`: the `begin_at` hour (UTC) that has started and
+ * not ended, on a weekday of `backup_at` (1 = Monday). Past the hour the occurrence is skipped.
+ */
+export function currentBackupSlot(p: StoredBackupPolicy['policy'], now: number): number | null {
+  const plan = p.periodical_backup_plan;
+  if (p.backup_type !== 'auto' || !plan) return null;
+  let slot = now - (now % DAY_MS) + Number(plan.begin_at.slice(0, 2)) * 3600_000;
+  if (slot > now) slot -= DAY_MS;
+  const weekday = ((new Date(slot).getUTCDay() + 6) % 7) + 1;
+  return now - slot < 3600_000 && plan.backup_at.includes(weekday) ? slot : null;
+}
+
+/** A UUID that names one slot of one schedule, the same on every node. */
+export function slotId(instanceId: string, kind: string, slot: number): string {
+  const h = createHash('sha256').update(`${instanceId}/${kind}/${slot}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export class AutoscanScheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+
+  constructor(private readonly o: { store: Store; scans: ScanService; backups: BackupService; logger: Logger; tickMs: number }) {}
+
+  start(): void {
+    void this.tick();
+    this.timer = setInterval(() => void this.tick(), this.o.tickMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One look at every configuration; creates what is due. Never throws. */
+  async tick(now = Date.now()): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      for (const c of await this.o.store.records.listAutoscanConfigs()) {
+        if (c.kind === 'backup') await this.backupDue(c.instanceId, c.config as unknown as StoredBackupPolicy, now);
+        else if (c.config.enable_auto_scan === true) await this.runDue(c.instanceId, c.kind, c.config, now);
+      }
+    } catch (e) {
+      this.o.logger.warn({ err: (e as Error).message }, 'autoscan scheduler tick failed');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** The slot's automatic backup, once; and the retention of automatic backups (current save_days). */
+  private async backupDue(instanceId: string, p: StoredBackupPolicy, now: number): Promise<void> {
+    if (p.policy.save_days !== null) await this.o.backups.expireAutoBackups(instanceId, p.policy.save_days, now);
+    const slot = currentBackupSlot(p.policy, now);
+    if (slot === null) return;
+    const i = await this.o.store.getInstanceById(instanceId);
+    if (i && (await this.o.backups.createAutoBackup(i, slotId(instanceId, 'backup', slot), p.policy.periodical_backup_plan!.begin_at))) {
+      this.o.logger.info({ instance: instanceId, slot: new Date(slot).toISOString() }, 'automatic backup created');
+    }
+  }
+
+  private async runDue(instanceId: string, kind: ScanKind, config: Record<string, unknown>, now: number): Promise<void> {
+    const c = { instanceId, kind };
+    const expire = kind === 'expire' ? (config as unknown as ExpireConfig) : null;
+    const slot = expire ? lastIntervalSlot(expire, now) : lastDailySlot(config as unknown as DailyConfig, now);
+    if (slot === null || now - slot > CATCH_UP_MS) return;
+    const i = await this.o.store.getInstanceById(c.instanceId);
+    if (!i) return;
+    const id = slotId(c.instanceId, c.kind, slot);
+    if (await this.o.store.records.getScan(id)) return;
+    try {
+      await this.o.scans.create(i.projectId, i.id, c.kind, SCHEDULER, {
+        id, scanType: 'auto', state: expire ? { count: expire.scan_keys_count ?? undefined, timeoutSeconds: expire.timeout } : {},
+      });
+      this.o.logger.info({ instance: i.id, kind: c.kind, slot: new Date(slot).toISOString() }, 'automatic scan created');
+    } catch (e) {
+      // In flight already, instance not RUNNING, slot taken by another node: nothing to do this slot.
+      if (!(e instanceof DcsError)) throw e;
+      this.o.logger.debug({ instance: i.id, kind: c.kind, code: e.code }, 'automatic scan not created');
+    }
+  }
+}

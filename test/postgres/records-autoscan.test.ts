@@ -1,0 +1,3 @@
+// The same tests as ../records/autoscan.test.ts, on the PostgreSQL store (DCS_TEST_DATABASE_URL).
+process.env.DCS_TEST_STORE = 'postgres';
+await import('../records/autoscan.test.js');

@@ -133,6 +133,17 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
     }
   }
 
+  /** The target stops following (REPLICAOF NO ONE) and is writable again. */
+  async function release(ctx: StepContext<RunState>, m: MigrationRecord): Promise<void> {
+    const dstTarget = await endpointTarget(d, m.settings.target!, m.secrets.targetPassword);
+    const dst = await open(dstTarget, 'target');
+    try {
+      await detach(dst, dstTarget.password, () => ctx.assertOwned());
+    } finally {
+      dst.disconnect();
+    }
+  }
+
   /** The target follows the source (REPLICAOF) until a stop, a sync-stop, or a source lost for 60 s. */
   async function follow(ctx: StepContext<RunState>, m: MigrationRecord): Promise<void> {
     const srcTarget = await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword);
@@ -219,7 +230,13 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
         timeoutMs: NO_TIMEOUT,
         run: async (ctx) => {
           const m = await current(ctx);
-          if (m.migrationMethod !== 'incremental_migration' || m.stopRequest === 'stop') return;
+          if (m.migrationMethod !== 'incremental_migration') return;
+          if (m.stopRequest === 'stop') {
+            // A stop may have been asked while the target followed, and this run resumed after
+            // losing its lease before it detached: detaching again is harmless, not detaching is not.
+            if (m.progress.done) await release(ctx, m);
+            return;
+          }
           if (m.status === 'INCRMIGEATING') await log(m, 'INFO', 'reattached', "Re-attaching to the source's writes.");
           else await log(m, 'INFO', 'attaching', 'Full copy done; the target is being attached to the source as its replica.');
           await follow(ctx, m);

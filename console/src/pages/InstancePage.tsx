@@ -4,6 +4,7 @@
  */
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { useLive } from '../useLive';
 import type { ConsoleApi } from '../api';
 import { isRunning, type Instance, type Task } from '../types';
 import { localTime } from '../format';
@@ -16,43 +17,22 @@ import { Pager } from '../components/Pager';
 import { RefreshControl } from '../components/RefreshControl';
 import { StatusBadge } from '../components/StatusBadge';
 import { TaskTable } from '../components/TaskTable';
-import { POLL_MS, useTaskPage } from '../useTaskPage';
+import { useTaskPage } from '../useTaskPage';
 import { Operations } from '../components/Operations';
-import { REFRESH_MS, useAutoRefresh } from '../autoRefresh';
 
 export function InstancePage({ api, id, tab, query }: { api: ConsoleApi; id: string; tab: InstanceTab; query: Query }) {
-  const [instance, setInstance] = useState<Instance | null>(null);
-  const [running, setRunning] = useState<Task | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [started, setStarted] = useState('');
   const [generation, setGeneration] = useState(0);
-  const auto = useAutoRefresh();
   // The instance and whether one of its tasks runs (operations are off meanwhile): every
   // second while a task runs, else at the auto-refresh pace.
-  useEffect(() => {
-    let alive = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const run = async () => {
-      let busy = false;
-      try {
-        const [i, page] = await Promise.all([api.getInstance(id), api.listInstanceTasks(id, { offset: 0, limit: 10 })]);
-        if (!alive) return;
-        const r = page.tasks.find((t) => isRunning(t.status)) ?? null;
-        // The instance's own task field also covers backups and restores, which are not listed as tasks.
-        busy = r !== null || i.task !== null;
-        setInstance(i);
-        setRunning(r);
-        setError(null);
-      } catch (e) {
-        if (!alive) return;
-        setError(e);
-      }
-      if (busy) timer = setTimeout(run, POLL_MS);
-      else if (auto) timer = setTimeout(run, REFRESH_MS);
-    };
-    void run();
-    return () => { alive = false; clearTimeout(timer); };
-  }, [api, id, auto, generation]);
+  const live = useLive(async () => {
+    const [instance, page] = await Promise.all([api.getInstance(id), api.listInstanceTasks(id, { offset: 0, limit: 10 })]);
+    return { instance, running: page.tasks.find((t) => isRunning(t.status)) ?? null };
+  }, (d) => d.running !== null || d.instance.task !== null, // the task field also covers backups and restores (not listed as tasks)
+  [api, id, generation]);
+  const instance = live.data?.instance ?? null;
+  const running = live.data?.running ?? null;
+  const error = live.error;
 
   const onStarted = (label: string) => {
     setStarted(`${label} started; its task is at the top of the list.`);

@@ -5,6 +5,7 @@
  */
 import { DcsApiError, DcsNetworkError, DcsTasksClient } from '../../src/client/index.js';
 import type { Instance, Progress, TaskAudit, TaskPage, TaskQuery } from './types';
+import { migrationsApi, recordsApi, type MigrationsApi, type RecordsApi } from './recordsApi';
 
 export interface SignIn {
   endpoint: string;
@@ -37,6 +38,8 @@ export interface ConsoleApi {
   /** The job route's fail_reason of a task (null when it has none). */
   failReason(taskId: string): Promise<string | null>;
   listAudit(q: { offset: number; limit: number }): Promise<{ total: number; audits: TaskAudit[] }>;
+  records: RecordsApi;
+  migrations: MigrationsApi;
 }
 
 /** "DCS.4001: The task does not exist. (request id 3f…)" — what a user can quote to support. */
@@ -88,5 +91,7 @@ export function connect(s: SignIn): ConsoleApi {
       const r = await c.listTaskAudit(q);
       return { total: Number(r.count), audits: r.audits };
     },
+    records: recordsApi(c),
+    migrations: migrationsApi(c),
   };
 }

@@ -7,6 +7,7 @@ import { Instances } from './pages/Instances';
 import { InstancePage } from './pages/InstancePage';
 import { TaskCentre } from './pages/TaskCentre';
 import { Audit } from './pages/Audit';
+import { Migrations } from './pages/Migrations';
 import './styles.css';
 
 function App() {
@@ -22,6 +23,7 @@ function App() {
         <nav class="nav">
           <a href={href.instances()} class={route.page === 'instances' || route.page === 'instance' ? 'on' : ''}>Instances</a>
           <a href={href.tasks()} class={route.page === 'tasks' ? 'on' : ''}>Task centre</a>
+          <a href={href.migrations()} class={route.page === 'migrations' ? 'on' : ''}>Migrations</a>
           <a href={href.audit()} class={route.page === 'audit' ? 'on' : ''}>Deletion audit</a>
         </nav>
         <span class="who" title={session.endpoint}>
@@ -34,6 +36,7 @@ function App() {
         {route.page === 'instance' && <InstancePage key={route.id} api={api} id={route.id} tab={route.tab} query={route.query} />}
         {route.page === 'tasks' && <TaskCentre api={api} query={route.query} />}
         {route.page === 'audit' && <Audit api={api} query={route.query} />}
+        {route.page === 'migrations' && <Migrations api={api} query={route.query} />}
       </main>
     </>
   );

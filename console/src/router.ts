@@ -10,17 +10,24 @@ export type Query = Record<string, string>;
 
 export type Route =
   | { page: 'instances' }
-  | { page: 'instance'; id: string; tab: 'overview' | 'tasks'; query: Query }
+  | { page: 'instance'; id: string; tab: InstanceTab; query: Query }
   | { page: 'tasks'; query: Query }
-  | { page: 'audit'; query: Query };
+  | { page: 'audit'; query: Query }
+  | { page: 'migrations'; query: Query };
+
+/** The instance page's tabs, by their address segment (#/instances/<id>/backups). */
+export const INSTANCE_TABS = ['overview', 'tasks', 'backups', 'analysis'] as const;
+export type InstanceTab = (typeof INSTANCE_TABS)[number];
+const instanceTab = (s: string | undefined): InstanceTab => INSTANCE_TABS.find((t) => t !== 'overview' && t === s) ?? 'overview';
 
 export function parseRoute(hash: string): Route {
   const [path = '', search = ''] = hash.replace(/^#\/?/, '').split('?', 2);
   const query = Object.fromEntries(new URLSearchParams(search));
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
-  if (parts[0] === 'instances' && parts[1]) return { page: 'instance', id: parts[1], tab: parts[2] === 'tasks' ? 'tasks' : 'overview', query };
+  if (parts[0] === 'instances' && parts[1]) return { page: 'instance', id: parts[1], tab: instanceTab(parts[2]), query };
   if (parts[0] === 'tasks') return { page: 'tasks', query };
   if (parts[0] === 'audit') return { page: 'audit', query };
+  if (parts[0] === 'migrations') return { page: 'migrations', query };
   return { page: 'instances' };
 }
 
@@ -33,10 +40,11 @@ function search(query: Query = {}): string {
 
 export const href = {
   instances: () => '#/instances',
-  instance: (id: string, tab: 'overview' | 'tasks' = 'overview', query?: Query) =>
-    `#/instances/${encodeURIComponent(id)}${tab === 'tasks' ? '/tasks' : ''}${tab === 'tasks' ? search(query) : ''}`,
+  instance: (id: string, tab: InstanceTab = 'overview', query?: Query) =>
+    `#/instances/${encodeURIComponent(id)}${tab === 'overview' ? '' : `/${tab}${search(query)}`}`,
   tasks: (query?: Query) => `#/tasks${search(query)}`,
   audit: (query?: Query) => `#/audit${search(query)}`,
+  migrations: (query?: Query) => `#/migrations${search(query)}`,
 };
 
 /** Replaces the current history entry: filter and paging changes do not flood Back. */

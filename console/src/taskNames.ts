@@ -10,6 +10,8 @@ export const TASK_LABELS: Record<string, string> = {
   DelReplica: 'Remove replica',
   masterStandbySwapJob: 'Master/standby switchover',
   UpdatePort: 'Change port',
+  backupRecord: 'Backup',
+  restoreRecord: 'Restore from a backup',
 };
 
 /** "Restart" for restartInstance; an unknown (newer) name is shown as it is. */

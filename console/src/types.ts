@@ -2,6 +2,10 @@
 
 import type { CentreTask, Instance, StepDetail, Task as InstanceTask, TaskAudit, TaskProgress, TaskStatus } from '../../src/client/types.js';
 
+export type {
+  Backup, ExpireScan, FoundKey, KeyAnalysis, KeyAnalysisEntry, KeyAnalysisKind, Migration, MigrationListItem, MigrationStats, Restore,
+} from '../../src/client/index.js';
+
 // The wire shapes are the typed client's; the console adds only its own page state below.
 export type { Instance, TaskAudit, TaskStatus };
 export type Step = StepDetail;

@@ -1,51 +1,38 @@
-/** One instance: an overview tab and the Background Tasks tab (live task list, paging). */
+/**
+ * One instance: Overview, Background Tasks (live task list, paging), Backups & Restores and
+ * Cache Analysis (records.md), each tab in the address (#/instances/<id>/backups).
+ */
 import { Fragment } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { useLive } from '../useLive';
 import type { ConsoleApi } from '../api';
 import { isRunning, type Instance, type Task } from '../types';
 import { localTime } from '../format';
-import { href, intParam, setHash, type Query } from '../router';
+import { href, intParam, setHash, type InstanceTab, type Query } from '../router';
+import { taskLabel } from '../taskNames';
+import { BackupsTab } from '../tabs/BackupsTab';
+import { AnalysisTab } from '../tabs/AnalysisTab';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { Pager } from '../components/Pager';
 import { RefreshControl } from '../components/RefreshControl';
 import { StatusBadge } from '../components/StatusBadge';
 import { TaskTable } from '../components/TaskTable';
-import { POLL_MS, useTaskPage } from '../useTaskPage';
+import { useTaskPage } from '../useTaskPage';
 import { Operations } from '../components/Operations';
-import { REFRESH_MS, useAutoRefresh } from '../autoRefresh';
 
-export function InstancePage({ api, id, tab, query }: { api: ConsoleApi; id: string; tab: 'overview' | 'tasks'; query: Query }) {
-  const [instance, setInstance] = useState<Instance | null>(null);
-  const [running, setRunning] = useState<Task | null>(null);
-  const [error, setError] = useState<unknown>(null);
+export function InstancePage({ api, id, tab, query }: { api: ConsoleApi; id: string; tab: InstanceTab; query: Query }) {
   const [started, setStarted] = useState('');
   const [generation, setGeneration] = useState(0);
-  const auto = useAutoRefresh();
   // The instance and whether one of its tasks runs (operations are off meanwhile): every
   // second while a task runs, else at the auto-refresh pace.
-  useEffect(() => {
-    let alive = true;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const run = async () => {
-      let busy = false;
-      try {
-        const [i, page] = await Promise.all([api.getInstance(id), api.listInstanceTasks(id, { offset: 0, limit: 10 })]);
-        if (!alive) return;
-        const r = page.tasks.find((t) => isRunning(t.status)) ?? null;
-        busy = r !== null;
-        setInstance(i);
-        setRunning(r);
-        setError(null);
-      } catch (e) {
-        if (!alive) return;
-        setError(e);
-      }
-      if (busy) timer = setTimeout(run, POLL_MS);
-      else if (auto) timer = setTimeout(run, REFRESH_MS);
-    };
-    void run();
-    return () => { alive = false; clearTimeout(timer); };
-  }, [api, id, auto, generation]);
+  const live = useLive(async () => {
+    const [instance, page] = await Promise.all([api.getInstance(id), api.listInstanceTasks(id, { offset: 0, limit: 10 })]);
+    return { instance, running: page.tasks.find((t) => isRunning(t.status)) ?? null };
+  }, (d) => d.running !== null || d.instance.task !== null, // the task field also covers backups and restores (not listed as tasks)
+  [api, id, generation]);
+  const instance = live.data?.instance ?? null;
+  const running = live.data?.running ?? null;
+  const error = live.error;
 
   const onStarted = (label: string) => {
     setStarted(`${label} started; its task is at the top of the list.`);
@@ -61,33 +48,53 @@ export function InstancePage({ api, id, tab, query }: { api: ConsoleApi; id: str
         {instance && <StatusBadge status={instance.status} />}
       </div>
       <ErrorMessage error={error} />
-      {instance && !error && <Operations api={api} instance={instance} running={running} onStarted={onStarted} />}
+      {instance && !error && <Operations api={api} instance={instance} running={running ?? recordTask(instance)} onStarted={onStarted} />}
       {started && <div class="notice" role="status">{started} <button type="button" class="link" onClick={() => setStarted('')}>Dismiss</button></div>}
       <div class="tabs" role="tablist">
-        <a role="tab" aria-selected={tab === 'overview'} class={tab === 'overview' ? 'tab on' : 'tab'} href={href.instance(id)}>Overview</a>
-        <a role="tab" aria-selected={tab === 'tasks'} class={tab === 'tasks' ? 'tab on' : 'tab'} href={href.instance(id, 'tasks')}>Background Tasks</a>
+        {TABS.map(([t, label]) => (
+          <a role="tab" aria-selected={tab === t} class={tab === t ? 'tab on' : 'tab'} href={href.instance(id, t)}>{label}</a>
+        ))}
       </div>
       {/* One failure, shown once: without the instance there is no task list to show either. */}
-      {error ? null : tab === 'overview' ? <Overview instance={instance} /> : <InstanceTasks key={generation} api={api} id={id} query={query} />}
+      {error ? null
+        : tab === 'overview' ? <Overview instance={instance} />
+        : tab === 'tasks' ? <InstanceTasks key={generation} api={api} id={id} query={query} />
+        : !instance ? null
+        : tab === 'backups' ? <BackupsTab api={api} instance={instance} onChanged={() => setGeneration((g) => g + 1)} />
+        : <AnalysisTab api={api} instance={instance} />}
     </section>
   );
 }
+
+const TABS: [InstanceTab, string][] = [['overview', 'Overview'], ['tasks', 'Background Tasks'], ['backups', 'Backups & Restores'], ['analysis', 'Cache Analysis']];
+
+/** A backup or restore runs as the instance's task without being a listed background task. */
+function recordTask(i: Instance): Task | null {
+  const t = i.task;
+  return t ? ({ id: t.id, name: t.name, status: t.status, created_at: t.created_at } as Task) : null;
+}
+
+/** "0.125 GB" below 1 GB (capacity is 0 there), else whole GB. */
+export const capacityText = (i: Instance): string => `${i.capacity_minor || i.capacity} GB`;
 
 function Overview({ instance: i }: { instance: Instance | null }) {
   if (!i) return null;
   const rows: [string, string][] = [
     ['Instance ID', i.instance_id],
+    ['Status', i.status],
+    ['Running task', i.task ? `${taskLabel(i.task.name)} (${i.task.name}) ${i.task.status} since ${localTime(i.task.created_at)}` : 'none'],
     ['Engine', `${i.engine} ${i.engine_version}`],
-    ['Capacity', `${i.capacity_minor || i.capacity} GB`],
+    ['Capacity', capacityText(i)],
+    ['Memory', `${i.used_memory} MB used of ${i.max_memory} MB`],
     ['Address', `${i.ip}:${i.port}`],
-    ['Redis processes', `${i.replica_count} (${i.nodes.filter((n) => n.role === 'replica').length} replicas)`],
+    ['Redis processes', `${i.replica_count}: the master and ${i.nodes.filter((n) => n.role === 'replica').length} replica(s)`],
     ['Kind', i.attached ? 'Attached Redis' : 'Managed redis-server'],
     ['Created', localTime(i.created_at)],
     ['Description', i.description || '—'],
   ];
   return (
     <dl class="card details">
-      {rows.map(([k, v]) => <Fragment key={k}><dt>{k}</dt><dd class={k === 'Instance ID' || k === 'Address' ? 'mono' : ''}>{v}</dd></Fragment>)}
+      {rows.map(([k, v]) => <Fragment key={k}><dt>{k}</dt><dd data-field={k} class={k === 'Instance ID' || k === 'Address' ? 'mono' : ''}>{v}</dd></Fragment>)}
     </dl>
   );
 }

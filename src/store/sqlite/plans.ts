@@ -6,8 +6,8 @@ import { INSTANCE_COLUMNS } from '../rows.js';
 import { MIGRATION_COLUMNS } from '../migration-rows.js';
 
 const ACTIVE = `status IN ('CREATED','WAITING','EXECUTING')`;
-/** Tasks that hold an instance's one active-task slot: background tasks, backups, restores (not key scans). */
-const SLOT = `(record_kind IS NULL OR record_kind IN ('backup','restore'))`;
+/** Tasks that hold an instance's one active-task slot: background tasks, backups, restores, migration runs (not key scans). */
+const SLOT = `(record_kind IS NULL OR record_kind IN ('backup','restore','migration'))`;
 /** The lease fence. Parameters: owner, now. */
 const FENCE = `lease_owner = ? AND status = 'EXECUTING' AND lease_expires_at > ?`;
 /** Parameters: one JSON array of ids. */

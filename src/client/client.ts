@@ -127,6 +127,26 @@ export class DcsTasksClient {
     await this.t.send({ method: 'POST', segments: ['instances', instanceId, 'accounts'], body });
   }
 
+  /** PUT …/accounts/{account_id}/role: task UpdateAclRole; answers its job id. */
+  updateAclAccountRole(instanceId: string, accountId: string, role: 'read' | 'write'): Promise<{ instance_id: string; job_id: string }> {
+    return this.t.send({ method: 'PUT', segments: ['instances', instanceId, 'accounts', accountId, 'role'], body: { account_role: role } });
+  }
+
+  /** PUT …/accounts/{account_id}/password/modify: the old password is required (task UpdateAclPassword). */
+  async changeAclAccountPassword(instanceId: string, accountId: string, oldPassword: string, newPassword: string): Promise<void> {
+    await this.t.send({ method: 'PUT', segments: ['instances', instanceId, 'accounts', accountId, 'password', 'modify'], body: { old_password: oldPassword, new_password: newPassword } });
+  }
+
+  /** PUT …/accounts/{account_id}/password/reset: a new password without the old one (task ResetAclPassword). */
+  async resetAclAccountPassword(instanceId: string, accountId: string, newPassword: string): Promise<void> {
+    await this.t.send({ method: 'PUT', segments: ['instances', instanceId, 'accounts', accountId, 'password', 'reset'], body: { new_password: newPassword } });
+  }
+
+  /** PUT …/accounts/{account_id}: the account's description (task UpdateAclRemark). */
+  async updateAclAccountRemark(instanceId: string, accountId: string, description: string): Promise<void> {
+    await this.t.send({ method: 'PUT', segments: ['instances', instanceId, 'accounts', accountId], body: { description } });
+  }
+
   /** DELETE /instances/{id}/accounts/{account_id}: task DeleteAcl. */
   async deleteAclAccount(instanceId: string, accountId: string): Promise<void> {
     await this.t.send({ method: 'DELETE', segments: ['instances', instanceId, 'accounts', accountId] });

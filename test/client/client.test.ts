@@ -6,6 +6,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DcsApiError, DcsTasksClient } from 'dcs-tasks';
 import { startService, type Service } from '../helpers/service.js';
+import { Redis } from 'ioredis';
+import { waitFor } from '../helpers/client.js';
 import { finishedJob, newestTask, typedClient, untilRunning } from '../helpers/dcs-client.js';
 
 let svc: Service;
@@ -156,6 +158,48 @@ test('createToken: the token works as X-Auth-Token; a token cannot issue another
   const denied = await bogus.listInstances().catch((e) => e);
   assert.equal(denied.errorCode, 'DCS.1001');
   assert.equal(denied.httpStatus, 401);
+});
+
+test('ACL accounts through every client method: create, role, password change and reset, remark, delete — real Redis ACL users', async () => {
+  const port = (await admin.getInstance(id)).port;
+  const redis = new Redis({ host: '127.0.0.1', port, password: 'Second#Pass456', maxRetriesPerRequest: 1, lazyConnect: true });
+  const account = async () => (await admin.listAclAccounts(id)).find((a) => a.account_name === 'typedacl');
+  const available = () => waitFor(async () => { const a = await account(); return a?.status === 'AVAILABLE' && a; }, 30_000, 'account AVAILABLE');
+  const canLogIn = async (password: string) => {
+    const r = new Redis({ host: '127.0.0.1', port, username: 'typedacl', password, maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
+    try { await r.connect(); return (await r.ping()) === 'PONG'; } catch { return false; } finally { r.disconnect(); }
+  };
+  try {
+    await admin.createAclAccount(id, { account_name: 'typedacl', account_role: 'read', account_password: 'Acl#First123' });
+    const created = await available();
+    assert.equal(created.account_role, 'read');
+    assert.ok(await canLogIn('Acl#First123'));
+
+    const job = await admin.updateAclAccountRole(id, created.account_id, 'write');
+    assert.equal(job.instance_id, id);
+    assert.equal((await finishedJob(admin, job.job_id, id)).status, 'SUCCESS');
+    assert.equal((await available()).account_role, 'write');
+    assert.match(String(await redis.call('ACL', 'GETUSER', 'typedacl').then((u) => JSON.stringify(u))), /~\*|allkeys/);
+
+    await admin.changeAclAccountPassword(id, created.account_id, 'Acl#First123', 'Acl#Second123');
+    await available();
+    await waitFor(() => canLogIn('Acl#Second123'), 20_000, 'the changed password in force');
+    assert.equal(await canLogIn('Acl#First123'), false);
+
+    await admin.resetAclAccountPassword(id, created.account_id, 'Acl#Third123');
+    await available();
+    await waitFor(() => canLogIn('Acl#Third123'), 20_000, 'the reset password in force');
+
+    await admin.updateAclAccountRemark(id, created.account_id, 'typed client account');
+    const remarked = await waitFor(async () => { const a = await account(); return a?.description === 'typed client account' && a.status === 'AVAILABLE' && a; }, 20_000);
+    assert.equal(remarked.account_role, 'write');
+
+    await admin.deleteAclAccount(id, created.account_id);
+    await waitFor(async () => (await account()) === undefined, 30_000, 'account gone');
+    assert.equal(await canLogIn('Acl#Third123'), false);
+  } finally {
+    redis.disconnect();
+  }
 });
 
 test('deleteCentreTask with a message; query windows; deleteInstance leaves finished tasks in the centre', async () => {

@@ -53,6 +53,18 @@ test('first start creates and prints one admin credential (0600); the second sta
   const r = await call(url, cred, 'GET', `/v2/${project}/tasks`);
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.body, { task_count: '0', tasks: [] });
+  const missing = await call(url, cred, 'DELETE', `/v2/${project}/tasks/${'0'.repeat(32)}`);
+  assert.equal(missing.status, 404);
+  // One JSON line per request, with the DCS code, who asked and the ids of the path.
+  const lines = await waitFor(async () => {
+    const found = stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+    return found.length >= 2 && found;
+  }, 10_000, 'request log lines');
+  const ok = lines.find((l: any) => l.request_id === r.headers.get('x-request-id'));
+  assert.deepEqual([ok.status, ok.error_code, ok.user_name, ok.project_id], [200, null, 'admin', project]);
+  const refused = lines.find((l: any) => l.request_id === missing.headers.get('x-request-id'));
+  assert.deepEqual([refused.status, refused.error_code, refused.task_id], [404, 'DCS.4001', '0'.repeat(32)]);
+  assert.ok(!stdout().includes(sk), 'the secret key is in no log line');
   const health = await call(url, null, 'GET', '/health');
   assert.equal(health.body.status, 'ok');
   assert.equal(await stop(p), 0);

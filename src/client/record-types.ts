@@ -67,16 +67,10 @@ export interface RecordQuery {
 export type ScanStatus = 'waiting' | 'running' | 'success' | 'failed';
 export type KeyAnalysisKind = 'bigkey' | 'hotkey';
 
-export interface FoundKey {
-  name: string;
-  type: 'string' | 'list' | 'set' | 'zset' | 'hash';
-  shard: string;
-  db: number;
-  size: number;
-  unit: 'byte' | 'count';
-  /** hot keys only */
-  freq?: number;
-}
+/** One key a big-key or hot-key analysis found (BigkeysBody / HotkeysBody), as the domain defines it. */
+import type { FoundKey } from '../records/records.js';
+
+export type { FoundKey };
 
 export interface KeyAnalysis {
   id: string;

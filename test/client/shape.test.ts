@@ -33,7 +33,7 @@ test('src/client and src/cli import only src/client and auth/canonical.ts from t
   const allowed = new Set(['client', 'auth/canonical.ts']);
   // The request bodies of operations are typed once, in their modules; the client re-exports
   // those types (type-only) instead of keeping a second copy.
-  const typesFrom = ['operations/', 'instances/rules.ts', 'instances/schemas.ts'];
+  const typesFrom = ['operations/', 'instances/rules.ts', 'instances/schemas.ts', 'records/records.ts'];
   for (const f of [...filesIn('client'), ...filesIn('cli')]) {
     const typeOnly = typeOnlyImportsOf(read(f));
     for (const spec of importsOf(read(f))) {

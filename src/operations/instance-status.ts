@@ -100,7 +100,7 @@ const changeStatus: Endpoint<InstanceStatusRequest> = {
    * Every instance is checked first, so a refused request starts nothing; then one busy instance
    * among several is reported `failed`, while a single busy instance gets its state code.
    */
-  handle: async ({ projectId, body, actor, operable, start }) => {
+  handle: async ({ body, operable, start }) => {
     const { action } = body;
     const instances: InstanceRecord[] = [];
     for (const id of body.instances) instances.push(await operable(id));
@@ -117,7 +117,6 @@ const changeStatus: Endpoint<InstanceStatusRequest> = {
         results.push({ instance: instance.id, result: 'failed' as const });
       }
     }
-    void projectId;
     return { results };
   },
 };

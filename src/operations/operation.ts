@@ -200,9 +200,9 @@ export interface Endpoint<B = never> {
 
 /** One module of this folder: an operation (or a small family) and the requests that start it. */
 export interface OperationModule {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each operation has its own state type
+  // `any`: each operation has its own state type
   operations: InstanceOperation<any>[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each endpoint has its own body type
+  // `any`: each endpoint has its own body type
   endpoints: Endpoint<any>[];
 }
 

@@ -26,9 +26,9 @@ const MODULES: OperationModule[] = [
   scans,
 ];
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each operation has its own state type
+// `any`: each operation has its own state type
 export const OPERATIONS: readonly InstanceOperation<any>[] = MODULES.flatMap((m) => m.operations);
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each endpoint has its own body type
+// `any`: each endpoint has its own body type
 export const ENDPOINTS: readonly Endpoint<any>[] = MODULES.flatMap((m) => m.endpoints);
 
 const BY_NAME = new Map(OPERATIONS.map((op) => [op.name, op]));

@@ -3,7 +3,8 @@
  * source with SCAN and moves each key with PTTL + DUMP / RESTORE … REPLACE, pipelined per batch;
  * the incremental phase makes the target a replica of the source (REPLICAOF) until stopped.
  * Every write to the target is preceded by `beforeEffect` (the run's lease check); progress is
- * reported after each batch so a restarted run resumes from the database and cursor it reached.
+ * saved every SAVE_EVERY_MS (and at each database's end) so a restarted run resumes from the
+ * database and cursor it reached; what it copies again after that point, RESTORE … REPLACE rewrites.
  */
 import type { Redis } from 'ioredis';
 import { connectRedis, type RedisTarget } from '../redis/commands.js';
@@ -18,7 +19,7 @@ export interface CopyHooks {
   signal: AbortSignal;
   /** Throws unless the run still owns its lease; called right before every write to the target. */
   beforeEffect(): void;
-  /** Durable progress after each batch. */
+  /** Durable progress: at most every SAVE_EVERY_MS, at each database's end, and before a stop returns. */
   saveProgress(p: CopyProgress): Promise<void>;
   /** Whether a stop was requested (the caller decides how often it really asks the store). */
   stopRequested(): Promise<boolean>;
@@ -29,6 +30,11 @@ export interface CopyHooks {
 const SCAN_COUNT = 1000;
 /** Progress saves not yet committed, at most. */
 const SAVES_IN_FLIGHT = 8;
+/**
+ * How often progress is saved. A save per batch was a store commit per 1000 keys; a resumed copy
+ * redoes at most this much work, which RESTORE … REPLACE makes harmless.
+ */
+const SAVE_EVERY_MS = 250;
 
 /** Connects with a generous command timeout (a DUMP of a big key takes a while) and checks AUTH. */
 export async function open(t: RedisTarget, what: string): Promise<Redis> {
@@ -68,8 +74,8 @@ export async function totalKeys(t: RedisTarget): Promise<number | null> {
  * Copies every key from `src` to `dst`, starting at `from` (a saved progress, or a fresh one).
  * Returns the final progress, with `done` set unless a stop was requested first. The source's
  * side (SCAN, PTTL, DUMP of the next batches) runs ahead of the target's (RESTORE of the current
- * one), up to AHEAD batches, so both servers work at once; progress is saved in order, after each
- * batch is restored.
+ * one), up to AHEAD batches, so both servers work at once; progress is saved in order, only
+ * after the batches it covers are restored.
  */
 export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: CopyHooks): Promise<CopyProgress> {
   const dbs = await keyspace(src);
@@ -81,6 +87,17 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
   const source = new BatchSource(src, SCAN_COUNT);
   const target = new BatchTarget(dst);
   const saving: Promise<void>[] = [];
+  let saved = p;
+  let savedAt = Date.now();
+  // Saves overlap the next batches' work and share commits (the store's group commit); they are
+  // issued in order, so whatever was committed last is a point every earlier key reached.
+  const save = async () => {
+    saved = p;
+    savedAt = Date.now();
+    saving.push(h.saveProgress(p));
+    saving.at(-1)!.catch(() => {}); // reported when awaited, in order
+    if (saving.length > SAVES_IN_FLIGHT) await saving.shift();
+  };
   for (const { db } of dbs) {
     if (db < p.db) continue;
     await src.select(db);
@@ -89,6 +106,7 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
     for (;;) {
       if (h.signal.aborted) throw new Interrupted('interrupted');
       if (await h.stopRequested()) {
+        if (saved !== p) await save();
         await Promise.all(saving);
         return p;
       }
@@ -105,11 +123,7 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
         p = { ...p, copied: p.copied + batch.keys };
       }
       p = cursor === '0' ? { ...p, db: db + 1, cursor: '0' } : { ...p, db, cursor };
-      // Saves overlap the next batches' work and share commits (the store's group commit); they
-      // are issued in order, so whatever was committed last is a point every earlier key reached.
-      saving.push(h.saveProgress(p));
-      saving.at(-1)!.catch(() => {}); // reported when awaited, in order
-      if (saving.length > SAVES_IN_FLIGHT) await saving.shift();
+      if (cursor === '0' || Date.now() - savedAt >= SAVE_EVERY_MS) await save();
       if (cursor === '0') break;
     }
   }

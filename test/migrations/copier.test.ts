@@ -63,3 +63,44 @@ async function copyBetween(srcArgs: string[], dstArgs: string[]): Promise<void> 
 test('both sides run the batch scripts: every key, value and TTL arrives', () => copyBetween([], []));
 test('the source refuses scripts: SCAN + pipelined PTTL/DUMP, every key arrives', () => copyBetween(NO_SCRIPTS, []));
 test('the target refuses scripts: pipelined RESTOREs, every key arrives', () => copyBetween([], NO_SCRIPTS));
+
+test('a stop saves the progress it returns; a copy resumed from it brings every key', async () => {
+  const [source, target] = [await startRedis(), await startRedis()];
+  servers.push(source, target);
+  const seeder = source.client();
+  await seed(seeder, 20_000, 0);
+  seeder.disconnect();
+  const at = (port: number) => ({ host: '127.0.0.1', port, password: null });
+  const [src, dst] = [await open(at(source.port), 'source'), await open(at(target.port), 'target')];
+  try {
+    const saved: CopyProgress[] = [];
+    let asked = 0;
+    const hooks = (stopAfter: number) => ({
+      signal: new AbortController().signal,
+      beforeEffect: () => {},
+      stopRequested: async () => ++asked > stopAfter,
+      saveProgress: async (p: CopyProgress) => { saved.push(p); },
+      bytesPerSecond: null,
+    });
+    const stopped = await fullCopy(src, dst, { db: 0, cursor: '0', copied: 0, total: 0, done: false }, hooks(3));
+    assert.equal(stopped.done, false);
+    // Three SCAN pages of about 1000 keys were copied before the stop.
+    assert.ok(stopped.copied > 2000 && stopped.copied < 4000, `copied ${stopped.copied} before the stop`);
+    assert.notEqual(stopped.cursor, '0');
+    assert.deepEqual(saved.at(-1), stopped, 'the progress a stop returns is saved');
+
+    const end = await fullCopy(src, dst, saved.at(-1)!, hooks(Infinity));
+    assert.equal(end.done, true);
+    assert.ok(end.copied >= 20_000, `copied ${end.copied}`);
+    const [a, b] = [source.client(), target.client()];
+    try {
+      assert.equal(await assertSameKeys(a, b, 0), 20_000);
+    } finally {
+      a.disconnect();
+      b.disconnect();
+    }
+  } finally {
+    src.disconnect();
+    dst.disconnect();
+  }
+});

@@ -19,14 +19,16 @@ export interface Batch {
 
 const HEADER = 16;
 
-const DUMP_SCRIPT = `local c = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2]) local out = {} local n = 0
-for _, k in ipairs(c[2]) do local t = redis.call('PTTL', k) if t ~= -2 then local d = redis.call('DUMP', k)
-if d then if t < 0 then t = 0 end n = n + 1 out[#out+1] = struct.pack('>I4I4d', #k, #d, t) out[#out+1] = k out[#out+1] = d end end end
+const DUMP_SCRIPT = `local call, pack = redis.call, struct.pack
+local c = call('SCAN', ARGV[1], 'COUNT', ARGV[2]) local out = {} local o = 0 local n = 0
+for _, k in ipairs(c[2]) do local t = call('PTTL', k) if t ~= -2 then local d = call('DUMP', k)
+if d then if t < 0 then t = 0 end n = n + 1 out[o+1] = pack('>I4I4d', #k, #d, t) out[o+2] = k out[o+3] = d o = o + 3 end end end
 return {c[1], n, table.concat(out)}`;
 
-const RESTORE_SCRIPT = `local b = ARGV[1] local i = 1 local n = 0
-while i <= #b do local kl, dl, t, j = struct.unpack('>I4I4d', b, i)
-redis.call('RESTORE', string.sub(b, j, j + kl - 1), t, string.sub(b, j + kl, j + kl + dl - 1), 'REPLACE')
+const RESTORE_SCRIPT = `local call, unpack, sub = redis.call, struct.unpack, string.sub
+local b = ARGV[1] local i = 1 local n = 0 local len = #b
+while i <= len do local kl, dl, t, j = unpack('>I4I4d', b, i)
+call('RESTORE', sub(b, j, j + kl - 1), t, sub(b, j + kl, j + kl + dl - 1), 'REPLACE')
 i = j + kl + dl n = n + 1 end return n`;
 
 /** The error a server gives when it will not run the script at all (nothing was done). */

@@ -52,6 +52,26 @@ function pack(dumped: Dumped[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/**
+ * A batch of big keys may exceed what one argument may hold (proto-max-bulk-len, 512 MB by
+ * default): the target's script is given it in slices of whole keys of about `bytes` each.
+ */
+const SCRIPT_ARG_BYTES = 32 * 1024 * 1024;
+
+function slices(b: Buffer, bytes: number): Buffer[] {
+  if (b.length <= bytes) return [b];
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i < b.length;) {
+    i += HEADER + b.readUInt32BE(i) + b.readUInt32BE(i + 4);
+    if (i - start >= bytes || i >= b.length) {
+      out.push(b.subarray(start, i));
+      start = i;
+    }
+  }
+  return out;
+}
+
 function unpack(b: Buffer): Dumped[] {
   const out: Dumped[] = [];
   for (let i = 0; i < b.length;) {
@@ -97,7 +117,7 @@ export class BatchTarget {
     if (b.keys === 0) return;
     if (this.scripted) {
       try {
-        await this.dst.callBuffer('EVAL', RESTORE_SCRIPT, '0', b.packed);
+        for (const part of slices(b.packed, SCRIPT_ARG_BYTES)) await this.dst.callBuffer('EVAL', RESTORE_SCRIPT, '0', part);
         return;
       } catch (e) {
         if (!SCRIPTS_REFUSED.test((e as Error).message)) throw asMigrationError(e, 'target');

@@ -6,6 +6,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { fullCopy, open } from '../../src/migrations/copier.js';
 import type { CopyProgress } from '../../src/migrations/records.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -99,6 +100,29 @@ test('a stop saves the progress it returns; a copy resumed from it brings every 
       a.disconnect();
       b.disconnect();
     }
+  } finally {
+    src.disconnect();
+    dst.disconnect();
+  }
+});
+
+test('a batch larger than the target accepts as one argument is restored in slices', async () => {
+  // 12 random (incompressible) values of 5 MB: one SCAN page of 60 MB, more than the target's 40 MB argument limit.
+  const [source, target] = [await startRedis(), await startRedis(null, ['--proto-max-bulk-len', '40mb'])];
+  servers.push(source, target);
+  const values = Array.from({ length: 12 }, (_, i) => randomBytes(5 * 1024 * 1024));
+  const seeder = source.client();
+  for (const [i, v] of values.entries()) await seeder.set(`big:${i}`, v);
+  seeder.disconnect();
+  const at = (port: number) => ({ host: '127.0.0.1', port, password: null });
+  const [src, dst] = [await open(at(source.port), 'source'), await open(at(target.port), 'target')];
+  try {
+    const end = await fullCopy(src, dst, { db: 0, cursor: '0', copied: 0, total: 0, done: false }, {
+      signal: new AbortController().signal, beforeEffect: () => {}, stopRequested: async () => false,
+      saveProgress: async () => {}, bytesPerSecond: null,
+    });
+    assert.equal(end.copied, 12);
+    for (const [i, v] of values.entries()) assert.ok(v.equals((await dst.getBuffer(`big:${i}`))!), `big:${i}`);
   } finally {
     src.disconnect();
     dst.disconnect();

@@ -1,6 +1,7 @@
 /**
  * What a migration does to Redis (automation.md §4.7). The full copy walks every database of the
- * source with SCAN and moves each key with PTTL + DUMP / RESTORE … REPLACE, pipelined per batch;
+ * source with SCAN and moves each key with PTTL + DUMP / RESTORE … REPLACE, a SCAN page at a time
+ * as one packed batch (batch.ts);
  * the incremental phase makes the target a replica of the source (REPLICAOF) until stopped.
  * Every write to the target is preceded by `beforeEffect` (the run's lease check); progress is
  * saved every SAVE_EVERY_MS (and at each database's end) so a restarted run resumes from the

@@ -3,7 +3,8 @@
  * service (two local redis-servers attached with redis_url), against a baseline measured in the
  * same run: `redis-cli --rdb` (the source's snapshot) plus `redis-cli --pipe` loading the same
  * keys into a fresh redis-server. The baseline is favoured: the RESP it pipes is generated before
- * the clock starts, where a real RDB-to-RESP conversion would take time of its own.
+ * the clock starts, where a real RDB-to-RESP conversion would take time of its own, and the
+ * source's diskless-sync delay is set to 0 so the snapshot starts at once.
  * Prints `migrate_keys_per_s=`, `baseline_keys_per_s=`, and last `migrate_vs_baseline_ratio=`.
  */
 import { spawn } from 'node:child_process';
@@ -55,7 +56,11 @@ async function main(): Promise<void> {
     await run('redis-cli', ['-p', String(source.port), '--pipe'], protoFile);
     if ((await dbsize(source)) !== KEYS) throw new Error('seeding the source failed');
 
-    // Baseline: snapshot of the source, then the same keys piped into a fresh Redis.
+    // Baseline: snapshot of the source, then the same keys piped into a fresh Redis. A replica's
+    // sync (which `--rdb` is) waits repl-diskless-sync-delay (5 s) for more replicas: not the copy's cost.
+    const cfg = source.client();
+    await cfg.config('SET', 'repl-diskless-sync-delay', '0');
+    cfg.disconnect();
     const b0 = performance.now();
     await run('redis-cli', ['-p', String(source.port), '--rdb', path.join(dir, 'source.rdb')]);
     await run('redis-cli', ['-p', String(baselineTarget.port), '--pipe'], protoFile);

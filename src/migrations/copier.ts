@@ -1,29 +1,26 @@
 /**
  * What a migration does to Redis (automation.md §4.7). The full copy walks every database of the
- * source with SCAN and moves each key with PTTL + DUMP / RESTORE … REPLACE, pipelined per batch;
+ * source with SCAN and moves each key with PTTL + DUMP / RESTORE … REPLACE, a SCAN page at a time
+ * as one packed batch (batch.ts);
  * the incremental phase makes the target a replica of the source (REPLICAOF) until stopped.
  * Every write to the target is preceded by `beforeEffect` (the run's lease check); progress is
- * reported after each batch so a restarted run resumes from the database and cursor it reached.
+ * saved every SAVE_EVERY_MS (and at each database's end) so a restarted run resumes from the
+ * database and cursor it reached; what it copies again after that point, RESTORE … REPLACE rewrites.
  */
 import type { Redis } from 'ioredis';
 import { connectRedis, type RedisTarget } from '../redis/commands.js';
 import type { CopyProgress } from './records.js';
 
-/** A Redis error reply (the target refused a payload, a wrong password…): retrying will not help. */
-export class RedisRefused extends Error {
-  override readonly name = 'RedisRefused';
-}
+import { Interrupted, asMigrationError } from './errors.js';
+import { BatchSource, BatchTarget, type Batch } from './batch.js';
 
-/** The run is being interrupted (shutdown, lease lost): leave it resumable. */
-export class Interrupted extends Error {
-  override readonly name = 'Interrupted';
-}
+export { RedisRefused, Interrupted, asMigrationError } from './errors.js';
 
 export interface CopyHooks {
   signal: AbortSignal;
   /** Throws unless the run still owns its lease; called right before every write to the target. */
   beforeEffect(): void;
-  /** Durable progress after each batch. */
+  /** Durable progress: at most every SAVE_EVERY_MS, at each database's end, and before a stop returns. */
   saveProgress(p: CopyProgress): Promise<void>;
   /** Whether a stop was requested (the caller decides how often it really asks the store). */
   stopRequested(): Promise<boolean>;
@@ -34,6 +31,11 @@ export interface CopyHooks {
 const SCAN_COUNT = 1000;
 /** Progress saves not yet committed, at most. */
 const SAVES_IN_FLIGHT = 8;
+/**
+ * How often progress is saved. A save per batch was a store commit per 1000 keys; a resumed copy
+ * redoes at most this much work, which RESTORE … REPLACE makes harmless.
+ */
+const SAVE_EVERY_MS = 250;
 
 /** Connects with a generous command timeout (a DUMP of a big key takes a while) and checks AUTH. */
 export async function open(t: RedisTarget, what: string): Promise<Redis> {
@@ -46,14 +48,6 @@ export async function open(t: RedisTarget, what: string): Promise<Redis> {
     throw asMigrationError(e, `${what} ${t.host}:${t.port}`);
   }
   return r;
-}
-
-/** Redis error replies become RedisRefused (not retried); anything else stays a connection problem. */
-export function asMigrationError(e: unknown, where: string): Error {
-  const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/(AUTH|masterauth)\s+\S+/gi, '$1 ***').slice(0, 300);
-  const name = e instanceof Error ? e.name : '';
-  if (name === 'ReplyError' || /^(ERR|WRONGPASS|NOAUTH|NOPERM|BUSYKEY|READONLY|OOM|LOADING)\b/.test(msg)) return new RedisRefused(`${where}: ${msg}`);
-  return new Error(`${where}: ${msg}`);
 }
 
 /** The databases that hold keys, with their key counts (INFO keyspace). */
@@ -81,8 +75,8 @@ export async function totalKeys(t: RedisTarget): Promise<number | null> {
  * Copies every key from `src` to `dst`, starting at `from` (a saved progress, or a fresh one).
  * Returns the final progress, with `done` set unless a stop was requested first. The source's
  * side (SCAN, PTTL, DUMP of the next batches) runs ahead of the target's (RESTORE of the current
- * one), up to AHEAD batches, so both servers work at once; progress is saved in order, after each
- * batch is restored.
+ * one), up to AHEAD batches, so both servers work at once; progress is saved in order, only
+ * after the batches it covers are restored.
  */
 export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: CopyHooks): Promise<CopyProgress> {
   const dbs = await keyspace(src);
@@ -91,36 +85,46 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
     : { ...from };
   const started = Date.now();
   let bytes = 0;
-  const reader = new BatchReader(src);
+  const source = new BatchSource(src, SCAN_COUNT);
+  const target = new BatchTarget(dst);
   const saving: Promise<void>[] = [];
+  let saved = p;
+  let savedAt = Date.now();
+  // Saves overlap the next batches' work and share commits (the store's group commit); they are
+  // issued in order, so whatever was committed last is a point every earlier key reached.
+  const save = async () => {
+    saved = p;
+    savedAt = Date.now();
+    saving.push(h.saveProgress(p));
+    saving.at(-1)!.catch(() => {}); // reported when awaited, in order
+    if (saving.length > SAVES_IN_FLIGHT) await saving.shift();
+  };
   for (const { db } of dbs) {
     if (db < p.db) continue;
     await src.select(db);
     await dst.select(db);
-    const batches = reader.batches(db === p.db ? p.cursor : '0');
+    const batches = readAhead(source, db === p.db ? p.cursor : '0');
     for (;;) {
       if (h.signal.aborted) throw new Interrupted('interrupted');
       if (await h.stopRequested()) {
+        if (saved !== p) await save();
         await Promise.all(saving);
         return p;
       }
-      const { cursor, dumped } = await batches.next();
-      if (dumped.length) {
+      const batch = await batches.next();
+      const { cursor } = batch;
+      if (batch.keys) {
         if (h.bytesPerSecond) {
-          bytes += dumped.reduce((a, d) => a + d.payload.length, 0);
+          bytes += batch.packed.length;
           const due = started + (bytes / h.bytesPerSecond) * 1000;
           if (due > Date.now()) await new Promise((res) => setTimeout(res, due - Date.now()));
         }
         h.beforeEffect();
-        await restoreBatch(dst, dumped);
-        p = { ...p, copied: p.copied + dumped.length };
+        await target.write(batch);
+        p = { ...p, copied: p.copied + batch.keys };
       }
       p = cursor === '0' ? { ...p, db: db + 1, cursor: '0' } : { ...p, db, cursor };
-      // Saves overlap the next batches' work and share commits (the store's group commit); they
-      // are issued in order, so whatever was committed last is a point every earlier key reached.
-      saving.push(h.saveProgress(p));
-      saving.at(-1)!.catch(() => {}); // reported when awaited, in order
-      if (saving.length > SAVES_IN_FLIGHT) await saving.shift();
+      if (cursor === '0' || Date.now() - savedAt >= SAVE_EVERY_MS) await save();
       if (cursor === '0') break;
     }
   }
@@ -128,93 +132,28 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
   return { ...p, done: true };
 }
 
-interface Dumped {
-  key: Buffer;
-  ttl: number;
-  payload: Buffer;
-}
-
 /** How many batches the source side may read ahead of the target side. */
 const AHEAD = 2;
 
-/**
- * SCAN + PTTL + DUMP of one batch in one round trip (a script on the source), or, where the
- * source refuses scripts, SCAN then a pipeline of PTTL + DUMP.
- */
-const DUMP_SCRIPT = `local c = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2]) local out = {c[1]}
-for _, k in ipairs(c[2]) do local t = redis.call('PTTL', k) if t ~= -2 then local d = redis.call('DUMP', k)
-if d then out[#out+1] = k out[#out+1] = t out[#out+1] = d end end end return out`;
-
-class BatchReader {
-  private scripted = true;
-
-  constructor(private readonly src: Redis) {}
-
-  /** Batches of one database from `cursor` on, read ahead; `next()` gives them in order until the one with cursor '0'. */
-  batches(cursor: string): { next(): Promise<{ cursor: string; dumped: Dumped[] }> } {
-    type Batch = { cursor: string; dumped: Dumped[] } | null;
-    let tail: Promise<Batch> = this.read(cursor);
-    const queue: Promise<Batch>[] = [tail];
-    const more = () => {
-      while (queue.length < AHEAD) {
-        tail = tail.then((b) => (b && b.cursor !== '0' ? this.read(b.cursor) : null));
-        tail.catch(() => {}); // reported by next(), in order
-        queue.push(tail);
-      }
-    };
-    return {
-      next: async () => {
-        more();
-        const b = await queue.shift()!;
-        if (!b) throw new Error('read past the end of the database');
-        return b;
-      },
-    };
-  }
-
-  private async read(cursor: string): Promise<{ cursor: string; dumped: Dumped[] }> {
-    if (this.scripted) {
-      try {
-        const r = (await this.src.callBuffer('EVAL', DUMP_SCRIPT, '0', cursor, String(SCAN_COUNT))) as (Buffer | number)[];
-        const dumped: Dumped[] = [];
-        for (let i = 1; i + 2 < r.length; i += 3) {
-          const ttl = Number(r[i + 1]);
-          dumped.push({ key: r[i] as Buffer, ttl: ttl > 0 ? ttl : 0, payload: r[i + 2] as Buffer });
-        }
-        return { cursor: (r[0] as Buffer).toString(), dumped };
-      } catch (e) {
-        if (!/NOSCRIPT|unknown command|NOPERM|disabled|not allowed/i.test((e as Error).message)) throw e;
-        this.scripted = false;
-      }
+/** Batches of one database from `cursor` on, read ahead; `next()` gives them in order until the one with cursor '0'. */
+function readAhead(source: BatchSource, cursor: string): { next(): Promise<Batch> } {
+  let tail: Promise<Batch | null> = source.read(cursor);
+  const queue: Promise<Batch | null>[] = [tail];
+  const more = () => {
+    while (queue.length < AHEAD) {
+      tail = tail.then((b) => (b && b.cursor !== '0' ? source.read(b.cursor) : null));
+      tail.catch(() => {}); // reported by next(), in order
+      queue.push(tail);
     }
-    const [next, keys] = await this.src.scanBuffer(cursor, 'COUNT', SCAN_COUNT);
-    return { cursor: next.toString(), dumped: keys.length ? await dumpBatch(this.src, keys) : [] };
-  }
-}
-
-async function dumpBatch(src: Redis, keys: Buffer[]): Promise<Dumped[]> {
-  const pipe = src.pipeline();
-  for (const k of keys) pipe.pttl(k).dumpBuffer(k);
-  const res = (await pipe.exec()) ?? [];
-  const out: Dumped[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    const [e1, ttl] = res[2 * i] ?? [];
-    const [e2, payload] = res[2 * i + 1] ?? [];
-    if (e1 || e2) throw asMigrationError(e1 ?? e2, 'source');
-    // Gone between SCAN and DUMP (deleted or expired): skipped.
-    if (payload === null || ttl === -2) continue;
-    out.push({ key: keys[i], ttl: Number(ttl) > 0 ? Number(ttl) : 0, payload: payload as Buffer });
-  }
-  return out;
-}
-
-async function restoreBatch(dst: Redis, batch: Dumped[]): Promise<void> {
-  if (batch.length === 0) return;
-  const pipe = dst.pipeline();
-  for (const d of batch) pipe.restore(d.key, d.ttl, d.payload, 'REPLACE');
-  const res = (await pipe.exec()) ?? [];
-  const failed = res.find(([e]) => e);
-  if (failed) throw asMigrationError(failed[0], 'target');
+  };
+  return {
+    next: async () => {
+      more();
+      const b = await queue.shift()!;
+      if (!b) throw new Error('read past the end of the database');
+      return b;
+    },
+  };
 }
 
 // ---- incremental: the target follows the source ----

@@ -1,0 +1,19 @@
+/** How a migration's Redis failures are told apart: refused (not retried), interrupted (resumable), or a lost connection. */
+
+/** A Redis error reply (the target refused a payload, a wrong password…): retrying will not help. */
+export class RedisRefused extends Error {
+  override readonly name = 'RedisRefused';
+}
+
+/** The run is being interrupted (shutdown, lease lost): leave it resumable. */
+export class Interrupted extends Error {
+  override readonly name = 'Interrupted';
+}
+
+/** Redis error replies become RedisRefused (not retried); anything else stays a connection problem. */
+export function asMigrationError(e: unknown, where: string): Error {
+  const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/(AUTH|masterauth)\s+\S+/gi, '$1 ***').slice(0, 300);
+  const name = e instanceof Error ? e.name : '';
+  if (name === 'ReplyError' || /^(ERR|WRONGPASS|NOAUTH|NOPERM|BUSYKEY|READONLY|OOM|LOADING)\b/.test(msg)) return new RedisRefused(`${where}: ${msg}`);
+  return new Error(`${where}: ${msg}`);
+}

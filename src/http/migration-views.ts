@@ -23,6 +23,13 @@ function dataSource(m: MigrationRecord, c: MigrationContext): string {
   return hostPort(c.sourceAddr);
 }
 
+/** The import's files as the request named them; the service's own file paths stay inside. */
+function backupFilesView(b: Record<string, unknown> | null): Record<string, unknown> | null {
+  if (!b) return null;
+  const { paths: _paths, ...shown } = b;
+  return shown;
+}
+
 export function migrationListView(m: MigrationRecord, c: MigrationContext, errorMessage: string | undefined) {
   return {
     task_id: m.id,
@@ -77,7 +84,7 @@ export function migrationView(m: MigrationRecord, c: MigrationContext) {
     migration_type: m.migrationType,
     migration_method: m.migrationMethod ?? '',
     ecs_tenant_private_ip: c.host,
-    backup_files: m.settings.backupFiles,
+    backup_files: backupFilesView(m.settings.backupFiles),
     network_type: m.settings.networkType ?? '',
     source_instance: endpointView(c.source, c.sourceAddr, m.settings.source),
     target_instance: endpointView(c.target, c.targetAddr, m.settings.target),

@@ -32,22 +32,22 @@ export function obsFile(dataDir: string, bucket: string, file: string): string {
   return path.join(dataDir, 'obs', bucket, file);
 }
 
-/** Files named by an import request, as kept in its settings. */
-export function importFileNames(m: Pick<MigrationRecord, 'settings'>): { bucket: string; files: string[] } {
+/** The files an import loads, as kept in its settings (a bucket's files, or a backup's file). */
+export function importFilePaths(m: Pick<MigrationRecord, 'settings'>): string[] {
   const b = m.settings.backupFiles ?? {};
-  const files = Array.isArray(b.files) ? (b.files as { file_name: string }[]).map((f) => f.file_name) : [];
-  return { bucket: String(b.bucket_name ?? ''), files };
+  return Array.isArray(b.paths) ? (b.paths as string[]) : [];
 }
 
 export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: MigrationRecord, save: (p: CopyProgress) => Promise<void>): Promise<CopyProgress> {
-  const { bucket, files } = importFileNames(m);
+  const files = importFilePaths(m);
   const target = m.settings.target?.instanceId ? await d.store.getInstanceById(m.settings.target.instanceId) : null;
   if (!target) throw new StepFailure('DCS.5000', 'The target instance no longer exists.');
   const dstTarget = { ...d.targetOf(target), password: m.secrets.targetPassword ?? target.password };
   let copied = 0;
-  for (const file of files) {
+  for (const filePath of files) {
+    const file = path.basename(filePath);
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'dcs-import-'));
-    const child = await loadRdb(d.redisServer, obsFile(d.dataDir, bucket, file), scratch, file);
+    const child = await loadRdb(d.redisServer, filePath, scratch, file);
     const src = await open({ host: '127.0.0.1', port: child.port, password: null }, `file ${file}`);
     const dst = await open(dstTarget, 'target');
     try {

@@ -5,6 +5,8 @@
  * the engine carries it out (run.ts).
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { backupDirOf } from '../records/files.js';
 import { DcsError, Errors } from '../errors.js';
 import { newTaskId, type Actor } from '../tasks/service.js';
 import type { NewTask } from '../tasks/records.js';
@@ -139,7 +141,7 @@ export class MigrationService {
     if (b.migration_type === 'backupfile_import') {
       if (b.migration_method !== 'full_amount_migration') throw Errors.badParam('migration_method', 'an import is full_amount_migration only.');
       if (!b.target_instance.id || b.target_instance.addrs) throw Errors.badParam('target_instance.id', 'an import needs the id of an instance of this project.');
-      const files = this.checkBackupFiles(b.backup_files);
+      const files = await this.checkBackupFiles(projectId, b.backup_files);
       settings = { ...m.settings, target: { instanceId: b.target_instance.id, addrs: null }, backupFiles: files };
       await this.instancesMustExist(projectId, { source: null, target: settings.target });
     } else {
@@ -159,12 +161,17 @@ export class MigrationService {
     return { ...record, runId: run.id };
   }
 
-  private checkBackupFiles(b: CreateTaskBody['backup_files']): Record<string, unknown> {
+  private async checkBackupFiles(projectId: string, b: CreateTaskBody['backup_files']): Promise<Record<string, unknown>> {
     if (!b || !b.file_source) throw Errors.badParam('backup_files', 'an import needs backup_files with a file_source.');
     if (b.file_source === 'backup_record') {
-      // Backups of this service are not kept here (yet): every backup id is unknown.
       if (!b.backup_id) throw Errors.badParam('backup_files.backup_id', 'is required for file_source backup_record.');
-      throw Errors.backupNotFound();
+      // A backup of this project's instances (records.md): an rdb one whose file is in place.
+      const backup = await this.d.store.records.getBackup(b.backup_id);
+      if (!backup || backup.projectId !== projectId || backup.status !== 'succeed' || !backup.fileName) throw Errors.backupNotFound();
+      if (backup.format !== 'rdb') throw Errors.badParam('backup_files.backup_id', 'only rdb backups can be imported.');
+      const file = path.join(backupDirOf(this.d.dataDir, backup.instanceId, backup.id), backup.fileName);
+      if (!fs.existsSync(file)) throw Errors.backupNotFound();
+      return { file_source: b.file_source, backup_id: backup.id, paths: [file] };
     }
     if (b.file_source !== 'self_build_obs') throw Errors.badParam('backup_files.file_source', 'must be backup_record or self_build_obs.');
     if (!b.bucket_name || !/^[A-Za-z0-9._-]{1,63}$/.test(b.bucket_name) || b.bucket_name.startsWith('.')) {
@@ -177,7 +184,7 @@ export class MigrationService {
         throw Errors.badParam('backup_files.files', `file ${f.file_name} is not in bucket ${b.bucket_name}.`);
       }
     }
-    return { file_source: b.file_source, bucket_name: b.bucket_name, files: b.files };
+    return { file_source: b.file_source, bucket_name: b.bucket_name, files: b.files, paths: b.files.map((f) => obsFile(this.d.dataDir, b.bucket_name!, f.file_name)) };
   }
 
   private async start(projectId: string, m: MigrationRecord, patch: Partial<MigrationRecord>, actor: Actor): Promise<MigrationRecord> {

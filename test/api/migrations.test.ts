@@ -266,3 +266,40 @@ test('import from RDB files in the local OBS bucket; a non-RDB file fails; a mis
   const backup = await admin.post(`/v2/${P}/migration-task`, { ...body('a.rdb'), backup_files: { file_source: 'backup_record', backup_id: 'b1' } });
   assert.equal(backup.body.error_code, 'DCS.4031');
 });
+
+test('import from a backup record: the backup file of an instance of the project loads into the target', async () => {
+  // A backup of the target itself: the keys it holds now, then gone, then back through the import.
+  await dst.flushall();
+  await seed(dst, 120, 0, 'bk');
+  const created = await admin.post(`/v2/${P}/instances/${targetId}/backups`, { remark: 'for import', backup_format: 'rdb' });
+  assert.equal(created.status, 200, created.text);
+  const backupId = created.body.backup_id;
+  await waitFor(async () => {
+    const list = (await admin.get(`/v2/${P}/instances/${targetId}/backups`)).body.backup_record_response;
+    const b = list?.find((x: any) => x.backup_id === backupId);
+    return b?.status === 'succeed' && b;
+  }, 30_000, 'backup succeed');
+  const expected = new Map<string, string | null>();
+  for (const k of await dst.keys('bk:*')) expected.set(k, await dst.dumpBuffer(k).then((v) => (v ? v.toString('hex') : null)));
+  assert.equal(expected.size, 120);
+  await dst.flushall();
+
+  const r = await admin.post(`/v2/${P}/migration-task`, {
+    task_name: 'import-backup', migration_type: 'backupfile_import', migration_method: 'full_amount_migration',
+    backup_files: { file_source: 'backup_record', backup_id: backupId }, target_instance: { id: targetId },
+  });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(await reaches(r.body.id, ['SUCCESS', 'FAILED']), 'SUCCESS', JSON.stringify((await admin.get(`/v2/${P}/migration-task/${r.body.id}/logs`)).body));
+  assert.equal((await dst.keys('bk:*')).length, 120);
+  for (const [k, v] of expected) assert.equal(await dst.dumpBuffer(k).then((x) => (x ? x.toString('hex') : null)), v, k);
+  // The service's own file path is not shown.
+  const shown = await admin.get(`/v2/${P}/migration-task/${r.body.id}`);
+  assert.equal(shown.body.backup_files.backup_id, backupId);
+  assert.doesNotMatch(shown.text, /backups\//);
+  // Unknown, or of a failed state: DCS.4031.
+  const unknown = await admin.post(`/v2/${P}/migration-task`, {
+    task_name: 'import-unknown', migration_type: 'backupfile_import', migration_method: 'full_amount_migration',
+    backup_files: { file_source: 'backup_record', backup_id: '00000000-0000-0000-0000-000000000000' }, target_instance: { id: targetId },
+  });
+  assert.equal(unknown.body.error_code, 'DCS.4031');
+});

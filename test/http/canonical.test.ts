@@ -21,8 +21,9 @@ const pathChar = fc.oneof(
   fc.constantFrom('%', '%2', '%zz', '%00', '%2F', '%25'),
 );
 // Dot segments (".", "..", "%2e") are resolved by the client's URL before sending, so what was
-// signed never reaches any server: left out.
-const isDotSegment = (s: string) => /^(\.|%2e){1,2}$/i.test(s);
+// signed never reaches any server: left out. A URL's leading and trailing spaces are stripped
+// before parsing, so "%2E " at the end of a path is a dot segment on the wire too.
+const isDotSegment = (s: string) => /^(\.|%2e){1,2}$/i.test(s.trim());
 const segment = fc.array(pathChar, { maxLength: 12 }).map((cs) => cs.join('')).filter((s) => !s.split('\\').some(isDotSegment));
 const pathOf = fc.array(segment, { minLength: 1, maxLength: 6 }).map((s) => `/${s.join('/')}`);
 const query = fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 8 }), fc.string({ unit: 'grapheme', maxLength: 12 }), { maxKeys: 4 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, DEFAULT_LIMITS, type ServeConfig } from './config.js';
-import { SqliteStore } from './store/sqlite.js';
+import { sqliteStoreOnThread } from './store/sqlite/thread.js';
 import { PostgresStore } from './store/postgres.js';
 import { randomBytes } from 'node:crypto';
 import type { Store } from './store/types.js';
@@ -43,7 +43,7 @@ export interface RunningService {
 }
 
 export async function openStore(c: ServeConfig): Promise<Store> {
-  const store = c.database.kind === 'postgres' ? new PostgresStore(c.database.url) : new SqliteStore(c.database.file);
+  const store = c.database.kind === 'postgres' ? new PostgresStore(c.database.url) : sqliteStoreOnThread(c.database.file);
   try {
     await store.migrate();
   } catch (e) {

@@ -27,6 +27,10 @@ export class SqliteDb {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // Statement journals (a savepoint per queued write, statements that fire the counter
+    // triggers) go to memory: as temporary files they cost a file create and write per
+    // statement, which made a delete four times slower. They never need to survive a crash.
+    this.db.pragma('temp_store = MEMORY');
   }
 
   migrate(): void {
@@ -85,11 +89,14 @@ export class SqliteDb {
     try {
       this.db.transaction(() => {
         for (const item of batch) {
+          this.run(plans.savepoint);
           try {
-            results.push({ ok: true, v: this.db.transaction(item.fn)() });
+            results.push({ ok: true, v: item.fn() });
           } catch (e) {
+            this.run(plans.rollbackToSavepoint);
             results.push({ ok: false, e });
           }
+          this.run(plans.releaseSavepoint);
         }
       }).immediate();
     } catch (e) {

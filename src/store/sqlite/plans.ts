@@ -13,6 +13,11 @@ const FENCE = `lease_owner = ? AND status = 'EXECUTING' AND lease_expires_at > ?
 /** Parameters: one JSON array of ids. */
 const IDS = `(SELECT value FROM json_each(?))`;
 
+/** Each write of a group commit in its own savepoint: a failing write is undone alone. */
+export const savepoint = 'SAVEPOINT write';
+export const rollbackToSavepoint = 'ROLLBACK TO write';
+export const releaseSavepoint = 'RELEASE write';
+
 export const createMigrationsTable = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)';
 export const appliedMigrations = 'SELECT version FROM schema_migrations';
 /** version, applied_at */

@@ -40,7 +40,10 @@ function isUnreserved(b: number): boolean {
     b === 0x2d || b === 0x5f || b === 0x2e || b === 0x7e;
 }
 
+const ALL_UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
+
 export function sdkEncode(s: string): string {
+  if (ALL_UNRESERVED.test(s)) return s; // the common case (ids, names): nothing to encode
   let out = '';
   for (const b of utf8.encode(s)) {
     out += isUnreserved(b) ? String.fromCharCode(b) : '%' + (b < 16 ? '0' : '') + b.toString(16).toUpperCase();
@@ -58,7 +61,10 @@ const URL_PARSE_ESCAPES: ReadonlyMap<string, string> = new Map([
   ['\\', '/'], ['^', '%5E'], ['`', '%60'], ['{', '%7B'], ['|', '%7C'], ['}', '%7D'],
 ]);
 
+const URL_PARSE_ESCAPED = /[\t\n\r "'<>\\^`{|}]/;
+
 function asUrlParseSees(path: string): string {
+  if (!URL_PARSE_ESCAPED.test(path)) return path;
   let out = '';
   for (const ch of path) out += URL_PARSE_ESCAPES.get(ch) ?? ch;
   return out;

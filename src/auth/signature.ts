@@ -6,7 +6,7 @@
 // hashing, the constant-time comparison, and reading Node's request shapes (rawHeaders, Buffer).
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import {
-  UNSIGNED_PAYLOAD, HEADER_NAME_RE, SignatureFormatError, authorizationValue, buildCanonicalRequest as buildFromParts,
+  EMPTY_BODY_SHA256, UNSIGNED_PAYLOAD, HEADER_NAME_RE, SignatureFormatError, authorizationValue, buildCanonicalRequest as buildFromParts,
   parseSdkDate, planSignature, stringToSign, type Result, type SigningRequest,
 } from './canonical.js';
 
@@ -37,12 +37,27 @@ const hmacHex = (key: string, data: string): string => createHmac('sha256', key)
 
 // Every value of a header: from rawHeaders when given (Node keeps only the first copy of some
 // headers and joins others with ", " in req.headers), else from req.headers.
+// rawHeaders grouped by lower-case name, once per request (a request's headers are read several times).
+const rawHeaderIndex = new WeakMap<string[], Map<string, string[]>>();
+
+function indexRawHeaders(raw: string[]): Map<string, string[]> {
+  let index = rawHeaderIndex.get(raw);
+  if (index) return index;
+  index = new Map();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = String(raw[i]).toLowerCase();
+    const list = index.get(name);
+    if (list) list.push(String(raw[i + 1]));
+    else index.set(name, [String(raw[i + 1])]);
+  }
+  rawHeaderIndex.set(raw, index);
+  return index;
+}
+
 function headerValues(req: SignedRequest, name: string): string[] | undefined {
   let values: string[] = [];
   if (Array.isArray(req.rawHeaders)) {
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      if (String(req.rawHeaders[i]).toLowerCase() === name) values.push(String(req.rawHeaders[i + 1]));
-    }
+    values = indexRawHeaders(req.rawHeaders).get(name) ?? [];
   } else {
     const v = req.headers && Object.hasOwn(req.headers, name) ? req.headers[name] : undefined;
     if (typeof v === 'string') values = [v];
@@ -59,7 +74,7 @@ function singleHeader(req: SignedRequest, name: string): string | undefined {
 // X-Sdk-Content-Sha256 replaces the body hash (clients send UNSIGNED-PAYLOAD for large or
 // non-JSON bodies). A hex hash there must match the body: otherwise the body would go unchecked.
 function payloadHash(req: SignedRequest): Result<string> {
-  const bodyHash = () => sha256Hex(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+  const bodyHash = () => (Buffer.isBuffer(req.body) && req.body.length > 0 ? sha256Hex(req.body) : EMPTY_BODY_SHA256);
   const declared = headerValues(req, 'x-sdk-content-sha256');
   if (declared === undefined) return { ok: true, value: bodyHash() };
   const value = declared.length === 1 ? declared[0]!.trim() : '';

@@ -148,7 +148,17 @@ export const stringToSign = (sdkDate: string, canonicalSha256Hex: string): strin
 // X-Sdk-Date
 
 /** Parses YYYYMMDDTHHMMSSZ (UTC); undefined when malformed or not a real date/time. */
+let lastSdkDate: { value: string; ms: number | undefined } = { value: '', ms: undefined };
+
 export function parseSdkDate(value: string): number | undefined {
+  // Requests signed in the same second carry the same date: parse it once.
+  if (value === lastSdkDate.value) return lastSdkDate.ms;
+  const ms = parseSdkDateUncached(value);
+  lastSdkDate = { value, ms };
+  return ms;
+}
+
+function parseSdkDateUncached(value: string): number | undefined {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(value);
   if (!m) return undefined;
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];

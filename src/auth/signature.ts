@@ -4,7 +4,7 @@
 // The canonical request itself is built in canonical.ts, the one implementation shared with the
 // Web Crypto client signer (client/signer.ts); this file adds what is Node-specific: node:crypto
 // hashing, the constant-time comparison, and reading Node's request shapes (rawHeaders, Buffer).
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, hash, timingSafeEqual, type KeyObject } from 'node:crypto';
 import {
   EMPTY_BODY_SHA256, UNSIGNED_PAYLOAD, HEADER_NAME_RE, SignatureFormatError, authorizationValue, buildCanonicalRequest as buildFromParts,
   parseSdkDate, planSignature, stringToSign, type Result, type SigningRequest,
@@ -32,8 +32,17 @@ export interface SignedRequest {
 export type AuthFailure = { ok: false; code: 'DCS.1001' | 'DCS.1002' | 'DCS.1003'; reason: string };
 export type AuthSuccess = { ok: true; accessKey: string };
 
-const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
-const hmacHex = (key: string, data: string): string => createHmac('sha256', key).update(data).digest('hex');
+const sha256Hex = (data: string | Buffer): string => hash('sha256', data, 'hex');
+/** Secret keys as key objects, made once per secret (a few credentials, each used by every request). */
+const hmacKeys = new Map<string, KeyObject>();
+const hmacHex = (key: string, data: string): string => {
+  let k = hmacKeys.get(key);
+  if (!k) {
+    if (hmacKeys.size >= 1024) hmacKeys.clear(); // bounded however many keys a process sees
+    hmacKeys.set(key, (k = createSecretKey(Buffer.from(key, 'utf8'))));
+  }
+  return createHmac('sha256', k).update(data).digest('hex');
+};
 
 // Every value of a header: from rawHeaders when given (Node keeps only the first copy of some
 // headers and joins others with ", " in req.headers), else from req.headers.

@@ -3,7 +3,7 @@
  * ids, one log line per request, metrics and the OpenAPI document. No SQL and no Redis here:
  * handlers call the domain services.
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from 'pino';
 import { DEFAULT_LIMITS, type ServiceLimits } from '../config.js';
@@ -85,10 +85,16 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     return [...new Set(routes.filter((r) => r.re.test(p)).map((r) => r.method))];
   };
 
-  app.addHook('onRequest', async (req, reply) => {
+  // Callback hooks, not async ones: these run on every request, and a promise per hook shows.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
+    done();
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
+    if (d.logger.isLevelEnabled('info')) logRequest(req, reply);
+    done();
+  });
+  const logRequest = (req: FastifyRequest, reply: FastifyReply) => {
     // The ids of the path (project_id, instance_id, task_id, …) and who asked, so a line can be
     // found by any of them; never a secret.
     const ids = Object.fromEntries(Object.entries((req.params ?? {}) as Record<string, string>).filter(([k]) => k.endsWith('_id')));
@@ -97,7 +103,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
       duration_ms: Math.round(reply.elapsedTime * 100) / 100,
       error_code: errorCodeOf(req), user_name: req.caller?.userName ?? null, ...ids,
     }, 'request');
-  });
+  };
 
   registerErrorHandling(app, allowedMethods);
   await app.register(swagger, {

@@ -32,12 +32,16 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
   // Whether a body is JSON is decided by its bytes, after authentication, never by the
   // Content-Type (the SDKs send any or none on a DELETE): every body is read as bytes. The
   // signature covers the header as sent (rawHeaders), which this does not touch.
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', (req, _reply, done) => {
     if (req.raw.headers['content-type'] !== undefined) req.raw.headers['content-type'] = 'application/octet-stream';
+    done();
   });
-  app.addHook('preParsing', async (req, _reply, payload) => {
-    if (req.method === 'GET' || req.method === 'HEAD') req.bodylessBody = await readBounded(payload, BODY_LIMIT);
-    return payload;
+  app.addHook('preParsing', (req, _reply, payload, done) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return done(null, payload);
+    readBounded(payload, BODY_LIMIT).then((body) => {
+      req.bodylessBody = body;
+      done(null, payload);
+    }, (e: Error) => done(e));
   });
   // Bodies arrive as raw bytes: the signature covers them, and they are parsed only once the
   // caller is known, so an anonymous client learns nothing from a body error.

@@ -155,6 +155,7 @@ export const MAX_PATH_SEGMENT = 4096;
  * the request ends with the id-format code of that parameter, in the contract's order.
  */
 export function routableUrl(url: string): string {
+  if (url.length <= MAX_PATH_SEGMENT && !url.includes('%')) return url; // nothing to decode, nothing too long
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   let changed = false;

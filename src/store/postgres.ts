@@ -7,13 +7,14 @@
  */
 import pg from 'pg';
 import { PgDb, type Conn, type PostgresOptions, type Row } from './postgres/db.js';
-import { DeleteBatcher } from './postgres/delete-batch.js';
+import { deleteBatcher, type DeleteRequest } from './postgres/delete-batch.js';
+import { Batcher } from './postgres/batcher.js';
 import { PostgresCredentials, PostgresNodes } from './postgres/nodes.js';
 import { PostgresMigrations } from './postgres/migrations.js';
 import * as plans from './postgres/plans.js';
 import { PostgresRecords } from './postgres/records.js';
 import { listTaskPage } from './task-counts.js';
-import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
+import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, stepFromRow, taskFromRow, tokenFromRow } from './rows.js';
 import type {
   CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, StepUpdate, Store, TaskFence, TaskQuery,
 } from './types.js';
@@ -23,6 +24,9 @@ import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances
 
 export { parsePostgresUrl, type PostgresOptions } from './postgres/db.js';
 
+interface StepRequest { id: string; owner: string; stepName: string; u: StepUpdate; now: number }
+interface FinishRequest { id: string; owner: string; status: 'SUCCESS' | 'FAILED'; errorCode: string | null; failReason: string | null; now: number }
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   readonly nodes: PostgresNodes;
@@ -30,13 +34,46 @@ export class PostgresStore implements Store {
   readonly records: PostgresRecords;
   readonly migrations: PostgresMigrations;
   private readonly db: PgDb;
-  private readonly deletes: DeleteBatcher;
+  private readonly deletes: Batcher<DeleteRequest, DeleteOutcome>;
+  /** The engine's fenced step updates and finishes, batched like deletes (one statement for all in flight). */
+  private readonly stepUpdates: Batcher<StepRequest, boolean>;
+  private readonly finishes: Batcher<FinishRequest, boolean>;
+  /** Creates without an instance patch (most), batched: one per instance per statement. */
+  private readonly creates: Batcher<{ t: NewTask; refuse: InstanceStatus[] }, Row>;
   private listener: pg.Client | null = null;
   private closed = false;
 
   constructor(url: string, o: PostgresOptions = {}) {
     this.db = new PgDb(url, o);
-    this.deletes = new DeleteBatcher(this.db);
+    this.deletes = deleteBatcher(this.db);
+    this.stepUpdates = new Batcher((r) => r.id, async (batch) => {
+      const col = <T>(f: (r: StepRequest) => T) => batch.map(f);
+      const rows = await this.db.q(plans.updateStepsByName, [
+        col((r) => r.id), col((r) => r.owner), col((r) => r.now), col((r) => r.stepName), col((r) => r.u.status),
+        col((r) => r.u.beginAt !== undefined), col((r) => r.u.beginAt ?? null), col((r) => r.u.endAt !== undefined), col((r) => r.u.endAt ?? null),
+        col((r) => r.u.errorCode !== undefined), col((r) => r.u.errorCode ?? null),
+      ]);
+      const owned = new Set(rows.map((r) => String(r.id)));
+      return batch.map((r) => owned.has(r.id));
+    });
+    this.creates = new Batcher((r) => r.t.instanceId, async (batch) => {
+      const col = <T>(f: (t: NewTask) => T) => batch.map((r) => f(r.t));
+      const rows = await this.db.q(plans.createTasks, [
+        col((t) => t.id), col((t) => t.projectId), col((t) => t.instanceId), col((t) => t.instanceName), col((t) => t.name),
+        col((t) => JSON.stringify(t.details)), col((t) => t.userId), col((t) => t.userName), col((t) => t.params),
+        col((t) => JSON.stringify(t.state)), col((t) => t.createdAt), col((t) => t.initialStatus ?? 'CREATED'),
+        col((t) => JSON.stringify(t.steps)), batch.map((r) => JSON.stringify(r.refuse)),
+      ]);
+      return rows;
+    });
+    this.finishes = new Batcher((r) => r.id, async (batch) => {
+      const col = <T>(f: (r: FinishRequest) => T) => batch.map(f);
+      const rows = await this.db.q(plans.finishTasks, [
+        col((r) => r.id), col((r) => r.owner), col((r) => r.status), col((r) => r.errorCode), col((r) => r.failReason), col((r) => r.now),
+      ]);
+      const finished = new Set(rows.map((r) => String(r.id)));
+      return batch.map((r) => finished.has(r.id));
+    });
     this.nodes = new PostgresNodes(this.db);
     this.sharedCredentials = new PostgresCredentials(this.db);
     this.records = new PostgresRecords(this.db, (c, id, patch) => this.patchInstance(c, id, patch));
@@ -155,6 +192,7 @@ export class PostgresStore implements Store {
 
   /** The same algorithm as SQLite's, with the instance row locked for the transaction. */
   async createTask(t: NewTask, opts: CreateTaskOptions): Promise<CreateTaskOutcome> {
+    if (!opts.instancePatch) return this.createTaskInOneCall(t, opts);
     return this.db.tx(async (c): Promise<CreateTaskOutcome> => {
       const [inst] = await this.db.q(plans.lockInstance, [t.instanceId, t.projectId], c);
       if (!inst) return { ok: false, refused: 'instance_gone' };
@@ -169,6 +207,27 @@ export class PostgresStore implements Store {
       await this.db.run(plans.notify, [], c);
       return { ok: true, task: (await this.taskById(t.id, c))! };
     });
+  }
+
+  /** The same algorithm, in the database (create_task), creates in flight batched: one round trip for all. */
+  private async createTaskInOneCall(t: NewTask, opts: CreateTaskOptions): Promise<CreateTaskOutcome> {
+    const r = await this.creates.submit({ t, refuse: opts.refuseStatuses });
+    switch (r.outcome) {
+      case 'created':
+        return { ok: true, task: taskFromRow(r.task as Row, ((r.steps ?? []) as Row[]).map(stepFromRow)) };
+      case 'instance_gone':
+        return { ok: false, refused: 'instance_gone' };
+      case 'instance_state':
+        return { ok: false, refused: 'instance_state', status: String(r.detail) as InstanceStatus };
+      case 'busy': {
+        // Read after the call: the active task may have finished meanwhile; it is still the reason.
+        const active = await this.taskById(String(r.detail));
+        if (active) return { ok: false, refused: 'busy', activeTask: active };
+        return this.createTaskInOneCall(t, opts);
+      }
+      default:
+        throw new Error(`create_task answered ${String(r.outcome)}`);
+    }
   }
 
   async getTask(projectId: string, id: string): Promise<TaskRecord | null> {
@@ -186,7 +245,7 @@ export class PostgresStore implements Store {
   }
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {
-    return this.deletes.delete(projectId, id, instanceId, by);
+    return this.deletes.submit({ projectId, id, instanceId, by, at: Date.now() });
   }
 
   async listAudit(projectId: string): Promise<AuditRecord[]> {
@@ -225,11 +284,7 @@ export class PostgresStore implements Store {
   }
 
   async updateStep(id: string, owner: string, stepName: string, u: StepUpdate, now: number): Promise<boolean> {
-    const [r] = await this.db.q(plans.updateStepByName, [
-      id, owner, now, stepName, u.status,
-      u.beginAt !== undefined, u.beginAt ?? null, u.endAt !== undefined, u.endAt ?? null, u.errorCode !== undefined, u.errorCode ?? null,
-    ]);
-    return Number(r?.owned) === 1;
+    return this.stepUpdates.submit({ id, owner, stepName, u, now });
   }
 
   async updateTaskState(id: string, owner: string, patch: { state?: Record<string, unknown>; details?: Record<string, unknown> }, now: number): Promise<boolean> {
@@ -240,8 +295,7 @@ export class PostgresStore implements Store {
   }
 
   async finishTask(id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number): Promise<boolean> {
-    const res = await this.db.run(plans.finishTask, [status, errorCode, failReason, now, id, owner]);
-    return res.rowCount === 1;
+    return this.finishes.submit({ id, owner, status, errorCode, failReason, now });
   }
 
   // ---- credentials and tokens ----

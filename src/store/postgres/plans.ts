@@ -64,6 +64,12 @@ export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = $1 A
 /** $1 id … $11 created_at (see the column list), $12 status */
 export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, $11, $11)`;
+export const createTasks = `SELECT c.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+    $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
+    AS b(id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, state, created_at, status, steps, refuse, ord)
+  CROSS JOIN LATERAL create_task(b.id, b.project_id, b.instance_id, b.instance_name, b.name, b.details, b.user_id, b.user_name,
+    b.params, b.state, b.created_at, b.status, ARRAY(SELECT json_array_elements_text(b.steps::json)), ARRAY(SELECT json_array_elements_text(b.refuse::json))) c
+  ORDER BY b.ord`;
 /** $1 task_id, $2 names (text[]): one WAITING step each, idx in array order */
 export const insertSteps = `INSERT INTO task_steps (task_id, idx, name, status)
   SELECT $1, s.ord - 1, s.name, 'WAITING' FROM unnest($2::text[]) WITH ORDINALITY AS s(name, ord)`;
@@ -160,31 +166,41 @@ export const renewLeases = `UPDATE tasks SET lease_expires_at = $1 WHERE id = AN
 export const releaseNodeLeases = `UPDATE tasks SET lease_expires_at = 0
   WHERE ${ACTIVE} AND lease_owner IS NOT NULL AND left(lease_owner, length($1) + 1) = $1 || '/'`;
 /**
- * The fence, the step found by name (updated), or appended after the last one when the task has
- * no step of that name — one statement. Each optional column is written only when its flag is
- * true. $1 task id, $2 owner, $3 now, $4 name, $5 status, $6 set begin, $7 begin_at, $8 set end,
- * $9 end_at, $10 set error, $11 error_code
+ * For several tasks in one statement, each row fenced by its own owner and now: the step found by
+ * name (updated), or appended after the last one when the task has no step of that name. Each
+ * optional column is written only when its flag is true.
+ * $1 ids, $2 owners, $3 nows, $4 step names, $5 statuses, $6 set begin_at?, $7 begin_at,
+ * $8 set end_at?, $9 end_at, $10 set error_code?, $11 error_code (arrays). Returns the ids owned.
  */
-export const updateStepByName = `WITH owned AS (
-    UPDATE tasks SET updated_at = $3 WHERE id = $1 AND ${fence(2, 3)} RETURNING id),
+export const updateStepsByName = `WITH b AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::boolean[], $7::bigint[], $8::boolean[], $9::bigint[], $10::boolean[], $11::text[])
+      AS b(id, owner, now, name, status, set_begin, begin_at, set_end, end_at, set_error, error_code)),
+  owned AS (
+    UPDATE tasks t SET updated_at = b.now FROM b
+    WHERE t.id = b.id AND t.lease_owner = b.owner AND t.status = 'EXECUTING' AND t.lease_expires_at > b.now RETURNING t.id),
   updated AS (
-    UPDATE task_steps s SET status = $5,
-      begin_at = CASE WHEN $6::boolean THEN $7::bigint ELSE s.begin_at END,
-      end_at = CASE WHEN $8::boolean THEN $9::bigint ELSE s.end_at END,
-      error_code = CASE WHEN $10::boolean THEN $11::text ELSE s.error_code END
-    FROM owned WHERE s.task_id = owned.id AND s.name = $4 RETURNING 1),
+    UPDATE task_steps s SET status = b.status,
+      begin_at = CASE WHEN b.set_begin THEN b.begin_at ELSE s.begin_at END,
+      end_at = CASE WHEN b.set_end THEN b.end_at ELSE s.end_at END,
+      error_code = CASE WHEN b.set_error THEN b.error_code ELSE s.error_code END
+    FROM b JOIN owned o ON o.id = b.id WHERE s.task_id = b.id AND s.name = b.name RETURNING 1),
   appended AS (
     INSERT INTO task_steps (task_id, idx, name, status, begin_at, end_at, error_code)
-    SELECT owned.id, (SELECT COALESCE(MAX(idx) + 1, 0) FROM task_steps WHERE task_id = $1), $4, $5, $7::bigint, $9::bigint, $11::text
-    FROM owned WHERE NOT EXISTS (SELECT 1 FROM task_steps WHERE task_id = $1 AND name = $4) RETURNING 1)
-  SELECT (SELECT COUNT(*) FROM owned) AS owned, (SELECT COUNT(*) FROM updated) + (SELECT COUNT(*) FROM appended) AS steps`;
+    SELECT b.id, (SELECT COALESCE(MAX(idx) + 1, 0) FROM task_steps WHERE task_id = b.id), b.name, b.status, b.begin_at, b.end_at, b.error_code
+    FROM b JOIN owned o ON o.id = b.id WHERE NOT EXISTS (SELECT 1 FROM task_steps WHERE task_id = b.id AND name = b.name) RETURNING 1)
+  SELECT id FROM owned`;
+/**
+ * finishTask for several tasks in one statement (each row fenced by its own owner and now).
+ * $1 ids, $2 owners, $3 statuses, $4 error_codes, $5 fail_reasons, $6 nows. Returns the ids finished.
+ */
+export const finishTasks = `UPDATE tasks t SET status = b.status, error_code = b.error_code, fail_reason = b.fail_reason,
+    finished_at = b.now, updated_at = b.now, lease_owner = NULL, lease_expires_at = NULL
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS b(id, owner, status, error_code, fail_reason, now)
+  WHERE t.id = b.id AND t.lease_owner = b.owner AND t.status = 'EXECUTING' AND t.lease_expires_at > b.now
+  RETURNING t.id`;
 /** $1 state or null, $2 details or null, $3 now, $4 id, $5 owner */
 export const updateTaskState = `UPDATE tasks SET state = COALESCE($1, state), details = COALESCE($2, details), updated_at = $3
   WHERE id = $4 AND ${fence(5, 3)}`;
-/** $1 status, $2 error_code, $3 fail_reason, $4 now, $5 id, $6 owner */
-export const finishTask = `UPDATE tasks SET status = $1, error_code = $2, fail_reason = $3, finished_at = $4, updated_at = $4,
-    lease_owner = NULL, lease_expires_at = NULL
-  WHERE id = $5 AND ${fence(6, 4)}`;
 
 // ---- service nodes ----
 

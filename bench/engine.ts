@@ -13,7 +13,7 @@
  * is kicked), so no peer waits on a polling timer. BullMQ through `QueueEvents` (a Redis stream
  * read by another connection, cross-process) is printed as a second row, for reference only.
  *
- * Store calls made here, besides TaskEngine's register/start/kick/stop/onFinished: insertInstance,
+ * The SQLite store runs on its own thread, as in the service. Store calls made here, besides TaskEngine's register/start/kick/stop/onFinished: insertInstance,
  * createTask, deleteFinishedTask.
  *
  * Last lines: `pg_engine_vs_pgboss_ratio=<x.xx>`, then `engine_vs_bullmq_ratio=<x.xx>` (SQLite
@@ -25,7 +25,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { Queue, Worker, QueueEvents } from 'bullmq';
 import PgBoss from 'pg-boss';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { sqliteStoreOnThread } from '../src/store/sqlite/thread.js';
 import { PostgresStore, parsePostgresUrl } from '../src/store/postgres.js';
 import { TaskEngine } from '../src/engine/engine.js';
 import type { Store } from '../src/store/types.js';
@@ -201,7 +201,7 @@ async function pgbossRate(): Promise<number> {
 const pad = (s: string) => s.padEnd(44);
 const row = (name: string, rate: number, what: string) => console.log(`${pad(name)} ${rate.toFixed(0).padStart(7)} lifecycles/s  ${what}`);
 
-const sqliteEngine = await engineRate(new SqliteStore(path.join(tempDir('dcs-bench-engine-'), 'dcs.db')));
+const sqliteEngine = await engineRate(sqliteStoreOnThread(path.join(tempDir('dcs-bench-engine-'), 'dcs.db')));
 const bullWorker = await bullmqRate('worker');
 const bullEvents = await bullmqRate('queue-events');
 let pgEngine = 0;
@@ -217,11 +217,11 @@ if (!SKIP_POSTGRES) {
 }
 console.log(machine());
 console.log(`lifecycles=${TASKS} in_flight=${IN_FLIGHT}; completion told in-process for every ratio`);
-row('dcs-tasks engine, SQLite', sqliteEngine, "create, lease, step, finish, audited delete: all fsync'd");
+row('dcs-tasks engine, SQLite', sqliteEngine, "create, lease, step, finish, audited delete: all fsync'd, store on its own thread");
 row('BullMQ, Worker completed event (in-process)', bullWorker, 'Redis in memory, no fsync');
 row('BullMQ, QueueEvents (cross-process)', bullEvents, 'reference only: a stream read by another connection');
 if (!SKIP_POSTGRES) {
-  row('dcs-tasks engine, PostgreSQL', pgEngine, 'same lifecycle, one commit per state change');
+  row('dcs-tasks engine, PostgreSQL', pgEngine, 'same lifecycle; what is in flight goes in one statement per kind');
   row('pg-boss 10, same database', pgboss, 'send, fetch, complete, deleteJob: one commit each');
   console.log(`pg_engine_vs_pgboss_ratio=${(pgEngine / pgboss).toFixed(2)}`);
 }

@@ -241,7 +241,7 @@ export class PostgresStore implements Store {
 
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {
     const { total, rows } = await listTaskPage(q, (sql, args) => this.db.q(sql, args), plans);
-    return { total, tasks: await this.withSteps(rows) };
+    return { total, tasks: rows.map((r) => taskFromRow(r, ((r.steps_json ?? []) as Row[]).map(stepFromRow))) };
   }
 
   async deleteFinishedTask(projectId: string, id: string, instanceId: string | null, by: Deleter): Promise<DeleteOutcome> {

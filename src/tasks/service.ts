@@ -83,8 +83,13 @@ export class TaskService {
 
   /** The tasks of an instance (404 DCS.3022 when it is unknown), or of the project when `instanceId` is undefined. */
   async list(projectId: string, instanceId: string | undefined, w: TaskWindow) {
-    if (instanceId !== undefined) await this.instanceMustExist(projectId, instanceId);
-    return this.store.listTasks({ projectId, instanceId, ...w });
+    // The instance check and the listing go to the store together (one wait, not two); the
+    // page is discarded when the instance is unknown.
+    const [, page] = await Promise.all([
+      instanceId !== undefined ? this.instanceMustExist(projectId, instanceId) : undefined,
+      this.store.listTasks({ projectId, instanceId, ...w }),
+    ]);
+    return page;
   }
 
   async get(projectId: string, taskId: string, instanceId?: string): Promise<TaskRecord> {

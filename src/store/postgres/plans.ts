@@ -96,10 +96,19 @@ export function countTasks(f: TaskFilter) {
   return { sql: `SELECT COUNT(*) AS n FROM tasks WHERE ${where}`, args };
 }
 
+/**
+ * A page of tasks, each with its steps as JSON (`steps_json`): one round trip. The steps are
+ * read for the page's rows only (outside the LIMIT, not for the rows the OFFSET skips).
+ */
 export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
   const { where, args } = taskFilter(f);
   const n = args.length;
-  return { sql: `SELECT * FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${n + 1} OFFSET $${n + 2}`, args: [...args, limit, offset] };
+  return {
+    sql: `SELECT p.*, (SELECT json_agg(row_to_json(s.*) ORDER BY s.idx) FROM task_steps s WHERE s.task_id = p.id) AS steps_json
+      FROM (SELECT * FROM tasks WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $${n + 1} OFFSET $${n + 2}) p
+      ORDER BY p.created_at DESC, p.id DESC`,
+    args: [...args, limit, offset],
+  };
 }
 
 /** Buckets of task_counts (see store/task-counts.ts). $1 project_id, $2 instance_id ('' = the project), $3 span, $4 from, $5 to */

@@ -40,6 +40,16 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 
+  /** Runs a read in one read transaction: its statements see one snapshot however writes commit meanwhile. */
+  async inSnapshot<T>(read: () => Promise<T>): Promise<T> {
+    this.db.run(plans.beginRead);
+    try {
+      return await read();
+    } finally {
+      this.db.run(plans.endRead);
+    }
+  }
+
   async ping(): Promise<void> {
     this.db.get(plans.ping);
   }

@@ -18,6 +18,10 @@ export const savepoint = 'SAVEPOINT write';
 export const rollbackToSavepoint = 'ROLLBACK TO write';
 export const releaseSavepoint = 'RELEASE write';
 
+/** A read transaction (the reader thread's reads: one snapshot per call). */
+export const beginRead = 'BEGIN';
+export const endRead = 'COMMIT';
+
 export const createMigrationsTable = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)';
 export const appliedMigrations = 'SELECT version FROM schema_migrations';
 /** version, applied_at */

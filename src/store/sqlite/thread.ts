@@ -1,14 +1,16 @@
 /**
- * The SQLite store as the event loop sees it: every method posts a call to the SQLite thread
- * (worker.ts), which runs the real SqliteStore and answers. Calls made in one event-loop turn go
- * in one message, answers come back the same way. Nothing SQLite does — a deep list, a commit
- * and its fsync — blocks the event loop any more.
+ * The SQLite store as the event loop sees it: every method posts a call to a SQLite thread
+ * (worker.ts) — reads to the reader, everything else to the writer — which runs the real
+ * SqliteStore and answers. Calls made in one event-loop turn go in one message, answers come back
+ * the same way. Nothing SQLite does — a deep list, a commit and its fsync — blocks the event loop,
+ * and reads and writes do not wait for each other.
  */
 import { Worker } from 'node:worker_threads';
 import { SqliteStore } from '../sqlite.js';
 import { SqliteMigrations } from './migrations.js';
 import { SqliteRecords } from './records.js';
 import { fromWire, type Call, type Reply } from './wire.js';
+import type { ThreadRole } from './worker.js';
 import type { MigrationStore, RecordStore, Store } from '../types.js';
 
 const WORKER = new URL('./worker.js', import.meta.url);
@@ -20,8 +22,8 @@ class SqliteThread {
   private nextId = 1;
   private dead: Error | null = null;
 
-  constructor(file: string) {
-    this.worker = new Worker(WORKER, { workerData: { file } });
+  constructor(file: string, role: ThreadRole) {
+    this.worker = new Worker(WORKER, { workerData: { file, role } });
     this.worker.unref(); // held only while calls are pending (see call)
     this.worker.on('message', (replies: Reply[]) => this.settle(replies));
     this.worker.on('error', (e) => this.fail(e));
@@ -75,28 +77,65 @@ class SqliteThread {
   }
 }
 
-/** An object with every method of `proto`, each forwarding to the thread under `prefix`. */
-function forwarding<T>(thread: SqliteThread, proto: object, prefix: string): T {
+/**
+ * The methods that only read: they go to the reader thread. (A write sent there by mistake would
+ * still be correct — SQLite's lock orders it — only outside the writer's group commit.)
+ */
+const READS = new Set([
+  'getInstance', 'getInstanceById', 'listInstances', 'listAllInstances', 'getTask', 'activeTasks', 'listTasks', 'listAudit',
+  'recentDurations', 'countTasksByStatus', 'getToken', 'listAuditPage',
+  'records.getBackup', 'records.listBackups', 'records.getRestore', 'records.listRestores', 'records.getScan', 'records.listScans',
+  'records.getAutoscanConfig', 'records.listAutoscanConfigs',
+  'migrations.getMigration', 'migrations.getMigrationById', 'migrations.listMigrations', 'migrations.latestErrors', 'migrations.listLogs',
+]);
+
+/** The two threads of one store; the reader starts once the writer has migrated the schema. */
+class SqliteThreads {
+  readonly writer: SqliteThread;
+  private reader: SqliteThread | null = null;
+
+  constructor(private readonly file: string) {
+    this.writer = new SqliteThread(file, 'writer');
+  }
+
+  call(method: string, args: unknown[]): Promise<unknown> {
+    return (this.reader && READS.has(method) ? this.reader : this.writer).call(method, args);
+  }
+
+  async migrate(): Promise<void> {
+    await this.writer.call('migrate', []);
+    this.reader ??= new SqliteThread(this.file, 'reader');
+  }
+
+  async close(): Promise<void> {
+    await this.reader?.close();
+    await this.writer.close();
+  }
+}
+
+/** An object with every method of `proto`, each forwarding to the threads under `prefix`. */
+function forwarding<T>(threads: SqliteThreads, proto: object, prefix: string): T {
   const out: Record<string, unknown> = {};
   for (const name of Object.getOwnPropertyNames(proto)) {
     if (name === 'constructor' || typeof (proto as Record<string, unknown>)[name] !== 'function') continue;
-    out[name] = (...args: unknown[]) => thread.call(prefix + name, args);
+    out[name] = (...args: unknown[]) => threads.call(prefix + name, args);
   }
   return out as T;
 }
 
-/** A Store whose SQLite work runs on a thread of its own. */
+/** A Store whose SQLite work runs on threads of its own. */
 export function sqliteStoreOnThread(file: string): Store {
-  const thread = new SqliteThread(file);
+  const threads = new SqliteThreads(file);
   return {
-    ...forwarding<Store>(thread, SqliteStore.prototype, ''),
+    ...forwarding<Store>(threads, SqliteStore.prototype, ''),
     kind: 'sqlite',
     nodes: null,
     sharedCredentials: null,
-    records: forwarding<RecordStore>(thread, SqliteRecords.prototype, 'records.'),
-    migrations: forwarding<MigrationStore>(thread, SqliteMigrations.prototype, 'migrations.'),
+    records: forwarding<RecordStore>(threads, SqliteRecords.prototype, 'records.'),
+    migrations: forwarding<MigrationStore>(threads, SqliteMigrations.prototype, 'migrations.'),
+    migrate: () => threads.migrate(),
     // One process per data directory: its own TaskService wakes its engine.
     listen: async () => {},
-    close: () => thread.close(),
+    close: () => threads.close(),
   };
 }

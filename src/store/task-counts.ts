@@ -22,10 +22,10 @@ export interface CountSource {
   /** Sum of the buckets of `span` starting in [fromS, toS) (epoch seconds). */
   sumBuckets(span: number, fromS: number, toS: number): Promise<number>;
   /**
-   * Walking the buckets of `span` in [fromS, toS) newest first, the one holding the `offset`-th
-   * task: its start and the tasks in the newer buckets before it; null past the last.
+   * Walking the tasks of the buckets of `span` in [fromS, toS) newest first, the second holding
+   * the `offset`-th task and how many tasks of that second come before it; null past the last.
    */
-  locateBucket(span: number, fromS: number, toS: number, offset: number): Promise<{ bucket: number; before: number } | null>;
+  locateSecond(span: number, fromS: number, toS: number, offset: number): Promise<{ second: number; rest: number } | null>;
   /** Tasks created in [fromMs, toMs), counted from the tasks themselves (used for partial seconds). */
   countExact(fromMs: number, toMs: number): Promise<number>;
 }
@@ -88,19 +88,37 @@ export async function locatePage(src: CountSource, fromMs: number, toMs: number,
     }
     const part = parts[k]!;
     if (part.exact) return { total, start: { beforeMs: part.toMs, skip: rest } };
-    return { total, start: await openBuckets(src, part.span, part.fromS, part.toS, rest) };
+    const found = await src.locateSecond(part.span, part.fromS, part.toS, rest);
+    return { total, start: found ? { beforeMs: (found.second + 1) * 1000, skip: found.rest } : null };
   }
   return { total, start: null }; // the counts moved under us: an empty page, never a wrong one
 }
 
-/** Down the spans to the one second holding the `offset`-th task of [fromS, toS). */
-async function openBuckets(src: CountSource, span: number, fromS: number, toS: number, offset: number): Promise<PageStart['start']> {
-  const found = await src.locateBucket(span, fromS, toS, offset);
-  if (!found) return null;
-  const rest = offset - found.before;
-  if (span === 1) return { beforeMs: (found.bucket + 1) * 1000, skip: rest };
-  const smaller = SPANS[SPANS.indexOf(span as (typeof SPANS)[number]) + 1]!;
-  return openBuckets(src, smaller, found.bucket, found.bucket + span, rest);
+/**
+ * The statement behind locateSecond, for a walk starting at buckets of `span`: newest bucket
+ * first, the one holding the offset is opened one span down, to one second — every level in the
+ * same statement (one round trip). Parameters, each once and in this order (`param(n)` writes the
+ * n-th): project_id, instance_id ('' = the project), from, to (epoch seconds), offset. Answers
+ * `bucket` (the second) and `rest`. The same SQL in both dialects.
+ */
+export function locateSecondSql(span: number, param: (n: number) => string): string {
+  const spans = SPANS.slice(SPANS.indexOf(span as (typeof SPANS)[number]));
+  if (spans.length === 0) throw new Error(`no bucket span ${span}`);
+  const q = `q AS (SELECT CAST(${param(1)} AS TEXT) AS project_id, CAST(${param(2)} AS TEXT) AS instance_id,
+    CAST(${param(3)} AS BIGINT) AS from_s, CAST(${param(4)} AS BIGINT) AS to_s, CAST(${param(5)} AS BIGINT) AS off)`;
+  // Scalar subqueries, not joins: to the planner they are constants, so every level is a range
+  // of the primary key (project_id, instance_id, span, bucket).
+  const levels = spans.map((sp, k) => {
+    const range = k === 0
+      ? 'c.bucket >= (SELECT from_s FROM q) AND c.bucket < (SELECT to_s FROM q)'
+      : `c.bucket >= (SELECT bucket FROM l${k - 1}) AND c.bucket < (SELECT bucket FROM l${k - 1}) + ${spans[k - 1]}`;
+    const offset = k === 0 ? '(SELECT off FROM q)' : `(SELECT rest FROM l${k - 1})`;
+    return `l${k} AS (SELECT bucket, ${offset} - (cum - n) AS rest FROM (
+      SELECT c.bucket, c.n, SUM(c.n) OVER (ORDER BY c.bucket DESC) AS cum FROM task_counts c
+      WHERE c.project_id = (SELECT project_id FROM q) AND c.instance_id = (SELECT instance_id FROM q) AND c.span = ${sp} AND ${range}) b
+    WHERE cum > ${offset} ORDER BY bucket DESC LIMIT 1)`;
+  });
+  return `WITH ${q},\n  ${levels.join(',\n  ')}\nSELECT bucket, rest FROM l${spans.length - 1}`;
 }
 
 type Row = Record<string, unknown>;
@@ -109,7 +127,7 @@ interface TaskFilter { projectId: string; instanceId?: string; from?: number; to
 /** The statements a store lists tasks with (the same names and parameter order in both plans modules). */
 export interface TaskListPlans {
   sumTaskBuckets: string;
-  locateTaskBucket: string;
+  locateTaskSecond(span: number): string;
   countTasks(f: TaskFilter): { sql: string; args: unknown[] };
   pageOfTasks(f: TaskFilter, limit: number, offset: number): { sql: string; args: unknown[] };
 }
@@ -123,9 +141,9 @@ export async function listTaskPage(
   const scope = [q.projectId, q.instanceId ?? ''];
   const src: CountSource = {
     sumBuckets: async (span, fromS, toS) => Number((await rows(plans.sumTaskBuckets, [...scope, span, fromS, toS]))[0]!.n),
-    locateBucket: async (span, fromS, toS, offset) => {
-      const [r] = await rows(plans.locateTaskBucket, [...scope, span, fromS, toS, offset]);
-      return r ? { bucket: Number(r.bucket), before: Number(r.before) } : null;
+    locateSecond: async (span, fromS, toS, offset) => {
+      const [r] = await rows(plans.locateTaskSecond(span), [...scope, fromS, toS, offset]);
+      return r ? { second: Number(r.bucket), rest: Number(r.rest) } : null;
     },
     countExact: async (fromMs, toMs) => {
       const c = plans.countTasks({ ...q, from: fromMs, to: toMs - 1 });

@@ -3,6 +3,7 @@
  * these and holds no SQL of its own. Parameters are numbered; each comment lists them.
  */
 import { INSTANCE_COLUMNS } from '../rows.js';
+import { locateSecondSql } from '../task-counts.js';
 import { MIGRATION_COLUMNS } from '../migration-rows.js';
 
 const ACTIVE = `status IN ('CREATED','WAITING','EXECUTING')`;
@@ -114,11 +115,8 @@ export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
 /** Buckets of task_counts (see store/task-counts.ts). $1 project_id, $2 instance_id ('' = the project), $3 span, $4 from, $5 to */
 export const sumTaskBuckets = `SELECT COALESCE(SUM(n), 0) AS n FROM task_counts
   WHERE project_id = $1 AND instance_id = $2 AND span = $3 AND bucket >= $4 AND bucket < $5`;
-/** $1 project_id, $2 instance_id, $3 span, $4 from, $5 to, $6 offset: the newest-first bucket holding the offset-th task */
-export const locateTaskBucket = `SELECT bucket, cum - n AS before FROM (
-    SELECT bucket, n, SUM(n) OVER (ORDER BY bucket DESC) AS cum FROM task_counts
-    WHERE project_id = $1 AND instance_id = $2 AND span = $3 AND bucket >= $4 AND bucket < $5) b
-  WHERE cum > $6 ORDER BY bucket DESC LIMIT 1`;
+/** locateSecond's statement for a walk starting at buckets of `span` (see task-counts.ts). */
+export const locateTaskSecond = (span: number): string => locateSecondSql(span, (n) => `$${n}`);
 
 /**
  * Several deletes of finished tasks in one statement (postgres/delete-batch.ts), so in one

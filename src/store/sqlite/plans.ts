@@ -3,6 +3,7 @@
  * these and holds no SQL of its own. Positional `?` parameters, in the order each comment gives.
  */
 import { INSTANCE_COLUMNS } from '../rows.js';
+import { locateSecondSql } from '../task-counts.js';
 import { MIGRATION_COLUMNS } from '../migration-rows.js';
 
 const ACTIVE = `status IN ('CREATED','WAITING','EXECUTING')`;
@@ -97,11 +98,8 @@ export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
 /** Buckets of task_counts (see store/task-counts.ts). project_id, instance_id ('' = the project), span, from, to */
 export const sumTaskBuckets = `SELECT COALESCE(SUM(n), 0) AS n FROM task_counts
   WHERE project_id = ? AND instance_id = ? AND span = ? AND bucket >= ? AND bucket < ?`;
-/** project_id, instance_id, span, from, to, offset: the newest-first bucket holding the offset-th task */
-export const locateTaskBucket = `SELECT bucket, cum - n AS before FROM (
-    SELECT bucket, n, SUM(n) OVER (ORDER BY bucket DESC) AS cum FROM task_counts
-    WHERE project_id = ? AND instance_id = ? AND span = ? AND bucket >= ? AND bucket < ?)
-  WHERE cum > ? ORDER BY bucket DESC LIMIT 1`;
+/** locateSecond's statement for a walk starting at buckets of `span` (see task-counts.ts). */
+export const locateTaskSecond = (span: number): string => locateSecondSql(span, () => '?');
 
 /**
  * A finished task of the project (and of the instance, which must still exist, when one is

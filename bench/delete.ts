@@ -105,7 +105,7 @@ async function main() {
     const results = new Map<Target, LoadResult[]>(targets.map((t) => [t, []]));
     console.log(machine());
     console.log(`connections=${CONNECTIONS} requests=${REQUESTS} per row and round, rounds=${ROUNDS}; every server in its own process; ` +
-      'sqlite: WAL, synchronous=FULL, group commit; postgres: pool of 10 per node');
+      'sqlite: WAL, synchronous=FULL, group commit on a writer thread; postgres: pool of 10 per node, deletes in flight in one statement; log level warn');
     for (let round = 1; round <= ROUNDS; round++) {
       for (const t of order) {
         const r = await measure(t, round);

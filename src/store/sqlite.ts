@@ -18,9 +18,6 @@ import type { TokenRecord } from '../auth/records.js';
 
 type Row = Record<string, unknown>;
 
-/** WAL size (pages) at which the writer checkpoints itself after all (see leaveCheckpointsToOthers). */
-const CHECKPOINT_BACKSTOP_PAGES = 20_000;
-
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly nodes = null;
@@ -41,20 +38,6 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     this.db.close();
-  }
-
-  /**
-   * Checkpoints are left to another connection (the reader thread's, see worker.ts): the writer
-   * would otherwise copy the WAL into the database and fsync it inside a commit every 1000 pages,
-   * stalling every write queued behind. It still checkpoints itself past BACKSTOP_PAGES.
-   */
-  leaveCheckpointsToOthers(): void {
-    this.db.pragma(`wal_autocheckpoint = ${CHECKPOINT_BACKSTOP_PAGES}`);
-  }
-
-  /** Copies what the WAL holds into the database without waiting for anyone (PASSIVE). */
-  checkpoint(): void {
-    this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   /** Runs a read in one read transaction: its statements see one snapshot however writes commit meanwhile. */

@@ -59,10 +59,6 @@ export class SqliteDb {
     return st;
   }
 
-  pragma(p: string): unknown {
-    return this.db.pragma(p);
-  }
-
   get(sql: string, ...args: unknown[]): Row | undefined {
     return this.stmt(sql).get(...args) as Row | undefined;
   }

@@ -47,11 +47,6 @@ async function answer(c: Call): Promise<void> {
   }
 }
 
-// The reader checkpoints the WAL, so the writer never does it inside a commit.
-const CHECKPOINT_EVERY_MS = 200;
-if (role === 'writer') store.leaveCheckpointsToOthers();
-else setInterval(() => { readerQueue = readerQueue.then(() => store.checkpoint()).catch(() => {}); }, CHECKPOINT_EVERY_MS).unref();
-
 /** Calls of one message, in order; the reader's one after another (one read transaction at a time). */
 let readerQueue: Promise<void> = Promise.resolve();
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { SqliteStore } from '../../src/store/sqlite.js';
+import { sqliteStoreOnThread } from '../../src/store/sqlite/thread.js';
 import { PostgresStore, parsePostgresUrl } from '../../src/store/postgres.js';
 import type { Store } from '../../src/store/types.js';
 
@@ -22,8 +23,10 @@ export function testDatabaseUrl(dataDir: string, kind = TEST_STORE): string {
   return u.toString();
 }
 
-export async function openStore(url: string): Promise<Store> {
-  const store = url.startsWith('sqlite:') ? new SqliteStore(url.slice('sqlite:'.length)) : new PostgresStore(url);
+/** A migrated store on `url`; with `threads`, a SQLite store runs on its threads, as the service runs it. */
+export async function openStore(url: string, o: { threads?: boolean } = {}): Promise<Store> {
+  const file = url.slice('sqlite:'.length);
+  const store = !url.startsWith('sqlite:') ? new PostgresStore(url) : o.threads ? sqliteStoreOnThread(file) : new SqliteStore(file);
   await store.migrate();
   return store;
 }

@@ -69,19 +69,21 @@ async function finished(store: Store, i: InstanceRecord, status: 'SUCCESS' | 'FA
   return t.id;
 }
 
-for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`${kind} store`, () => {
+// SQLite twice: the store itself, and as the service runs it — on its writer and reader threads,
+// every call and answer (errors included) crossing between threads.
+for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres', false]] as const) {
+  describe(`${kind} store${threads ? ' on its threads' : ''}`, () => {
     const fresh = async () => {
       const url = testDatabaseUrl(tempDir(), kind);
-      const store = await openStore(url);
+      const store = await openStore(url, { threads });
       opened.push({ store, url });
       return store;
     };
     /** Two store objects (two connections, two pools) on one database. */
     const freshPair = async () => {
       const url = testDatabaseUrl(tempDir(), kind);
-      const a = await openStore(url);
-      const b = await openStore(url);
+      const a = await openStore(url, { threads });
+      const b = await openStore(url, { threads });
       opened.push({ store: b, url }, { store: a, url });
       return [a, b] as const;
     };

@@ -55,7 +55,7 @@ test('a follow-up that fails fails its own request only', async () => {
   await assert.rejects(bad, /follow-up failed/);
 });
 
-test('a deadlocked statement runs again; any other error fails the whole batch', async () => {
+test('a deadlocked statement runs again; any other error fails the requests it carried', async () => {
   let calls = 0;
   const deadlocking = new Batcher<string, string>((r) => r, async (reqs) => {
     calls += 1;

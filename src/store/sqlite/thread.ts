@@ -30,6 +30,10 @@ class SqliteThread {
     this.worker.on('exit', (code) => this.fail(new Error(`the SQLite thread exited (code ${code})`)));
   }
 
+  get alive(): boolean {
+    return this.dead === null;
+  }
+
   call(method: string, args: unknown[]): Promise<unknown> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
@@ -99,7 +103,9 @@ class SqliteThreads {
   }
 
   call(method: string, args: unknown[]): Promise<unknown> {
-    return (this.reader && READS.has(method) ? this.reader : this.writer).call(method, args);
+    // A reader that died (it never should) leaves its reads to the writer rather than failing them.
+    const reader = this.reader?.alive ? this.reader : null;
+    return (reader && READS.has(method) ? reader : this.writer).call(method, args);
   }
 
   async migrate(): Promise<void> {

@@ -17,10 +17,13 @@ export const SPANS = [86_400, 3_600, 1] as const;
 /** The latest time a Date can hold, as the open end of an unbounded window (a multiple of 1000). */
 const END_OF_TIME = 8_640_000_000_000_000;
 
+/** Whole buckets of one span starting in [fromS, toS) (epoch seconds). */
+export interface BucketRange { span: number; fromS: number; toS: number }
+
 /** What a store answers about one scope (a project, or one instance of it). */
 export interface CountSource {
-  /** Sum of the buckets of `span` starting in [fromS, toS) (epoch seconds). */
-  sumBuckets(span: number, fromS: number, toS: number): Promise<number>;
+  /** For each range, the sum of its buckets: in one statement, whatever the number of ranges. */
+  sumBuckets(ranges: BucketRange[]): Promise<number[]>;
   /**
    * Walking the tasks of the buckets of `span` in [fromS, toS) newest first, the second holding
    * the `offset`-th task and how many tasks of that second come before it; null past the last.
@@ -53,7 +56,16 @@ function segments(fromMs: number, toMs: number): Segment[] {
   return [...edges(lastS * 1000, toMs), ...bucketSegments(firstS, lastS), ...edges(fromMs, firstS * 1000)];
 }
 
-const size = (src: CountSource, s: Segment) => (s.exact ? src.countExact(s.fromMs, s.toMs) : src.sumBuckets(s.span, s.fromS, s.toS));
+/** The number of tasks in each segment: the bucket sums in one statement, the (at most two) partial seconds beside it. */
+async function sizes(src: CountSource, parts: Segment[]): Promise<number[]> {
+  const ranges = parts.flatMap((p) => (p.exact ? [] : [{ span: p.span, fromS: p.fromS, toS: p.toS }]));
+  const [sums, exact] = await Promise.all([
+    ranges.length ? src.sumBuckets(ranges) : Promise.resolve([]),
+    Promise.all(parts.map((p) => (p.exact ? src.countExact(p.fromMs, p.toMs) : 0))),
+  ]);
+  let k = 0;
+  return parts.map((p, i) => (p.exact ? exact[i]! : sums[k++]!));
+}
 
 /** Half-open window in ms from the API's inclusive bounds (undefined = unbounded). */
 export function windowOf(from: number | undefined, to: number | undefined): { fromMs: number; toMs: number } {
@@ -76,14 +88,14 @@ export interface PageStart {
  */
 export async function locatePage(src: CountSource, fromMs: number, toMs: number, offset: number, directBelow = 256): Promise<PageStart> {
   const parts = segments(fromMs, toMs);
-  const sizes = await Promise.all(parts.map((s) => size(src, s)));
-  const total = sizes.reduce((a, b) => a + b, 0);
+  const counts = await sizes(src, parts);
+  const total = counts.reduce((a, b) => a + b, 0);
   if (offset >= total) return { total, start: null };
   if (offset < directBelow) return { total, start: { beforeMs: toMs, skip: offset } };
   let rest = offset;
   for (let k = 0; k < parts.length; k++) {
-    if (rest >= sizes[k]!) {
-      rest -= sizes[k]!;
+    if (rest >= counts[k]!) {
+      rest -= counts[k]!;
       continue;
     }
     const part = parts[k]!;
@@ -140,7 +152,8 @@ export async function listTaskPage(
 ): Promise<{ total: number; rows: Row[] }> {
   const scope = [q.projectId, q.instanceId ?? ''];
   const src: CountSource = {
-    sumBuckets: async (span, fromS, toS) => Number((await rows(plans.sumTaskBuckets, [...scope, span, fromS, toS]))[0]!.n),
+    sumBuckets: async (ranges) => (await rows(plans.sumTaskBuckets, [...scope, JSON.stringify(ranges.map((r) => [r.span, r.fromS, r.toS]))]))
+      .map((r) => Number(r.n)),
     locateSecond: async (span, fromS, toS, offset) => {
       const [r] = await rows(plans.locateTaskSecond(span), [...scope, fromS, toS, offset]);
       return r ? { second: Number(r.bucket), rest: Number(r.rest) } : null;

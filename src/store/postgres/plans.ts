@@ -112,9 +112,13 @@ export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
   };
 }
 
-/** Buckets of task_counts (see store/task-counts.ts). $1 project_id, $2 instance_id ('' = the project), $3 span, $4 from, $5 to */
-export const sumTaskBuckets = `SELECT COALESCE(SUM(n), 0) AS n FROM task_counts
-  WHERE project_id = $1 AND instance_id = $2 AND span = $3 AND bucket >= $4 AND bucket < $5`;
+/**
+ * Sums of task_counts buckets (see store/task-counts.ts), one row per range, in order.
+ * $1 project_id, $2 instance_id ('' = the project), $3 ranges as a JSON array of [span, from, to]
+ */
+export const sumTaskBuckets = `SELECT COALESCE((SELECT SUM(c.n) FROM task_counts c WHERE c.project_id = $1 AND c.instance_id = $2
+    AND c.span = (r.v ->> 0)::int AND c.bucket >= (r.v ->> 1)::bigint AND c.bucket < (r.v ->> 2)::bigint), 0) AS n
+  FROM json_array_elements($3::json) WITH ORDINALITY AS r(v, k) ORDER BY r.k`;
 /** locateSecond's statement for a walk starting at buckets of `span` (see task-counts.ts). */
 export const locateTaskSecond = (span: number): string => locateSecondSql(span, (n) => `$${n}`);
 

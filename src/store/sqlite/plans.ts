@@ -95,9 +95,13 @@ export function pageOfTasks(f: TaskFilter, limit: number, offset: number) {
   return { sql: `SELECT * FROM tasks INDEXED BY ${index} WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, args: [...args, limit, offset] };
 }
 
-/** Buckets of task_counts (see store/task-counts.ts). project_id, instance_id ('' = the project), span, from, to */
-export const sumTaskBuckets = `SELECT COALESCE(SUM(n), 0) AS n FROM task_counts
-  WHERE project_id = ? AND instance_id = ? AND span = ? AND bucket >= ? AND bucket < ?`;
+/**
+ * Sums of task_counts buckets (see store/task-counts.ts), one row per range, in order.
+ * project_id, instance_id ('' = the project), ranges as a JSON array of [span, from, to]
+ */
+export const sumTaskBuckets = `SELECT COALESCE((SELECT SUM(c.n) FROM task_counts c WHERE c.project_id = ? AND c.instance_id = ?
+    AND c.span = r.value ->> 0 AND c.bucket >= r.value ->> 1 AND c.bucket < r.value ->> 2), 0) AS n
+  FROM json_each(?) r ORDER BY r.key`;
 /** locateSecond's statement for a walk starting at buckets of `span` (see task-counts.ts). */
 export const locateTaskSecond = (span: number): string => locateSecondSql(span, () => '?');
 

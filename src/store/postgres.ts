@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { PgDb, type Conn, type PostgresOptions, type Row } from './postgres/db.js';
 import { deleteBatcher, type DeleteRequest } from './postgres/delete-batch.js';
-import { Batcher } from './postgres/batcher.js';
+import { Batcher, columnsOf } from './postgres/batcher.js';
 import { PostgresCredentials, PostgresNodes } from './postgres/nodes.js';
 import { PostgresMigrations } from './postgres/migrations.js';
 import * as plans from './postgres/plans.js';
@@ -47,30 +47,24 @@ export class PostgresStore implements Store {
     this.db = new PgDb(url, o);
     this.deletes = deleteBatcher(this.db);
     this.stepUpdates = new Batcher((r) => r.id, async (batch) => {
-      const col = <T>(f: (r: StepRequest) => T) => batch.map(f);
-      const rows = await this.db.q(plans.updateStepsByName, [
-        col((r) => r.id), col((r) => r.owner), col((r) => r.now), col((r) => r.stepName), col((r) => r.u.status),
-        col((r) => r.u.beginAt !== undefined), col((r) => r.u.beginAt ?? null), col((r) => r.u.endAt !== undefined), col((r) => r.u.endAt ?? null),
-        col((r) => r.u.errorCode !== undefined), col((r) => r.u.errorCode ?? null),
-      ]);
+      const rows = await this.db.q(plans.updateStepsByName, columnsOf(batch,
+        (r) => r.id, (r) => r.owner, (r) => r.now, (r) => r.stepName, (r) => r.u.status,
+        (r) => r.u.beginAt !== undefined, (r) => r.u.beginAt ?? null, (r) => r.u.endAt !== undefined, (r) => r.u.endAt ?? null,
+        (r) => r.u.errorCode !== undefined, (r) => r.u.errorCode ?? null));
       const owned = new Set(rows.map((r) => String(r.id)));
       return batch.map((r) => owned.has(r.id));
     });
     this.creates = new Batcher((r) => r.t.instanceId, async (batch) => {
-      const col = <T>(f: (t: NewTask) => T) => batch.map((r) => f(r.t));
-      const rows = await this.db.q(plans.createTasks, [
-        col((t) => t.id), col((t) => t.projectId), col((t) => t.instanceId), col((t) => t.instanceName), col((t) => t.name),
-        col((t) => JSON.stringify(t.details)), col((t) => t.userId), col((t) => t.userName), col((t) => t.params),
-        col((t) => JSON.stringify(t.state)), col((t) => t.createdAt), col((t) => t.initialStatus ?? 'CREATED'),
-        col((t) => JSON.stringify(t.steps)), batch.map((r) => JSON.stringify(r.refuse)),
-      ]);
-      return rows;
+      // One row per request, in request order (createTasks).
+      return this.db.q(plans.createTasks, columnsOf(batch,
+        ({ t }) => t.id, ({ t }) => t.projectId, ({ t }) => t.instanceId, ({ t }) => t.instanceName, ({ t }) => t.name,
+        ({ t }) => JSON.stringify(t.details), ({ t }) => t.userId, ({ t }) => t.userName, ({ t }) => t.params,
+        ({ t }) => JSON.stringify(t.state), ({ t }) => t.createdAt, ({ t }) => t.initialStatus ?? 'CREATED',
+        ({ t }) => JSON.stringify(t.steps), (r) => JSON.stringify(r.refuse)));
     });
     this.finishes = new Batcher((r) => r.id, async (batch) => {
-      const col = <T>(f: (r: FinishRequest) => T) => batch.map(f);
-      const rows = await this.db.q(plans.finishTasks, [
-        col((r) => r.id), col((r) => r.owner), col((r) => r.status), col((r) => r.errorCode), col((r) => r.failReason), col((r) => r.now),
-      ]);
+      const rows = await this.db.q(plans.finishTasks, columnsOf(batch,
+        (r) => r.id, (r) => r.owner, (r) => r.status, (r) => r.errorCode, (r) => r.failReason, (r) => r.now));
       const finished = new Set(rows.map((r) => String(r.id)));
       return batch.map((r) => finished.has(r.id));
     });
@@ -192,7 +186,7 @@ export class PostgresStore implements Store {
 
   /** The same algorithm as SQLite's, with the instance row locked for the transaction. */
   async createTask(t: NewTask, opts: CreateTaskOptions): Promise<CreateTaskOutcome> {
-    if (!opts.instancePatch) return this.createTaskInOneCall(t, opts);
+    if (!opts.instancePatch) return this.createTaskInDatabase(t, opts);
     return this.db.tx(async (c): Promise<CreateTaskOutcome> => {
       const [inst] = await this.db.q(plans.lockInstance, [t.instanceId, t.projectId], c);
       if (!inst) return { ok: false, refused: 'instance_gone' };
@@ -209,8 +203,8 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** The same algorithm, in the database (create_task), creates in flight batched: one round trip for all. */
-  private async createTaskInOneCall(t: NewTask, opts: CreateTaskOptions): Promise<CreateTaskOutcome> {
+  /** The same algorithm, in the database (create_task); the creates in flight go in one statement. */
+  private async createTaskInDatabase(t: NewTask, opts: CreateTaskOptions): Promise<CreateTaskOutcome> {
     const r = await this.creates.submit({ t, refuse: opts.refuseStatuses });
     switch (r.outcome) {
       case 'created':
@@ -223,7 +217,7 @@ export class PostgresStore implements Store {
         // Read after the call: the active task may have finished meanwhile; it is still the reason.
         const active = await this.taskById(String(r.detail));
         if (active) return { ok: false, refused: 'busy', activeTask: active };
-        return this.createTaskInOneCall(t, opts);
+        return this.createTaskInDatabase(t, opts);
       }
       default:
         throw new Error(`create_task answered ${String(r.outcome)}`);

@@ -76,5 +76,8 @@ export class Batcher<Req, Res> {
   }
 }
 
+/** A batch as one array per column (what a statement over unnest($1::…[], $2::…[], …) takes). */
+export const columnsOf = <R>(batch: R[], ...columns: ((r: R) => unknown)[]): unknown[][] => columns.map((c) => batch.map(c));
+
 const DEADLOCK_ATTEMPTS = 5;
 const isDeadlock = (e: unknown) => (e as { code?: unknown } | null)?.code === '40P01';

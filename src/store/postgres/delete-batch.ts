@@ -6,7 +6,7 @@
  */
 import type { Deleter } from '../../tasks/records.js';
 import type { DeleteOutcome } from '../types.js';
-import { Batcher } from './batcher.js';
+import { Batcher, columnsOf } from './batcher.js';
 import type { PgDb } from './db.js';
 import * as plans from './plans.js';
 
@@ -20,11 +20,8 @@ interface DeleteRequest {
 
 export function deleteBatcher(db: PgDb): Batcher<DeleteRequest, DeleteOutcome> {
   return new Batcher((r) => r.id, async (batch) => {
-    const col = <T>(f: (r: DeleteRequest) => T) => batch.map(f);
-    const rows = await db.q(plans.deleteFinishedTasks, [
-      col((r) => r.id), col((r) => r.projectId), col((r) => r.instanceId),
-      col((r) => r.by.userId), col((r) => r.by.userName), col((r) => r.by.message), col((r) => r.at),
-    ]);
+    const rows = await db.q(plans.deleteFinishedTasks, columnsOf(batch,
+      (r) => r.id, (r) => r.projectId, (r) => r.instanceId, (r) => r.by.userId, (r) => r.by.userName, (r) => r.by.message, (r) => r.at));
     const deleted = new Set(rows.map((r) => String(r.task_id)));
     // Why the others were not deleted: rare, asked one by one.
     return batch.map(async (r): Promise<DeleteOutcome> => {

@@ -9,8 +9,10 @@ import { MIGRATION_COLUMNS } from '../migration-rows.js';
 const ACTIVE = `status IN ('CREATED','WAITING','EXECUTING')`;
 /** Tasks that hold an instance's one active-task slot: background tasks, backups, restores, migration runs (not key scans). */
 const SLOT = `(record_kind IS NULL OR record_kind IN ('backup','restore','migration'))`;
+/** The lease fence: the task row (its columns prefixed by `t`) held by `owner`, unexpired at `now` (SQL expressions). */
+const leaseHeld = (owner: string, now: string, t = '') => `${t}lease_owner = ${owner} AND ${t}status = 'EXECUTING' AND ${t}lease_expires_at > ${now}`;
 /** The lease fence, with the owner and now as parameters $o and $n. */
-const fence = (o: number, n: number) => `lease_owner = $${o} AND status = 'EXECUTING' AND lease_expires_at > $${n}`;
+const fence = (o: number, n: number) => leaseHeld(`$${o}`, `$${n}`);
 
 export const CHANNEL = 'dcs_tasks';
 
@@ -65,6 +67,12 @@ export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = $1 A
 /** $1 id … $11 created_at (see the column list), $12 status */
 export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, $11, $11)`;
+/**
+ * Creates tasks of distinct instances in one statement, each by the create_task function (schema
+ * version 15), one after another in array order. Arrays: $1 id … $11 created_at as insertTask,
+ * $12 status, $13 step names and $14 refused instance statuses (each a JSON array text). Rows in
+ * request order.
+ */
 export const createTasks = `SELECT c.* FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
     $9::text[], $10::text[], $11::bigint[], $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
     AS b(id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, state, created_at, status, steps, refuse, ord)
@@ -188,7 +196,7 @@ export const updateStepsByName = `WITH b AS (
       AS b(id, owner, now, name, status, set_begin, begin_at, set_end, end_at, set_error, error_code)),
   owned AS (
     UPDATE tasks t SET updated_at = b.now FROM b
-    WHERE t.id = b.id AND t.lease_owner = b.owner AND t.status = 'EXECUTING' AND t.lease_expires_at > b.now RETURNING t.id),
+    WHERE t.id = b.id AND ${leaseHeld('b.owner', 'b.now', 't.')} RETURNING t.id),
   updated AS (
     UPDATE task_steps s SET status = b.status,
       begin_at = CASE WHEN b.set_begin THEN b.begin_at ELSE s.begin_at END,
@@ -207,7 +215,7 @@ export const updateStepsByName = `WITH b AS (
 export const finishTasks = `UPDATE tasks t SET status = b.status, error_code = b.error_code, fail_reason = b.fail_reason,
     finished_at = b.now, updated_at = b.now, lease_owner = NULL, lease_expires_at = NULL
   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS b(id, owner, status, error_code, fail_reason, now)
-  WHERE t.id = b.id AND t.lease_owner = b.owner AND t.status = 'EXECUTING' AND t.lease_expires_at > b.now
+  WHERE t.id = b.id AND ${leaseHeld('b.owner', 'b.now', 't.')}
   RETURNING t.id`;
 /** $1 state or null, $2 details or null, $3 now, $4 id, $5 owner */
 export const updateTaskState = `UPDATE tasks SET state = COALESCE($1, state), details = COALESCE($2, details), updated_at = $3

@@ -95,7 +95,7 @@ const READS = new Set([
 
 /** The two threads of one store; the reader starts once the writer has migrated the schema. */
 class SqliteThreads {
-  readonly writer: SqliteThread;
+  private readonly writer: SqliteThread;
   private reader: SqliteThread | null = null;
 
   constructor(private readonly file: string) {

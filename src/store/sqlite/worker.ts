@@ -47,7 +47,10 @@ async function answer(c: Call): Promise<void> {
   }
 }
 
-/** Calls of one message, in order; the reader's one after another (one read transaction at a time). */
+/**
+ * The writer starts every call of a message at once (their writes share the next group commit);
+ * the reader runs them one after another (one read transaction at a time).
+ */
 let readerQueue: Promise<void> = Promise.resolve();
 
 port.on('message', (calls: Call[]) => {

@@ -30,6 +30,7 @@ import type { ScanService } from '../records/scans.js';
 import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 import { SERVERS, integerPaging, registerDocs } from './docs.js';
+import { lazyCompilers } from './lazy-schemas.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -65,6 +66,8 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     // route's schema is exercised by the tests (test/http/generated.test.ts); checking each
     // against the JSON Schema meta-schema at every start cost ~10 % of start-up.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: 'all', allErrors: false, validateSchema: false } },
+    // Each route's validators and serializers are compiled on its first request (lazy-schemas.ts).
+    schemaController: { compilersFactory: lazyCompilers },
     rewriteUrl: (req: { url?: string }) => routableUrl(req.url ?? '/'),
     frameworkErrors: frameworkError,
     clientErrorHandler: clientErrorHandler(timeouts, d.logger),

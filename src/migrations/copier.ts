@@ -39,7 +39,7 @@ const SAVE_EVERY_MS = 250;
 
 /** Connects with a generous command timeout (a DUMP of a big key takes a while) and checks AUTH. */
 export async function open(t: RedisTarget, what: string): Promise<Redis> {
-  const r = connectRedis(t, { timeoutMs: 15_000 });
+  const r = await connectRedis(t, { timeoutMs: 15_000 });
   try {
     await r.connect();
     await r.ping();
@@ -60,7 +60,7 @@ export async function keyspace(r: Redis): Promise<{ db: number; keys: number }[]
 
 /** Sum of the keys of every database, or null when the Redis cannot be reached. */
 export async function totalKeys(t: RedisTarget): Promise<number | null> {
-  const r = connectRedis(t, { timeoutMs: 2000 });
+  const r = await connectRedis(t, { timeoutMs: 2000 });
   try {
     await r.connect();
     return (await keyspace(r)).reduce((a, d) => a + d.keys, 0);

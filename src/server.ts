@@ -25,8 +25,6 @@ import { migrationRun } from './migrations/run.js';
 import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
-import { buildApp } from './http/app.js';
-import { TaskOutcomeMetrics } from './http/metrics.js';
 import { BackupService } from './records/backups.js';
 import { DownloadSigner } from './records/links.js';
 import { ScanService } from './records/scans.js';
@@ -148,8 +146,13 @@ export async function startService(c: ServeConfig, print: (line: string) => void
   prepareDataDir(c.dataDir);
   const releaseLock = c.database.kind === 'sqlite' ? acquireDataDirLock(c.dataDir) : () => {};
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
+  // The HTTP layer (Fastify, prom-client, the routes: most of the modules) loads while the
+  // store's threads start and open the database on the other cores.
+  const httpLayer = Promise.all([import('./http/app.js'), import('./http/metrics.js')]);
+  httpLayer.catch(() => {}); // awaited below; a failed start may never get there
   try {
     const store = await openStore(c);
+    const [{ buildApp }, { TaskOutcomeMetrics }] = await httpLayer;
     cleanups.unshift(() => store.close());
     const supervisor = new RedisSupervisor({ redisServer: c.redisServer, logger: log.child({ component: 'redis' }) });
     cleanups.unshift(() => supervisor.stopAll());

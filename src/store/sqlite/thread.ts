@@ -93,9 +93,14 @@ const READS = new Set([
   'migrations.getMigration', 'migrations.getMigrationById', 'migrations.listMigrations', 'migrations.latestErrors', 'migrations.listLogs',
 ]);
 
-/** The two threads of one store; the reader starts once the writer has migrated the schema. */
+/**
+ * The two threads of one store. The reader starts once the writer has migrated the schema, and
+ * takes the reads once it has answered a first call: until then the writer answers them, so the
+ * service's start does not wait for a second thread to boot.
+ */
 class SqliteThreads {
   private readonly writer: SqliteThread;
+  private starting: SqliteThread | null = null;
   private reader: SqliteThread | null = null;
 
   constructor(private readonly file: string) {
@@ -110,11 +115,13 @@ class SqliteThreads {
 
   async migrate(): Promise<void> {
     await this.writer.call('migrate', []);
-    this.reader ??= new SqliteThread(this.file, 'reader');
+    if (this.starting) return;
+    const reader = (this.starting = new SqliteThread(this.file, 'reader'));
+    reader.call('ping', []).then(() => (this.reader = reader), () => {});
   }
 
   async close(): Promise<void> {
-    await this.reader?.close();
+    await this.starting?.close();
     await this.writer.close();
   }
 }

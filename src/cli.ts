@@ -2,9 +2,7 @@
 /** The `dcs-tasks` command. `serve` runs the service; client commands come with the CLI issue. */
 import { Command } from 'commander';
 import { ConfigError, DEFAULT_LIMITS, resolveServeConfig, type ServeFlags } from './config.js';
-import { startService } from './server.js';
 import { VERSION } from './version.js';
-import { registerClientCommands } from './cli/client-commands.js';
 
 const program = new Command();
 program.name('dcs-tasks').description('DCS-compatible background-task service').version(VERSION);
@@ -37,6 +35,7 @@ Example:
     try {
       // Text for the person at the terminal (the first credential) goes to stderr: stdout carries
       // the JSON log stream, which often ends up in a log store.
+      const { startService } = await import('./server.js');
       const service = await startService(resolveServeConfig(flags), (line) => process.stderr.write(`${line}\n`));
       let signalled = false;
       const shutdown = () => {
@@ -58,6 +57,7 @@ Example:
     }
   });
 
-registerClientCommands(program);
+// Each side loads only its own modules: the client commands are a tenth of the service's start.
+if (process.argv[2] !== 'serve') (await import('./cli/client-commands.js')).registerClientCommands(program);
 
 await program.parseAsync(process.argv);

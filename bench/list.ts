@@ -55,6 +55,9 @@ function queries(project: string, s: SeededTasks): Query[] {
     { name: 'task centre, time window, offset 0', path: centre, query: { ...page(0), ...window }, count: inWindow },
     { name: `task centre, time window, offset ${mid}`, path: centre, query: { ...page(Math.min(mid, inWindow - 10)), ...window }, count: inWindow },
     { name: 'progress of one task', path: `${instanceList}/${s.taskId(Math.floor(s.count / 2))}/progress`, query: {} },
+    // Every instance show and list reads the running tasks of the project, whatever its history.
+    { name: 'instance show', path: `/v2/${project}/instances/${s.instanceId}`, query: {} },
+    { name: 'instance list (ListInstances)', path: `/v2/${project}/instances`, query: {} },
   ];
 }
 

@@ -53,8 +53,13 @@ export const deleteInstance = 'DELETE FROM instances WHERE id = ?';
 export const activeTaskOf = `SELECT * FROM tasks WHERE instance_id = ? AND ${ACTIVE} AND ${SLOT}`;
 /** The unfinished task that keeps an instance from being deleted: a slot holder first, else a key scan. instance_id */
 export const anyActiveTaskOf = `SELECT * FROM tasks WHERE instance_id = ? AND ${ACTIVE} ORDER BY CASE WHEN ${SLOT} THEN 0 ELSE 1 END LIMIT 1`;
-/** project_id */
-export const activeTasksOfProject = `SELECT * FROM tasks WHERE project_id = ? AND ${ACTIVE} AND ${SLOT} ORDER BY created_at, id`;
+/**
+ * project_id. Read by every instance show and list. Without statistics the planner walked the
+ * project's index — every task the project ever had, 0.8 s at a million — where the partial index
+ * of active slot holders (at most one row per instance) answers in a fraction of a millisecond.
+ */
+export const activeTasksOfProject = `SELECT * FROM tasks INDEXED BY tasks_one_active
+  WHERE project_id = ? AND ${ACTIVE} AND ${SLOT} ORDER BY created_at, id`;
 /** id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at */
 export const insertTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;

@@ -150,9 +150,13 @@ test('create, job, full copy: every key, value and TTL on the target; target-onl
   const tasks = await admin.get(`/v2/${P}/instances/${targetId}/tasks`);
   assert.ok(!tasks.body.tasks.some((t: any) => t.name === 'migrateData' || t.name === 'createMigrationTask'));
 
+  // Its jobs and runs are tasks of the project until the migration is deleted, then they go with it.
+  const jobsOf = async () => (await admin.get(`/v2/${P}/tasks`, { query: { limit: '1000' } })).body.tasks.filter((t: any) => t.instance_id === id);
+  assert.ok((await jobsOf()).length > 0, 'the migration has tasks in the task centre');
   const del = await admin.del(`/v2/${P}/migration-tasks/delete`, { body: { task_id_list: [id, id] } });
   assert.equal(del.status, 200, del.text);
   assert.deepEqual(del.body, { task_id_list: [id] });
+  assert.deepEqual(await jobsOf(), [], 'the migration took its tasks with it');
   assert.equal((await admin.get(`/v2/${P}/migration-task/${id}`)).body.error_code, 'DCS.4133');
   assert.equal((await admin.get(`/v2/${P}/migration-tasks`, { query: { name: 'full-co' } })).body.count, 0);
   assert.equal(await dst.exists('k:0:1'), 1, 'target data stays after a delete');

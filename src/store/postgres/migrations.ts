@@ -110,7 +110,7 @@ export class PostgresMigrations implements MigrationStore {
       const now = Date.now();
       for (const m of found) {
         await this.db.run(plans.insertAudit, [projectId, m.id, m.settings.target?.instanceId ?? '', 'migration', m.status, by.userId, by.userName, by.message, now], c);
-        await this.db.run(plans.deleteFinishedTasksOf, [m.id], c);
+        await this.db.run(plans.deleteFinishedTasksOf, [projectId, m.id], c);
         await this.db.run(plans.deleteMigrationLogs, [m.id], c);
         await this.db.run(plans.deleteMigration, [m.id], c);
       }

@@ -338,8 +338,8 @@ export const patchMigrationAsRun = (columns: string[]) => {
 export const insertFinishedTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state,
     created_at, updated_at, started_at, finished_at)
   VALUES ($1, $2, $3, $4, $5, '{}', $6, $7, $8, 'SUCCESS', '{}', $9, $9, $9, $9)`;
-/** $1 instance_id: the finished tasks (runs, jobs) of a migration */
-export const deleteFinishedTasksOf = `DELETE FROM tasks WHERE instance_id = $1 AND status IN ('SUCCESS','FAILED')`;
+/** $1 project_id, $2 instance_id: the finished tasks (runs, jobs) of a migration, found through the (project, instance) index */
+export const deleteFinishedTasksOf = `DELETE FROM tasks WHERE project_id = $1 AND instance_id = $2 AND status IN ('SUCCESS','FAILED')`;
 /** $1 id */
 export const deleteMigration = 'DELETE FROM migrations WHERE id = $1';
 /** $1 migration_id */

@@ -99,7 +99,7 @@ export class SqliteMigrations implements MigrationStore {
       const now = Date.now();
       for (const m of found) {
         this.db.run(plans.insertAudit, projectId, m.id, m.settings.target?.instanceId ?? '', 'migration', m.status, by.userId, by.userName, by.message, now);
-        this.db.run(plans.deleteFinishedTasksOf, m.id);
+        this.db.run(plans.deleteFinishedTasksOf, projectId, m.id);
         this.db.run(plans.deleteMigrationLogs, m.id);
         this.db.run(plans.deleteMigration, m.id);
       }

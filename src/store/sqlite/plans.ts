@@ -249,8 +249,8 @@ export const patchMigrationAsRun = (columns: string[]) =>
 export const insertFinishedTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state,
     created_at, updated_at, started_at, finished_at)
   VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?, 'SUCCESS', '{}', ?, ?, ?, ?)`;
-/** instance_id: the finished tasks (runs, jobs) of a migration */
-export const deleteFinishedTasksOf = `DELETE FROM tasks WHERE instance_id = ? AND status IN ('SUCCESS','FAILED')`;
+/** project_id, instance_id: the finished tasks (runs, jobs) of a migration, found through the (project, instance) index */
+export const deleteFinishedTasksOf = `DELETE FROM tasks WHERE project_id = ? AND instance_id = ? AND status IN ('SUCCESS','FAILED')`;
 /** id */
 export const deleteMigration = 'DELETE FROM migrations WHERE id = ?';
 /** migration_id */

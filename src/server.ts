@@ -182,10 +182,28 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     const scans = new ScanService(store, engine, instances, runtime);
     const auth = new Authenticator(credentials, store, c.noAuth, sharedCredentials(store));
 
-    // Interrupted tasks resume only once their instances are back.
-    const mine = (await store.listAllInstances()).filter((i) => !i.managed || i.ownerNode === nodeId);
-    await Promise.all(mine.map((i) => runtime.bringUp(i)));
-    await store.releaseStaleLeases(nodeId ?? 'node', Date.now());
+    // Interrupted tasks resume only once their instances are back. They come back (waiting on
+    // their Redis and on the store, mostly) while the HTTP layer is built; nothing is served or
+    // run before both are done.
+    const instancesBack = (async () => {
+      const mine = (await store.listAllInstances()).filter((i) => !i.managed || i.ownerNode === nodeId);
+      await Promise.all(mine.map((i) => runtime.bringUp(i)));
+      await store.releaseStaleLeases(nodeId ?? 'node', Date.now());
+    })();
+    const building = buildApp({
+      logger: log, auth, tasks, instances, backups, scans, version: VERSION, limits, audit: new TaskAuditLog(store), migrations: { service: migrations, host: c.host },
+      metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length, taskOutcomes },
+      health: {
+        probeStore: () => store.ping(),
+        managedRedis: () => ({ total: supervisor.list().length, up: supervisor.list().filter((id) => supervisor.isUp(id)).length }),
+      },
+    });
+    // Both settle before anything goes on: a failure of one never leaves the other running (a
+    // managed redis-server started after the clean-up stopped the others).
+    const [built, back] = await Promise.allSettled([building, instancesBack]);
+    if (built.status === 'rejected') throw built.reason;
+    if (back.status === 'rejected') throw back.reason;
+    const app = built.value;
     engine.start();
     maintenance.start();
     await store.listen(() => engine.kick());
@@ -197,14 +215,6 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     scheduler.start();
     cleanups.unshift(() => scheduler.stop());
 
-    const app = await buildApp({
-      logger: log, auth, tasks, instances, backups, scans, version: VERSION, limits, audit: new TaskAuditLog(store), migrations: { service: migrations, host: c.host },
-      metrics: { taskCounts: () => store.countTasksByStatus(), redisUp: () => supervisor.list().filter((id) => supervisor.isUp(id)).length, taskOutcomes },
-      health: {
-        probeStore: () => store.ping(),
-        managedRedis: () => ({ total: supervisor.list().length, up: supervisor.list().filter((id) => supervisor.isUp(id)).length }),
-      },
-    });
     cleanups.unshift(() => app.close());
     try {
       await app.listen({ host: c.host, port: c.port });

@@ -147,11 +147,11 @@ export const stringToSign = (sdkDate: string, canonicalSha256Hex: string): strin
 // ---------------------------------------------------------------------------------------------
 // X-Sdk-Date
 
-/** Parses YYYYMMDDTHHMMSSZ (UTC); undefined when malformed or not a real date/time. */
+/** The last X-Sdk-Date parsed: requests signed in the same second carry the same date. */
 let lastSdkDate: { value: string; ms: number | undefined } = { value: '', ms: undefined };
 
+/** Parses YYYYMMDDTHHMMSSZ (UTC); undefined when malformed or not a real date/time. */
 export function parseSdkDate(value: string): number | undefined {
-  // Requests signed in the same second carry the same date: parse it once.
   if (value === lastSdkDate.value) return lastSdkDate.ms;
   const ms = parseSdkDateUncached(value);
   lastSdkDate = { value, ms };

@@ -375,14 +375,6 @@ CREATE INDEX migration_logs_of ON migration_logs(migration_id, id);
 `
   },
   {
-    // A deleted instance takes its record tasks (backups, restores, scans) with it, in the write
-    // that deletes it. No index led with instance_id for them: the statement read every task of
-    // every instance — a second of the writer at a million tasks. Record tasks are few; finished
-    // background tasks, the bulk, are not in this index.
-    version: 16,
-    sql: `CREATE INDEX tasks_records_of_instance ON tasks(instance_id) WHERE record_kind IS NOT NULL;`,
-  },
-  {
     // Creating a task in one round trip (PostgreSQL): the algorithm of SQLite's createTask — lock
     // the instance row, refuse a gone instance, a refused status or a busy instance, insert the
     // task and its steps, wake the other nodes — in one function call instead of nine statements
@@ -427,6 +419,14 @@ BEGIN
 END
 $f$;
 `,
+  },
+  {
+    // A deleted instance takes its record tasks (backups, restores, scans) with it, in the write
+    // that deletes it. No index led with instance_id for them: the statement read every task of
+    // every instance, inside the write (a million index entries at a million tasks). Record tasks
+    // are few; finished background tasks, the bulk, are not in this index.
+    version: 16,
+    sql: `CREATE INDEX tasks_records_of_instance ON tasks(instance_id) WHERE record_kind IS NOT NULL;`,
   },
 ];
 

@@ -10,7 +10,7 @@ import { Batcher, columnsOf } from './batcher.js';
 import type { PgDb } from './db.js';
 import * as plans from './plans.js';
 
-interface DeleteRequest {
+export interface DeleteRequest {
   projectId: string;
   id: string;
   instanceId: string | null;
@@ -30,5 +30,3 @@ export function deleteBatcher(db: PgDb): Batcher<DeleteRequest, DeleteOutcome> {
     });
   });
 }
-
-export type { DeleteRequest };

@@ -84,12 +84,14 @@ export class TaskService {
   /** The tasks of an instance (404 DCS.3022 when it is unknown), or of the project when `instanceId` is undefined. */
   async list(projectId: string, instanceId: string | undefined, w: TaskWindow) {
     // The instance check and the listing go to the store together (one wait, not two); the
-    // page is discarded when the instance is unknown.
-    const [, page] = await Promise.all([
+    // page is discarded when the instance is unknown, and that answer wins whichever fails first.
+    const [known, page] = await Promise.allSettled([
       instanceId !== undefined ? this.instanceMustExist(projectId, instanceId) : undefined,
       this.store.listTasks({ projectId, instanceId, ...w }),
     ]);
-    return page;
+    if (known.status === 'rejected') throw known.reason;
+    if (page.status === 'rejected') throw page.reason;
+    return page.value;
   }
 
   async get(projectId: string, taskId: string, instanceId?: string): Promise<TaskRecord> {

@@ -143,6 +143,11 @@ test('scans block nothing: a flush starts while an analysis waits; deleting the 
   assert.deepEqual(flush.body.results.map((x: any) => x.result), ['success']);
   assert.equal((await finished('bigkey', id, scan.body.id)).status, 'success');
   assert.ok((await admin.get(`/v2/${P}/instances/${id}`)).status === 200, 'the instance is still there');
+  // The flush ends within this test: run later, its FLUSHALL would empty the next test's keys.
+  await waitFor(async () => {
+    const tasks = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks;
+    return tasks.length > 0 && tasks.every((t: any) => t.status === 'SUCCESS' || t.status === 'FAILED');
+  }, 30_000, 'the flush finished');
 });
 
 test('hot-key analysis: DCS.4922 unless the policy is LFU; then the keys the test hammered, hottest first', async () => {

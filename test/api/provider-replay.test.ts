@@ -88,12 +88,18 @@ async function waitJob(jobId: string, type: string): Promise<void> {
 const BUSY = ['DCS.4026', 'DCS.4049', 'DCS.4111', 'DCS.4113', 'DCS.4114', 'DCS.4115', 'DCS.4116', 'DCS.4117', 'DCS.4118', 'DCS.4120',
   'DCS.4121', 'DCS.4096', 'DCS.4097', 'DCS.4231', 'DCS.4975', 'CBC.99003651'];
 
-/** updateDcsInstanceField / deleteDcsInstance: a 400 with a busy code → wait until ready, send again. */
+/**
+ * updateDcsInstanceField / deleteDcsInstance: a 400 with a busy code → wait until ready, send again.
+ * The instance is shown before every send: a busy answer after show-instance said ready (and nothing
+ * else started a task in between) is what would make the provider resend for ever. Reading it after
+ * the answer instead would fail whenever the running task happens to end between the two requests.
+ */
 async function withRetry(what: string, send: () => Promise<Answer>): Promise<{ answer: Answer; retries: number }> {
   for (let retries = 0; retries < 100; retries++) {
+    const shownBefore = await instanceState();
     const a = await send();
     if (a.status === 400 && BUSY.includes(a.body?.error_code)) {
-      assert.notEqual(await instanceState(), 'RUNNING', `${what}: ${a.body.error_code} while show-instance says ready (the provider would resend for ever)`);
+      assert.notEqual(shownBefore, 'RUNNING', `${what}: ${a.body.error_code} though show-instance said ready just before (the provider would resend for ever)`);
       await sleep(POLL_MS);
       continue;
     }

@@ -191,6 +191,8 @@ export class TaskEngine {
       }
       log.info({ attempts: task.attempts }, task.attempts > 1 ? 'resuming task' : 'task started');
       const finished = new Set(task.steps.filter((s) => s.status === 'FINISH').map((s) => s.name));
+      // The last step's end and the task's success go in one write when no hook runs between them.
+      let endsWithSuccess: { name: string; begin: number } | null = null;
       for (const step of op.steps) {
         if (finished.has(step.name)) continue;
         if (r.abort.signal.aborted) return; // shutting down or lease lost: leave it resumable
@@ -227,6 +229,10 @@ export class TaskEngine {
         } finally {
           r.abort.signal.removeEventListener('abort', onAbort);
         }
+        if (step === op.steps.at(-1) && !op.onSuccess) {
+          endsWithSuccess = { name: step.name, begin };
+          break;
+        }
         const end = Date.now();
         if (!(await store.updateStep(task.id, owner, step.name, { status: 'FINISH', endAt: end }, end))) return;
         log.info({ step: step.name, duration_ms: end - begin }, 'step finished');
@@ -236,7 +242,9 @@ export class TaskEngine {
         hook.assertOwned();
         await op.onSuccess(hook);
       }
-      if (await store.finishTask(task.id, owner, 'SUCCESS', null, null, Date.now())) {
+      const end = Date.now();
+      if (await store.finishTask(task.id, owner, 'SUCCESS', null, null, end, endsWithSuccess?.name)) {
+        if (endsWithSuccess) log.info({ step: endsWithSuccess.name, duration_ms: end - endsWithSuccess.begin }, 'step finished');
         this.o.onFinished?.(task.id, 'SUCCESS');
         log.info('task succeeded');
       }

@@ -288,7 +288,12 @@ export class PostgresStore implements Store {
     return res.rowCount === 1;
   }
 
-  async finishTask(id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number): Promise<boolean> {
+  async finishTask(
+    id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number, lastStep?: string,
+  ): Promise<boolean> {
+    // Two batched statements here (each batch is one statement for every task in flight); a lost
+    // lease between them leaves the step FINISH and the task to its new owner, as two calls would.
+    if (lastStep !== undefined && !(await this.updateStep(id, owner, lastStep, { status: 'FINISH', endAt: now }, now))) return false;
     return this.finishes.submit({ id, owner, status, errorCode, failReason, now });
   }
 

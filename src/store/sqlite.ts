@@ -223,13 +223,16 @@ export class SqliteStore implements Store {
   }
 
   async updateStep(id: string, owner: string, stepName: string, u: StepUpdate, now: number): Promise<boolean> {
-    return this.db.write(() => {
-      if (this.db.run(plans.touchOwnedTask, now, id, owner, now) === 0) return false;
-      const set = (v: unknown) => [v === undefined ? 0 : 1, v ?? null];
-      const changed = this.db.run(plans.updateStepByName, u.status, ...set(u.beginAt), ...set(u.endAt), ...set(u.errorCode), id, stepName);
-      if (changed === 0) this.db.run(plans.appendStep, id, stepName, u.status, u.beginAt ?? null, u.endAt ?? null, u.errorCode ?? null, id);
-      return true;
-    });
+    return this.db.write(() => this.writeStep(id, owner, stepName, u, now));
+  }
+
+  /** A fenced step write, inside a write. */
+  private writeStep(id: string, owner: string, stepName: string, u: StepUpdate, now: number): boolean {
+    if (this.db.run(plans.touchOwnedTask, now, id, owner, now) === 0) return false;
+    const set = (v: unknown) => [v === undefined ? 0 : 1, v ?? null];
+    const changed = this.db.run(plans.updateStepByName, u.status, ...set(u.beginAt), ...set(u.endAt), ...set(u.errorCode), id, stepName);
+    if (changed === 0) this.db.run(plans.appendStep, id, stepName, u.status, u.beginAt ?? null, u.endAt ?? null, u.errorCode ?? null, id);
+    return true;
   }
 
   async updateTaskState(id: string, owner: string, patch: { state?: Record<string, unknown>; details?: Record<string, unknown> }, now: number): Promise<boolean> {
@@ -238,8 +241,14 @@ export class SqliteStore implements Store {
     return this.db.write(() => this.db.run(plans.updateTaskState, state, details, now, id, owner, now) === 1);
   }
 
-  async finishTask(id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number): Promise<boolean> {
-    return this.db.write(() => this.db.run(plans.finishTask, status, errorCode, failReason, now, now, id, owner, now) === 1);
+  async finishTask(
+    id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number, lastStep?: string,
+  ): Promise<boolean> {
+    return this.db.write(() => {
+      // The step first: finishing releases the lease its fence checks. Both see the same fence.
+      if (lastStep !== undefined && !this.writeStep(id, owner, lastStep, { status: 'FINISH', endAt: now }, now)) return false;
+      return this.db.run(plans.finishTask, status, errorCode, failReason, now, now, id, owner, now) === 1;
+    });
   }
 
   // ---- credentials and tokens ----

@@ -215,8 +215,15 @@ export interface Store {
   updateStep(id: string, owner: string, stepName: string, u: StepUpdate, now: number): Promise<boolean>;
   /** Fenced. */
   updateTaskState(id: string, owner: string, patch: { state?: Record<string, unknown>; details?: Record<string, unknown> }, now: number): Promise<boolean>;
-  /** Fenced; releases the lease. */
-  finishTask(id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number): Promise<boolean>;
+  /**
+   * Fenced; releases the lease. With `lastStep`, that step is marked FINISH (ended `now`) in the
+   * same write: the engine records a task's last step and its success together when nothing runs
+   * between them (one commit on SQLite instead of two). False when the lease is lost; the step
+   * may then already be FINISH, as after two separate calls.
+   */
+  finishTask(
+    id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number, lastStep?: string,
+  ): Promise<boolean>;
   /** Durations (ms) of recent finished tasks with this name, for remain_time estimates. */
   recentDurations(name: string, limit: number): Promise<number[]>;
   /** Deletes finished tasks older than `before` and audits each as deleted by `by`; finished record tasks go too (unaudited: the records keep their outcome). */

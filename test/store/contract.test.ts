@@ -161,6 +161,31 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.equal(done?.steps[0]?.status, 'FINISH');
     });
 
+    test('the last step and the success are recorded together, and not at all by a lost lease', async () => {
+      const store = await fresh();
+      const i = await withInstance(store);
+      const t = task(i);
+      await create(store, t);
+      const now = Date.now();
+      assert.ok(await claimOne(store, 'a', 1000, now));
+      assert.ok(await store.updateStep(t.id, 'a', 'one', { status: 'FINISH', beginAt: now, endAt: now }, now));
+      assert.ok(await store.updateStep(t.id, 'a', 'two', { status: 'EXECUTING', beginAt: now }, now));
+      // Taken over: the old owner's combined write changes nothing.
+      assert.ok(await claimOne(store, 'b', 1000, now + 1500));
+      assert.equal(await store.finishTask(t.id, 'a', 'SUCCESS', null, null, now + 1600, 'two'), false);
+      const still = await store.getTask('p1', t.id);
+      assert.equal(still?.status, 'EXECUTING');
+      assert.equal(still?.leaseOwner, 'b');
+      assert.equal(still?.steps[1]?.status, 'EXECUTING');
+      assert.ok(await store.finishTask(t.id, 'b', 'SUCCESS', null, null, now + 1700, 'two'));
+      const done = await store.getTask('p1', t.id);
+      assert.equal(done?.status, 'SUCCESS');
+      assert.equal(done?.leaseOwner, null);
+      assert.deepEqual(done?.steps.map((s) => [s.name, s.status]), [['one', 'FINISH'], ['two', 'FINISH']]);
+      assert.equal(done?.steps[1]?.endAt, now + 1700);
+      assert.equal(done?.steps[1]?.beginAt, now, 'the step keeps its start');
+    });
+
     test('tasks of a managed instance are claimed only by the node that supervises it', async () => {
       const store = await fresh();
       const i = await withInstance(store, { managed: true, ownerNode: 'node-x', redisUrl: null });

@@ -71,7 +71,7 @@ async function engineRate(store: Store): Promise<number> {
   const finished = new Finished();
   const engine = new TaskEngine({
     store, logger: pino({ level: 'silent' }), concurrency: IN_FLIGHT, pollMs: 1000, failureCode: 'DCS.5000',
-    onFinished: (id) => finished.done(id),
+    onFinished: (t) => finished.done(t.id),
   });
   engine.register({ name: 'noop', steps: [{ name: 'no-op', run: () => noStep() }] });
   // One lane per instance: the store allows one active task per instance.

@@ -160,16 +160,17 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     const nodeId = store.kind === 'sqlite' ? null : nodeIdOf(c.dataDir);
     const credentials = await loadNodeCredentials(c, store, nodeId, print);
     const leaseMs = Number(process.env.DCS_LEASE_MS ?? 0) || 15_000;
+    const taskOutcomes = new TaskOutcomeMetrics();
     const engine = new TaskEngine({
       store, logger: log.child({ component: 'engine' }), nodeId: nodeId ?? undefined, failureCode: Errors.internal().code,
       stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined, leaseMs,
+      onFinished: (task, status, errorCode) => taskOutcomes.finished(task, status, errorCode),
     });
     const maintenance = new Maintenance({
       store, logger: log.child({ component: 'maintenance' }), nodeId, heartbeatMs: Math.floor(leaseMs / 3),
       nodeDeadAfterMs: 2 * leaseMs, retentionDays: c.taskRetentionDays, failureCode: Errors.internal().code,
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
-    const taskOutcomes = new TaskOutcomeMetrics();
     for (const op of OPERATIONS) engine.register(taskOutcomes.observe(toEngineOperation(op, { store, runtime })));
     const targetOf = (i: Parameters<InstanceRuntime['targetOf']>[0]) => runtime.targetOf(i);
     engine.register(migrationRun({ store, targetOf, logger: log.child({ component: 'migrations' }), dataDir: c.dataDir, redisServer: c.redisServer }));

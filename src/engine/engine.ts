@@ -32,8 +32,11 @@ export interface EngineOptions {
    * tests set it (DCS_STEP_DELAY_MS) to kill or pause the service while a known step runs.
    */
   stepDelayMs?: number;
-  /** Called after a task ends (SUCCESS or FAILED) on this node. */
-  onFinished?: (taskId: string, status: 'SUCCESS' | 'FAILED') => void;
+  /**
+   * Called once a task's end (SUCCESS or FAILED) is written by this node — never for a task whose
+   * lease was lost before, so a task is reported once, by its owner.
+   */
+  onFinished?: (task: { id: string; name: string }, status: 'SUCCESS' | 'FAILED', errorCode: string | null) => void;
 }
 
 /** A task this engine runs: how to abort it, and until when its lease holds by our own clock. */
@@ -245,7 +248,7 @@ export class TaskEngine {
       const end = Date.now();
       if (await store.finishTask(task.id, owner, 'SUCCESS', null, null, end, endsWithSuccess?.name)) {
         if (endsWithSuccess) log.info({ step: endsWithSuccess.name, duration_ms: end - endsWithSuccess.begin }, 'step finished');
-        this.o.onFinished?.(task.id, 'SUCCESS');
+        this.o.onFinished?.(task, 'SUCCESS', null);
         log.info('task succeeded');
       }
     } catch (e) {
@@ -275,7 +278,7 @@ export class TaskEngine {
     }
     try {
       if (await this.o.store.finishTask(task.id, this.leaseOwner, 'FAILED', failure.code, reason.slice(0, 1024), Date.now())) {
-        this.o.onFinished?.(task.id, 'FAILED');
+        this.o.onFinished?.(task, 'FAILED', failure.code);
         log.warn({ error_code: failure.code, reason }, 'task failed');
       }
     } catch (err) {

@@ -13,19 +13,16 @@ export interface MetricSources {
 
 /** The part of an engine context these metrics read (structural: no engine import). */
 interface Ctx { task: { id: string } }
-type Hooks = {
-  name: string;
-  steps: { run: (ctx: never) => Promise<void> }[];
-  onSuccess?: (ctx: never) => Promise<void>;
-  onFailure?: (ctx: never, failure: never) => Promise<string | void>;
-};
+type Steps = { steps: { run: (ctx: never) => Promise<void> }[] };
 
 /**
  * How long each kind of task takes and how often it fails, for the tasks this node finished.
- * Fed by the operations' own steps and onSuccess/onFailure hooks (see observe), so no engine
- * change and no store query on a scrape; with several nodes, sum the series over the nodes.
- * The duration is from the first step this process ran to the end (a task resumed after a
- * restart counts from its resumption). Recording never throws into the task.
+ * The start is taken from the operation's steps (see observe), the end from the engine's
+ * onFinished (see finished), which fires only after the owner wrote the end: a task whose lease
+ * was lost is counted once, by the node that finishes it. No store query on a scrape; with
+ * several nodes, sum the series over the nodes. The duration is from the first step this
+ * process ran to the end (a task resumed after a restart counts from its resumption). Recording
+ * never throws into the task.
  */
 export class TaskOutcomeMetrics {
   readonly duration = new client.Histogram({
@@ -41,35 +38,31 @@ export class TaskOutcomeMetrics {
     return [this.duration, this.failures];
   }
 
+  /** When this process first ran a step of each unfinished task. */
   private readonly began = new Map<string, number>();
 
-  private record(name: string, taskId: string, status: 'SUCCESS' | 'FAILED', code?: string): void {
-    const began = this.began.get(taskId);
-    this.began.delete(taskId);
+  /** The engine's onFinished: a task's end, as written by this node. */
+  finished(task: { id: string; name: string }, status: 'SUCCESS' | 'FAILED', errorCode: string | null): void {
+    const began = this.began.get(task.id);
+    this.began.delete(task.id);
     try {
-      if (began !== undefined) this.duration.observe({ task_name: name, status }, (Date.now() - began) / 1000);
-      if (status === 'FAILED') this.failures.inc({ task_name: name, error_code: code ?? 'unknown' });
+      if (began !== undefined) this.duration.observe({ task_name: task.name, status }, (Date.now() - began) / 1000);
+      if (status === 'FAILED') this.failures.inc({ task_name: task.name, error_code: errorCode ?? 'unknown' });
     } catch { /* a metric must never fail a task */ }
   }
 
-  /** The operation, its steps and hooks wrapped to record when it ran and how it ended. */
-  observe<O extends Hooks>(op: O): O {
-    const success = op.onSuccess as ((c: Ctx) => Promise<void>) | undefined;
-    const failure = op.onFailure as ((c: Ctx, f: { code?: string }) => Promise<string | void>) | undefined;
+  /**
+   * The operation with its steps wrapped to note when this process first ran one. Only the steps:
+   * an operation without its own onSuccess keeps none, so the engine can write its last step and
+   * its success together.
+   */
+  observe<O extends Steps>(op: O): O {
     return {
       ...op,
       steps: op.steps.map((s) => {
         const run = s.run as (c: Ctx) => Promise<void>;
         return { ...s, run: (c: Ctx) => { if (!this.began.has(c.task.id)) this.began.set(c.task.id, Date.now()); return run(c); } };
       }),
-      onSuccess: async (c: Ctx) => {
-        this.record(op.name, c.task.id, 'SUCCESS');
-        await success?.(c);
-      },
-      onFailure: async (c: Ctx, f: { code?: string }) => {
-        this.record(op.name, c.task.id, 'FAILED', f.code);
-        return failure?.(c, f);
-      },
     };
   }
 }

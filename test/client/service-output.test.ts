@@ -57,9 +57,12 @@ test('/metrics: task duration by task name and status, failures by task name and
   const resize = await admin.post(`/v2/${P}/instances/${instanceId}/resize`, { new_capacity: 1 / 1024 }); // fails: 1 MiB does not fit it
   assert.equal(resize.status, 200, resize.text);
   await waitFor(async () => (await admin.get(`/v2/${P}/jobs/${resize.body.job_id}`)).body.status === 'FAIL', 20_000, 'resize FAIL');
-  const m = await call(svc.url, null, 'GET', '/metrics');
-  assert.equal(m.status, 200);
-  const text = m.text;
+  // The outcome is counted once its end is written, as the job shows it; the scrape may come first.
+  const text = await waitFor(async () => {
+    const m = await call(svc.url, null, 'GET', '/metrics');
+    assert.equal(m.status, 200);
+    return /^dcs_task_failures_total\{task_name="EXTEND"/m.test(m.text) && m.text;
+  }, 10_000, 'the failed resize counted');
   assert.match(text, /^dcs_task_duration_seconds_count\{task_name="flushInstance",status="SUCCESS"\} 1$/m);
   const sum = /^dcs_task_duration_seconds_sum\{task_name="flushInstance",status="SUCCESS"\} ([\d.e-]+)$/m.exec(text);
   assert.ok(sum && Number(sum[1]) > 0 && Number(sum[1]) < 60, text);

@@ -73,6 +73,27 @@ test('a task whose owner died is taken over after its lease and resumes after th
   assert.equal(done.leaseOwner, null);
 });
 
+test('an end is reported once, by the engine that wrote it: not by an owner whose last write found its lease gone', async () => {
+  const { store, instance } = await setup();
+  let runs = 0;
+  const op: Operation = { name: 'once', steps: [{ name: 'work', run: async () => void runs++ }] };
+  const reported: string[] = [];
+  // The first owner's closing write finds the lease gone (as when it ran out under a long pause).
+  const losing = Object.create(store, { finishTask: { value: async () => false } }) as SqliteStore;
+  const first = engineFor(losing, [op], { onFinished: (t, status) => reported.push(`first ${t.name} ${status}`) });
+  const tasks = new TaskService(store, first);
+  first.start();
+  const t = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
+  await waitFor(async () => runs === 1, 5000, 'the first owner ran the step');
+  await first.stop();
+  assert.equal((await store.getTask('p', t.id))?.status, 'EXECUTING', 'nothing ended: the closing write was refused');
+  const second = engineFor(store, [op], { onFinished: (x, status) => reported.push(`second ${x.name} ${status}`) });
+  second.start();
+  await waitFor(async () => reported.length > 0 && (await store.getTask('p', t.id))?.status === 'SUCCESS', 5000, 'the second owner finished it');
+  assert.deepEqual(reported, ['second once SUCCESS']);
+  assert.equal(runs, 2, 'the step ran again: its end was never recorded');
+});
+
 test('a hanging step fails the task with a reason; the instance is free again', async () => {
   const { store, instance } = await setup();
   const op: Operation = { name: 'hangs', steps: [{ name: 'wait for Redis', timeoutMs: 200, run: () => new Promise(() => {}) }] };

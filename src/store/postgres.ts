@@ -101,14 +101,14 @@ export class PostgresStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.db.q(plans.ping);
+    await this.db.q(plans.ping, [], this.db.control);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.listener?.end().catch(() => {});
-    await this.db.pool.end();
+    await this.db.end();
   }
 
   // ---- instances ----
@@ -270,7 +270,7 @@ export class PostgresStore implements Store {
 
   async renewLeases(owner: string, ids: string[], leaseMs: number, now: number): Promise<string[]> {
     if (ids.length === 0) return [];
-    return (await this.db.q(plans.renewLeases, [now + leaseMs, ids, owner, now])).map((r) => String(r.id));
+    return (await this.db.q(plans.renewLeases, [now + leaseMs, ids, owner, now], this.db.control)).map((r) => String(r.id));
   }
 
   async releaseStaleLeases(nodeId: string): Promise<number> {

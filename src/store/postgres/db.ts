@@ -30,6 +30,12 @@ export function parsePostgresUrl(url: string): { url: string; schema: string | n
 
 export class PgDb {
   readonly pool: pg.Pool;
+  /**
+   * Two connections of their own for the calls that must never queue behind the pool's reads and
+   * writes: the health probe, lease renewals and node heartbeats (eight deep lists can hold all
+   * ten pooled connections; a renewal waiting behind them could let a lease run out).
+   */
+  readonly control: pg.Pool;
   readonly schema: string;
   readonly config: pg.ClientConfig;
 
@@ -46,8 +52,14 @@ export class PgDb {
       options: `-c search_path=${this.schema}`,
     };
     this.pool = new pg.Pool({ ...this.config, max: o.poolSize ?? 10, idleTimeoutMillis: 10_000 });
+    this.control = new pg.Pool({ ...this.config, max: 2, idleTimeoutMillis: 10_000 });
     // An idle connection dropped by a database restart must not crash the process.
     this.pool.on('error', () => {});
+    this.control.on('error', () => {});
+  }
+
+  async end(): Promise<void> {
+    await Promise.all([this.pool.end(), this.control.end()]);
   }
 
   async run(sql: string, args: unknown[] = [], db: Conn = this.pool): Promise<pg.QueryResult> {

@@ -12,7 +12,7 @@ export class PostgresNodes implements NodeRegistry {
   constructor(private readonly db: PgDb) {}
 
   async heartbeatNode(node: string, now: number): Promise<void> {
-    await this.db.run(plans.heartbeatNode, [node, now]);
+    await this.db.run(plans.heartbeatNode, [node, now], this.db.control);
   }
 
   async nodeHeartbeats(): Promise<Map<string, number>> {

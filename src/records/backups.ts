@@ -62,14 +62,24 @@ function refusal(out: Exclude<CreateRecordOutcome, { ok: true }>): DcsError {
   }
 }
 
-/** An in-flight record whose engine task has ended was interrupted for good (e.g. its node died). */
+/**
+ * A record as shown. In flight while its engine task runs: the task writes the outcome in its last
+ * step (or hook) and ends a moment later, and until it has ended the instance is still busy with
+ * it — a `succeed` shown then would invite a restore that is refused as busy. In flight with its
+ * task ended: interrupted for good (e.g. its node died).
+ */
 export function effectiveBackup(b: BackupRecord): BackupRecord {
-  return BACKUP_IN_FLIGHT.includes(b.status) && !isActive(b.taskStatus) ? { ...b, status: 'failed', errorCode: b.errorCode ?? 'dcs.08.0001' } : b;
+  if (BACKUP_IN_FLIGHT.includes(b.status)) return isActive(b.taskStatus) ? b : { ...b, status: 'failed', errorCode: b.errorCode ?? 'dcs.08.0001' };
+  return ENDED_BACKUP.includes(b.status) && isActive(b.taskStatus) ? { ...b, status: 'backuping', errorCode: null } : b;
 }
 
 export function effectiveRestore(r: RestoreRecord): RestoreRecord {
-  return RESTORE_IN_FLIGHT.includes(r.status) && !isActive(r.taskStatus) ? { ...r, status: 'failed', errorCode: r.errorCode ?? 'dcs.08.0007' } : r;
+  if (RESTORE_IN_FLIGHT.includes(r.status)) return isActive(r.taskStatus) ? r : { ...r, status: 'failed', errorCode: r.errorCode ?? 'dcs.08.0007' };
+  return isActive(r.taskStatus) ? { ...r, status: 'restoring', errorCode: null } : r;
 }
+
+/** The outcomes a backup's own task writes (expired and deleted come long after it ended). */
+const ENDED_BACKUP: readonly BackupRecord['status'][] = ['succeed', 'failed'];
 
 /** Who automatic backups are recorded as. */
 const AUTOMATIC: Actor = { userId: 'dcs-tasks', userName: 'scheduler' };

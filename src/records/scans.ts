@@ -49,9 +49,14 @@ const FAMILIES: Record<ScanKind, Family> = {
   expire: { operation: expireScanOperation, inFlight: Errors.taskRunning, unknown: Errors.taskNotFound },
 };
 
-/** A scan in flight whose engine task has ended was interrupted for good (e.g. its node died). */
+/**
+ * A scan as shown: running until its engine task has ended (the task writes the outcome in its
+ * last step and ends a moment later; until then the instance cannot be deleted), failed if it was
+ * in flight when its task ended (interrupted for good, e.g. its node died).
+ */
 export function effectiveScan(s: ScanRecord): ScanRecord {
-  if (!SCAN_IN_FLIGHT.includes(s.status) || isActive(s.taskStatus)) return s;
+  if (isActive(s.taskStatus)) return SCAN_IN_FLIGHT.includes(s.status) ? s : { ...s, status: 'running', finishedAt: null, num: 0, keys: null, failReason: null };
+  if (!SCAN_IN_FLIGHT.includes(s.status)) return s;
   return { ...s, status: 'failed', failReason: s.failReason ?? s.taskFailReason ?? 'The scan was interrupted.' };
 }
 

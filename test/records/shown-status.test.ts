@@ -1,0 +1,50 @@
+/**
+ * The status a record is shown with follows its engine task: an outcome written by a task that
+ * has not ended yet is shown as still in flight (the instance is busy with it until the task
+ * ends, so a `succeed` shown then would invite a restore refused as busy — seen in CI), and a
+ * record left in flight by a task that ended is shown failed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { effectiveBackup, effectiveRestore } from '../../src/records/backups.js';
+import { effectiveScan } from '../../src/records/scans.js';
+import type { BackupRecord, RestoreRecord, ScanRecord } from '../../src/records/records.js';
+
+const backup = (status: BackupRecord['status'], taskStatus: string | null): BackupRecord => ({
+  id: 'b', projectId: 'p', instanceId: 'i', name: 'backup_x', period: null, size: 10, type: 'manual', format: 'rdb', status,
+  progress: 100, errorCode: status === 'failed' ? 'dcs.08.0001' : null, remark: null, fileName: 'f.rdb', createdAt: 1, updatedAt: 2,
+  executionAt: 1, taskStatus,
+});
+const restore = (status: RestoreRecord['status'], taskStatus: string | null): RestoreRecord => ({
+  id: 'r', projectId: 'p', instanceId: 'i', backupId: 'b', backupName: 'backup_x', backupRemark: null, status, progress: 100,
+  errorCode: null, remark: null, createdAt: 1, updatedAt: 2, taskStatus,
+});
+const scan = (status: ScanRecord['status'], taskStatus: string | null): ScanRecord => ({
+  id: 's', projectId: 'p', instanceId: 'i', kind: 'bigkey', scanType: 'manual', status, createdAt: 1, startedAt: 1,
+  finishedAt: status === 'success' ? 2 : null, num: 1, keys: status === 'success' ? [{ name: 'k', type: 'string', shard: 's', db: 0, size: 9, unit: 'byte' }] : null,
+  failReason: null, taskStatus,
+});
+
+test('a backup shows its outcome only once its task has ended', () => {
+  assert.equal(effectiveBackup(backup('succeed', 'EXECUTING')).status, 'backuping');
+  assert.deepEqual([effectiveBackup(backup('failed', 'EXECUTING')).status, effectiveBackup(backup('failed', 'EXECUTING')).errorCode], ['backuping', null]);
+  assert.equal(effectiveBackup(backup('succeed', 'SUCCESS')).status, 'succeed');
+  assert.equal(effectiveBackup(backup('succeed', null)).status, 'succeed', 'its task purged long ago');
+  assert.equal(effectiveBackup(backup('backuping', 'EXECUTING')).status, 'backuping');
+  assert.deepEqual([effectiveBackup(backup('backuping', 'FAILED')).status, effectiveBackup(backup('backuping', 'FAILED')).errorCode], ['failed', 'dcs.08.0001']);
+  assert.equal(effectiveBackup(backup('expired', null)).status, 'expired');
+});
+
+test('a restore shows its outcome only once its task has ended', () => {
+  assert.equal(effectiveRestore(restore('succeed', 'EXECUTING')).status, 'restoring');
+  assert.equal(effectiveRestore(restore('succeed', 'SUCCESS')).status, 'succeed');
+  assert.equal(effectiveRestore(restore('restoring', 'SUCCESS')).status, 'failed');
+});
+
+test('a scan shows its outcome only once its task has ended', () => {
+  const shown = effectiveScan(scan('success', 'EXECUTING'));
+  assert.deepEqual([shown.status, shown.finishedAt, shown.num, shown.keys], ['running', null, 0, null]);
+  assert.equal(effectiveScan(scan('success', 'SUCCESS')).status, 'success');
+  assert.equal(effectiveScan(scan('running', 'FAILED')).status, 'failed');
+  assert.equal(effectiveScan(scan('running', 'EXECUTING')).status, 'running');
+});

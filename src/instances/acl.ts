@@ -26,6 +26,18 @@ export function aclAccountsOf(i: InstanceRecord): AclAccount[] {
   return Array.isArray(i.extra.acl_accounts) ? (i.extra.acl_accounts as AclAccount[]) : [];
 }
 
+/**
+ * The accounts as shown: the one the instance's running task applies shows the status its request
+ * recorded (CREATING, UPDATING) until that task has ended. The task records the outcome
+ * (AVAILABLE, or a failure status) in a hook and ends a moment later; until then the instance is
+ * still busy with it, and an AVAILABLE shown then would invite a change refused as busy.
+ */
+export function aclAccountsShown(i: InstanceRecord, running: { state: Record<string, unknown> } | undefined): AclAccount[] {
+  const { accountId, inFlightStatus } = running?.state ?? {};
+  if (typeof accountId !== 'string' || typeof inFlightStatus !== 'string') return aclAccountsOf(i);
+  return aclAccountsOf(i).map((a) => (a.id === accountId ? { ...a, status: inFlightStatus as AclStatus } : a));
+}
+
 /** The instance's extra with the account replaced (or added), or removed when `next` is null. */
 export function withAccount(i: InstanceRecord, id: string, next: AclAccount | null): InstanceRecord['extra'] {
   const others = aclAccountsOf(i).filter((a) => a.id !== id);

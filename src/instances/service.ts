@@ -13,6 +13,7 @@ import { isPortFree, findFreePort } from '../redis/ports.js';
 import { configGet, infoSection, parseRedisUrl, ping } from '../redis/commands.js';
 import { busyError } from '../tasks/service.js';
 import type { InstanceRuntime } from './runtime.js';
+import { aclAccountsShown, type AclAccount } from './acl.js';
 import type { CreateInstance } from './schemas.js';
 
 export type { CreateInstance };
@@ -55,6 +56,12 @@ export class InstanceService {
     const [instance, active] = await Promise.all([this.get(projectId, id), this.store.activeTasks(projectId)]);
     const t = active.find((a) => a.instanceId === id);
     return { instance, task: t ? runningTaskOf(t) : null };
+  }
+
+  /** The instance and its ACL accounts as shown (aclAccountsShown: read with its running task). */
+  async accounts(projectId: string, id: string): Promise<{ instance: InstanceRecord; accounts: AclAccount[] }> {
+    const [instance, active] = await Promise.all([this.get(projectId, id), this.store.activeTasks(projectId)]);
+    return { instance, accounts: aclAccountsShown(instance, active.find((a) => a.instanceId === id)) };
   }
 
   /** Every instance of the project with its running task, newest first. */

@@ -13,7 +13,11 @@ import { checkPasswordComplexity } from '../instances/rules.js';
 import type { InstanceRecord } from '../instances/records.js';
 import type { Endpoint, EndpointCall, InstanceOperation, OperationModule, OpRun } from './operation.js';
 
-interface AclState { accountId: string }
+interface AclState {
+  accountId: string;
+  /** The status the request recorded (CREATING, UPDATING): shown until the task has ended (aclAccountsShown). */
+  inFlightStatus?: AclStatus;
+}
 
 const BUSY = { code: 'DCS.4026', what: 'changing an ACL account' };
 
@@ -103,7 +107,7 @@ function startWith(call: EndpointCall<unknown>, op: InstanceOperation<AclState>,
   return call.start(op, instance, {
     params: { account_id: next.id, account_name: next.name, ...details },
     details: { account_name: next.name, ...details },
-    state: { accountId: next.id },
+    state: { accountId: next.id, inFlightStatus: next.status },
     instancePatch: { extra: withAccount(instance, next.id, next) },
   });
 }

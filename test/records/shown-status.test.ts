@@ -1,5 +1,5 @@
 /**
- * The status a record is shown with follows its engine task: an outcome written by a task that
+ * The status a record (or an ACL account) is shown with follows its engine task: an outcome written by a task that
  * has not ended yet is shown as still in flight (the instance is busy with it until the task
  * ends, so a `succeed` shown then would invite a restore refused as busy — seen in CI), and a
  * record left in flight by a task that ended is shown failed.
@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { effectiveBackup, effectiveRestore } from '../../src/records/backups.js';
 import { effectiveScan } from '../../src/records/scans.js';
 import type { BackupRecord, RestoreRecord, ScanRecord } from '../../src/records/records.js';
+import { aclAccountsShown, type AclAccount } from '../../src/instances/acl.js';
+import type { InstanceRecord } from '../../src/instances/records.js';
 
 const backup = (status: BackupRecord['status'], taskStatus: string | null): BackupRecord => ({
   id: 'b', projectId: 'p', instanceId: 'i', name: 'backup_x', period: null, size: 10, type: 'manual', format: 'rdb', status,
@@ -47,4 +49,14 @@ test('a scan shows its outcome only once its task has ended', () => {
   assert.equal(effectiveScan(scan('success', 'SUCCESS')).status, 'success');
   assert.equal(effectiveScan(scan('running', 'FAILED')).status, 'failed');
   assert.equal(effectiveScan(scan('running', 'EXECUTING')).status, 'running');
+});
+
+test('an ACL account shows the status its request recorded until the task applying it has ended', () => {
+  const account = (id: string, status: AclAccount['status']): AclAccount => ({ id, name: `user-${id}`, role: 'read', description: '', status, passwordSha256: 'x' });
+  const instance = { extra: { acl_accounts: [account('a', 'AVAILABLE'), account('b', 'AVAILABLE')] } } as unknown as InstanceRecord;
+  const shown = (state: Record<string, unknown> | undefined) => aclAccountsShown(instance, state && { state }).map((a) => `${a.id}:${a.status}`);
+  assert.deepEqual(shown({ accountId: 'a', inFlightStatus: 'CREATING' }), ['a:CREATING', 'b:AVAILABLE']);
+  assert.deepEqual(shown({ accountId: 'b', inFlightStatus: 'UPDATING' }), ['a:AVAILABLE', 'b:UPDATING']);
+  assert.deepEqual(shown(undefined), ['a:AVAILABLE', 'b:AVAILABLE'], 'no task running');
+  assert.deepEqual(shown({ backupId: 'x' }), ['a:AVAILABLE', 'b:AVAILABLE'], 'another kind of task');
 });

@@ -9,7 +9,6 @@ import type { InstanceService } from '../../instances/service.js';
 import { statusCounts, STATUS_COUNTERS } from '../../instances/listing.js';
 import { AVAILABILITY_ZONE, findFlavors, type FlavorFilter } from '../../instances/flavors.js';
 import { Errors } from '../../errors.js';
-import { aclAccountsOf } from '../../instances/acl.js';
 import { aclAccountView, defaultAccountView } from '../views.js';
 import { CHANGES, READS, complete, pathParams, responses } from '../schemas.js';
 
@@ -117,8 +116,8 @@ export const instanceQueryRoutes: FastifyPluginAsync<{ instances: InstanceServic
       response: responses({ 200: complete({ type: 'object', properties: { accounts: { type: 'array', items: ACL_ACCOUNT } } }) }),
     },
   }, async (req) => {
-    const i = await instances.get(req.params.project_id, req.params.instance_id);
-    return { accounts: [defaultAccountView(i), ...aclAccountsOf(i).map((a) => aclAccountView(i, a))] };
+    const { instance: i, accounts } = await instances.accounts(req.params.project_id, req.params.instance_id);
+    return { accounts: [defaultAccountView(i), ...accounts.map((a) => aclAccountView(i, a))] };
   });
 
   app.get<{ Params: P; Querystring: FlavorFilter }>('/flavors', {

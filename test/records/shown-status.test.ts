@@ -1,8 +1,8 @@
 /**
- * The status a record (or an ACL account) is shown with follows its engine task: an outcome written by a task that
- * has not ended yet is shown as still in flight (the instance is busy with it until the task
- * ends, so a `succeed` shown then would invite a restore refused as busy — seen in CI), and a
- * record left in flight by a task that ended is shown failed.
+ * The status a record (or an ACL account) is shown with follows its engine task: an outcome
+ * written by a task that has not ended yet is shown as still in flight (the instance is busy with
+ * it until the task ends, so a `succeed` shown then would invite a restore refused as busy — seen
+ * in CI), and a record left in flight by a task that ended is shown failed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

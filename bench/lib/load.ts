@@ -15,11 +15,15 @@ export interface SignedRequest {
   headers: Record<string, string>;
 }
 
-/** Signs a bodiless request with the official Huawei Cloud signer, for sending later. */
-export function signed(base: string, cred: TestCredential, method: SignedRequest['method'], path: string): SignedRequest {
+/**
+ * Signs a bodiless request with the official Huawei Cloud signer, for sending later; `path` then
+ * carries the query string, encoded as the SDK sends it.
+ */
+export function signed(base: string, cred: TestCredential, method: SignedRequest['method'], path: string, query: Record<string, string> = {}): SignedRequest {
   const headers = { 'content-type': 'application/json', 'X-Project-Id': cred.project_id };
-  const signedHeaders = AKSKSigner.sign({ endpoint: `${base}${path}`, method, headers, queryParams: {} } as any, credentialOf(cred)) as Record<string, string>;
-  return { method, path, headers: signedHeaders };
+  const signedHeaders = AKSKSigner.sign({ endpoint: `${base}${path}`, method, headers, queryParams: query } as any, credentialOf(cred)) as Record<string, string>;
+  const qs = new URLSearchParams(query).toString().replace(/\+/g, '%20');
+  return { method, path: qs ? `${path}?${qs}` : path, headers: signedHeaders };
 }
 
 export interface LoadResult {

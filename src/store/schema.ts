@@ -16,6 +16,7 @@ const TYPES: Record<Dialect, Record<string, string>> = {
     '{COUNT}': 'INTEGER',
     '{SERIAL}': 'INTEGER PRIMARY KEY AUTOINCREMENT',
     '{WITHOUT_ROWID}': ' WITHOUT ROWID',
+    '{ON_TASKS}': '',
   },
   postgres: {
     '{TIME}': 'BIGINT',
@@ -24,42 +25,42 @@ const TYPES: Record<Dialect, Record<string, string>> = {
     '{COUNT}': 'BIGINT',
     '{SERIAL}': 'BIGSERIAL PRIMARY KEY',
     '{WITHOUT_ROWID}': '',
+    '{ON_TASKS}': ' ON tasks',
   },
 };
 
 /**
  * The triggers that keep task_counts (migration 14) in the transaction of every task insert and
- * delete. SQLite: per row, the three bucket rows of the instance and of the project. PostgreSQL:
- * per statement over the transition table, one upsert per bucket touched, in key order (so two
- * transactions lock the shared counter rows in the same order), which a batch of deletes pays once.
+ * delete, for the bucket spans given (seconds). SQLite: per row, one bucket row per span of the
+ * instance and of the project. PostgreSQL: per statement over the transition table, one upsert per
+ * bucket touched, in key order (so two transactions lock the shared counter rows in the same
+ * order), which a batch of deletes pays once.
  */
-const TASK_COUNT_TRIGGERS: Record<Dialect, string> = {
-  sqlite: `
+function taskCountTriggers(dialect: Dialect, spans: readonly number[]): string {
+  if (dialect === 'sqlite') {
+    return `
 CREATE TRIGGER tasks_counted_insert AFTER INSERT ON tasks BEGIN
   INSERT INTO task_counts (project_id, instance_id, span, bucket, n)
     SELECT NEW.project_id, sc.scope, sp.span, NEW.created_at / (1000 * sp.span) * sp.span, 1
     FROM (SELECT NEW.instance_id AS scope UNION ALL SELECT '') sc,
-         (SELECT 86400 AS span UNION ALL SELECT 3600 UNION ALL SELECT 1) sp
+         (${spans.map((sp, k) => (k === 0 ? `SELECT ${sp} AS span` : `SELECT ${sp}`)).join(' UNION ALL ')}) sp
     WHERE NEW.record_kind IS NULL
   ON CONFLICT (project_id, instance_id, span, bucket) DO UPDATE SET n = n + 1;
 END;
 CREATE TRIGGER tasks_counted_delete AFTER DELETE ON tasks WHEN OLD.record_kind IS NULL BEGIN
-  UPDATE task_counts SET n = n - 1 WHERE project_id = OLD.project_id AND instance_id IN (OLD.instance_id, '')
-    AND span = 86400 AND bucket = OLD.created_at / 86400000 * 86400;
-  UPDATE task_counts SET n = n - 1 WHERE project_id = OLD.project_id AND instance_id IN (OLD.instance_id, '')
-    AND span = 3600 AND bucket = OLD.created_at / 3600000 * 3600;
-  UPDATE task_counts SET n = n - 1 WHERE project_id = OLD.project_id AND instance_id IN (OLD.instance_id, '')
-    AND span = 1 AND bucket = OLD.created_at / 1000;
-END;`,
-  postgres: `
-CREATE FUNCTION task_counts_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
+${spans.map((sp) => `  UPDATE task_counts SET n = n - 1 WHERE project_id = OLD.project_id AND instance_id IN (OLD.instance_id, '')
+    AND span = ${sp} AND bucket = OLD.created_at / ${sp === 1 ? '1000' : `${sp * 1000} * ${sp}`};`).join('\n')}
+END;`;
+  }
+  return `
+CREATE OR REPLACE FUNCTION task_counts_changed() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
   INSERT INTO task_counts AS c (project_id, instance_id, span, bucket, n)
     SELECT t.project_id, t.scope, sp.span, t.created_at / (1000 * sp.span) * sp.span,
            COUNT(*) * CASE WHEN TG_OP = 'INSERT' THEN 1 ELSE -1 END
     FROM (SELECT project_id, instance_id AS scope, created_at FROM changed WHERE record_kind IS NULL
           UNION ALL SELECT project_id, '', created_at FROM changed WHERE record_kind IS NULL) t
-    CROSS JOIN (VALUES (86400), (3600), (1)) sp(span)
+    CROSS JOIN (VALUES ${spans.map((sp) => `(${sp})`).join(', ')}) sp(span)
     GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
   ON CONFLICT (project_id, instance_id, span, bucket) DO UPDATE SET n = c.n + EXCLUDED.n;
   RETURN NULL;
@@ -67,7 +68,16 @@ END $f$;
 CREATE TRIGGER tasks_counted_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS changed
   FOR EACH STATEMENT EXECUTE FUNCTION task_counts_changed();
 CREATE TRIGGER tasks_counted_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS changed
-  FOR EACH STATEMENT EXECUTE FUNCTION task_counts_changed();`,
+  FOR EACH STATEMENT EXECUTE FUNCTION task_counts_changed();`;
+}
+
+/**
+ * The placeholders that stand for the task-count triggers: as migration 14 created them (days,
+ * hours, seconds), and as migration 17 re-creates them with minutes (src/store/task-counts.ts).
+ */
+const TRIGGER_PLACEHOLDERS: Record<string, readonly number[]> = {
+  '{TASK_COUNT_TRIGGERS}': [86_400, 3_600, 1],
+  '{TASK_COUNT_TRIGGERS_WITH_MINUTES}': [86_400, 3_600, 60, 1],
 };
 
 export interface Migration {
@@ -428,6 +438,21 @@ $f$;
     version: 16,
     sql: `CREATE INDEX tasks_records_of_instance ON tasks(instance_id) WHERE record_kind IS NOT NULL;`,
   },
+  {
+    // Minute buckets between hours and seconds: locating a deep offset walked the up to 3,600
+    // second buckets of an hour (1-1.5 ms at a million tasks, the largest part of a deep list);
+    // now at most 60 per level. The triggers are re-created with minutes, and the minutes of the
+    // tasks already there are summed from their seconds, in this migration's transaction.
+    version: 17,
+    sql: `
+DROP TRIGGER tasks_counted_insert{ON_TASKS};
+DROP TRIGGER tasks_counted_delete{ON_TASKS};
+{TASK_COUNT_TRIGGERS_WITH_MINUTES}
+INSERT INTO task_counts (project_id, instance_id, span, bucket, n)
+  SELECT project_id, instance_id, 60, bucket / 60 * 60, SUM(n) FROM task_counts WHERE span = 1
+  GROUP BY project_id, instance_id, bucket / 60 * 60;
+`,
+  },
 ];
 
 /** The migrations of one dialect, in version order, with its column types filled in. */
@@ -435,7 +460,8 @@ export function migrationsFor(dialect: Dialect): Migration[] {
   return SHARED.filter((m) => !m.only || m.only === dialect).map((m) => ({
     version: m.version,
     sql: m.sql.replace(/\{[A-Z_]+\}/g, (p) => {
-      const t = p === '{TASK_COUNT_TRIGGERS}' ? TASK_COUNT_TRIGGERS[dialect] : TYPES[dialect][p];
+      const spans = TRIGGER_PLACEHOLDERS[p];
+      const t = spans ? taskCountTriggers(dialect, spans) : TYPES[dialect][p];
       if (t === undefined) throw new Error(`no ${dialect} type for ${p}`);
       return t;
     }),

@@ -1,10 +1,10 @@
 /**
  * Exact task counts and deep offsets without scanning the tasks, for both stores.
  *
- * The table task_counts (schema migration 14) holds, per project and per instance, how many tasks
- * were created in each day, hour and second (triggers keep it in the same transaction as every
- * insert and delete). A time window [from, to) is cut into whole days, whole hours and whole
- * seconds, read from those buckets, plus at most two partial seconds at its edges, counted from
+ * The table task_counts (schema migrations 14 and 17) holds, per project and per instance, how
+ * many tasks were created in each day, hour, minute and second (triggers keep it in the same
+ * transaction as every insert and delete). A time window [from, to) is cut into whole days, hours,
+ * minutes and seconds, read from those buckets, plus at most two partial seconds at its edges, counted from
  * the tasks' index. An offset is found the same way: newest bucket first, the one holding the
  * offset is opened one level down, until one second remains, and only the rows within that
  * second are skipped by the database. So a count reads some tens of rows and a page at offset
@@ -12,7 +12,7 @@
  */
 
 /** Bucket sizes in seconds, largest first; the last must be 1. */
-export const SPANS = [86_400, 3_600, 1] as const;
+export const SPANS = [86_400, 3_600, 60, 1] as const;
 
 /** The latest time a Date can hold, as the open end of an unbounded window (a multiple of 1000). */
 const END_OF_TIME = 8_640_000_000_000_000;

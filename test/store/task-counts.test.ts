@@ -2,8 +2,9 @@
  * Task counts kept in buckets (schema migration 14, src/store/task-counts.ts), on both stores:
  * every count and page of listTasks equals a plain scan of the tasks, for windows cut at any
  * millisecond and offsets deep enough to be located through the buckets; rows inserted by raw SQL
- * (as a bulk load would) and removed by a delete or a purge are counted by the triggers; and the
- * counts stay exact while two connections create and delete tasks at the same time.
+ * (as a bulk load would) and removed by a delete or a purge are counted by the triggers; the
+ * counts stay exact while two connections create and delete tasks at the same time; and a database
+ * counted before minute buckets (schema version 16) lists exactly once migration 17 has added them.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import pg from 'pg';
 import type { InstanceRecord } from '../../src/instances/records.js';
 import type { Store, TaskQuery } from '../../src/store/types.js';
 import { parsePostgresUrl } from '../../src/store/postgres.js';
+import { migrationsFor } from '../../src/store/schema.js';
 import { dropDatabase, openStore, query, testDatabaseUrl } from '../helpers/db.js';
 import { tempDir } from '../helpers/service.js';
 
@@ -84,6 +86,31 @@ function random(seed: number): () => number {
   return () => ((x = (x * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
 }
 
+/** A database migrated only up to `version`, as an older release left it. */
+async function migratedUpTo(url: string, version: number): Promise<void> {
+  const kind = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
+  const steps = migrationsFor(kind).filter((m) => m.version <= version);
+  const record = 'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)';
+  if (kind === 'sqlite') {
+    const db = new Database(url.slice('sqlite:'.length));
+    db.exec(record);
+    for (const m of steps) db.transaction(() => { db.exec(m.sql); db.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(m.version); })();
+    db.close();
+    return;
+  }
+  const { url: conn, schema } = parsePostgresUrl(url);
+  const c = new pg.Client({ connectionString: conn });
+  await c.connect();
+  try {
+    await c.query(`CREATE SCHEMA ${schema}`);
+    await c.query(`SET search_path = ${schema}`);
+    await c.query(record);
+    for (const m of steps) await c.query(`BEGIN; ${m.sql}; INSERT INTO schema_migrations VALUES (${m.version}, 0); COMMIT`);
+  } finally {
+    await c.end();
+  }
+}
+
 for (const kind of ['sqlite', 'postgres'] as const) {
   describe(`${kind} task counts`, () => {
     const fresh = async () => {
@@ -126,6 +153,45 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           await assertListsMatch(store, all, { ...scope, from, to, offset, limit: 1 + Math.floor(rnd() * 20) });
         }
       }
+    });
+
+    test('a database counted before minute buckets lists exactly after migration 17, and stays exact', async () => {
+      const url = testDatabaseUrl(tempDir(), kind);
+      await migratedUpTo(url, 16);
+      const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 3_600_000;
+      const inst = instance('p1');
+      const [projectId, instanceId] = [inst.projectId, inst.id];
+      // 2,000 tasks spread over one hour: an offset past the first few hundred is found through
+      // the buckets inside that hour, minutes included once they exist.
+      const rnd = random(17);
+      const all: Seeded[] = Array.from({ length: 2000 }, () => ({ id: randomBytes(8).toString('hex'), projectId, instanceId, createdAt: hour + Math.floor(rnd() * 3_600_000) }));
+      await insertRaw(url, all);
+      const [before] = await query(url, 'SELECT COUNT(*) AS n FROM task_counts WHERE span = 60');
+      assert.equal(Number(before!.n), 0, 'version 16 keeps no minute buckets');
+
+      const store = await openStore(url); // migrates to the latest version
+      opened.push({ store, url });
+      await store.insertInstance(inst);
+      const perMinute = async () => Object.fromEntries((await query(url,
+        `SELECT bucket, n FROM task_counts WHERE span = 60 AND project_id = '${projectId}' AND instance_id = '${instanceId}' AND n <> 0 ORDER BY bucket`))
+        .map((r) => [String(r.bucket), Number(r.n)]));
+      const scanned = () => {
+        const out: Record<string, number> = {};
+        for (const t of all) out[String(Math.floor(t.createdAt / 60_000) * 60)] = (out[String(Math.floor(t.createdAt / 60_000) * 60)] ?? 0) + 1;
+        return out;
+      };
+      assert.deepEqual(await perMinute(), scanned(), 'the minutes summed from the seconds');
+      for (const offset of [0, 300, 999, 1500, 1990]) {
+        await assertListsMatch(store, all, { projectId, instanceId, offset, limit: 10 });
+        await assertListsMatch(store, all, { projectId, offset, limit: 10 });
+      }
+      // The re-created triggers count minutes for deletes and new rows.
+      for (const t of all.splice(0, 200)) assert.equal(await store.deleteFinishedTask(projectId, t.id, instanceId, by), 'deleted');
+      const more: Seeded[] = Array.from({ length: 100 }, () => ({ id: randomBytes(8).toString('hex'), projectId, instanceId, createdAt: hour + Math.floor(rnd() * 3_600_000) }));
+      await insertRaw(url, more);
+      all.push(...more);
+      assert.deepEqual(await perMinute(), scanned(), 'minutes kept by the triggers');
+      for (const offset of [0, 450, 1200, 1890]) await assertListsMatch(store, all, { projectId, instanceId, offset, limit: 7 });
     });
 
     test('counts stay exact while two connections create and delete tasks at once', async () => {

@@ -234,7 +234,7 @@ export class PostgresStore implements Store {
   }
 
   async listTasks(q: TaskQuery): Promise<{ total: number; tasks: TaskRecord[] }> {
-    const { total, rows } = await listTaskPage(q, (sql, args) => this.db.q(sql, args), plans);
+    const { total, rows } = await listTaskPage(q, (sql, args) => this.db.prepared(sql, args), plans);
     return { total, tasks: rows.map((r) => taskFromRow(r, ((r.steps_json ?? []) as Row[]).map(stepFromRow))) };
   }
 

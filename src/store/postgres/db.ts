@@ -74,6 +74,27 @@ export class PgDb {
     return (await this.run(sql, args, db)).rows as Row[];
   }
 
+  /** Names of the statements run through `prepared`, by their text. */
+  private readonly names = new Map<string, string>();
+
+  /**
+   * Like q, for a statement from a small fixed set of texts (the listing's: bucket sums, the
+   * offset walk, the page): prepared once per connection, so PostgreSQL plans it once rather than
+   * on every call (~1 ms for the offset walk). Never for texts built from values: every name
+   * stays prepared on every connection. A plan that the schema changed under it (another node
+   * migrated to a newer release) is run once more unprepared rather than failing.
+   */
+  async prepared(sql: string, args: unknown[] = []): Promise<Row[]> {
+    let name = this.names.get(sql);
+    if (!name) this.names.set(sql, (name = `dcs_${this.names.size}`));
+    try {
+      return (await this.pool.query({ name, text: sql, values: args })).rows as Row[];
+    } catch (e) {
+      if ((e as { code?: unknown }).code === '0A000') return this.q(sql, args); // cached plan must not change result type
+      throw unavailableOr(e);
+    }
+  }
+
   async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect().catch((e: unknown) => { throw unavailableOr(e); });
     // The pool listens for errors only on idle clients: a connection dropped while this one is

@@ -82,16 +82,15 @@ export interface PageStart {
   start: { beforeMs: number; skip: number } | null;
 }
 
-/**
- * The exact count of the window and where the page at `offset` starts. Offsets below `directBelow`
- * are left to the database (an index walk of that many rows is cheaper than locating them).
- */
-export async function locatePage(src: CountSource, fromMs: number, toMs: number, offset: number, directBelow = 256): Promise<PageStart> {
+/** Offsets below this are left to the database: an index walk of that many rows is cheaper than locating them. */
+const DIRECT_BELOW = 256;
+
+/** The exact count of the window and where the page at `offset` (at least DIRECT_BELOW) starts. */
+export async function locatePage(src: CountSource, fromMs: number, toMs: number, offset: number): Promise<PageStart> {
   const parts = segments(fromMs, toMs);
   const counts = await sizes(src, parts);
   const total = counts.reduce((a, b) => a + b, 0);
   if (offset >= total) return { total, start: null };
-  if (offset < directBelow) return { total, start: { beforeMs: toMs, skip: offset } };
   let rest = offset;
   for (let k = 0; k < parts.length; k++) {
     if (rest >= counts[k]!) {
@@ -164,8 +163,17 @@ export async function listTaskPage(
     },
   };
   const { fromMs, toMs } = windowOf(q.from, q.to);
+  const page = (beforeMs: number, skip: number) => {
+    const p = plans.pageOfTasks({ ...q, from: fromMs, to: beforeMs - 1 }, q.limit, skip);
+    return rows(p.sql, p.args);
+  };
+  if (q.offset < DIRECT_BELOW) {
+    // The page does not wait for the counts: both statements go at once (on PostgreSQL, one
+    // round trip's wait instead of two).
+    const [counts, first] = await Promise.all([sizes(src, segments(fromMs, toMs)), page(toMs, q.offset)]);
+    const total = counts.reduce((a, b) => a + b, 0);
+    return { total, rows: q.offset < total ? first : [] };
+  }
   const { total, start } = await locatePage(src, fromMs, toMs, q.offset);
-  if (!start) return { total, rows: [] };
-  const page = plans.pageOfTasks({ ...q, from: fromMs, to: start.beforeMs - 1 }, q.limit, start.skip);
-  return { total, rows: await rows(page.sql, page.args) };
+  return { total, rows: start ? await page(start.beforeMs, start.skip) : [] };
 }

@@ -88,7 +88,13 @@ const DIRECT_BELOW = 256;
 /** The exact count of the window and where the page at `offset` (at least DIRECT_BELOW) starts. */
 export async function locatePage(src: CountSource, fromMs: number, toMs: number, offset: number): Promise<PageStart> {
   const parts = segments(fromMs, toMs);
-  const counts = await sizes(src, parts);
+  // A window of one run of buckets (a listing without a time window is one run of days): the
+  // offset can only be in it, so it is located while the counts are read (one wait, not two).
+  const only = parts.length === 1 && !parts[0]!.exact ? parts[0]! : null;
+  const [counts, locatedEarly] = await Promise.all([
+    sizes(src, parts),
+    only ? src.locateSecond(only.span, only.fromS, only.toS, offset) : undefined,
+  ]);
   const total = counts.reduce((a, b) => a + b, 0);
   if (offset >= total) return { total, start: null };
   let rest = offset;
@@ -99,7 +105,7 @@ export async function locatePage(src: CountSource, fromMs: number, toMs: number,
     }
     const part = parts[k]!;
     if (part.exact) return { total, start: { beforeMs: part.toMs, skip: rest } };
-    const found = await src.locateSecond(part.span, part.fromS, part.toS, rest);
+    const found = locatedEarly !== undefined ? locatedEarly : await src.locateSecond(part.span, part.fromS, part.toS, rest);
     return { total, start: found ? { beforeMs: (found.second + 1) * 1000, skip: found.rest } : null };
   }
   return { total, start: null }; // the counts moved under us: an empty page, never a wrong one

@@ -206,6 +206,13 @@ describe('routes', () => {
     assert.equal(m.status, 200);
     assert.match(m.text, /dcs_http_requests_total\{route="\/v2\/:project_id\/instances\/:instance_id\/tasks\/:task_id",method="DELETE",status="404"\} \d+/);
     assert.match(m.text, /dcs_tasks\{status="SUCCESS"\} 1/);
+    // The process metrics join a moment after start (prom-client's entry module is loaded then).
+    const withProcess = await waitFor(async () => {
+      const r = await call(svc.url, null, 'GET', '/metrics');
+      return /^process_cpu_user_seconds_total \d/m.test(r.text) ? r.text : null;
+    }, 10_000, 'process metrics in /metrics');
+    assert.match(withProcess, /^nodejs_eventloop_lag_seconds \d/m);
+    assert.match(withProcess, /dcs_http_requests_total\{/);
   });
   test('each request id appears in the log line for that request', async () => {
     const r = await admin.get(`/v2/${P}/tasks`);

@@ -8,8 +8,13 @@
  * The schemas are constants of the code, and the tests send every route a request
  * (test/http/generated.test.ts), so a schema that would not compile still fails the tests.
  */
-import ajvCompiler from '@fastify/ajv-compiler';
-import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
+import { createRequire } from 'node:module';
+import type ajvCompiler from '@fastify/ajv-compiler';
+import type { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
+
+// The compilers' own modules load with the first schema too (Ajv alone is ~60 ms of a one-second
+// start), synchronously: Fastify asks for a compiled function in the middle of a request.
+const require = createRequire(import.meta.url);
 
 /** Fastify's compiler factories: options in, a compiler (route in, compiled function out) back. */
 type Factory = (...args: never[]) => (route: never) => unknown;
@@ -33,20 +38,31 @@ function compiledOnFirstCall(compile: () => Compiled, isValidator: boolean): Com
   return run;
 }
 
-/** Wraps a Fastify compiler factory: the compiler itself is built on first use, each schema too. */
-function deferred<F extends Factory>(factory: F, isValidator: boolean): F {
-  const build = factory as unknown as (...a: unknown[]) => (route: unknown) => Compiled;
-  return ((...factoryArgs: unknown[]) => {
+/**
+ * Wraps a Fastify compiler factory, loaded by `load` on first use and shared from then on (as one
+ * factory instance is by default): the compiler itself is built on first use, each schema too.
+ */
+function deferred<F extends Factory>(load: () => F, isValidator: boolean): { factory: F; load: () => F } {
+  let loaded: F | undefined;
+  const once = () => (loaded ??= load());
+  const factory = ((...factoryArgs: unknown[]) => {
     let compiler: ((route: unknown) => Compiled) | undefined;
     return (route: unknown) => compiledOnFirstCall(() => {
-      compiler ??= build(...factoryArgs);
+      compiler ??= (once() as unknown as (...a: unknown[]) => (route: unknown) => Compiled)(...factoryArgs);
       return compiler(route);
     }, isValidator);
   }) as unknown as F;
+  return { factory, load: once };
 }
 
+const validators = deferred(() => (require('@fastify/ajv-compiler') as typeof ajvCompiler)(), true);
+const serializers = deferred(() => (require('@fastify/fast-json-stringify-compiler') as { SerializerSelector: typeof SerializerSelector }).SerializerSelector(), false);
+
 /** Fastify's `schemaController.compilersFactory`, lazily. */
-export const lazyCompilers = {
-  buildValidator: deferred(ajvCompiler(), true),
-  buildSerializer: deferred(SerializerSelector(), false),
-};
+export const lazyCompilers = { buildValidator: validators.factory, buildSerializer: serializers.factory };
+
+/** Loads the compilers ahead of the first schema (once the service is up, so no request pays it). */
+export function loadCompilers(): void {
+  validators.load();
+  serializers.load();
+}

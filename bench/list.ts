@@ -6,7 +6,7 @@
  * client's signing is not the service's latency) to its last byte. Prints p50/p99/max per query,
  * the service's resident memory and its start-to-/health time, and last `list_p99_ms=<worst>`:
  * the worst p99 of any list query (instance list or task centre) on any store. 200 samples a
- * query: with 30 (as before 2026-12-07) the nearest-rank p99 was the single worst sample.
+ * query: with 30 (until 2026-12-06) the nearest-rank p99 was the single worst sample.
  *
  * Every list answer is checked: 200, the exact `task_count`, a full page. Also measured: /health
  * answered while eight deep lists run at once (does a slow read stall other requests?).

@@ -76,22 +76,25 @@ export class PgDb {
 
   /** Names of the statements run through `prepared`, by their text. */
   private readonly names = new Map<string, string>();
+  private nextName = 0;
 
   /**
    * Like q, for a statement from a small fixed set of texts (the listing's: bucket sums, the
    * offset walk, the page): prepared once per connection, so PostgreSQL plans it once rather than
    * on every call (~1 ms for the offset walk). Never for texts built from values: every name
    * stays prepared on every connection. A plan that the schema changed under it (another node
-   * migrated to a newer release) is run once more unprepared rather than failing.
+   * migrated to a newer release; PostgreSQL then refuses it for good) is run once more unprepared
+   * rather than failing, and the text gets a new name, prepared afresh from the next call on.
    */
   async prepared(sql: string, args: unknown[] = []): Promise<Row[]> {
     let name = this.names.get(sql);
-    if (!name) this.names.set(sql, (name = `dcs_${this.names.size}`));
+    if (!name) this.names.set(sql, (name = `dcs_${this.nextName++}`));
     try {
       return (await this.pool.query({ name, text: sql, values: args })).rows as Row[];
     } catch (e) {
-      if ((e as { code?: unknown }).code === '0A000') return this.q(sql, args); // cached plan must not change result type
-      throw unavailableOr(e);
+      if ((e as { code?: unknown }).code !== '0A000') throw unavailableOr(e); // 0A000: cached plan must not change result type
+      this.names.delete(sql);
+      return this.q(sql, args);
     }
   }
 

@@ -3,11 +3,11 @@
  *
  * The table task_counts (schema migrations 14 and 17) holds, per project and per instance, how
  * many tasks were created in each day, hour, minute and second (triggers keep it in the same
- * transaction as every insert and delete). A time window [from, to) is cut into whole days, hours,
- * minutes and seconds, read from those buckets, plus at most two partial seconds at its edges, counted from
- * the tasks' index. An offset is found the same way: newest bucket first, the one holding the
- * offset is opened one level down, until one second remains, and only the rows within that
- * second are skipped by the database. So a count reads some tens of rows and a page at offset
+ * transaction as every insert and delete). A time window [from, to) is cut into whole days,
+ * hours, minutes and seconds, read from those buckets, plus at most two partial seconds at its
+ * edges, counted from the tasks' index. An offset is found the same way: newest bucket first, the
+ * one holding the offset is opened one level down, until one second remains, and only the rows
+ * within that second are skipped by the database. So a count reads some tens of rows and a page at offset
  * 999,990 costs about what a page at offset 0 does.
  */
 

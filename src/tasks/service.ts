@@ -83,22 +83,28 @@ export class TaskService {
 
   /** The tasks of an instance (404 DCS.3022 when it is unknown), or of the project when `instanceId` is undefined. */
   async list(projectId: string, instanceId: string | undefined, w: TaskWindow) {
-    // The instance check and the listing go to the store together (one wait, not two); the
-    // page is discarded when the instance is unknown, and that answer wins whichever fails first.
-    const [known, page] = await Promise.allSettled([
-      instanceId !== undefined ? this.instanceMustExist(projectId, instanceId) : undefined,
-      this.store.listTasks({ projectId, instanceId, ...w }),
-    ]);
-    if (known.status === 'rejected') throw known.reason;
-    if (page.status === 'rejected') throw page.reason;
-    return page.value;
+    return this.withInstance(projectId, instanceId, () => this.store.listTasks({ projectId, instanceId, ...w }));
   }
 
   async get(projectId: string, taskId: string, instanceId?: string): Promise<TaskRecord> {
-    if (instanceId !== undefined) await this.instanceMustExist(projectId, instanceId);
-    const t = await this.store.getTask(projectId, taskId);
+    const t = await this.withInstance(projectId, instanceId, () => this.store.getTask(projectId, taskId));
     if (!t || (instanceId !== undefined && t.instanceId !== instanceId)) throw Errors.taskNotFound();
     return t;
+  }
+
+  /**
+   * A read of the instance's tasks (or the project's, when `instanceId` is undefined) sent to the
+   * store together with the instance check: one wait, not two. Its answer is discarded when the
+   * instance is unknown, and that error wins whichever fails first.
+   */
+  private async withInstance<T>(projectId: string, instanceId: string | undefined, read: () => Promise<T>): Promise<T> {
+    const [known, value] = await Promise.allSettled([
+      instanceId !== undefined ? this.instanceMustExist(projectId, instanceId) : undefined,
+      read(),
+    ]);
+    if (known.status === 'rejected') throw known.reason;
+    if (value.status === 'rejected') throw value.reason;
+    return value.value;
   }
 
   /** A task looked up as a job: the same record, "job" in the error. */

@@ -93,6 +93,9 @@ describe('existence and state', () => {
     assertError(await admin.del(`/v2/${P}/instances/${UNKNOWN_INSTANCE}/tasks/${taskId}`), 404, 'DCS.3022');
     assertError(await other.del(`/v2/${P}/instances/${instanceId}/tasks/${taskId}`), 404, 'DCS.3022');
     assertError(await other.get(`/v2/${P}/instances/${instanceId}/tasks`), 404, 'DCS.3022');
+    // The instance check and the task's lookup go together; the instance's answer wins.
+    assertError(await admin.get(`/v2/${P}/instances/${UNKNOWN_INSTANCE}/tasks/${taskId}/progress`), 404, 'DCS.3022');
+    assertError(await other.get(`/v2/${P}/instances/${instanceId}/tasks/${taskId}/progress`), 404, 'DCS.3022');
   });
   test('unknown task → 404 DCS.4001, task of another project → 404', async () => {
     assertError(await admin.del(`/v2/${P}/instances/${instanceId}/tasks/${UNKNOWN_TASK}`), 404, 'DCS.4001');

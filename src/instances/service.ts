@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { Errors } from '../errors.js';
 import type { InstanceRecord } from './records.js';
 import type { Store } from '../store/types.js';
+import type { TaskRecord } from '../tasks/records.js';
 import type { RedisSupervisor } from '../redis/supervisor.js';
 import { isPortFree, findFreePort } from '../redis/ports.js';
 import { configGet, infoSection, parseRedisUrl, ping } from '../redis/commands.js';
@@ -53,15 +54,20 @@ export class InstanceService {
 
   /** The instance with its running task (automation.md §1.1): the task row the accepting transaction wrote. */
   async show(projectId: string, id: string): Promise<InstanceState> {
-    const [instance, active] = await Promise.all([this.get(projectId, id), this.store.activeTasks(projectId)]);
-    const t = active.find((a) => a.instanceId === id);
-    return { instance, task: t ? runningTaskOf(t) : null };
+    const { instance, running } = await this.withRunningTask(projectId, id);
+    return { instance, task: running ? runningTaskOf(running) : null };
   }
 
   /** The instance and its ACL accounts as shown (aclAccountsShown: read with its running task). */
   async accounts(projectId: string, id: string): Promise<{ instance: InstanceRecord; accounts: AclAccount[] }> {
+    const { instance, running } = await this.withRunningTask(projectId, id);
+    return { instance, accounts: aclAccountsShown(instance, running) };
+  }
+
+  /** The instance and the task running on it, if any: read together. */
+  private async withRunningTask(projectId: string, id: string): Promise<{ instance: InstanceRecord; running: TaskRecord | undefined }> {
     const [instance, active] = await Promise.all([this.get(projectId, id), this.store.activeTasks(projectId)]);
-    return { instance, accounts: aclAccountsShown(instance, active.find((a) => a.instanceId === id)) };
+    return { instance, running: active.find((a) => a.instanceId === id) };
   }
 
   /** Every instance of the project with its running task, newest first. */

@@ -31,6 +31,7 @@ import { registerConsole } from './console.js';
 import { toOpenApi30 } from './openapi30.js';
 import { SERVERS, integerPaging, registerDocs } from './docs.js';
 import { lazyCompilers, loadCompilers } from './lazy-schemas.js';
+import { afterListening } from './after-listening.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -77,16 +78,8 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     // Node's bare 400; Node checks the timeouts at this interval.
     http: { requireHostHeader: false, headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs) },
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
-  // The schema compilers load a second after listening: off the way to the first answer, and
-  // before most first requests.
-  app.addHook('onListen', (done) => {
-    setTimeout(() => {
-      try {
-        loadCompilers();
-      } catch { /* not a reason to stop serving: the first schema compiled reports it */ }
-    }, 1000).unref();
-    done();
-  });
+  // The schema compilers load with the first schema compiled, or soon after listening.
+  afterListening(app, loadCompilers);
   app.server.maxConnections = limits.maxConnections;
   app.server.headersTimeout = limits.headersTimeoutMs;
 

@@ -11,9 +11,7 @@ import Registry from 'prom-client/lib/registry.js';
 import Counter from 'prom-client/lib/counter.js';
 import Gauge from 'prom-client/lib/gauge.js';
 import Histogram from 'prom-client/lib/histogram.js';
-
-/** How long after listening the process metrics (CPU, memory, event-loop lag, GC) are added. */
-const PROCESS_METRICS_AFTER_MS = 1000;
+import { afterListening } from './after-listening.js';
 
 export interface MetricSources {
   taskCounts(): Promise<Record<string, number>>;
@@ -79,13 +77,8 @@ export class TaskOutcomeMetrics {
 
 export function registerMetrics(app: FastifyInstance, sources: MetricSources): void {
   const registry = new Registry();
-  app.addHook('onListen', (done) => {
-    // Not on the way to the first answer: loading the entry module takes the event loop a while.
-    setTimeout(() => {
-      import('prom-client').then((client) => client.collectDefaultMetrics({ register: registry }), () => {});
-    }, PROCESS_METRICS_AFTER_MS).unref();
-    done();
-  });
+  // Not on the way to the first answer: loading the entry module takes the event loop a while.
+  afterListening(app, async () => (await import('prom-client')).collectDefaultMetrics({ register: registry }));
   const requests = new Counter({
     name: 'dcs_http_requests_total', help: 'HTTP requests by route, method and status',
     labelNames: ['route', 'method', 'status'], registers: [registry],

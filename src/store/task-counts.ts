@@ -7,8 +7,8 @@
  * hours, minutes and seconds, read from those buckets, plus at most two partial seconds at its
  * edges, counted from the tasks' index. An offset is found the same way: newest bucket first, the
  * one holding the offset is opened one level down, until one second remains, and only the rows
- * within that second are skipped by the database. So a count reads some tens of rows and a page at offset
- * 999,990 costs about what a page at offset 0 does.
+ * within that second are skipped by the database. So a count reads some tens of rows and a page
+ * at offset 999,990 costs about what a page at offset 0 does.
  */
 
 /** Bucket sizes in seconds, largest first; the last must be 1. */
@@ -82,6 +82,8 @@ export interface PageStart {
   start: { beforeMs: number; skip: number } | null;
 }
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
 /** Offsets below this are left to the database: an index walk of that many rows is cheaper than locating them. */
 const DIRECT_BELOW = 256;
 
@@ -95,7 +97,7 @@ export async function locatePage(src: CountSource, fromMs: number, toMs: number,
     sizes(src, parts),
     only ? src.locateSecond(only.span, only.fromS, only.toS, offset) : undefined,
   ]);
-  const total = counts.reduce((a, b) => a + b, 0);
+  const total = sum(counts);
   if (offset >= total) return { total, start: null };
   let rest = offset;
   for (let k = 0; k < parts.length; k++) {
@@ -177,7 +179,7 @@ export async function listTaskPage(
     // The page does not wait for the counts: both statements go at once (on PostgreSQL, one
     // round trip's wait instead of two).
     const [counts, first] = await Promise.all([sizes(src, segments(fromMs, toMs)), page(toMs, q.offset)]);
-    const total = counts.reduce((a, b) => a + b, 0);
+    const total = sum(counts);
     return { total, rows: q.offset < total ? first : [] };
   }
   const { total, start } = await locatePage(src, fromMs, toMs, q.offset);

@@ -21,10 +21,16 @@ export interface MaintenanceOptions {
   failureCode: string;
 }
 
+/** Expired tasks removed per transaction by the retention purge. */
+export const PURGE_CHUNK = 500;
+
 export class Maintenance {
   private readonly timers: NodeJS.Timeout[] = [];
   /** Since when this node's heartbeats have been succeeding without a gap (null: not now). */
   private beatingSince: number | null = null;
+  /** A retention purge is under way (a backlog can outlast the interval). */
+  private purging = false;
+  private stopped = false;
 
   constructor(private readonly o: MaintenanceOptions) {}
 
@@ -41,6 +47,7 @@ export class Maintenance {
   }
 
   stop(): void {
+    this.stopped = true;
     for (const t of this.timers.splice(0)) clearInterval(t);
   }
 
@@ -80,14 +87,28 @@ export class Maintenance {
     }
   }
 
-  /** Removes finished tasks older than the retention, auditing each like a user's delete. */
+  /**
+   * Removes finished tasks older than the retention, auditing each like a user's delete: a chunk
+   * per transaction, so a backlog of a million expired tasks never holds the writer (other
+   * writes go between chunks) nor makes one huge transaction. One purge at a time; a stop ends
+   * it between chunks.
+   */
   private async purge(days: number): Promise<void> {
+    if (this.purging) return;
+    this.purging = true;
+    let removed = 0;
     try {
       const by = { userId: 'system', userName: 'retention', message: `older than ${days} days` };
-      const n = await this.o.store.purgeFinishedBefore(Date.now() - days * 86_400_000, by);
-      if (n) this.o.logger.info({ removed: n }, 'retention removed finished tasks');
+      const before = Date.now() - days * 86_400_000;
+      for (let n = PURGE_CHUNK; n === PURGE_CHUNK && !this.stopped;) {
+        n = await this.o.store.purgeFinishedBefore(before, by, PURGE_CHUNK);
+        removed += n;
+      }
     } catch (err) {
       this.o.logger.error({ err }, 'retention failed');
+    } finally {
+      this.purging = false;
+      if (removed) this.o.logger.info({ removed }, 'retention removed finished tasks');
     }
   }
 }

@@ -250,9 +250,8 @@ export class PostgresStore implements Store {
     return (await this.db.q(plans.recentDurations, [name, limit])).map((r) => Number(r.d));
   }
 
-  async purgeFinishedBefore(before: number, by: Deleter): Promise<number> {
-    const [r] = await this.db.q(plans.purgeFinishedBefore, [before, by.userId, by.userName, by.message, Date.now()]);
-    await this.db.run(plans.purgeFinishedRecordTasks, [before]);
+  async purgeFinishedBefore(before: number, by: Deleter, limit: number): Promise<number> {
+    const [r] = await this.db.q(plans.purgeFinishedBefore, [before, by.userId, by.userName, by.message, Date.now(), limit]);
     return Number(r?.n ?? 0);
   }
 

@@ -186,16 +186,11 @@ export class SqliteStore implements Store {
     return this.db.all(plans.recentDurations, name, limit).map((r) => Number(r.d));
   }
 
-  async purgeFinishedBefore(before: number, by: Deleter): Promise<number> {
+  async purgeFinishedBefore(before: number, by: Deleter, limit: number): Promise<number> {
     return this.db.write(() => {
-      const rows = this.db.all(plans.finishedBefore, before);
-      const now = Date.now();
-      for (const r of rows) {
-        this.audit(r, by, now);
-        this.db.run(plans.deleteTask, r.id);
-      }
-      this.db.run(plans.purgeFinishedRecordTasks, before);
-      return rows.length;
+      const ids = JSON.stringify(this.db.all(plans.expiredTaskIds, before, limit).map((r) => r.id));
+      this.db.run(plans.auditTasks, by.userId, by.userName, by.message, Date.now(), ids);
+      return this.db.run(plans.deleteTasks, ids);
     });
   }
 

@@ -226,8 +226,12 @@ export interface Store {
   ): Promise<boolean>;
   /** Durations (ms) of recent finished tasks with this name, for remain_time estimates. */
   recentDurations(name: string, limit: number): Promise<number[]>;
-  /** Deletes finished tasks older than `before` and audits each as deleted by `by`; finished record tasks go too (unaudited: the records keep their outcome). */
-  purgeFinishedBefore(before: number, by: Deleter): Promise<number>;
+  /**
+   * Deletes at most `limit` finished tasks older than `before` (by finished_at), in one
+   * transaction, auditing each as deleted by `by`; finished record tasks go too (unaudited: the
+   * records keep their outcome). Answers how many went: fewer than `limit` means none is left.
+   */
+  purgeFinishedBefore(before: number, by: Deleter, limit: number): Promise<number>;
   countTasksByStatus(): Promise<Record<string, number>>;
 
   recordCredentialUse(accessKey: string, at: number): Promise<void>;

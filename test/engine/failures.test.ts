@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { client, waitFor } from '../helpers/client.js';
 import { prepareDataDir, startService, type Service } from '../helpers/service.js';
 import { seedFinishedTasks } from '../helpers/seed.js';
+import { PURGE_CHUNK } from '../../src/engine/maintenance.js';
 
 const services: Service[] = [];
 after(async () => {
@@ -59,7 +60,7 @@ test('a Redis killed during a task: the task fails with a reason, the supervisor
 
 test('--task-retention-days removes old finished tasks with an audit record, keeps recent ones', async () => {
   const { dataDir, project, database } = prepareDataDir();
-  const old = await seedFinishedTasks(database, project, 5, 1, 3 * 86_400_000);
+  const old = await seedFinishedTasks(database, project, 2 * PURGE_CHUNK + 100, 1, 3 * 86_400_000); // three transactions of the purge
   const recent = await seedFinishedTasks(database, project, 3, 1, 0);
   const svc = await startService({ dataDir, database, args: ['--task-retention-days', '2'] });
   services.push(svc);

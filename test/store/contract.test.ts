@@ -60,8 +60,8 @@ async function withInstance(store: Store, over: Partial<InstanceRecord> = {}) {
   return i;
 }
 
-async function finished(store: Store, i: InstanceRecord, status: 'SUCCESS' | 'FAILED' = 'SUCCESS', createdAt = Date.now()) {
-  const t = task(i, { createdAt });
+async function finished(store: Store, i: InstanceRecord, status: 'SUCCESS' | 'FAILED' = 'SUCCESS', createdAt = Date.now(), name = 'flushInstance') {
+  const t = task(i, { createdAt, name });
   createdTask(await create(store, t));
   const claimed = await claimOne(store, 'owner', 10_000, Date.now());
   assert.equal(claimed?.id, t.id);
@@ -226,9 +226,33 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.deepEqual(page.tasks.map((t) => t.id), [ids[3], ids[2]]);
       const window = await store.listTasks({ projectId: 'p1', from: base + 1000, to: base + 3000, offset: 0, limit: 10 });
       assert.deepEqual(window.tasks.map((t) => t.id), [ids[3], ids[2], ids[1]]);
-      const removed = await store.purgeFinishedBefore(Date.now() + 1, { userId: 'system', userName: 'retention', message: 'old' });
-      assert.equal(removed, 5);
+      const retention = { userId: 'system', userName: 'retention', message: 'old' };
+      // A chunk at a time: fewer than the limit says none is left.
+      assert.equal(await store.purgeFinishedBefore(Date.now() + 1, retention, 3), 3);
+      assert.equal(await store.purgeFinishedBefore(Date.now() + 1, retention, 3), 2);
+      assert.equal(await store.purgeFinishedBefore(Date.now() + 1, retention, 3), 0);
       assert.equal((await store.listAudit('p1')).filter((a) => a.actorName === 'retention').length, 5);
+      assert.equal((await store.listTasks({ projectId: 'p1', offset: 0, limit: 10 })).total, 0);
+    });
+
+    test('retention takes only tasks that finished before the cutoff, of every name, never an unfinished one', async () => {
+      const store = await fresh();
+      const retention = { userId: 'system', userName: 'retention', message: 'old' };
+      const old = [
+        await finished(store, await withInstance(store), 'SUCCESS', Date.now(), 'flushInstance'),
+        await finished(store, await withInstance(store), 'FAILED', Date.now(), 'restartInstance'),
+        await finished(store, await withInstance(store), 'SUCCESS', Date.now(), 'AddReplica'),
+      ];
+      const cutoff = Date.now() + 1;
+      while (Date.now() <= cutoff) await new Promise((r) => setImmediate(r)); // the next task finishes after the cutoff
+      const recent = await finished(store, await withInstance(store), 'SUCCESS', Date.now(), 'flushInstance');
+      const unfinished = createdTask(await create(store, task(await withInstance(store), { name: 'AddReplica', createdAt: 1 })));
+      assert.equal(await store.purgeFinishedBefore(cutoff, retention, 100), 3);
+      assert.deepEqual((await store.listAudit('p1')).map((a) => a.taskId).sort(), [...old].sort());
+      for (const id of old) assert.equal(await store.getTask('p1', id), null);
+      assert.equal((await store.getTask('p1', recent))?.status, 'SUCCESS');
+      assert.equal((await store.getTask('p1', unfinished.id))?.status, unfinished.status);
+      assert.equal(await store.purgeFinishedBefore(cutoff, retention, 100), 0);
     });
 
     test('tokens are found by hash only', async () => {

@@ -136,6 +136,21 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.deepEqual(await store.records.listAutoscanConfigs(), []);
     });
 
+    test('retention removes finished scan tasks unaudited (the scan record keeps the outcome), ordinary ones audited', async () => {
+      const [store] = await freshPair();
+      const i = await withInstance(store);
+      const s = scan(i, 'bigkey');
+      assert.deepEqual(await createScan(store, i, s), { ok: true });
+      const flush = task(i, 'flushInstance');
+      assert.ok((await store.createTask(flush, { refuseStatuses: [] })).ok);
+      await finishAll(store);
+      const retention = { userId: 'system', userName: 'retention', message: 'old' };
+      assert.equal(await store.purgeFinishedBefore(Date.now() + 1, retention, 10), 2, 'the scan\'s task and the flush');
+      assert.equal(await store.purgeFinishedBefore(Date.now() + 1, retention, 10), 0);
+      assert.deepEqual((await store.listAudit('p1')).map((a) => a.taskId), [flush.id]);
+      assert.notEqual(await store.records.getScan(s.id), null, 'the record stays');
+    });
+
     test('automatic backups past their retention become expired; manual ones never', async () => {
       const [store] = await freshPair();
       const i = await withInstance(store);

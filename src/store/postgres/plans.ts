@@ -155,13 +155,27 @@ export const unfinishedTaskExists = `SELECT 1 FROM tasks WHERE id = $1 AND proje
   AND status NOT IN ('SUCCESS','FAILED') AND record_kind IS NULL`;
 /** $1 project_id */
 export const auditOfProject = 'SELECT * FROM task_audit WHERE project_id = $1 ORDER BY id';
-/** $1 before, $2 actor_id, $3 actor_name, $4 message, $5 deleted_at */
-export const purgeFinishedBefore = `WITH d AS (
-    DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < $1 AND record_kind IS NULL RETURNING project_id, id, instance_id, name, status),
+/**
+ * Retention: at most $6 finished tasks (record tasks too) that finished before $1 go, the
+ * ordinary ones audited (record tasks are not: their records keep the outcome). Found name by
+ * name through tasks_name_finished — the names by a loose index scan, then a range of finished_at
+ * per name — so a purge with nothing to do reads a few index pages, not every finished task.
+ * Answers how many went. $1 before, $2 actor_id, $3 actor_name, $4 message, $5 deleted_at, $6 limit
+ */
+export const purgeFinishedBefore = `WITH RECURSIVE names(name) AS (
+    SELECT MIN(name) FROM tasks
+    UNION ALL
+    SELECT (SELECT MIN(t.name) FROM tasks t WHERE t.name > names.name) FROM names WHERE names.name IS NOT NULL),
+  expired AS (
+    SELECT t.id FROM names JOIN tasks t ON t.name = names.name
+    WHERE t.finished_at < $1 AND t.status IN ('SUCCESS','FAILED') LIMIT $6),
+  d AS (
+    DELETE FROM tasks WHERE id IN (SELECT id FROM expired) AND status IN ('SUCCESS','FAILED')
+    RETURNING project_id, id, instance_id, name, status, record_kind),
   a AS (
     INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
-    SELECT project_id, id, instance_id, name, status, $2, $3, $4, $5 FROM d RETURNING 1)
-  SELECT COUNT(*) AS n FROM a`;
+    SELECT project_id, id, instance_id, name, status, $2, $3, $4, $5 FROM d WHERE record_kind IS NULL)
+  SELECT COUNT(*) AS n FROM d`;
 /** $1 name, $2 limit */
 export const recentDurations = `SELECT finished_at - started_at AS d FROM tasks WHERE name = $1 AND status = 'SUCCESS' AND started_at IS NOT NULL
   ORDER BY finished_at DESC LIMIT $2`;
@@ -424,7 +438,6 @@ export const recordsOfInstanceDeletes = [
   'DELETE FROM tasks WHERE instance_id = $1 AND record_kind IS NOT NULL',
 ];
 /** Retention: finished record tasks go (their records keep the outcome; nothing to audit). $1 before */
-export const purgeFinishedRecordTasks = `DELETE FROM tasks WHERE status IN ('SUCCESS','FAILED') AND finished_at < $1 AND record_kind IS NOT NULL`;
 
 // ---- automatic backups ----
 

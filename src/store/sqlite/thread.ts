@@ -1,6 +1,7 @@
 /**
  * The SQLite store as the event loop sees it: every method posts a call to a SQLite thread
- * (worker.ts) — reads to the reader, everything else to the writer — which runs the real
+ * (worker.ts) — reads to the reader (whole-table counts to a reader of their own), everything
+ * else to the writer — which runs the real
  * SqliteStore and answers. Calls made in one event-loop turn go in one message, answers come back
  * the same way. Nothing SQLite does — a deep list, a commit and its fsync — blocks the event loop,
  * and reads and writes do not wait for each other.
@@ -94,7 +95,14 @@ const READS = new Set([
 ]);
 
 /**
- * The two threads of one store. The reader starts once the writer has migrated the schema, and
+ * Reads that walk a whole index however many tasks there are (a /metrics scrape's counts by
+ * status: ~170 ms at a million tasks). They run on a reader of their own, started on first use,
+ * so that no list or lookup queues behind one.
+ */
+const WHOLE_TABLE_READS = new Set(['countTasksByStatus']);
+
+/**
+ * The threads of one store. The reader starts once the writer has migrated the schema, and
  * takes the reads once it has answered a first call: until then the writer answers them, so the
  * service's start does not wait for a second thread to boot.
  */
@@ -102,12 +110,17 @@ class SqliteThreads {
   private readonly writer: SqliteThread;
   private starting: SqliteThread | null = null;
   private reader: SqliteThread | null = null;
+  private wholeTableReader: SqliteThread | null = null;
 
   constructor(private readonly file: string) {
     this.writer = new SqliteThread(file, 'writer');
   }
 
   call(method: string, args: unknown[]): Promise<unknown> {
+    if (WHOLE_TABLE_READS.has(method) && this.writer.alive) {
+      if (!this.wholeTableReader?.alive) this.wholeTableReader = new SqliteThread(this.file, 'reader');
+      return this.wholeTableReader.call(method, args);
+    }
     // A reader that died (it never should) leaves its reads to the writer rather than failing them.
     const reader = this.reader?.alive ? this.reader : null;
     return (reader && READS.has(method) ? reader : this.writer).call(method, args);
@@ -121,6 +134,7 @@ class SqliteThreads {
   }
 
   async close(): Promise<void> {
+    await this.wholeTableReader?.close();
     await this.starting?.close();
     await this.writer.close();
   }

@@ -165,6 +165,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
       store, logger: log.child({ component: 'engine' }), nodeId: nodeId ?? undefined, failureCode: Errors.internal().code,
       stepDelayMs: Number(process.env.DCS_STEP_DELAY_MS ?? 0) || undefined, leaseMs,
       onFinished: (task, status, errorCode) => taskOutcomes.finished(task, status, errorCode),
+      onReleased: (taskId) => taskOutcomes.released(taskId),
     });
     const maintenance = new Maintenance({
       store, logger: log.child({ component: 'maintenance' }), nodeId, heartbeatMs: Math.floor(leaseMs / 3),

@@ -37,6 +37,12 @@ export interface EngineOptions {
    * lease was lost before, so a task is reported once, by its owner.
    */
   onFinished?: (task: { id: string; name: string }, status: 'SUCCESS' | 'FAILED', errorCode: string | null) => void;
+  /**
+   * Called once this node stops running a task, whatever the reason: it ended (after onFinished),
+   * its lease was lost, the store failed, or the engine stopped. What was kept per running task
+   * can go.
+   */
+  onReleased?: (taskId: string) => void;
 }
 
 /** A task this engine runs: how to abort it, and until when its lease holds by our own clock. */
@@ -149,7 +155,10 @@ export class TaskEngine {
       for (const task of claimed) {
         const r: Running = { abort: new AbortController(), done: Promise.resolve(), validUntil: claimedAt + this.leaseMs };
         this.running.set(task.id, r);
-        r.done = this.runTask(task, r).finally(() => this.running.delete(task.id));
+        r.done = this.runTask(task, r).finally(() => {
+          this.running.delete(task.id);
+          this.o.onReleased?.(task.id);
+        });
       }
       if (claimed.length < free) return; // nothing more to claim right now
     }

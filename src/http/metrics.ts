@@ -46,7 +46,7 @@ export class TaskOutcomeMetrics {
     return [this.duration, this.failures];
   }
 
-  /** When this process first ran a step of each unfinished task. */
+  /** When this process first ran a step of each task it is running (see released). */
   private readonly began = new Map<string, number>();
 
   /** The engine's onFinished: a task's end, as written by this node. */
@@ -57,6 +57,15 @@ export class TaskOutcomeMetrics {
       if (began !== undefined) this.duration.observe({ task_name: task.name, status }, (Date.now() - began) / 1000);
       if (status === 'FAILED') this.failures.inc({ task_name: task.name, error_code: errorCode ?? 'unknown' });
     } catch { /* a metric must never fail a task */ }
+  }
+
+  /**
+   * The engine's onReleased: this process no longer runs the task (ended, or lost to another
+   * node, or stopping). Its start is forgotten, or a task lost to another node would be kept
+   * here for ever; run here again later, it counts from then.
+   */
+  released(taskId: string): void {
+    this.began.delete(taskId);
   }
 
   /**

@@ -80,17 +80,25 @@ test('an end is reported once, by the engine that wrote it: not by an owner whos
   const reported: string[] = [];
   // The first owner's closing write finds the lease gone (as when it ran out under a long pause).
   const losing = Object.create(store, { finishTask: { value: async () => false } }) as SqliteStore;
-  const first = engineFor(losing, [op], { onFinished: (t, status) => reported.push(`first ${t.name} ${status}`) });
+  const first = engineFor(losing, [op], {
+    onFinished: (t, status) => reported.push(`first ${t.name} ${status}`),
+    onReleased: (id) => reported.push(`first released ${id === t.id}`),
+  });
   const tasks = new TaskService(store, first);
   first.start();
   const t = await tasks.start(op, instance, { params: {}, state: {} }, { userId: 'u', userName: 'u' });
   await waitFor(async () => runs === 1, 5000, 'the first owner ran the step');
   await first.stop();
   assert.equal((await store.getTask('p', t.id))?.status, 'EXECUTING', 'nothing ended: the closing write was refused');
-  const second = engineFor(store, [op], { onFinished: (x, status) => reported.push(`second ${x.name} ${status}`) });
+  assert.deepEqual(reported, ['first released true'], 'the first owner let the task go, and said so');
+  const second = engineFor(store, [op], {
+    onFinished: (x, status) => reported.push(`second ${x.name} ${status}`),
+    onReleased: (id) => reported.push(`second released ${id === t.id}`),
+  });
   second.start();
-  await waitFor(async () => reported.length > 0 && (await store.getTask('p', t.id))?.status === 'SUCCESS', 5000, 'the second owner finished it');
-  assert.deepEqual(reported, ['second once SUCCESS']);
+  await waitFor(async () => reported.length === 3, 5000, 'the second owner finished it');
+  assert.equal((await store.getTask('p', t.id))?.status, 'SUCCESS');
+  assert.deepEqual(reported, ['first released true', 'second once SUCCESS', 'second released true']);
   assert.equal(runs, 2, 'the step ran again: its end was never recorded');
 });
 

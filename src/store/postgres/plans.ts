@@ -437,7 +437,6 @@ export const recordsOfInstanceDeletes = [
   'DELETE FROM autoscan_configs WHERE instance_id = $1',
   'DELETE FROM tasks WHERE instance_id = $1 AND record_kind IS NOT NULL',
 ];
-/** Retention: finished record tasks go (their records keep the outcome; nothing to audit). $1 before */
 
 // ---- automatic backups ----
 

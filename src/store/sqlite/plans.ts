@@ -336,7 +336,7 @@ export const putAutoscanConfig = `INSERT INTO autoscan_configs (instance_id, kin
 /** Every autoscan configuration of an existing instance (the scheduler's list). */
 export const autoscanConfigsOfInstances = 'SELECT c.* FROM autoscan_configs c JOIN instances i ON i.id = c.instance_id';
 
-// ---- what goes with a deleted instance, and retention of record tasks ----
+// ---- what goes with a deleted instance ----
 
 /** Deleting an instance removes its records, their engine tasks and its autoscan configurations (records.md §6). instance_id, each */
 export const recordsOfInstanceDeletes = [

@@ -196,6 +196,32 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       for (const offset of [0, 450, 1200, 1890]) await assertListsMatch(store, all, { projectId, instanceId, offset, limit: 7 });
     });
 
+    test('two connections purging at once, a chunk at a time: each expired task goes once, audited once', async () => {
+      const { store, url } = await fresh();
+      const second = await openStore(url);
+      opened.unshift({ store: second, url });
+      const i = instance('p1');
+      await store.insertInstance(i);
+      const cutoff = Date.now();
+      const seeded = (n: number, from: number): Seeded[] =>
+        Array.from({ length: n }, (_, k) => ({ id: randomBytes(8).toString('hex'), projectId: 'p1', instanceId: i.id, createdAt: from + k }));
+      const expired = seeded(1_200, cutoff - 100_000);
+      const kept = seeded(30, cutoff); // finished at the cutoff or after: not before it
+      await insertRaw(url, [...expired, ...kept]);
+      const purgeAll = async (s: Store) => {
+        let total = 0;
+        for (let n = 100; n === 100;) total += n = await s.purgeFinishedBefore(cutoff, by, 100);
+        return total;
+      };
+      const [a, b] = await Promise.all([purgeAll(store), purgeAll(second)]);
+      assert.equal(a + b, expired.length);
+      const audit = await query(url, 'SELECT task_id FROM task_audit');
+      assert.deepEqual(audit.map((r) => String(r.task_id)).sort(), expired.map((t) => t.id).sort(), 'each audited exactly once');
+      const left = await store.listTasks({ projectId: 'p1', instanceId: i.id, offset: 0, limit: 100 });
+      assert.equal(left.total, kept.length);
+      assert.deepEqual(left.tasks.map((t) => t.id).sort(), kept.map((t) => t.id).sort());
+    });
+
     test('counts stay exact while two connections create and delete tasks at once', async () => {
       const { store, url } = await fresh();
       const second = await openStore(url);

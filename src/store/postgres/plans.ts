@@ -160,6 +160,7 @@ export const auditOfProject = 'SELECT * FROM task_audit WHERE project_id = $1 OR
  * ordinary ones audited (record tasks are not: their records keep the outcome). Found name by
  * name through tasks_name_finished — the names by a loose index scan, then a range of finished_at
  * per name — so a purge with nothing to do reads a few index pages, not every finished task.
+ * Rows another node's purge holds are skipped (its chunk takes them), not waited for.
  * Answers how many went. $1 before, $2 actor_id, $3 actor_name, $4 message, $5 deleted_at, $6 limit
  */
 export const purgeFinishedBefore = `WITH RECURSIVE names(name) AS (
@@ -168,7 +169,8 @@ export const purgeFinishedBefore = `WITH RECURSIVE names(name) AS (
     SELECT (SELECT MIN(t.name) FROM tasks t WHERE t.name > names.name) FROM names WHERE names.name IS NOT NULL),
   expired AS (
     SELECT t.id FROM names JOIN tasks t ON t.name = names.name
-    WHERE t.finished_at < $1 AND t.status IN ('SUCCESS','FAILED') LIMIT $6),
+    WHERE t.finished_at < $1 AND t.status IN ('SUCCESS','FAILED') LIMIT $6
+    FOR UPDATE OF t SKIP LOCKED),
   d AS (
     DELETE FROM tasks WHERE id IN (SELECT id FROM expired) AND status IN ('SUCCESS','FAILED')
     RETURNING project_id, id, instance_id, name, status, record_kind),

@@ -263,7 +263,7 @@ export class SqliteStore implements Store {
 
   async listAuditPage(projectId: string, offset: number, limit: number): Promise<{ total: number; records: AuditRecord[] }> {
     const c = this.db.get(plans.auditCountOfProject, projectId);
-    const rows = this.db.all(plans.auditPageOfProject, projectId, limit, offset);
+    const rows = this.db.all(plans.auditPageOfProject, projectId, projectId, offset, limit);
     return { total: Number(c?.n ?? 0), records: rows.map(auditFromRow) };
   }
 }

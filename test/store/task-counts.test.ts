@@ -64,6 +64,27 @@ async function insertRaw(url: string, rows: Seeded[]): Promise<void> {
   }
 }
 
+/** Audit rows written by plain INSERTs, in order (as an older release wrote them). */
+async function insertRawAudit(url: string, rows: { projectId: string; taskId: string }[]): Promise<void> {
+  const sql = `INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
+    VALUES ($1, $2, 'i', 'flushInstance', 'SUCCESS', 'u', 'u', NULL, 0)`;
+  if (url.startsWith('sqlite:')) {
+    const db = new Database(url.slice('sqlite:'.length));
+    const insert = db.prepare(sql.replace(/\$\d/g, '?'));
+    db.transaction(() => rows.forEach((r) => insert.run(r.projectId, r.taskId)))();
+    db.close();
+    return;
+  }
+  const { url: conn, schema } = parsePostgresUrl(url);
+  const c = new pg.Client({ connectionString: conn, options: `-c search_path=${schema}` });
+  await c.connect();
+  try {
+    for (const r of rows) await c.query(sql, [r.projectId, r.taskId]);
+  } finally {
+    await c.end();
+  }
+}
+
 /** What a plain scan says: the tasks of the query's scope and window, newest first. */
 function scan(all: Seeded[], q: TaskQuery): Seeded[] {
   return all
@@ -196,6 +217,34 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       for (const offset of [0, 450, 1200, 1890]) await assertListsMatch(store, all, { projectId, instanceId, offset, limit: 7 });
     });
 
+    test('the audit of a database from version 17 pages and counts exactly after migration 18, and stays exact', async () => {
+      const url = testDatabaseUrl(tempDir(), kind);
+      await migratedUpTo(url, 17);
+      const written = Array.from({ length: 45 }, (_, k) => ({ projectId: k % 3 === 0 ? 'p2' : 'p1', taskId: `t${k}` }));
+      await insertRawAudit(url, written);
+      const store = await openStore(url); // migrates to the latest version
+      opened.push({ store, url });
+      const newestFirst = (p: string) => written.filter((r) => r.projectId === p).map((r) => r.taskId).reverse();
+      for (const offset of [0, 7, 22, 29, 30, 31]) {
+        const page = await store.listAuditPage('p1', offset, 8);
+        assert.equal(page.total, 30, 'counted from the rows already there');
+        assert.deepEqual(page.records.map((r) => r.taskId), newestFirst('p1').slice(offset, offset + 8), `page at ${offset}`);
+      }
+      assert.equal((await store.listAuditPage('p2', 0, 100)).total, 15);
+      assert.equal((await store.listAuditPage('p3', 0, 100)).total, 0);
+      // New audit rows are counted by the trigger: a delete, and a purge (several rows in one statement).
+      const inst = instance('p1');
+      await store.insertInstance(inst);
+      const tasks: Seeded[] = Array.from({ length: 4 }, (_, k) => ({ id: randomBytes(8).toString('hex'), projectId: 'p1', instanceId: inst.id, createdAt: Date.now() - 10_000 + k }));
+      await insertRaw(url, tasks);
+      assert.equal(await store.deleteFinishedTask('p1', tasks[3]!.id, inst.id, by), 'deleted');
+      assert.equal(await store.purgeFinishedBefore(Date.now() + 1, by, 10), 3);
+      const after = await store.listAuditPage('p1', 0, 5);
+      assert.equal(after.total, 34);
+      assert.deepEqual(after.records[4]!.taskId, newestFirst('p1')[0], 'the older rows follow the new ones');
+      assert.equal(after.records[3]!.taskId, tasks[3]!.id);
+    });
+
     test('two connections purging at once, a chunk at a time: each expired task goes once, audited once', async () => {
       const { store, url } = await fresh();
       const second = await openStore(url);
@@ -215,6 +264,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       };
       const [a, b] = await Promise.all([purgeAll(store), purgeAll(second)]);
       assert.equal(a + b, expired.length);
+      assert.equal((await store.listAuditPage('p1', 0, 1)).total, expired.length, 'counted once each');
       const audit = await query(url, 'SELECT task_id FROM task_audit');
       assert.deepEqual(audit.map((r) => String(r.task_id)).sort(), expired.map((t) => t.id).sort(), 'each audited exactly once');
       const left = await store.listTasks({ projectId: 'p1', instanceId: i.id, offset: 0, limit: 100 });
@@ -242,6 +292,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         }, { refuseStatuses: [] })),
       ]);
       assert.equal(outcomes.filter((o) => o === 'deleted').length, 400, 'each old task deleted exactly once');
+      assert.equal((await second.listAuditPage('p1', 0, 1)).total, 400, 'the audit counted once per delete');
       const [{ n }] = await query(url, 'SELECT COUNT(*) AS n FROM tasks');
       assert.equal(Number(n), 20);
       assert.equal((await store.listTasks({ projectId: 'p1', offset: 0, limit: 1 })).total, 20);

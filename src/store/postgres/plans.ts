@@ -376,8 +376,16 @@ export const runningMigrationOfInstance = `SELECT id FROM migrations
 /** An instance a run is about to use stays until the run is recorded. $1 id, $2 project_id */
 export const shareInstance = 'SELECT 1 FROM instances WHERE id = $1 AND project_id = $2 FOR SHARE';
 
-export const auditCountOfProject = 'SELECT count(*) AS n FROM task_audit WHERE project_id = $1';
-export const auditPageOfProject = 'SELECT * FROM task_audit WHERE project_id = $1 ORDER BY id DESC OFFSET $2 LIMIT $3';
+/** The project's audit rows, as counted by the trigger of migration 18. */
+export const auditCountOfProject = 'SELECT COALESCE((SELECT n FROM audit_counts WHERE project_id = $1), 0) AS n';
+/**
+ * A page of the audit, newest first: the offset is walked in the (project_id, id) index alone
+ * (an OFFSET over the rows themselves reads every row it skips), then the page read from there.
+ * $1 project_id, $2 offset, $3 limit
+ */
+export const auditPageOfProject = `SELECT * FROM task_audit WHERE project_id = $1
+    AND id <= (SELECT id FROM task_audit WHERE project_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)
+  ORDER BY id DESC LIMIT $3`;
 
 /** A round trip that touches nothing (GET /health). */
 export const ping = 'SELECT 1';

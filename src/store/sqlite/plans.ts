@@ -284,8 +284,15 @@ export const pageOfMigrationLogs = `SELECT * FROM migration_logs WHERE migration
 export const runningMigrationOfInstance = `SELECT id FROM migrations
   WHERE status IN ('MIGRATING','INCRMIGEATING') AND (source_instance_id = ? OR target_instance_id = ?) LIMIT 1`;
 
-export const auditCountOfProject = 'SELECT count(*) AS n FROM task_audit WHERE project_id = ?';
-export const auditPageOfProject = 'SELECT * FROM task_audit WHERE project_id = ? ORDER BY id DESC LIMIT ? OFFSET ?';
+/** The project's audit rows, as counted by the trigger of migration 18. */
+export const auditCountOfProject = 'SELECT COALESCE((SELECT n FROM audit_counts WHERE project_id = ?), 0) AS n';
+/**
+ * A page of the audit, newest first: the offset is walked in the (project_id, id) index alone,
+ * then the page read from there. project_id, project_id, offset, limit
+ */
+export const auditPageOfProject = `SELECT * FROM task_audit WHERE project_id = ?
+    AND id <= (SELECT id FROM task_audit WHERE project_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+  ORDER BY id DESC LIMIT ?`;
 
 /** A round trip that touches nothing (GET /health). */
 export const ping = 'SELECT 1';

@@ -5,6 +5,8 @@
  * (as a bulk load would) and removed by a delete or a purge are counted by the triggers; the
  * counts stay exact while two connections create and delete tasks at the same time; and a database
  * counted before minute buckets (schema version 16) lists exactly once migration 17 has added them.
+ * The deletion audit's count (migration 18) likewise: exact after the upgrade, under concurrent
+ * deletes and purges.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

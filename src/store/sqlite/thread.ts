@@ -2,8 +2,8 @@
  * The SQLite store as the event loop sees it: every method posts a call to a SQLite thread
  * (worker.ts) — reads to the reader (whole-table counts to a reader of their own), everything
  * else to the writer — which runs the real SqliteStore and answers. Calls made in one event-loop
- * turn go in one message, answers come back the same way. Nothing SQLite does — a deep list, a commit and its fsync — blocks the event loop,
- * and reads and writes do not wait for each other.
+ * turn go in one message, answers come back the same way. Nothing SQLite does — a deep list, a
+ * commit and its fsync — blocks the event loop, and reads and writes do not wait for each other.
  */
 import { Worker } from 'node:worker_threads';
 import { SqliteStore } from '../sqlite.js';

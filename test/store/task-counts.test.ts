@@ -42,49 +42,55 @@ function instance(projectId: string): InstanceRecord {
   };
 }
 
-/** Finished tasks written by plain INSERTs, outside the store (as a bulk load or another tool would). */
-async function insertRaw(url: string, rows: Seeded[]): Promise<void> {
-  const values = rows.map((r) => [r.id, r.projectId, r.instanceId, r.createdAt]);
-  const sql = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, user_id, user_name, status, created_at, updated_at, finished_at)
-    VALUES `;
+/**
+ * Writes to the store's database on a connection of its own, outside the store: `onSqlite` in one
+ * transaction of a raw better-sqlite3 connection, or `onPostgres` with a raw client in the store's schema.
+ */
+async function writeRaw(url: string, onSqlite: (db: Database.Database) => void, onPostgres: (c: pg.Client) => Promise<void>): Promise<void> {
   if (url.startsWith('sqlite:')) {
     const db = new Database(url.slice('sqlite:'.length));
-    const insert = db.prepare(`${sql} (?, ?, ?, 'i', 'flushInstance', 'u', 'u', 'SUCCESS', ?, 0, ?)`);
-    db.transaction(() => values.forEach((v) => insert.run(...v, v[3])))();
-    db.close();
+    try {
+      db.transaction(() => onSqlite(db))();
+    } finally {
+      db.close();
+    }
     return;
   }
   const { url: conn, schema } = parsePostgresUrl(url);
   const c = new pg.Client({ connectionString: conn, options: `-c search_path=${schema}` });
   await c.connect();
   try {
-    await c.query(`${sql.replace('VALUES', '')} SELECT id, p, i, 'i', 'flushInstance', 'u', 'u', 'SUCCESS', t, 0, t
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(id, p, i, t)`,
-    [0, 1, 2, 3].map((k) => values.map((v) => v[k])));
+    await onPostgres(c);
   } finally {
     await c.end();
   }
+}
+
+/** Finished tasks written by plain INSERTs, outside the store (as a bulk load or another tool would). */
+async function insertRaw(url: string, rows: Seeded[]): Promise<void> {
+  const values = rows.map((r) => [r.id, r.projectId, r.instanceId, r.createdAt]);
+  const sql = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, user_id, user_name, status, created_at, updated_at, finished_at)
+    VALUES `;
+  await writeRaw(url, (db) => {
+    const insert = db.prepare(`${sql} (?, ?, ?, 'i', 'flushInstance', 'u', 'u', 'SUCCESS', ?, 0, ?)`);
+    values.forEach((v) => insert.run(...v, v[3]));
+  }, async (c) => {
+    await c.query(`${sql.replace('VALUES', '')} SELECT id, p, i, 'i', 'flushInstance', 'u', 'u', 'SUCCESS', t, 0, t
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS v(id, p, i, t)`,
+    [0, 1, 2, 3].map((k) => values.map((v) => v[k])));
+  });
 }
 
 /** Audit rows written by plain INSERTs, in order (as an older release wrote them). */
 async function insertRawAudit(url: string, rows: { projectId: string; taskId: string }[]): Promise<void> {
   const sql = `INSERT INTO task_audit (project_id, task_id, instance_id, task_name, last_status, actor_id, actor_name, message, deleted_at)
     VALUES ($1, $2, 'i', 'flushInstance', 'SUCCESS', 'u', 'u', NULL, 0)`;
-  if (url.startsWith('sqlite:')) {
-    const db = new Database(url.slice('sqlite:'.length));
+  await writeRaw(url, (db) => {
     const insert = db.prepare(sql.replace(/\$\d/g, '?'));
-    db.transaction(() => rows.forEach((r) => insert.run(r.projectId, r.taskId)))();
-    db.close();
-    return;
-  }
-  const { url: conn, schema } = parsePostgresUrl(url);
-  const c = new pg.Client({ connectionString: conn, options: `-c search_path=${schema}` });
-  await c.connect();
-  try {
+    rows.forEach((r) => insert.run(r.projectId, r.taskId));
+  }, async (c) => {
     for (const r of rows) await c.query(sql, [r.projectId, r.taskId]);
-  } finally {
-    await c.end();
-  }
+  });
 }
 
 /** What a plain scan says: the tasks of the query's scope and window, newest first. */

@@ -43,9 +43,6 @@ export class InstanceService {
     private readonly instanceQuota = 20,
   ) {}
 
-  /** Creations of one project run one at a time, so concurrent creates cannot overrun the quota. */
-  private readonly creating = new Map<string, Promise<unknown>>();
-
   /** As stored, except that a managed instance whose node is down shows ERROR. */
   async get(projectId: string, id: string): Promise<InstanceRecord> {
     const { instance, orphaned } = await this.lookup(projectId, id);
@@ -142,21 +139,13 @@ export class InstanceService {
   }
 
   async create(projectId: string, b: CreateInstance, creator?: Actor): Promise<InstanceRecord> {
-    const run = (this.creating.get(projectId) ?? Promise.resolve()).catch(() => {}).then(() => this.createWithinQuota(projectId, b, creator));
-    this.creating.set(projectId, run);
-    try {
-      return await run;
-    } finally {
-      if (this.creating.get(projectId) === run) this.creating.delete(projectId);
-    }
-  }
-
-  private async createWithinQuota(projectId: string, b: CreateInstance, creator?: Actor): Promise<InstanceRecord> {
     checkCapacity('capacity', b.capacity);
     if (b.password !== undefined) checkPasswordComplexity(b.password);
     else if (!b.no_password_access && !b.redis_url) {
       throw Errors.badParam('password', 'a password is required unless no_password_access is true.');
     }
+    // A project at its quota is refused before anything is checked or started; the insert below
+    // checks again, atomically, for creates racing this one (on this node or another).
     if ((await this.store.listInstances(projectId)).length >= this.instanceQuota) throw Errors.instanceQuota(this.instanceQuota);
     const now = Date.now();
     const base = {
@@ -177,7 +166,7 @@ export class InstanceService {
     };
     if (b.redis_url) {
       const i: InstanceRecord = { ...base, ...(await this.attachable(b.redis_url, b.password)), nodes: [], ownerNode: null };
-      await this.store.insertInstance(i);
+      await this.insertWithinQuota(i);
       return i;
     }
     if (!(await this.supervisor.available())) {
@@ -193,9 +182,13 @@ export class InstanceService {
       password: b.password ?? null, username: null, ownerNode: this.nodeId,
       nodes: [{ name: 'node-0', port, role: 'master' }],
     };
-    await this.store.insertInstance(i);
+    await this.insertWithinQuota(i);
     void this.runtime.bringUp(i);
     return i;
+  }
+
+  private async insertWithinQuota(i: InstanceRecord): Promise<void> {
+    if (!(await this.store.insertInstance(i, this.instanceQuota))) throw Errors.instanceQuota(this.instanceQuota);
   }
 
   /** Checks that an existing Redis answers before it is attached; the URL is kept without its password. */

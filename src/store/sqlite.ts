@@ -59,8 +59,13 @@ export class SqliteStore implements Store {
 
   // ---- instances ----
 
-  async insertInstance(i: InstanceRecord): Promise<void> {
-    await this.db.write(() => this.db.run(plans.insertInstance, ...instanceValues(i, true)));
+  async insertInstance(i: InstanceRecord, quota: number | null = null): Promise<boolean> {
+    // The count and the insert in one write: nothing else writes between them.
+    return this.db.write(() => {
+      if (quota !== null && Number(this.db.get(plans.countInstancesOfProject, i.projectId)!.n) >= quota) return false;
+      this.db.run(plans.insertInstance, ...instanceValues(i, true));
+      return true;
+    });
   }
 
   async getInstance(projectId: string, id: string): Promise<InstanceRecord | null> {

@@ -162,7 +162,11 @@ export interface Store {
    */
   listen(onTaskCreated: () => void): Promise<void>;
 
-  insertInstance(i: InstanceRecord): Promise<void>;
+  /**
+   * Inserts the instance unless its project already has `quota` instances (false then, nothing
+   * written). The count and the insert are atomic against every other create, on any node.
+   */
+  insertInstance(i: InstanceRecord, quota?: number | null): Promise<boolean>;
   getInstance(projectId: string, id: string): Promise<InstanceRecord | null>;
   /** By id alone: for the engine and the supervisor, which act on behalf of no project. */
   getInstanceById(id: string): Promise<InstanceRecord | null>;

@@ -1,7 +1,8 @@
 /**
  * Three `dcs-tasks serve` processes on one PostgreSQL schema: credentials and tokens work on
  * every node, tasks requested on any node run exactly once (FLUSHALL calls counted in Redis),
- * concurrent deletes on different nodes give one 200, and a node killed with kill -9 mid-task
+ * concurrent deletes on different nodes give one 200, creates racing on every node stop at the
+ * project's instance quota, and a node killed with kill -9 mid-task
  * loses nothing: its attached-instance tasks are taken over and finish, its managed instance's
  * task fails with a reason, the instance shows ERROR until the node is back.
  */
@@ -17,7 +18,8 @@ import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { dropDatabase, query, testDatabaseUrl } from '../helpers/db.js';
 
 const STEP_DELAY_MS = 2500;
-const env = { DCS_LEASE_MS: '3000', DCS_STEP_DELAY_MS: String(STEP_DELAY_MS) };
+const QUOTA = 8;
+const env = { DCS_LEASE_MS: '3000', DCS_STEP_DELAY_MS: String(STEP_DELAY_MS), DCS_INSTANCE_QUOTA: String(QUOTA) };
 const database = testDatabaseUrl(tempDir(), 'postgres');
 const project = randomBytes(16).toString('hex');
 const alice = makeCredential(project, 'admin', 'alice');
@@ -111,6 +113,23 @@ test('concurrent deletes of one task on different nodes: one 200, the rest 404',
   }
   const audit = await query(database, 'SELECT COUNT(*) AS n FROM task_audit');
   assert.equal(Number(audit[0]!.n), 2);
+});
+
+test('creates racing on three nodes stop at the instance quota: the rest get DCS.4109, none is stored', async () => {
+  const before = (await clients[0]!.get('/v2/{p}/instances')).body.instance_num;
+  assert.equal(before, attached.length);
+  const room = QUOTA - before;
+  const results = await Promise.all(Array.from({ length: room + 12 }, (_, k) => clients[k % 3]!.post('/v2/{p}/instances', {
+    name: `quota-${k}`, engine: 'Redis', engine_version: '7.0', capacity: 1, redis_url: redises[0]!.url, no_password_access: true,
+  })));
+  const created = results.filter((r) => r.status === 200).map((r) => r.body.instances[0].instance_id as string);
+  assert.equal(created.length, room, results.map((r) => r.text).join('\n'));
+  for (const r of results.filter((x) => x.status !== 200)) {
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.error_code, 'DCS.4109', r.text);
+  }
+  for (const c of clients) assert.equal((await c.get('/v2/{p}/instances')).body.instance_num, QUOTA);
+  for (const id of created) assert.equal((await clients[0]!.del(`/v2/{p}/instances/${id}`)).status, 204);
 });
 
 test('kill -9 of a node mid-task: its attached tasks finish elsewhere, its managed instance fails over to ERROR with a reason', async () => {

@@ -2,7 +2,8 @@
  * The store contract, run against both stores (a real SQLite file, a real PostgreSQL schema):
  * what the engine and the API rely on for exactly-once — one unfinished task per instance,
  * every task claimed by one owner, leases taken over only when expired, a lost lease refusing
- * every write, deletes that win once with their audit row, node filtering of managed instances.
+ * every write, deletes that win once with their audit row, node filtering of managed instances,
+ * an instance quota no race overruns.
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,6 +100,17 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.deepEqual(got?.nodes, i.nodes);
       assert.deepEqual((await store.listInstances('p1')).map((x) => x.id), [i.id]);
       assert.deepEqual(await store.listInstances('other-project'), []);
+    });
+
+    test('the instance quota holds when ten inserts race on two connections; other projects and unquoted inserts are not held', async () => {
+      const [a, b] = await freshPair();
+      const inserted = await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? a : b).insertInstance(instance({ projectId: 'pq' }), 3)));
+      assert.equal(inserted.filter(Boolean).length, 3, JSON.stringify(inserted));
+      assert.equal((await a.listInstances('pq')).length, 3);
+      assert.equal(await b.insertInstance(instance({ projectId: 'pq' }), 3), false, 'full');
+      assert.equal(await b.insertInstance(instance({ projectId: 'pq-other' }), 3), true, 'another project has its own quota');
+      assert.equal(await a.insertInstance(instance({ projectId: 'pq' })), true, 'no quota given: inserted');
+      assert.equal((await b.listInstances('pq')).length, 4);
     });
 
     test('one unfinished task per instance, even when ten are created at once', async () => {

@@ -33,6 +33,13 @@ export const rollback = 'ROLLBACK';
 
 /** INSTANCE_COLUMNS in order */
 export const insertInstance = `INSERT INTO instances (${INSTANCE_COLUMNS.join(',')}) VALUES (${INSTANCE_COLUMNS.map((_, k) => `$${k + 1}`).join(',')})`;
+/**
+ * Held until the transaction ends: creates of one project's instances, on any node, count and
+ * insert one at a time, so none overruns the quota. $1 project_id
+ */
+export const lockInstancesOfProject = "SELECT pg_advisory_xact_lock(hashtext('dcs-tasks:instances-of:' || $1))";
+/** $1 project_id */
+export const countInstancesOfProject = 'SELECT COUNT(*) AS n FROM instances WHERE project_id = $1';
 /** $1 id, $2 project_id */
 export const instanceInProject = 'SELECT * FROM instances WHERE id = $1 AND project_id = $2';
 /** The row lock that serialises task creation and instance deletion. $1 id, $2 project_id */

@@ -34,6 +34,8 @@ export const recordMigration = 'INSERT INTO schema_migrations (version, applied_
 export const insertInstance = `INSERT INTO instances (${INSTANCE_COLUMNS.join(',')}) VALUES (${INSTANCE_COLUMNS.map(() => '?').join(',')})`;
 /** id, project_id */
 export const instanceInProject = 'SELECT * FROM instances WHERE id = ? AND project_id = ?';
+/** project_id */
+export const countInstancesOfProject = 'SELECT COUNT(*) AS n FROM instances WHERE project_id = ?';
 /** id */
 export const instanceById = 'SELECT * FROM instances WHERE id = ?';
 /** project_id */

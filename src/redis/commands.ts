@@ -88,6 +88,21 @@ export async function ping(t: RedisTarget, opts?: { timeoutMs?: number }): Promi
   }
 }
 
+/**
+ * The working directory of the Redis answering at `t` (CONFIG GET dir), or null when none answers
+ * or it refuses (wrong password, CONFIG not allowed): which server is behind a port, not only
+ * whether one is.
+ */
+export async function serverDir(t: RedisTarget, opts?: { timeoutMs?: number }): Promise<string | null> {
+  try {
+    const res = (await withRedis(t, (r) => r.config('GET', 'dir'), opts)) as string[];
+    return res.length >= 2 ? res[1]! : null;
+  } catch (e) {
+    if (e instanceof Error && e.name === 'LeaseLost') throw e;
+    return null;
+  }
+}
+
 export async function flushAll(t: RedisTarget): Promise<void> {
   await withRedis(t, (r) => r.flushall());
 }

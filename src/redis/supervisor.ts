@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { ping } from './commands.js';
+import { serverDir } from './commands.js';
 
 export interface ManagedRedisSpec {
   instanceId: string;
@@ -200,10 +200,15 @@ export class RedisSupervisor extends EventEmitter {
       this.onExit(m, child, code, signal);
     });
     const target = { host: spec.host ?? '127.0.0.1', port: spec.port, password: spec.password };
+    // Up means our redis-server answers, not any: another Redis already on the port (an instance
+    // created at the same moment with the same port and password) would answer a ping while ours
+    // fails to bind, and the instance would run its tasks against the other's data. Each node
+    // has a directory of its own, which its server reports.
+    const ownDir = fs.realpathSync(spec.dir);
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (exited) throw new Error(`redis-server exited during start: ${this.logTail(spec.dir)}`);
-      if (await ping(target, { timeoutMs: 500 })) {
+      if ((await serverDir(target, { timeoutMs: 500 })) === ownDir) {
         m.up = true;
         m.backoffMs = this.restartBackoffMs;
         return;

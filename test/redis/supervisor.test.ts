@@ -1,0 +1,51 @@
+/**
+ * The supervisor's start, against real redis-server processes: a node is up only when its own
+ * server answers. Another Redis already answering on the port (same password, or none) must not
+ * pass for it — the instance would otherwise run its flushes and configs against that server.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { RedisSupervisor } from '../../src/redis/supervisor.js';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
+import { tempDir } from '../helpers/service.js';
+
+const sup = new RedisSupervisor({ redisServer: 'redis-server', logger: pino({ level: 'silent' }) });
+const others: TestRedis[] = [];
+after(async () => {
+  await sup.stopAll();
+  await Promise.all(others.map((r) => r.stop()));
+});
+
+const MB64 = 64 * 1024 * 1024;
+
+for (const password of [null, 'Same#Passw0rd']) {
+  test(`a port another Redis answers on (${password ? 'the same password' : 'no password'}): the start fails with the bind error, the other server is untouched`, async () => {
+    const other = await startRedis(password);
+    others.push(other);
+    const c = other.client(password);
+    await c.set('theirs', '1');
+    const id = `taken-${password ? 'pw' : 'nopw'}:node-0`;
+    await assert.rejects(
+      sup.start({ instanceId: id, port: other.port, password, maxmemoryBytes: MB64, dir: path.join(tempDir(), 'node') }),
+      /exited during start.*(Address already in use|Failed listening)/,
+    );
+    assert.equal(sup.isUp(id), false);
+    assert.equal(await c.get('theirs'), '1');
+    assert.equal(await c.config('GET', 'maxmemory').then((r) => (r as string[])[1]), '0', 'the other server was not configured as ours');
+    c.disconnect();
+  });
+}
+
+test('a free port: the start answers once its own server is up, in its own directory', async () => {
+  const port = await freePort();
+  const dir = path.join(tempDir(), 'node');
+  await sup.start({ instanceId: 'free:node-0', port, password: 'Own#Passw0rd', maxmemoryBytes: MB64, dir });
+  assert.equal(sup.isUp('free:node-0'), true);
+  const pid = Number(fs.readFileSync(path.join(dir, 'redis.pid'), 'utf8'));
+  assert.ok(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server'));
+  await sup.stop('free:node-0');
+  assert.equal(sup.isUp('free:node-0'), false);
+});

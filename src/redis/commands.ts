@@ -95,8 +95,7 @@ export async function ping(t: RedisTarget, opts?: { timeoutMs?: number }): Promi
  */
 export async function serverDir(t: RedisTarget, opts?: { timeoutMs?: number }): Promise<string | null> {
   try {
-    const res = (await withRedis(t, (r) => r.config('GET', 'dir'), opts)) as string[];
-    return res.length >= 2 ? res[1]! : null;
+    return await configGet(t, 'dir', opts);
   } catch (e) {
     if (e instanceof Error && e.name === 'LeaseLost') throw e;
     return null;
@@ -111,8 +110,8 @@ export async function configSet(t: RedisTarget, name: string, value: string): Pr
   await withRedis(t, (r) => r.config('SET', name, value));
 }
 
-export async function configGet(t: RedisTarget, name: string): Promise<string | null> {
-  const res = (await withRedis(t, (r) => r.config('GET', name))) as string[];
+export async function configGet(t: RedisTarget, name: string, opts?: { timeoutMs?: number }): Promise<string | null> {
+  const res = (await withRedis(t, (r) => r.config('GET', name), opts)) as string[];
   return res.length >= 2 ? res[1] : null;
 }
 

@@ -114,14 +114,12 @@ export class PostgresStore implements Store {
   // ---- instances ----
 
   async insertInstance(i: InstanceRecord, quota: number | null = null): Promise<boolean> {
-    if (quota === null) {
-      await this.db.run(plans.insertInstance, instanceValues(i, false));
-      return true;
-    }
     return this.db.tx(async (c) => {
-      await this.db.run(plans.lockInstancesOfProject, [i.projectId], c);
-      const [r] = await this.db.q(plans.countInstancesOfProject, [i.projectId], c);
-      if (Number(r!.n) >= quota) return false;
+      if (quota !== null) {
+        await this.db.run(plans.lockInstancesOfProject, [i.projectId], c);
+        const [r] = await this.db.q(plans.countInstancesOfProject, [i.projectId], c);
+        if (Number(r!.n) >= quota) return false;
+      }
       await this.db.run(plans.insertInstance, instanceValues(i, false), c);
       return true;
     });

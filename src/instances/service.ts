@@ -226,10 +226,10 @@ export class InstanceService {
   }
 
   /**
-   * BatchDeleteInstances: each id is deleted as the single delete would be; one that is malformed,
-   * unknown or busy is `failed` and the others go on. `allFailure`: every CREATEFAILED instance.
+   * BatchDeleteInstances: the listed instances, or with 'all_failure' every CREATEFAILED one. Each
+   * is deleted as the single delete would be; one that is malformed, unknown or busy is `failed`
+   * and the others go on.
    */
-  /** Batch delete: the listed instances, or with 'all_failure' every CREATEFAILED one; each reported apart. */
   async batchDelete(projectId: string, ids: unknown[] | 'all_failure' | undefined): Promise<{ instance: string; result: 'success' | 'failed' }[]> {
     if (ids === undefined) throw Errors.badParam('instances', 'is required (1 to 50 instance ids) unless all_failure=true.');
     const targets = ids === 'all_failure'

@@ -25,6 +25,7 @@ import { migrationRun } from './migrations/run.js';
 import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
+import { holdListenPort, listenError } from './listen-port.js';
 import { BackupService } from './records/backups.js';
 import { DownloadSigner } from './records/links.js';
 import { ScanService } from './records/scans.js';
@@ -151,6 +152,8 @@ export async function startService(c: ServeConfig, print: (line: string) => void
   const httpLayer = Promise.all([import('./http/app.js'), import('./http/metrics.js')]);
   httpLayer.catch(() => {}); // awaited below; a failed start may never get there
   try {
+    const releasePort = await holdListenPort(c.host, c.port);
+    cleanups.unshift(releasePort);
     const store = await openStore(c);
     const [{ buildApp }, { TaskOutcomeMetrics }] = await httpLayer;
     cleanups.unshift(() => store.close());
@@ -218,11 +221,11 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => scheduler.stop());
 
     cleanups.unshift(() => app.close());
+    await releasePort();
     try {
       await app.listen({ host: c.host, port: c.port });
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ConfigError(code === 'EADDRINUSE' ? `port ${c.port} on ${c.host} is already in use` : `cannot listen on ${c.host}:${c.port}: ${code ?? (e as Error).message}`);
+      throw listenError(c.host, c.port, e);
     }
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : c.port;

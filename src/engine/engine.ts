@@ -210,7 +210,8 @@ export class TaskEngine {
         if (r.abort.signal.aborted) return; // shutting down or lease lost: leave it resumable
         const begin = Date.now();
         if (!(await store.updateStep(task.id, owner, step.name, { status: 'EXECUTING', beginAt: begin, endAt: null, errorCode: null }, begin))) return;
-        if (this.o.stepDelayMs) await new Promise((res) => setTimeout(res, this.o.stepDelayMs));
+        // The demonstration delay ends with the lease or the service: a stop does not wait it out.
+        if (this.o.stepDelayMs && !(await delay(this.o.stepDelayMs, r.abort.signal))) return;
         const stepAbort = new AbortController();
         const onAbort = () => stepAbort.abort();
         r.abort.signal.addEventListener('abort', onAbort);
@@ -294,6 +295,21 @@ export class TaskEngine {
       log.error({ err }, 'recording the failure failed');
     }
   }
+}
+
+/** Waits `ms`; false when `signal` aborted it first. */
+function delay(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      resolve(ok);
+    };
+    const onAbort = () => done(false);
+    const timer = setTimeout(() => done(true), ms);
+    signal.addEventListener('abort', onAbort);
+  });
 }
 
 /** How many tasks one claim takes at most. */

@@ -32,8 +32,8 @@ export const Errors = {
     `The instance quota of this project is used up: it has ${quota} instance${quota === 1 ? '' : 's'}, the most allowed. Delete one, or start the service with a higher --instance-quota.`),
   redisUnavailable: (why: string) => new DcsError('DCS.4800', why),
   badSignature: () => new DcsError('DCS.1001', 'The request signature or token is invalid.'),
-  unknownAccessKey: () => new DcsError('DCS.1001', 'The access key is not known to this service.'),
-  signatureMismatch: () => new DcsError('DCS.1001', 'The signature does not match the request: check the secret key and that the request was sent as it was signed.'),
+  /** An unknown access key and a wrong signature answer alike (auth.md §5: nothing says which). */
+  signatureRejected: () => new DcsError('DCS.1001', 'The signature does not match the request: check the access key, the secret key and that the request was sent as it was signed.'),
   malformedSignature: (why: string) => new DcsError('DCS.1001', `The Authorization header cannot be used: ${why}.`),
   expired: (what: string) => new DcsError('DCS.1002', what),
   noCredentials: () => new DcsError('DCS.1003', 'The request carries no credentials (Authorization or X-Auth-Token).'),

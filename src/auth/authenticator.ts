@@ -74,9 +74,8 @@ export class Authenticator {
       if (!r.ok) {
         if (r.code === 'DCS.1003') throw Errors.noCredentials();
         if (r.code === 'DCS.1002') throw Errors.expired('The request time (X-Sdk-Date) is more than 15 minutes away from the server time.');
-        // Same code, told apart in the message: an unknown key is fixed differently from a wrong secret.
-        if (r.reason.startsWith('unknown access key')) throw Errors.unknownAccessKey();
-        if (r.reason.startsWith('signature mismatch')) throw Errors.signatureMismatch();
+        // One answer for both (auth.md §5): telling them apart would let anyone probe for valid keys.
+        if (r.reason.startsWith('unknown access key') || r.reason.startsWith('signature mismatch')) throw Errors.signatureRejected();
         throw Errors.malformedSignature(r.reason);
       }
       cred = this.byAk.get(r.accessKey)!;

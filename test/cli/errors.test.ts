@@ -62,12 +62,13 @@ test('a wrong secret key: DCS.1001 line, exit 1, and the key is not echoed', asy
   const secret = 'ThisSecretMustNeverBePrinted0123456789';
   const r = await cli(['centre', 'list', '--sk', secret], env);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /^DCS\.1001: The signature does not match the request: check the secret key .*\(request id [0-9a-f]{32}\)\n$/);
+  assert.match(r.stderr, /^DCS\.1001: The signature does not match the request: check the access key, the secret key .*\(request id [0-9a-f]{32}\)\n$/);
   assert.ok(!(r.stdout + r.stderr).includes(secret));
-  // An unknown access key has the same code and says so.
+  // An unknown access key gets the very same answer (auth.md §5: the response says nothing about which).
   const unknown = await cli(['centre', 'list', '--ak', 'NOSUCHACCESSKEY00000'], env);
   assert.equal(unknown.code, 1);
-  assert.match(unknown.stderr, /^DCS\.1001: The access key is not known to this service\. \(request id [0-9a-f]{32}\)\n$/);
+  const withoutId = (s: string) => s.replace(/\(request id [0-9a-f]{32}\)/, '');
+  assert.equal(withoutId(unknown.stderr), withoutId(r.stderr));
   const badToken = await cli(['centre', 'list', '--token', 'dcs-bogus'], { ...env, CLOUD_SDK_AK: '', CLOUD_SDK_SK: '' });
   assert.equal(badToken.code, 1);
   assert.match(badToken.stderr, API_ERROR_LINE('DCS.1001'));

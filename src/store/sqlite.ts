@@ -247,7 +247,9 @@ export class SqliteStore implements Store {
     return this.db.write(() => {
       // The step first: finishing releases the lease its fence checks. Both see the same fence.
       if (lastStep !== undefined && !this.writeStep(id, owner, lastStep, { status: 'FINISH', endAt: now }, now)) return false;
-      return this.db.run(plans.finishTask, status, errorCode, failReason, now, now, id, owner, now) === 1;
+      if (this.db.run(plans.finishTask, status, errorCode, failReason, now, now, id, owner, now) === 0) return false;
+      if (status === 'FAILED') this.db.run(plans.failRunningSteps, now, errorCode, id);
+      return true;
     });
   }
 

@@ -223,7 +223,9 @@ export interface Store {
    * Fenced; releases the lease. With `lastStep`, that step is marked FINISH (ended `now`) in the
    * same write: the engine records a task's last step and its success together when nothing runs
    * between them (one commit on SQLite instead of two). False when the lease is lost; the step
-   * may then already be FINISH, as after two separate calls.
+   * may then already be FINISH, as after two separate calls. A FAILED task ends any step still
+   * EXECUTING — one an earlier, interrupted run began — as FAILED with the task's code and time:
+   * a finished task shows no running step.
    */
   finishTask(
     id: string, owner: string, status: 'SUCCESS' | 'FAILED', errorCode: string | null, failReason: string | null, now: number, lastStep?: string,

@@ -173,6 +173,26 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.equal(done?.steps[0]?.status, 'FINISH');
     });
 
+    test('a task failed after an interrupted run ends the step that run left EXECUTING', async () => {
+      const store = await fresh();
+      const i = await withInstance(store);
+      const t = task(i);
+      await create(store, t);
+      const now = Date.now();
+      assert.ok(await claimOne(store, 'a', 1000, now));
+      assert.ok(await store.updateStep(t.id, 'a', 'one', { status: 'FINISH', beginAt: now, endAt: now }, now));
+      assert.ok(await store.updateStep(t.id, 'a', 'two', { status: 'EXECUTING', beginAt: now }, now));
+      // 'a' dies; 'b' takes the task over and gives up on it without running a step.
+      assert.ok(await claimOne(store, 'b', 1000, now + 1500));
+      assert.ok(await store.finishTask(t.id, 'b', 'FAILED', 'DCS.5000', 'interrupted too often', now + 1600));
+      const done = await store.getTask('p1', t.id);
+      assert.equal(done?.status, 'FAILED');
+      assert.deepEqual(done?.steps.map((s) => [s.name, s.status, s.endAt, s.errorCode]), [
+        ['one', 'FINISH', now, null],
+        ['two', 'FAILED', now + 1600, 'DCS.5000'],
+      ]);
+    });
+
     test('the last step and the success are recorded together, and not at all by a lost lease', async () => {
       const store = await fresh();
       const i = await withInstance(store);

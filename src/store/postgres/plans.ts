@@ -235,11 +235,16 @@ export const updateStepsByName = `WITH b AS (
  * finishTask for several tasks in one statement (each row fenced by its own owner and now).
  * $1 ids, $2 owners, $3 statuses, $4 error_codes, $5 fail_reasons, $6 nows. Returns the ids finished.
  */
-export const finishTasks = `UPDATE tasks t SET status = b.status, error_code = b.error_code, fail_reason = b.fail_reason,
-    finished_at = b.now, updated_at = b.now, lease_owner = NULL, lease_expires_at = NULL
-  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS b(id, owner, status, error_code, fail_reason, now)
-  WHERE t.id = b.id AND ${leaseHeld('b.owner', 'b.now', 't.')}
-  RETURNING t.id`;
+export const finishTasks = `WITH finished AS (
+    UPDATE tasks t SET status = b.status, error_code = b.error_code, fail_reason = b.fail_reason,
+      finished_at = b.now, updated_at = b.now, lease_owner = NULL, lease_expires_at = NULL
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS b(id, owner, status, error_code, fail_reason, now)
+    WHERE t.id = b.id AND ${leaseHeld('b.owner', 'b.now', 't.')}
+    RETURNING t.id, t.status, t.error_code, t.finished_at),
+  failed_steps AS (
+    UPDATE task_steps s SET status = 'FAILED', end_at = f.finished_at, error_code = f.error_code
+    FROM finished f WHERE s.task_id = f.id AND f.status = 'FAILED' AND s.status = 'EXECUTING')
+  SELECT id FROM finished`;
 /** $1 state or null, $2 details or null, $3 now, $4 id, $5 owner */
 export const updateTaskState = `UPDATE tasks SET state = COALESCE($1, state), details = COALESCE($2, details), updated_at = $3
   WHERE id = $4 AND ${fence(5, 3)}`;

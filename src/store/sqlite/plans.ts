@@ -189,6 +189,9 @@ export const finishTask = `UPDATE tasks SET status = ?, error_code = ?, fail_rea
     lease_owner = NULL, lease_expires_at = NULL
   WHERE id = ? AND ${FENCE}`;
 
+/** Steps a failed task left EXECUTING end with it. end_at, error_code, task_id */
+export const failRunningSteps = `UPDATE task_steps SET status = 'FAILED', end_at = ?, error_code = ? WHERE task_id = ? AND status = 'EXECUTING'`;
+
 // ---- credentials and tokens ----
 
 /** access_key, at */

@@ -60,6 +60,15 @@ export class Authenticator {
     this.sharedAt = now;
   }
 
+  /**
+   * A request that carries no credentials at all (neither a signature nor a token) is refused
+   * with this before its body is read: whatever the body, the answer is 401 DCS.1003.
+   */
+  missingCredentials(headers: SignedRequest['headers']): DcsError | null {
+    if (this.noAuth || headers['authorization'] !== undefined || headers['x-auth-token'] !== undefined) return null;
+    return Errors.noCredentials();
+  }
+
   /** Authenticates a request for `pathProject` (the project in the URL). Throws DcsError 401. */
   async authenticate(req: SignedRequest, pathProject: string, now = Date.now()): Promise<Caller> {
     if (this.noAuth) return { accessKey: null, projectId: pathProject, userId: 'anonymous', userName: 'anonymous', role: 'admin', via: 'anonymous' };

@@ -33,6 +33,12 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
   // Content-Type (the SDKs send any or none on a DELETE): every body is read as bytes. The
   // signature covers the header as sent (rawHeaders), which this does not touch.
   app.addHook('onRequest', (req, _reply, done) => {
+    // Authentication comes before parameters (api.md): without any credentials the answer is 401
+    // before a byte of the body is read — not a body error for a body too large, say.
+    if (req.routeOptions.config.dcs) {
+      const missing = auth.missingCredentials(req.headers);
+      if (missing) return done(missing);
+    }
     if (req.raw.headers['content-type'] !== undefined) req.raw.headers['content-type'] = 'application/octet-stream';
     done();
   });

@@ -183,6 +183,13 @@ describe('parameters and bodies', () => {
     });
     assertError(r, 400, 'DCS.4800');
   });
+  test('no credentials at all → 401 DCS.1003 before the body is looked at, however large', async () => {
+    for (const size of [10, 2 * 1024 * 1024]) {
+      const r = await call(svc.url, null, 'DELETE', `/v2/${P}/tasks/${taskId}`, { rawBody: JSON.stringify({ message: 'x'.repeat(size) }) });
+      assertError(r, 401, 'DCS.1003');
+    }
+    assert.equal((await admin.get(`/v2/${P}/jobs/${taskId}`)).status, 200, 'nothing deleted');
+  });
 });
 
 describe('routes', () => {

@@ -166,6 +166,24 @@ test('task-centre delete keeps its message in the audit record', async () => {
   assert.equal(audit.message, 'cleaning up ✓ 清理');
 });
 
+test('the instance-scoped delete takes the same optional message: kept in the audit, a bad one refused', async () => {
+  const [id, other] = (await admin.get(`/v2/${P}/instances/${instanceId}/tasks`)).body.tasks.map((t: any) => t.id);
+  for (const body of [{ message: 42 }, { message: 'x'.repeat(1025) }, [1, 2]]) {
+    const bad = await admin.del(`/v2/${P}/instances/${instanceId}/tasks/${id}`, { body });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.body.error_code, 'DCS.4800', bad.text);
+  }
+  assert.equal((await admin.get(`/v2/${P}/jobs/${id}`)).status, 200, 'refused deletes changed nothing');
+  const r = await admin.del(`/v2/${P}/instances/${instanceId}/tasks/${id}`, { body: { message: 'old run' } });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body, { message: '' });
+  const [audit] = await query(svc.database, 'SELECT * FROM task_audit WHERE task_id = $1', [id]);
+  assert.equal(audit.message, 'old run');
+  assert.equal(audit.instance_id, instanceId);
+  const plain = await admin.del(`/v2/${P}/instances/${instanceId}/tasks/${other}`, { body: {} });
+  assert.equal(plain.status, 200, plain.text);
+});
+
 test('a task that is still running cannot be deleted (400 DCS.4017) and a conflicting operation is refused', async () => {
   const stuck: TestRedis = await startRedis();
   try {

@@ -8,7 +8,8 @@ import { CENTRE_TASK, DELETE_RESULT, TASK, TASK_WINDOW_QUERY, complete, pathPara
 type P = { project_id: string; instance_id: string; task_id: string; job_id: string };
 type Q = Record<string, string | undefined>;
 
-const CENTRE_DELETE_BODY = {
+/** Both deletes take an optional reason, kept in the deletion's audit record (api.md). */
+const DELETE_BODY = {
   type: ['object', 'null'],
   properties: { message: { type: 'string', maxLength: 1024 } },
 } as const;
@@ -58,15 +59,15 @@ export const taskRoutes: FastifyPluginAsync<{ tasks: TaskService }> = async (app
     return progressView(t, p.progress, p.remainTime);
   });
 
-  app.delete<{ Params: P }>('/instances/:instance_id/tasks/:task_id', {
+  app.delete<{ Params: P; Body: { message?: string } | undefined }>('/instances/:instance_id/tasks/:task_id', {
     config: CHANGES,
     schema: {
       summary: 'Delete a background task', description: 'Only finished tasks (SUCCESS, FAILED) can be deleted.', operationId: 'DeleteBackgroundTask', tags: ['tasks'],
-      params: pathParams('project_id', 'instance_id', 'task_id'),
+      params: pathParams('project_id', 'instance_id', 'task_id'), body: DELETE_BODY,
       response: responses({ 200: DELETE_RESULT }),
     },
   }, async (req) => {
-    await tasks.delete(req.params.project_id, req.params.task_id, req.params.instance_id, req.caller, null);
+    await tasks.delete(req.params.project_id, req.params.task_id, req.params.instance_id, req.caller, req.body?.message ?? null);
     return { message: '' };
   });
 
@@ -86,7 +87,7 @@ export const taskRoutes: FastifyPluginAsync<{ tasks: TaskService }> = async (app
     config: CHANGES,
     schema: {
       summary: 'Task centre: delete a background task', operationId: 'DeleteTaskCenterTask', tags: ['task centre'],
-      params: pathParams('project_id', 'task_id'), body: CENTRE_DELETE_BODY,
+      params: pathParams('project_id', 'task_id'), body: DELETE_BODY,
       response: responses({ 200: DELETE_RESULT }),
     },
   }, async (req) => {

@@ -27,7 +27,7 @@ async function storeReachable(probe: () => Promise<unknown>): Promise<boolean> {
 }
 
 export function registerHealth(app: FastifyInstance, sources: HealthSources): void {
-  app.get('/health', { schema: { hide: true } }, async () => {
+  app.get('/health', { schema: { summary: 'Liveness: the store and the managed Redis processes (no authentication)', tags: ['service'], security: [] } }, async () => {
     const store = await storeReachable(sources.probeStore);
     const redis = sources.managedRedis();
     const ok = store && redis.up === redis.total;

@@ -117,7 +117,7 @@ export function registerMetrics(app: FastifyInstance, sources: MetricSources): v
     latency.observe(labels, reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics in text format (no authentication)', tags: ['service'], security: [] } }, async (_req, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });

@@ -84,6 +84,16 @@ test('the route list above is every route spec/api.md names', (t) => {
   for (const r of named) assert.ok(listed.has(r), `${r} (api.md) is not checked`);
 });
 
+test('the service endpoints beside the DCS API are in the document too, marked as needing no credentials', () => {
+  for (const p of ['/health', '/metrics', '/openapi.json', '/downloads/backups/{backup_id}/{file_name}']) {
+    const op = doc.paths?.[p]?.get;
+    assert.ok(op, `GET ${p} missing from /openapi.json`);
+    assert.deepEqual(op.security, [], `GET ${p}: no credentials`);
+  }
+  const download = doc.paths['/downloads/backups/{backup_id}/{file_name}'].get;
+  assert.deepEqual(download.parameters.filter((x: Schema) => x.in === 'path').map((x: Schema) => x.name).sort(), ['backup_id', 'file_name']);
+});
+
 test('every route is described: path parameters, request body schema, success and error response schemas', () => {
   for (const [method, p] of ROUTES) {
     const op = doc.paths?.[p]?.[method];

@@ -152,7 +152,10 @@ export const downloadRoutes: FastifyPluginAsync<{ backups: BackupService }> = as
   app.route<{ Params: { backup_id: string; file_name: string }; Querystring: Q }>({
     method: ['GET', 'HEAD'],
     url: '/downloads/backups/:backup_id/:file_name',
-    schema: { hide: true },
+    schema: {
+      summary: 'Download a backup file through a link from ListBackupFileLinks (the link\'s signature, no credentials)',
+      tags: ['backups'], security: [],
+    },
     handler: async (req, reply) => {
       const { file, size } = await backups.download(req.params.backup_id, req.params.file_name, req.query.Expires, req.query.Signature);
       reply.header('Content-Type', 'application/octet-stream').header('Content-Length', size)

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DcsError, Errors } from '../errors.js';
+import { INSTANCE_ID } from '../instances/schemas.js';
 
 /**
  * The HTTP status of each DCS code (api.md's table): authentication codes are 401, the role code
@@ -59,6 +60,8 @@ function fromValidation(err: FastifyError): DcsError {
   const ctx = err.validationContext;
   const path = (v?.instancePath ?? '').split('/').filter(Boolean);
   if (ctx === 'params') return (PARAM_ERRORS.get(path[0] ?? '') ?? Errors.routeNotFound)();
+  // An instance id inside a body is malformed as one in the path is (api.md: DCS.4061).
+  if (v?.keyword === 'pattern' && v.params.pattern === INSTANCE_ID.pattern) return Errors.badInstanceId();
   if (v?.keyword === 'required') return Errors.badParam(String(v.params.missingProperty), 'is required.');
   if (v?.keyword === 'additionalProperties') return Errors.badParam(String(v.params.additionalProperty), 'is not a known parameter.');
   const name = path.length ? path.join('.') : ctx === 'body' ? 'body' : 'request';

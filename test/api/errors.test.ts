@@ -65,6 +65,8 @@ describe('identifier formats', () => {
     for (const bad of ['abc', UNKNOWN_INSTANCE.toUpperCase(), UNKNOWN_INSTANCE.replace(/-/g, ''), `${UNKNOWN_INSTANCE}x`]) {
       assertError(await admin.del(`/v2/${P}/instances/${encodeURIComponent(bad)}/tasks/${UNKNOWN_TASK}`), 400, 'DCS.4061');
       assertError(await admin.get(`/v2/${P}/instances/${encodeURIComponent(bad)}/tasks`), 400, 'DCS.4061');
+      // The same id inside a body (BatchRestartOrFlushInstances) is malformed the same way.
+      assertError(await admin.put(`/v2/${P}/instances/status`, { instances: [instanceId, bad], action: 'flush' }), 400, 'DCS.4061');
     }
   });
   test('malformed job id → 400 DCS.4070', async () => {

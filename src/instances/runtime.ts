@@ -2,8 +2,8 @@
  * InstanceRuntime: the live side of an instance record. A managed instance is one or more
  * redis-server nodes (a master on the instance's port, replicas following it), each supervised
  * under the key `<instance id>:<node name>` with its own directory. The runtime knows how to
- * reach any instance (managed or attached), re-applies the stored configuration after every
- * start, and mirrors process health into the instance's status.
+ * reach any instance (managed or attached), writes the renamed commands into each node's
+ * redis.conf, re-applies the stored configuration after every start, and mirrors process health into the instance's status.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +14,7 @@ import type { RedisSupervisor, ManagedRedisSpec } from '../redis/supervisor.js';
 import { aclSetUser, configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
 import { capacityBytes } from './rules.js';
 import { aclAccountsOf, aclRules } from './acl.js';
+import { renamesOf } from './rename-commands.js';
 
 export const nodeKey = (instanceId: string, node: string) => `${instanceId}:${node}`;
 const instanceOfKey = (key: string) => key.split(':')[0];
@@ -48,6 +49,7 @@ export class InstanceRuntime {
       maxmemoryBytes: capacityBytes(i.capacityGb),
       dir: this.dirOf(i.id, node.name),
       replicaOf: node.role === 'replica' ? { host: i.host, port: master.port, password } : null,
+      renameCommands: renamesOf(i) as Record<string, string>,
     };
   }
 

@@ -1,24 +1,33 @@
 /**
  * PUT /v2/{project_id}/instances/status: restart, soft restart or flush one or more instances,
- * each a background task (restartInstance, softRestartInstance, flushInstance).
+ * each a background task (restartInstance, softRestartInstance, flushInstance). restartInstance
+ * also brings in renamed commands (port.ts starts it for `rename_commands`).
  */
 import { Errors } from '../errors.js';
 import { StepFailure } from '../engine/operation.js';
 import { dbSize, flushAll, ping } from '../redis/commands.js';
 import type { InstanceRecord } from '../instances/records.js';
 import { INSTANCE_ID } from '../instances/schemas.js';
+import type { RenameCommands } from '../instances/rename-commands.js';
 import type { Endpoint, InstanceOperation, OperationModule } from './operation.js';
 
 type NoState = Record<string, never>;
 
-const restartOperation = (name: string): InstanceOperation<NoState> => ({
+export interface RestartState {
+  /** Set by PUT …/instances/{id} `rename_commands`: the renames the nodes start with from now on. */
+  renameCommands?: RenameCommands;
+}
+
+const restartOperation = (name: string): InstanceOperation<RestartState> => ({
   name,
   busy: { code: 'DCS.4111', what: 'restarting' },
   steps: [
     {
       name: 'Stop and start the Redis processes',
       run: async (x) => {
-        const i = await x.save(await x.instance(), { status: 'RESTARTING' });
+        const { renameCommands } = x.state;
+        const i0 = await x.instance();
+        const i = await x.save(i0, renameCommands ? { status: 'RESTARTING', extra: { ...i0.extra, rename_commands: renameCommands } } : { status: 'RESTARTING' });
         await x.processes.restart(i);
       },
     },
@@ -59,7 +68,7 @@ export interface InstanceStatusRequest {
   action: InstanceAction;
 }
 
-const OPERATION_OF: Record<InstanceAction, InstanceOperation<NoState>> = {
+const OPERATION_OF: Record<InstanceAction, InstanceOperation<RestartState | NoState>> = {
   restart: restartInstance,
   soft_restart: softRestartInstance,
   flush: flushInstance,

@@ -1,6 +1,7 @@
 /**
  * PUT /v2/{project_id}/instances/{id}: name, description and the automatic backup policy change at once; a new port is the
- * UpdatePort task — the master moves to the new port (the old one closes) and replicas follow.
+ * UpdatePort task — the master moves to the new port (the old one closes) and replicas follow; a change of
+ * `rename_commands` is a restartInstance task, since renames take effect when redis-server starts (automation.md §3.5).
  */
 import { Errors } from '../errors.js';
 import { StepFailure } from '../engine/operation.js';
@@ -10,6 +11,8 @@ import { masterOf } from '../instances/runtime.js';
 import { INSTANCE_NAME, PORT } from '../instances/schemas.js';
 import type { Endpoint, InstanceOperation, OperationModule } from './operation.js';
 import { BACKUP_POLICY_SCHEMA, type BackupPolicyBody } from '../records/backup-policy.js';
+import { changedCommands, checkNamesFree, parseRenames, renamesOf } from '../instances/rename-commands.js';
+import { restartInstance } from './instance-status.js';
 
 interface PortState { newPort: number }
 
@@ -55,17 +58,21 @@ export interface ModifyInstanceRequest {
   description?: string;
   port?: number;
   instance_backup_policy?: BackupPolicyBody;
+  /** RenameCommandResp: command name → new name; checked in rename-commands.ts. */
+  rename_commands?: unknown;
 }
 
 const updateInstance: Endpoint<ModifyInstanceRequest> = {
   method: 'PUT',
   url: '/instances/:instance_id',
   operationId: 'UpdateInstance',
-  summary: 'Modify an instance: name and description at once, a new port as task UpdatePort',
+  summary: 'Modify an instance: name and description at once, a new port as task UpdatePort, renamed commands as task restartInstance',
   tags: ['instances'],
   body: {
     type: 'object',
-    properties: { name: INSTANCE_NAME, description: { type: 'string', maxLength: 1024 }, port: PORT, instance_backup_policy: BACKUP_POLICY_SCHEMA },
+    properties: { name: INSTANCE_NAME, description: { type: 'string', maxLength: 1024 }, port: PORT, instance_backup_policy: BACKUP_POLICY_SCHEMA,
+      rename_commands: { type: 'object', description: 'RenameCommandResp: command, keys, flushdb, flushall, hgetall, scan, hscan, sscan, zscan → new name' },
+    },
   },
   reply: { status: 204 },
   handle: async ({ params, body: b, operable, start, rename, backupPolicies }) => {
@@ -76,9 +83,25 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
     if (moves) {
       if (!instance.managed) throw Errors.badParam('port', 'the port of an attached Redis is changed by its owner.');
       if (!(await isPortFree(b.port!))) throw Errors.badParam('port', `port ${b.port} is already in use on this host.`);
+    }
+    const renames = b.rename_commands !== undefined ? parseRenames(b.rename_commands) : undefined;
+    const renamed = renames ? changedCommands(renamesOf(instance), renames) : [];
+    if (renamed.length) {
+      if (!instance.managed) throw Errors.badParam('rename_commands', 'the commands of an attached Redis are renamed by its owner.');
+      if (moves) throw Errors.badParam('rename_commands', 'a port change and renamed commands are two tasks: send them one at a time.');
+      await checkNamesFree({ host: instance.host, port: instance.port, password: instance.password }, renamesOf(instance), renames!);
+    }
+    if (moves) {
       await start(updatePort, instance, {
         params: { port: b.port }, state: { newPort: b.port! },
         details: { old_port: instance.port, new_port: b.port },
+      });
+    }
+    if (renamed.length) {
+      // The new names stay out of params and details: DCS shows only which commands were renamed.
+      await start(restartInstance, instance, {
+        params: { rename_commands: renamed }, state: { renameCommands: renames! },
+        details: { rename_commands: renamed },
       });
     }
     if (b.name !== undefined || b.description !== undefined) await rename(instance, { name: b.name, description: b.description });

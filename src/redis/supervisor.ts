@@ -23,6 +23,8 @@ export interface ManagedRedisSpec {
   maxmemoryBytes: number;
   dir: string;
   replicaOf?: { host: string; port: number; password: string | null } | null;
+  /** `rename-command` lines: a command's name → its new name. */
+  renameCommands?: Record<string, string>;
 }
 
 export class RedisServerMissingError extends Error {
@@ -86,6 +88,7 @@ function confText(s: ManagedRedisSpec): string {
     lines.push(`replicaof ${s.replicaOf.host} ${s.replicaOf.port}`);
     if (s.replicaOf.password) lines.push(`masterauth ${confQuote(s.replicaOf.password)}`);
   }
+  for (const [command, name] of Object.entries(s.renameCommands ?? {})) lines.push(`rename-command ${command} ${confQuote(name)}`);
   return `${lines.join('\n')}\n`;
 }
 

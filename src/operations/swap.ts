@@ -94,9 +94,11 @@ async function startSwap({ params, operable, start }: EndpointCall<never>, noSta
   const standby = instance.nodes.find((n) => n.role === 'replica');
   if (!instance.managed || !standby) throw new DcsError(noStandbyCode, 'The instance has no standby node.');
   const master = masterOf(instance);
+  // Where each node is once the switchover is done (automation.md §2): the new master serves the
+  // instance's address (the old master's port), the old master follows it from the standby's port.
   return start(masterStandbySwap, instance, {
     params: {}, state: { standby: standby.name },
-    details: { node_name: standby.name, source_ip: `${instance.host}:${master.port}`, target_ip: `${instance.host}:${standby.port}` },
+    details: { node_name: standby.name, source_ip: `${instance.host}:${standby.port}`, target_ip: `${instance.host}:${master.port}` },
   });
 }
 

@@ -192,6 +192,12 @@ test('async-swap: without a replica DCS.4026; with one the job ends SUCCESS and 
   assert.match(role, /role:master/);
   const follower = now.nodes.find((n: any) => n.role === 'replica');
   assert.match(await onRedis(follower.port, (x) => x.info('replication')), /role:slave[\s\S]*master_link_status:up/);
+  // §2: details.target_ip is the new master, source_ip the old one.
+  const t = (await admin.get(`/v2/${P}/instances/${other}/tasks`)).body.tasks.find((x: any) => x.id === r.body.job_id);
+  const portOf = (ipPort: string) => Number(ipPort.slice(ipPort.lastIndexOf(':') + 1));
+  assert.equal(t.details.target_ip, `${now.ip}:${now.port}`);
+  assert.match(await onRedis(portOf(t.details.target_ip), (x) => x.info('replication')), /role:master/);
+  assert.match(await onRedis(portOf(t.details.source_ip), (x) => x.info('replication')), /role:slave/);
 });
 
 test('password reset: task resetPassword; the old password stops working, the new one works', async () => {

@@ -115,6 +115,10 @@ test('switchover: the standby becomes master on the instance address, the old ma
   c2.disconnect();
   const follower = after.nodes.find((n: any) => n.role === 'replica');
   await waitFor(async () => (await info(follower.port, 'replication')).master_link_status === 'up');
+  // details name the new master (target_ip) and the old one (source_ip) where they now are.
+  assert.equal(t.details.target_ip, `${after.ip}:${after.port}`);
+  assert.equal(t.details.source_ip, `${after.ip}:${follower.port}`);
+  assert.equal(t.details.node_name, standby.name);
 });
 
 test('UpdatePort: Redis listens on the new port, the old one is closed, replicas follow', async () => {

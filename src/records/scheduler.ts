@@ -15,7 +15,7 @@ import type { ScanService } from './scans.js';
 import type { BackupService } from './backups.js';
 import type { StoredBackupPolicy } from './backup-policy.js';
 
-/** D11: an occurrence missed (service down, slow tick) still runs within this window. */
+/** D11: an occurrence missed while the service was down runs at start-up only within this window. */
 const CATCH_UP_MS = 60 * 60_000;
 const DAY_MS = 24 * 3600_000;
 const SCHEDULER = { userId: 'dcs-tasks', userName: 'scheduler' };
@@ -62,6 +62,8 @@ export function slotId(instanceId: string, kind: string, slot: number): string {
 export class AutoscanScheduler {
   private timer: NodeJS.Timeout | null = null;
   private ticking = false;
+  /** The `now` of the last complete look; null before the first (the start-up look, D11's catch-up). */
+  private lastTick: number | null = null;
 
   constructor(private readonly o: { store: Store; scans: ScanService; backups: BackupService; logger: Logger; tickMs: number }) {}
 
@@ -84,6 +86,7 @@ export class AutoscanScheduler {
         if (c.kind === 'backup') await this.backupDue(c.instanceId, c.config as unknown as StoredBackupPolicy, now);
         else if (c.config.enable_auto_scan === true) await this.runDue(c.instanceId, c.kind, c.config, now);
       }
+      this.lastTick = now;
     } catch (e) {
       this.o.logger.warn({ err: (e as Error).message }, 'autoscan scheduler tick failed');
     } finally {
@@ -107,6 +110,9 @@ export class AutoscanScheduler {
     const expire = kind === 'expire' ? (config as unknown as ExpireConfig) : null;
     const slot = expire ? lastIntervalSlot(expire, now) : lastDailySlot(config as unknown as DailyConfig, now);
     if (slot === null || now - slot > CATCH_UP_MS) return;
+    // A slot gets one look: at the first tick after it, or at start-up when it was missed while the
+    // service was down (D11). Refused then (one in flight, the instance not RUNNING), it is skipped.
+    if (this.lastTick !== null && slot <= this.lastTick) return;
     const i = await this.o.store.getInstanceById(c.instanceId);
     if (!i) return;
     const id = slotId(c.instanceId, c.kind, slot);
@@ -117,9 +123,9 @@ export class AutoscanScheduler {
       });
       this.o.logger.info({ instance: i.id, kind: c.kind, slot: new Date(slot).toISOString() }, 'automatic scan created');
     } catch (e) {
-      // In flight already, instance not RUNNING, slot taken by another node: nothing to do this slot.
+      // In flight already, instance not RUNNING, slot taken by another node: this slot is skipped.
       if (!(e instanceof DcsError)) throw e;
-      this.o.logger.debug({ instance: i.id, kind: c.kind, code: e.code }, 'automatic scan not created');
+      this.o.logger.info({ instance: i.id, kind: c.kind, slot: new Date(slot).toISOString(), code: e.code }, 'automatic scan skipped');
     }
   }
 }

@@ -9,6 +9,7 @@ import { client, waitFor, type Client } from '../helpers/client.js';
 import { attachRunningRedis, createRunningInstance } from '../helpers/instance.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startService, type Service } from '../helpers/service.js';
+import { slotId } from '../../src/records/scheduler.js';
 
 let svc: Service;
 let admin: Client;
@@ -107,14 +108,15 @@ test('scheduled expired-key scans run at first_scan_at + k × interval, and agai
 
 test('a daily big-key slot runs once, however often the scheduler looks and across a restart', async () => {
   const url = `/v2/${P}/instances/${managed}/bigkey/autoscan`;
-  const put = await admin.put(url, { enable_auto_scan: true, schedule_at: [hhmm(Date.now())] });
+  // The next minute that starts at least 5 s from now: a slot counts only once the schedule is set.
+  const put = await admin.put(url, { enable_auto_scan: true, schedule_at: [hhmm(Date.now() + 65_000)] });
   assert.equal(put.status, 200, put.text);
   const autos = async () => (await admin.get(`/v2/${P}/instances/${managed}/bigkey-tasks`, { query: { limit: '100' } })).body.records
     .filter((x: any) => x.scan_type === 'auto');
   const [run] = await waitFor(async () => {
     const a = await autos();
     return a.length > 0 && a[0].status === 'success' && a;
-  }, 20_000, 'the automatic analysis');
+  }, 90_000, 'the automatic analysis');
   const shown = await admin.get(`/v2/${P}/instances/${managed}/bigkey-task/${run.id}`);
   assert.equal(shown.body.scan_type, 'auto');
   await restart();
@@ -123,4 +125,31 @@ test('a daily big-key slot runs once, however often the scheduler looks and acro
   const ticks = Date.now() + 2000;
   await waitFor(async () => Date.now() > ticks, 5000, 'ten scheduler ticks');
   assert.deepEqual((await autos()).map((x: any) => x.id), [run.id]);
+});
+
+test('a slot that comes while a scan is in flight is skipped, not run once the scan has ended (records.md §5)', async () => {
+  // Each step waits 2 s: the manual scan is still in flight when the first slot comes.
+  const slow = await startService({ env: { DCS_SCHEDULER_TICK_MS: '200', DCS_STEP_DELAY_MS: '2000' } });
+  const redis = await startRedis();
+  try {
+    const c = client(slow.url, slow.admin);
+    const id = await attachRunningRedis(c, 'autoscan-busy', redis.url);
+    const manual = await c.post(`/v2/${P}/instances/${id}/scan-expire-keys-task`, undefined);
+    assert.equal(manual.status, 200, manual.text);
+    const put = await c.put(`/v2/${P}/instances/${id}/scan-expire-keys/autoscan-config`, {
+      enable_auto_scan: true, first_scan_at: new Date(Date.now() + 500).toISOString(), interval: 3, timeout: 6, scan_keys_count: 10,
+    });
+    assert.equal(put.status, 200, put.text);
+    const first = Date.parse(put.body.first_scan_at);
+    const records = async () => (await c.get(`/v2/${P}/instances/${id}/auto-expire/histories`, { query: { limit: '100' } })).body.records;
+    const auto = await waitFor(async () => (await records()).find((x: any) => x.scan_type === 'auto' && x.status === 'success'), 30_000, 'an automatic scan');
+    const m = (await records()).find((x: any) => x.id === manual.body.id);
+    assert.ok(Date.parse(m.finished_at) > first, `the first slot came while the manual scan ran: ${JSON.stringify(m)}`);
+    assert.notEqual(auto.id, slotId(id, 'expire', first), 'the first slot was skipped');
+    assert.ok(!(await records()).some((x: any) => x.id === slotId(id, 'expire', first)), 'the first slot has no record');
+    assert.ok(Date.parse(auto.created_at) >= first + 3000, `the first automatic scan is a later slot's: ${JSON.stringify(auto)}`);
+  } finally {
+    await slow.stop();
+    await redis.stop();
+  }
 });

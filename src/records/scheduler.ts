@@ -84,7 +84,7 @@ export class AutoscanScheduler {
     try {
       for (const c of await this.o.store.records.listAutoscanConfigs()) {
         if (c.kind === 'backup') await this.backupDue(c.instanceId, c.config as unknown as StoredBackupPolicy, now);
-        else if (c.config.enable_auto_scan === true) await this.runDue(c.instanceId, c.kind, c.config, now);
+        else if (c.config.enable_auto_scan === true) await this.runDue(c.instanceId, c.kind, c.config, c.updatedAt, now);
       }
       this.lastTick = now;
     } catch (e) {
@@ -105,11 +105,12 @@ export class AutoscanScheduler {
     }
   }
 
-  private async runDue(instanceId: string, kind: ScanKind, config: Record<string, unknown>, now: number): Promise<void> {
+  /** `setAt`: when the configuration was stored; a slot before it never counts (not even at start-up). */
+  private async runDue(instanceId: string, kind: ScanKind, config: Record<string, unknown>, setAt: number, now: number): Promise<void> {
     const c = { instanceId, kind };
     const expire = kind === 'expire' ? (config as unknown as ExpireConfig) : null;
     const slot = expire ? lastIntervalSlot(expire, now) : lastDailySlot(config as unknown as DailyConfig, now);
-    if (slot === null || now - slot > CATCH_UP_MS) return;
+    if (slot === null || slot < setAt || now - slot > CATCH_UP_MS) return;
     // A slot gets one look: at the first tick after it, or at start-up when it was missed while the
     // service was down (D11). Refused then (one in flight, the instance not RUNNING), it is skipped.
     if (this.lastTick !== null && slot <= this.lastTick) return;

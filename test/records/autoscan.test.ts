@@ -127,6 +127,27 @@ test('a daily big-key slot runs once, however often the scheduler looks and acro
   assert.deepEqual((await autos()).map((x: any) => x.id), [run.id]);
 });
 
+test('a schedule_at time already past today waits for tomorrow: nothing when it is set, nor at a start-up (D11)', async () => {
+  const bigkey = `/v2/${P}/instances/${attachedId}/bigkey/autoscan`;
+  const expire = `/v2/${P}/instances/${attachedId}/scan-expire-keys/autoscan-config`;
+  assert.equal((await admin.put(bigkey, { enable_auto_scan: true, schedule_at: [hhmm(Date.now() - 120_000)] })).status, 200);
+  // A witness: automatic expired-key scans every second show the scheduler has looked since.
+  const witness = await admin.put(expire, { enable_auto_scan: true, first_scan_at: new Date(Date.now() + 500).toISOString(), interval: 1, timeout: 2, scan_keys_count: 10 });
+  assert.equal(witness.status, 200, witness.text);
+  const autos = async (path: string) => (await admin.get(`/v2/${P}/instances/${attachedId}/${path}`, { query: { limit: '100' } })).body.records
+    .filter((x: any) => x.scan_type === 'auto');
+  const looked = (since: number) => waitFor(async () => (await autos('auto-expire/histories')).filter((x: any) => Date.parse(x.created_at) >= since).length >= 2,
+    20_000, 'two scheduler looks');
+  await looked(Date.parse(witness.body.updated_at));
+  assert.deepEqual(await autos('bigkey-tasks'), [], 'no analysis when the schedule is set');
+  const down = Date.now();
+  await restart();
+  await looked(down);
+  assert.deepEqual(await autos('bigkey-tasks'), [], 'nor at start-up: the slot was not missed while the service was down');
+  assert.equal((await admin.put(bigkey, { enable_auto_scan: false, schedule_at: [] })).status, 200);
+  assert.equal((await admin.put(expire, { enable_auto_scan: false })).status, 200);
+});
+
 test('a slot that comes while a scan is in flight is skipped, not run once the scan has ended (records.md §5)', async () => {
   // Each step waits 2 s: the manual scan is still in flight when the first slot comes.
   const slow = await startService({ env: { DCS_SCHEDULER_TICK_MS: '200', DCS_STEP_DELAY_MS: '2000' } });

@@ -32,8 +32,11 @@ export function visibleStatus(s: InstanceState): string {
   return during && s.instance.status === 'RUNNING' ? during : s.instance.status;
 }
 
+/** automation.md §1.1: a backup's or restore's task is named `backup` / `restore`, not by its engine operation (operations/backup.ts). */
+const SHOWN_NAME: Record<string, string> = { backupRecord: 'backup', restoreRecord: 'restore' };
+
 export function runningTaskOf(t: TaskRecord): RunningTask {
-  return { id: t.id, name: t.name, status: t.status, createdAt: t.createdAt };
+  return { id: t.id, name: SHOWN_NAME[t.name] ?? t.name, status: t.status, createdAt: t.createdAt };
 }
 
 /** ListInstancesRequest's filters (plus the provider's `capacity`), parsed. */

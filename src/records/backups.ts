@@ -105,10 +105,14 @@ export class BackupService {
     this.policies = new BackupPolicies(store);
   }
 
-  private task(i: InstanceRecord, id: string, name: string, steps: { name: string }[], state: object, actor: Actor, now: number): NewTask {
+  /**
+   * A record's engine task. One a request creates is EXECUTING when the response is sent
+   * (automation.md §1.1), as TaskService.start does; a scheduled one starts CREATED.
+   */
+  private task(i: InstanceRecord, id: string, name: string, steps: { name: string }[], state: object, actor: Actor, now: number, byRequest: boolean): NewTask {
     return {
       id, projectId: i.projectId, instanceId: i.id, instanceName: i.name, name, details: {}, userId: actor.userId, userName: actor.userName,
-      params: '{}', state: state as Record<string, unknown>, createdAt: now, steps: steps.map((s) => s.name),
+      params: '{}', state: state as Record<string, unknown>, createdAt: now, steps: steps.map((s) => s.name), initialStatus: byRequest ? 'EXECUTING' : 'CREATED',
     };
   }
 
@@ -129,7 +133,7 @@ export class BackupService {
   }
 
   private async startBackup(i: InstanceRecord, b: BackupRecord, actor: Actor): Promise<CreateRecordOutcome> {
-    const task = this.task(i, b.id, backupOperation.name, backupOperation.steps, { format: b.format, createdAt: b.createdAt }, actor, b.createdAt);
+    const task = this.task(i, b.id, backupOperation.name, backupOperation.steps, { format: b.format, createdAt: b.createdAt }, actor, b.createdAt, b.type === 'manual');
     const out = await this.store.records.createBackup(task, b, NOT_RUNNING);
     if (out.ok) this.engine.kick();
     return out;
@@ -218,7 +222,7 @@ export class BackupService {
       errorCode: null, remark, createdAt: now, updatedAt: now,
     };
     const out = await this.store.records.createRestore(
-      this.task(i, id, restoreOperation.name, restoreOperation.steps, { backupId: body.backup_id }, actor, now), record,
+      this.task(i, id, restoreOperation.name, restoreOperation.steps, { backupId: body.backup_id }, actor, now, true), record,
       { refuseStatuses: NOT_RUNNING, instancePatch: { status: 'RESTORING' }, by: actor });
     if (!out.ok) throw refusal(out);
     this.engine.kick();

@@ -96,6 +96,21 @@ test('a request that starts a task: task is set in the answer\'s transaction, cl
   await idle();
 });
 
+test('a backup and a restore: task named backup / restore, EXECUTING when the request is answered, null once done', async () => {
+  const b = await admin.post(`/v2/${P}/instances/${other}/backups`, undefined);
+  assert.equal(b.status, 200, b.text);
+  const during = await show(other);
+  assert.deepEqual({ ...during.task, created_at: undefined }, { id: b.body.backup_id, name: 'backup', status: 'EXECUTING', created_at: undefined });
+  assert.equal(during.status, 'RUNNING');
+  await idle(other);
+  const r = await admin.post(`/v2/${P}/instances/${other}/restores`, { backup_id: b.body.backup_id });
+  assert.equal(r.status, 200, r.text);
+  const restoring = await show(other);
+  assert.deepEqual({ ...restoring.task, created_at: undefined }, { id: r.body.restore_id, name: 'restore', status: 'EXECUTING', created_at: undefined });
+  assert.equal(restoring.status, 'RESTORING');
+  await idle(other);
+});
+
 test('list: filters, paging (offset past the end → 200 []), one array and a total', async () => {
   const all = (await admin.get(`/v2/${P}/instances`)).body;
   assert.equal(all.instance_num, 2);

@@ -18,7 +18,7 @@ export class PostgresMigrations implements MigrationStore {
   private async insertRun(c: pg.PoolClient, t: NewTask): Promise<void> {
     // A run is no background task (record_kind): not in the task centre, not counted.
     await this.db.run(plans.insertRecordTask, [t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
-      t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, 'migration'], c);
+      t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, 'migration', t.initialStatus ?? 'CREATED'], c);
     await this.db.run(plans.insertSteps, [t.id, t.steps], c);
     await this.db.run(plans.notify, [], c);
   }

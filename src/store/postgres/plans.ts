@@ -288,9 +288,9 @@ export const tokenByHash = 'SELECT * FROM tokens WHERE hash = $1';
 
 // ---- DCS records (backups, restores) ----
 
-/** A record's engine task (no background task: not listed, not counted). $1–$11 as insertTask, $12 record_kind */
+/** A record's engine task (no background task: not listed, not counted). $1–$11 as insertTask, $12 record_kind, $13 status */
 export const insertRecordTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at, record_kind)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'CREATED', $10, $11, $11, $12)`;
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $13, $10, $11, $11, $12)`;
 /** The name of the instance's unfinished task (any kind). $1 instance_id */
 export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = $1 AND ${ACTIVE} AND ${SLOT}`;
 /** backupValues order */

@@ -32,7 +32,7 @@ export class PostgresRecords implements RecordStore {
 
   private async insertTask(c: Conn, t: NewTask, kind: string): Promise<void> {
     await this.db.run(plans.insertRecordTask, [t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
-      t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, kind], c);
+      t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, kind, t.initialStatus ?? 'CREATED'], c);
     await this.db.run(plans.insertSteps, [t.id, t.steps], c);
     await this.db.run(plans.notify, [], c);
   }

@@ -17,7 +17,7 @@ export class SqliteMigrations implements MigrationStore {
   private insertRun(t: NewTask): void {
     // A run is no background task (record_kind): not in the task centre, not counted.
     this.db.run(plans.insertRecordTask, t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details), t.userId, t.userName,
-      t.params, JSON.stringify(t.state), t.createdAt, t.createdAt, 'migration');
+      t.params, t.initialStatus ?? 'CREATED', JSON.stringify(t.state), t.createdAt, t.createdAt, 'migration');
     t.steps.forEach((name, i) => this.db.run(plans.insertStep, t.id, i, name));
   }
 

@@ -206,7 +206,7 @@ export const tokenByHash = 'SELECT * FROM tokens WHERE hash = ?';
 
 /** A record's engine task (no background task: not listed, not counted). Same columns as insertTask, then record_kind. */
 export const insertRecordTask = `INSERT INTO tasks (id, project_id, instance_id, instance_name, name, details, user_id, user_name, params, status, state, created_at, updated_at, record_kind)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'CREATED', ?, ?, ?, ?)`;
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 /** The name of the instance's unfinished task (any kind). instance_id */
 export const activeTaskNameOf = `SELECT name FROM tasks WHERE instance_id = ? AND ${ACTIVE} AND ${SLOT}`;
 /** backupValues order */

@@ -32,7 +32,7 @@ export class SqliteRecords implements RecordStore {
 
   private insertTask(t: NewTask, kind: string): void {
     this.db.run(plans.insertRecordTask, t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details), t.userId, t.userName,
-      t.params, JSON.stringify(t.state), t.createdAt, t.createdAt, kind);
+      t.params, t.initialStatus ?? 'CREATED', JSON.stringify(t.state), t.createdAt, t.createdAt, kind);
     t.steps.forEach((name, i) => this.db.run(plans.insertStep, t.id, i, name));
   }
 

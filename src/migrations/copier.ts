@@ -37,15 +37,25 @@ const SAVES_IN_FLIGHT = 8;
  */
 const SAVE_EVERY_MS = 250;
 
-/** Connects with a generous command timeout (a DUMP of a big key takes a while) and checks AUTH. */
+/**
+ * Connects with a generous command timeout (a DUMP of a big key takes a while) and checks AUTH.
+ * A failed connect() only says "Connection is closed.": the cause (WRONGPASS, ECONNREFUSED…)
+ * comes as an 'error' event, and it is what decides between failing at once and retrying, and
+ * what the log shows.
+ */
 export async function open(t: RedisTarget, what: string): Promise<Redis> {
   const r = await connectRedis(t, { timeoutMs: 15_000 });
+  let cause: unknown = null;
+  const onError = (e: unknown) => { cause ??= e; };
+  r.on('error', onError);
   try {
     await r.connect();
     await r.ping();
   } catch (e) {
     r.disconnect();
-    throw asMigrationError(e, `${what} ${t.host}:${t.port}`);
+    throw asMigrationError(cause ?? e, `${what} ${t.host}:${t.port}`);
+  } finally {
+    r.off('error', onError);
   }
   return r;
 }

@@ -93,8 +93,13 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
       signal.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true });
     });
 
-  /** Full copy from source to target, reconnecting after a lost link every 5 s for up to 60 s. */
-  async function copyOnline(ctx: StepContext<RunState>, m: MigrationRecord): Promise<CopyProgress> {
+  /**
+   * Full copy from source to target. A Redis refusal (WRONGPASS, NOAUTH…) fails the run at once
+   * (§4.2); a source or target that cannot be reached, or a link lost mid-copy, is retried every
+   * 5 s for up to 60 s, an ERROR with the error text per attempt.
+   * `announce`: log the "Connected" INFO on the first real connection (not again on a resume).
+   */
+  async function copyOnline(ctx: StepContext<RunState>, m: MigrationRecord, announce: boolean): Promise<CopyProgress> {
     let progress = m.progress;
     let failingSince: number | null = null;
     const stop = stopWatcher(ctx);
@@ -105,6 +110,8 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
         src = await open(await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword), 'source');
         dst = await open(await endpointTarget(d, m.settings.target!, m.secrets.targetPassword), 'target');
         if (failingSince !== null) await log(m, 'INFO', 'reconnected', 'Reconnected; the full copy goes on from where it was.');
+        else if (announce) await log(m, 'INFO', 'started', 'Connected; full copy started.');
+        announce = false;
         failingSince = null;
         return await fullCopy(src, dst, progress, {
           signal: ctx.signal,
@@ -207,18 +214,20 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
         run: async (ctx) => {
           const m = await current(ctx);
           if (m.stopRequest === 'stop' || m.progress.done) return;
-          if (ctx.task.state.copyStarted) {
+          const resumed = ctx.task.state.copyStarted === true;
+          if (resumed) {
             if (m.resumeMode === 'manual') {
               throw new StepFailure('DCS.5000', 'The migration was interrupted by a restart of the service during the full copy (resume_mode manual); restart it.');
             }
             await log(m, 'INFO', 'resumed', `Resuming the full copy at database ${m.progress.db}, SCAN cursor ${m.progress.cursor} (${m.progress.copied} keys copied).`);
           } else {
             await ctx.saveState({ copyStarted: true });
-            await log(m, 'INFO', 'started', m.migrationType === 'backupfile_import' ? 'Import started.' : 'Connected; full copy started.');
+            // An online copy says "Connected" once it is (copyOnline); an import starts here.
+            if (m.migrationType === 'backupfile_import') await log(m, 'INFO', 'started', 'Import started.');
           }
           const end = m.migrationType === 'backupfile_import'
             ? await importFiles(d, ctx, m, (p) => save(ctx, { progress: p }))
-            : await copyOnline(ctx, m);
+            : await copyOnline(ctx, m, !resumed);
           if (end.done) {
             await save(ctx, { progress: end });
             await log(m, 'INFO', 'copied', `Full copy finished: ${end.copied} keys copied.`);

@@ -1,0 +1,54 @@
+/**
+ * An online migration that cannot connect, through the API against real redis-servers, with the
+ * real retry timings (every 5 s, give up after 60 s): a source refusing our password fails the
+ * task at once with the Redis error text and never says "Connected".
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { client, waitFor, type Client } from '../helpers/client.js';
+import { startService, type Service } from '../helpers/service.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { createRunningInstance } from '../helpers/instance.js';
+
+const P = '{p}';
+let svc: Service;
+let admin: Client;
+let source: TestRedis;
+let targetId: string;
+
+const statusOf = async (id: string) => (await admin.get(`/v2/${P}/migration-task/${id}`)).body.status as string;
+const logsOf = async (id: string) => (await admin.get(`/v2/${P}/migration-task/${id}/logs`, { query: { limit: '100' } })).body.migration_logs as any[];
+
+/** A configured migration from `source` (an addrs body) into the target instance. */
+async function migrate(name: string, sourceBody: Record<string, string>): Promise<string> {
+  const id = (await admin.post(`/v2/${P}/migration/instance`, { name, vpc_id: 'v', subnet_id: 's', security_group_id: 'g' })).body.instance_id;
+  const r = await admin.post(`/v2/${P}/migration/${id}/task`, {
+    migration_method: 'full_amount_migration', source_instance: sourceBody, target_instance: { id: targetId },
+  });
+  assert.equal(r.status, 200, r.text);
+  return id;
+}
+
+before(async () => {
+  svc = await startService();
+  admin = client(svc.url, svc.admin);
+  source = await startRedis('Src#Pass1234');
+  targetId = (await createRunningInstance(admin, 'failures-target', 'Tgt#Pass1234')).id;
+});
+
+after(async () => {
+  await svc?.stop();
+  await source?.stop();
+});
+
+test('a source refusing the password: FAILED at once with the WRONGPASS text, no "Connected" log', async () => {
+  const id = await migrate('wrong-password', { addrs: `127.0.0.1:${source.port}`, password: 'Not#The1234' });
+  // Retried as a lost connection, it would stay MIGRATING for 60 s.
+  await waitFor(async () => (await statusOf(id)) === 'FAILED', 10_000, 'FAILED');
+  const logs = await logsOf(id);
+  const errors = logs.filter((l) => l.log_level === 'ERROR');
+  assert.equal(errors.length, 1, JSON.stringify(logs));
+  assert.match(errors[0].message, /WRONGPASS/);
+  assert.ok(!logs.some((l) => /Connected/.test(l.message)), JSON.stringify(logs));
+  assert.ok(!JSON.stringify(logs).includes('Not#The1234'), 'the password was logged');
+});

@@ -38,17 +38,20 @@ const SAVES_IN_FLIGHT = 8;
 const SAVE_EVERY_MS = 250;
 
 /**
- * Connects with a generous command timeout (a DUMP of a big key takes a while) and checks AUTH.
- * A failed connect() only says "Connection is closed.": the cause (WRONGPASS, ECONNREFUSED…)
- * comes as an 'error' event, and it is what decides between failing at once and retrying, and
- * what the log shows.
+ * Connects with a generous command timeout (a DUMP of a big key takes a while) and checks AUTH;
+ * `signal` gives up the attempt (a stop must not wait out a connect timeout). A failed connect()
+ * only says "Connection is closed.": the cause (WRONGPASS, ECONNREFUSED…) comes as an 'error'
+ * event, and it is what decides between failing at once and retrying, and what the log shows.
  */
-export async function open(t: RedisTarget, what: string): Promise<Redis> {
+export async function open(t: RedisTarget, what: string, signal?: AbortSignal): Promise<Redis> {
   const r = await connectRedis(t, { timeoutMs: 15_000 });
   let cause: unknown = null;
   const onError = (e: unknown) => { cause ??= e; };
+  const giveUp = () => r.disconnect();
   r.on('error', onError);
+  signal?.addEventListener('abort', giveUp, { once: true });
   try {
+    if (signal?.aborted) throw new Interrupted('stopped before connecting');
     await r.connect();
     await r.ping();
   } catch (e) {
@@ -56,6 +59,7 @@ export async function open(t: RedisTarget, what: string): Promise<Redis> {
     throw asMigrationError(cause ?? e, `${what} ${t.host}:${t.port}`);
   } finally {
     r.off('error', onError);
+    signal?.removeEventListener('abort', giveUp);
   }
   return r;
 }

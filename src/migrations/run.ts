@@ -87,56 +87,97 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
     };
   };
 
+  /** Sleeps `ms`, less if `signal` fires (or has); its listener goes with it (a run sleeps thousands of times). */
   const sleep = (ms: number, signal: AbortSignal) =>
     new Promise<void>((res) => {
-      const t = setTimeout(res, ms);
-      signal.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true });
+      if (signal.aborted) return res();
+      const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); res(); };
+      const t = setTimeout(done, ms);
+      signal.addEventListener('abort', done, { once: true });
     });
+
+  /**
+   * A stop, watched while the full copy may be waiting (connecting, between retries, throttled):
+   * `signal` fires on a stop or on the run's own interruption, so such waits end at once;
+   * `stopped()` tells a stop apart. The record is read every POLL_MS until `end()`.
+   */
+  const watchStop = (ctx: HookContext<RunState>) => {
+    const ac = new AbortController();
+    let stopped = false;
+    let live = true;
+    const interrupt = () => ac.abort();
+    ctx.signal.addEventListener('abort', interrupt, { once: true });
+    void (async () => {
+      while (live && !ac.signal.aborted) {
+        const m = await d.store.migrations.getMigrationById(ctx.task.instanceId).catch(() => undefined);
+        // Deleted counts as a stop, as in stopWatcher; a failed read is asked again.
+        if (m === null || m?.stopRequest === 'stop') {
+          stopped = true;
+          ac.abort();
+        } else await sleep(POLL_MS, ac.signal);
+      }
+    })();
+    return {
+      signal: ac.signal,
+      stopped: () => stopped,
+      end: () => {
+        live = false;
+        ctx.signal.removeEventListener('abort', interrupt);
+        ac.abort();
+      },
+    };
+  };
 
   /**
    * Full copy from source to target. A Redis refusal (WRONGPASS, NOAUTH…) fails the run at once
    * (§4.2); a source or target that cannot be reached, or a link lost mid-copy, is retried every
-   * 5 s for up to 60 s, an ERROR with the error text per attempt.
+   * 5 s for up to 60 s, an ERROR with the error text per attempt. A stop ends any of it at once.
    * `announce`: log the "Connected" INFO on the first real connection (not again on a resume).
    */
   async function copyOnline(ctx: StepContext<RunState>, m: MigrationRecord, announce: boolean): Promise<CopyProgress> {
     let progress = m.progress;
     let failingSince: number | null = null;
-    const stop = stopWatcher(ctx);
-    for (;;) {
-      let src: Redis | null = null;
-      let dst: Redis | null = null;
-      try {
-        src = await open(await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword), 'source');
-        dst = await open(await endpointTarget(d, m.settings.target!, m.secrets.targetPassword), 'target');
-        if (failingSince !== null) await log(m, 'INFO', 'reconnected', 'Reconnected; the full copy goes on from where it was.');
-        else if (announce) await log(m, 'INFO', 'started', 'Connected; full copy started.');
-        announce = false;
-        failingSince = null;
-        return await fullCopy(src, dst, progress, {
-          signal: ctx.signal,
-          beforeEffect: () => ctx.assertOwned(),
-          stopRequested: async () => (await stop()) === 'stop',
-          saveProgress: async (p) => {
-            await save(ctx, { progress: p });
-            progress = p;
-          },
-          bytesPerSecond: m.bandwidthLimitMb ? m.bandwidthLimitMb * 1024 * 1024 : null,
-        });
-      } catch (e) {
-        if (e instanceof LeaseLost || e instanceof Interrupted || e instanceof StepFailure || ctx.signal.aborted) throw e;
-        if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
-        failingSince ??= Date.now();
-        const msg = (e as Error).message;
-        if (Date.now() - failingSince >= GIVE_UP_AFTER_MS) {
-          throw new StepFailure('DCS.5000', `Gave up after ${Math.round(GIVE_UP_AFTER_MS / 1000)} s without a connection: ${msg}`);
+    const stop = watchStop(ctx);
+    try {
+      for (;;) {
+        let src: Redis | null = null;
+        let dst: Redis | null = null;
+        try {
+          src = await open(await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword), 'source', stop.signal);
+          dst = await open(await endpointTarget(d, m.settings.target!, m.secrets.targetPassword), 'target', stop.signal);
+          if (failingSince !== null) await log(m, 'INFO', 'reconnected', 'Reconnected; the full copy goes on from where it was.');
+          else if (announce) await log(m, 'INFO', 'started', 'Connected; full copy started.');
+          announce = false;
+          failingSince = null;
+          return await fullCopy(src, dst, progress, {
+            signal: ctx.signal,
+            beforeEffect: () => ctx.assertOwned(),
+            stopRequested: async () => stop.stopped(),
+            saveProgress: async (p) => {
+              await save(ctx, { progress: p });
+              progress = p;
+            },
+            bytesPerSecond: m.bandwidthLimitMb ? m.bandwidthLimitMb * 1024 * 1024 : null,
+          });
+        } catch (e) {
+          if (e instanceof LeaseLost || e instanceof Interrupted || e instanceof StepFailure || ctx.signal.aborted) throw e;
+          if (stop.stopped()) return progress; // the attempt was given up for the stop
+          if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
+          failingSince ??= Date.now();
+          const msg = (e as Error).message;
+          if (Date.now() - failingSince >= GIVE_UP_AFTER_MS) {
+            throw new StepFailure('DCS.5000', `Gave up after ${Math.round(GIVE_UP_AFTER_MS / 1000)} s without a connection: ${msg}`);
+          }
+          await log(m, 'ERROR', 'connection_lost', `${msg}; retrying in ${Math.round(RETRY_EVERY_MS / 1000)} s`);
+          await sleep(RETRY_EVERY_MS, stop.signal);
+          if (stop.stopped()) return progress;
+        } finally {
+          src?.disconnect();
+          dst?.disconnect();
         }
-        await log(m, 'ERROR', 'connection_lost', `${msg}; retrying in ${Math.round(RETRY_EVERY_MS / 1000)} s`);
-        await sleep(RETRY_EVERY_MS, ctx.signal);
-      } finally {
-        src?.disconnect();
-        dst?.disconnect();
       }
+    } finally {
+      stop.end();
     }
   }
 

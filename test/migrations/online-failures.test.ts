@@ -1,13 +1,14 @@
 /**
  * An online migration that cannot connect, through the API against real redis-servers, with the
  * real retry timings (every 5 s, give up after 60 s): a source refusing our password fails the
- * task at once with the Redis error text and never says "Connected".
+ * task at once with the Redis error text and never says "Connected"; a source nobody listens on
+ * is retried, each ERROR carrying ECONNREFUSED, and a stop meanwhile settles TERMINATED within 5 s.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
 import { createRunningInstance } from '../helpers/instance.js';
 
 const P = '{p}';
@@ -51,4 +52,15 @@ test('a source refusing the password: FAILED at once with the WRONGPASS text, no
   assert.match(errors[0].message, /WRONGPASS/);
   assert.ok(!logs.some((l) => /Connected/.test(l.message)), JSON.stringify(logs));
   assert.ok(!JSON.stringify(logs).includes('Not#The1234'), 'the password was logged');
+});
+
+test('a source nobody listens on: retried with ECONNREFUSED in each ERROR; a stop settles TERMINATED within 5 s', async () => {
+  const id = await migrate('unreachable', { addrs: `127.0.0.1:${await freePort()}` });
+  const first = await waitFor(async () => (await logsOf(id)).find((l) => l.log_level === 'ERROR'), 10_000, 'a first failed attempt');
+  assert.match(first.message, /ECONNREFUSED.*retrying in 5 s/);
+  assert.equal(await statusOf(id), 'MIGRATING');
+  const stop = await admin.post(`/v2/${P}/migration-task/${id}/stop`, undefined);
+  assert.equal(stop.status, 200, stop.text);
+  await waitFor(async () => (await statusOf(id)) === 'TERMINATED', 5000, 'TERMINATED within 5 s');
+  assert.ok(!(await logsOf(id)).some((l) => /Connected/.test(l.message)), 'never connected');
 });

@@ -58,15 +58,18 @@ function pack(dumped: Dumped[]): Buffer {
  */
 const SCRIPT_ARG_BYTES = 32 * 1024 * 1024;
 
-function slices(b: Buffer, bytes: number): Buffer[] {
-  if (b.length <= bytes) return [b];
-  const out: Buffer[] = [];
+/** `b` cut into batches of whole keys of about `bytes` each (one key at least); none when it holds no key. */
+export function split(b: Batch, bytes: number): Batch[] {
+  const out: Batch[] = [];
   let start = 0;
-  for (let i = 0; i < b.length;) {
-    i += HEADER + b.readUInt32BE(i) + b.readUInt32BE(i + 4);
-    if (i - start >= bytes || i >= b.length) {
-      out.push(b.subarray(start, i));
+  let keys = 0;
+  for (let i = 0; i < b.packed.length;) {
+    i += HEADER + b.packed.readUInt32BE(i) + b.packed.readUInt32BE(i + 4);
+    keys++;
+    if (i - start >= bytes || i >= b.packed.length) {
+      out.push({ cursor: b.cursor, keys, packed: b.packed.subarray(start, i) });
       start = i;
+      keys = 0;
     }
   }
   return out;
@@ -117,7 +120,7 @@ export class BatchTarget {
     if (b.keys === 0) return;
     if (this.scripted) {
       try {
-        for (const part of slices(b.packed, SCRIPT_ARG_BYTES)) await this.dst.callBuffer('EVAL', RESTORE_SCRIPT, '0', part);
+        for (const part of split(b, SCRIPT_ARG_BYTES)) await this.dst.callBuffer('EVAL', RESTORE_SCRIPT, '0', part.packed);
         return;
       } catch (e) {
         if (!SCRIPTS_REFUSED.test((e as Error).message)) throw asMigrationError(e, 'target');

@@ -12,7 +12,7 @@ import { connectRedis, type RedisTarget } from '../redis/commands.js';
 import type { CopyProgress } from './records.js';
 
 import { Interrupted, asMigrationError } from './errors.js';
-import { BatchSource, BatchTarget, type Batch } from './batch.js';
+import { BatchSource, BatchTarget, split, type Batch } from './batch.js';
 
 export { RedisRefused, Interrupted, asMigrationError } from './errors.js';
 
@@ -113,6 +113,12 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
     saving.at(-1)!.catch(() => {}); // reported when awaited, in order
     if (saving.length > SAVES_IN_FLIGHT) await saving.shift();
   };
+  /** A stop: what was copied is saved, and that is where the copy ends. */
+  const halt = async () => {
+    if (saved !== p) await save();
+    await Promise.all(saving);
+    return p;
+  };
   for (const { db } of dbs) {
     if (db < p.db) continue;
     await src.select(db);
@@ -120,22 +126,20 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
     const batches = readAhead(source, db === p.db ? p.cursor : '0');
     for (;;) {
       if (h.signal.aborted) throw new Interrupted('interrupted');
-      if (await h.stopRequested()) {
-        if (saved !== p) await save();
-        await Promise.all(saving);
-        return p;
-      }
+      if (await h.stopRequested()) return halt();
       const batch = await batches.next();
       const { cursor } = batch;
-      if (batch.keys) {
+      // Throttled, a page goes in pieces of a tenth of a second's bytes, each waited for: a
+      // page's worth of waiting at once (seconds at a low limit) kept a stop waiting as long.
+      // A stop between pieces keeps the page's cursor: a resume redoes the page, REPLACE-ing.
+      for (const piece of h.bytesPerSecond ? split(batch, h.bytesPerSecond / 10) : [batch]) {
         if (h.bytesPerSecond) {
-          bytes += batch.packed.length;
-          const due = started + (bytes / h.bytesPerSecond) * 1000;
-          if (due > Date.now()) await new Promise((res) => setTimeout(res, due - Date.now()));
+          bytes += piece.packed.length;
+          if (await throttled(started + (bytes / h.bytesPerSecond) * 1000, h)) return halt();
         }
         h.beforeEffect();
-        await target.write(batch);
-        p = { ...p, copied: p.copied + batch.keys };
+        await target.write(piece);
+        p = { ...p, copied: p.copied + piece.keys };
       }
       p = cursor === '0' ? { ...p, db: db + 1, cursor: '0' } : { ...p, db, cursor };
       if (cursor === '0' || Date.now() - savedAt >= SAVE_EVERY_MS) await save();
@@ -144,6 +148,24 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
   }
   await Promise.all(saving);
   return { ...p, done: true };
+}
+
+/** How often a throttled copy asks for a stop while it waits. */
+const STOP_CHECK_MS = 100;
+
+/** Waits until `due` (the bandwidth limit), asking for a stop meanwhile: true when one came. */
+async function throttled(due: number, h: CopyHooks): Promise<boolean> {
+  for (;;) {
+    if (h.signal.aborted) throw new Interrupted('interrupted');
+    if (await h.stopRequested()) return true;
+    const left = due - Date.now();
+    if (left <= 0) return false;
+    await new Promise<void>((res) => {
+      const t = setTimeout(done, Math.min(left, STOP_CHECK_MS));
+      function done() { clearTimeout(t); h.signal.removeEventListener('abort', done); res(); }
+      h.signal.addEventListener('abort', done, { once: true });
+    });
+  }
 }
 
 /** How many batches the source side may read ahead of the target side. */

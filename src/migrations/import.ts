@@ -5,6 +5,7 @@
  * interrupted import starts its files over (RESTORE … REPLACE makes that harmless).
  */
 import { spawn } from 'node:child_process';
+import type { Redis } from 'ioredis';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -46,11 +47,16 @@ export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: Migrati
   let copied = 0;
   for (const filePath of files) {
     const file = path.basename(filePath);
+    // Everything from the scratch directory on is inside the try: a file Redis cannot load, a
+    // target that refuses us, a stop or a lost lease left the server running or its copy behind.
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'dcs-import-'));
-    const child = await loadRdb(d.redisServer, filePath, scratch, file);
-    const src = await open({ host: '127.0.0.1', port: child.port, password: null }, `file ${file}`);
-    const dst = await open(dstTarget, 'target');
+    let child: TempServer | null = null;
+    let src: Redis | null = null;
+    let dst: Redis | null = null;
     try {
+      child = await loadRdb(d.redisServer, filePath, scratch, file);
+      src = await open({ host: '127.0.0.1', port: child.port, password: null }, `file ${file}`);
+      dst = await open(dstTarget, 'target');
       const total = (await keyspace(src)).reduce((a, x) => a + x.keys, 0);
       const end = await fullCopy(src, dst, { ...NO_PROGRESS, total }, {
         signal: ctx.signal, beforeEffect: () => ctx.assertOwned(), stopRequested: async () => false, bytesPerSecond: null,
@@ -61,24 +67,34 @@ export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: Migrati
       if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
       throw e;
     } finally {
-      src.disconnect();
-      dst.disconnect();
-      child.stop();
+      src?.disconnect();
+      dst?.disconnect();
+      await child?.stop();
       fs.rmSync(scratch, { recursive: true, force: true });
     }
   }
   return { db: 0, cursor: '0', copied, total: copied, done: true };
 }
 
+interface TempServer {
+  port: number;
+  /** Kills the server; resolves once it has exited, so its directory can go. */
+  stop(): Promise<void>;
+}
+
 /** Starts a throwaway redis-server that loads `file` as its RDB; refuses a file Redis cannot load. */
-async function loadRdb(redisServer: string, file: string, scratch: string, name: string): Promise<{ port: number; stop(): void }> {
+async function loadRdb(redisServer: string, file: string, scratch: string, name: string): Promise<TempServer> {
   if (!fs.existsSync(file)) throw new StepFailure('DCS.5000', `File ${name} is no longer in its bucket.`);
   fs.copyFileSync(file, path.join(scratch, 'dump.rdb'));
   const port = await findFreePort();
   const child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--dir', scratch, '--dbfilename', 'dump.rdb',
     '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
-  const stop = () => { if (child.exitCode === null) child.kill('SIGKILL'); };
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  // A server that could not be spawned gives 'error' and maybe no 'exit': either ends it.
+  const exited = new Promise<void>((res) => { child.once('exit', () => res()); child.once('error', () => res()); });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+  };
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) break;
     try {
@@ -91,6 +107,6 @@ async function loadRdb(redisServer: string, file: string, scratch: string, name:
     }
     await Promise.race([exited, new Promise((res) => setTimeout(res, 100))]);
   }
-  stop();
+  await stop();
   throw new StepFailure('DCS.5000', `File ${name} is not an RDB file Redis can load.`);
 }

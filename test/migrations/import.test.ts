@@ -1,0 +1,92 @@
+/**
+ * Imports that do not finish, through the API against real redis-servers: a target refusing the
+ * password fails with the Redis error text, a file Redis cannot load fails; each leaves no
+ * temporary redis-server running and no scratch directory behind (the service gets its own TMPDIR
+ * to look in).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { client, waitFor, type Client } from '../helpers/client.js';
+import { startService, tempDir, type Service } from '../helpers/service.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { createRunningInstance } from '../helpers/instance.js';
+
+const P = '{p}';
+const tmp = tempDir('dcs-import-tmp-');
+let svc: Service;
+let admin: Client;
+let source: TestRedis;
+let targetId: string;
+
+const show = async (id: string) => (await admin.get(`/v2/${P}/migration-task/${id}`)).body;
+const logsOf = async (id: string) => (await admin.get(`/v2/${P}/migration-task/${id}/logs`, { query: { limit: '100' } })).body.migration_logs as any[];
+const ended = (id: string) => waitFor(async () => { const m = await show(id); return ['SUCCESS', 'FAILED', 'TERMINATED'].includes(m.status) && m; }, 30_000, `${id} to end`);
+
+/**
+ * Scratch directories in the service's TMPDIR, and processes working in one: a redis-server runs
+ * in its --dir (its command line is rewritten to `redis-server host:port`, so it tells nothing).
+ */
+function leftovers(): string[] {
+  return [...fs.readdirSync(tmp), ...serversLeft().map((pid) => `process ${pid}`)];
+}
+
+function serversLeft(): number[] {
+  return fs.readdirSync('/proc').filter((pid) => {
+    try {
+      return /^\d+$/.test(pid) && fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(tmp);
+    } catch {
+      return false; // exited meanwhile, or not ours
+    }
+  }).map(Number);
+}
+
+/** Starts an import of bucket file `file` into the target; `extra` overrides the body's fields. */
+async function importFile(name: string, file: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await admin.post(`/v2/${P}/migration-task`, {
+    task_name: name, migration_type: 'backupfile_import', migration_method: 'full_amount_migration',
+    backup_files: { file_source: 'self_build_obs', bucket_name: 'b', files: [{ file_name: file }] }, target_instance: { id: targetId }, ...extra,
+  });
+  assert.equal(r.status, 200, r.text);
+  return r.body.id;
+}
+
+before(async () => {
+  svc = await startService({ env: { TMPDIR: tmp } });
+  admin = client(svc.url, svc.admin);
+  targetId = (await createRunningInstance(admin, 'import-target', 'Tgt#Pass1234')).id;
+  // 80 random values of 100 KB.
+  source = await startRedis();
+  const a = source.client();
+  for (let i = 0; i < 80; i++) await a.set(`big:${i}`, randomBytes(100 * 1024));
+  await a.save();
+  const bucket = path.join(svc.dataDir, 'obs', 'b');
+  fs.mkdirSync(bucket, { recursive: true });
+  fs.copyFileSync(path.join((await a.config('GET', 'dir'))[1] as string, 'dump.rdb'), path.join(bucket, 'big.rdb'));
+  fs.writeFileSync(path.join(bucket, 'junk.rdb'), 'not an rdb file');
+  a.disconnect();
+});
+
+after(async () => {
+  await svc?.stop();
+  await source?.stop();
+  for (const pid of serversLeft()) process.kill(pid, 'SIGKILL'); // what a failing run leaked
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+test('a target refusing the password: FAILED with the WRONGPASS text; the temporary server and its copy are gone', async () => {
+  const id = await importFile('wrong-target-password', 'big.rdb', { target_instance: { id: targetId, password: 'Not#The1234' } });
+  assert.equal((await ended(id)).status, 'FAILED');
+  const error = (await logsOf(id)).find((l) => l.log_level === 'ERROR');
+  assert.match(error.message, /WRONGPASS/);
+  assert.deepEqual(leftovers(), []);
+});
+
+test('a file Redis cannot load: FAILED; its scratch directory is gone', async () => {
+  const id = await importFile('junk', 'junk.rdb');
+  assert.equal((await ended(id)).status, 'FAILED');
+  assert.match((await logsOf(id)).find((l) => l.log_level === 'ERROR').message, /not an RDB file/);
+  assert.deepEqual(leftovers(), []);
+});

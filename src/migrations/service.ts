@@ -125,6 +125,9 @@ export class MigrationService {
     const bandwidth = bandwidthOf(b.bandwidth_limit_mb);
     const m = await this.mustGet(projectId, id);
     await this.instancesMustExist(projectId, ends);
+    // Only an online migration has a source to configure: an import given one re-ran as a hybrid
+    // of both. Refused where the status is checked, as batch-restart refuses imports (§4.5).
+    if (m.migrationType !== 'online_migration') throw Errors.migrationState(m.status, 'an import cannot be configured; only an online migration can.');
     const settings: MigrationSettings = { ...m.settings, source: ends.source, target: ends.target };
     return this.start(projectId, m, {
       migrationMethod: b.migration_method, resumeMode: b.resume_mode ?? 'auto', bandwidthLimitMb: bandwidth, settings,

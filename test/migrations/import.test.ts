@@ -2,7 +2,7 @@
  * Imports that do not finish, through the API against real redis-servers: a target refusing the
  * password fails with the Redis error text, a file Redis cannot load fails; each leaves no
  * temporary redis-server running and no scratch directory behind (the service gets its own TMPDIR
- * to look in).
+ * to look in). An import cannot be configured as an online migration.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -89,4 +89,15 @@ test('a file Redis cannot load: FAILED; its scratch directory is gone', async ()
   assert.equal((await ended(id)).status, 'FAILED');
   assert.match((await logsOf(id)).find((l) => l.log_level === 'ERROR').message, /not an RDB file/);
   assert.deepEqual(leftovers(), []);
+});
+
+test('configuring an import is refused with DCS.4026 and changes nothing', async () => {
+  const id = await importFile('not-online', 'junk.rdb');
+  const before = await ended(id);
+  const r = await admin.post(`/v2/${P}/migration/${id}/task`, {
+    migration_method: 'full_amount_migration', source_instance: { addrs: `127.0.0.1:${source.port}` }, target_instance: { id: targetId },
+  });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error_code, 'DCS.4026');
+  assert.deepEqual(await show(id), before);
 });

@@ -1,8 +1,9 @@
 /**
  * Offline import (automation.md §4.3, §4.7): each RDB file, in order, is loaded by a temporary
  * redis-server on loopback (free port, scratch directory, no persistence) and copied to the
- * target like an online full copy; then the server is stopped and its directory removed. An
- * interrupted import starts its files over (RESTORE … REPLACE makes that harmless).
+ * target like an online full copy (bandwidth limit and stop included); then the server is stopped
+ * and its directory removed. An interrupted import starts its files over (RESTORE … REPLACE makes
+ * that harmless).
  */
 import { spawn } from 'node:child_process';
 import type { Redis } from 'ioredis';
@@ -16,7 +17,7 @@ import type { InstanceRecord } from '../instances/records.js';
 import type { Store } from '../store/types.js';
 import type { CopyProgress, MigrationRecord } from './records.js';
 import { NO_PROGRESS } from './records.js';
-import { RedisRefused, fullCopy, keyspace, open } from './copier.js';
+import { RedisRefused, fullCopy, keyspace, open, type CopyHooks } from './copier.js';
 
 export interface ImportDeps {
   /** `<data>/obs/<bucket>/<file>` is where self_build_obs files are found (the local stand-in for OBS). */
@@ -39,7 +40,11 @@ export function importFilePaths(m: Pick<MigrationRecord, 'settings'>): string[] 
   return Array.isArray(b.paths) ? (b.paths as string[]) : [];
 }
 
-export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: MigrationRecord, save: (p: CopyProgress) => Promise<void>): Promise<CopyProgress> {
+/** What the run gives an import: where progress goes, whether a stop came, the bandwidth limit. */
+export type ImportHooks = Pick<CopyHooks, 'saveProgress' | 'stopRequested' | 'bytesPerSecond'>;
+
+/** Imports every file in order; returns the progress, `done` unless a stop came first. */
+export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: MigrationRecord, h: ImportHooks): Promise<CopyProgress> {
   const files = importFilePaths(m);
   const target = m.settings.target?.instanceId ? await d.store.getInstanceById(m.settings.target.instanceId) : null;
   if (!target) throw new StepFailure('DCS.5000', 'The target instance no longer exists.');
@@ -59,10 +64,11 @@ export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: Migrati
       dst = await open(dstTarget, 'target');
       const total = (await keyspace(src)).reduce((a, x) => a + x.keys, 0);
       const end = await fullCopy(src, dst, { ...NO_PROGRESS, total }, {
-        signal: ctx.signal, beforeEffect: () => ctx.assertOwned(), stopRequested: async () => false, bytesPerSecond: null,
-        saveProgress: async (p) => save({ ...p, copied: copied + p.copied, done: false }),
+        signal: ctx.signal, beforeEffect: () => ctx.assertOwned(), stopRequested: h.stopRequested, bytesPerSecond: h.bytesPerSecond,
+        saveProgress: async (p) => h.saveProgress({ ...p, copied: copied + p.copied, done: false }),
       });
       copied += end.copied;
+      if (!end.done) return { ...end, copied }; // stopped: the progress fullCopy saved last
     } catch (e) {
       if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
       throw e;

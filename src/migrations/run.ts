@@ -59,6 +59,9 @@ export function parseAddrs(addrs: string): { host: string; port: number } {
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 
+/** `bandwidth_limit_mb` in bytes per second, or null for no limit. */
+const bandwidthOf = (m: MigrationRecord) => (m.bandwidthLimitMb ? m.bandwidthLimitMb * 1024 * 1024 : null);
+
 export function migrationRun(d: RunDeps): Operation<RunState> {
   const log = async (m: MigrationRecord | string, level: 'INFO' | 'ERROR', code: string, message: string) =>
     d.store.migrations.appendLog(typeof m === 'string' ? m : m.id, level, code, message, Date.now());
@@ -157,7 +160,7 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
               await save(ctx, { progress: p });
               progress = p;
             },
-            bytesPerSecond: m.bandwidthLimitMb ? m.bandwidthLimitMb * 1024 * 1024 : null,
+            bytesPerSecond: bandwidthOf(m),
           });
         } catch (e) {
           if (e instanceof LeaseLost || e instanceof Interrupted || e instanceof StepFailure || ctx.signal.aborted) throw e;
@@ -176,6 +179,18 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
           dst?.disconnect();
         }
       }
+    } finally {
+      stop.end();
+    }
+  }
+
+  /** The import of the files, ended early by a stop. */
+  async function importAll(ctx: StepContext<RunState>, m: MigrationRecord): Promise<CopyProgress> {
+    const stop = watchStop(ctx);
+    try {
+      return await importFiles(d, ctx, m, {
+        saveProgress: (p) => save(ctx, { progress: p }), stopRequested: async () => stop.stopped(), bytesPerSecond: bandwidthOf(m),
+      });
     } finally {
       stop.end();
     }
@@ -266,9 +281,7 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
             // An online copy says "Connected" once it is (copyOnline); an import starts here.
             if (m.migrationType === 'backupfile_import') await log(m, 'INFO', 'started', 'Import started.');
           }
-          const end = m.migrationType === 'backupfile_import'
-            ? await importFiles(d, ctx, m, (p) => save(ctx, { progress: p }))
-            : await copyOnline(ctx, m, !resumed);
+          const end = m.migrationType === 'backupfile_import' ? await importAll(ctx, m) : await copyOnline(ctx, m, !resumed);
           if (end.done) {
             await save(ctx, { progress: end });
             await log(m, 'INFO', 'copied', `Full copy finished: ${end.copied} keys copied.`);

@@ -1,6 +1,7 @@
 /**
  * Imports that do not finish, through the API against real redis-servers: a target refusing the
- * password fails with the Redis error text, a file Redis cannot load fails; each leaves no
+ * password fails with the Redis error text, a file Redis cannot load fails, a stop settles within
+ * 5 s (an import honours bandwidth_limit_mb, which makes it slow enough to stop); each leaves no
  * temporary redis-server running and no scratch directory behind (the service gets its own TMPDIR
  * to look in). An import cannot be configured as an online migration.
  */
@@ -11,7 +12,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, tempDir, type Service } from '../helpers/service.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { onRedis, startRedis, type TestRedis } from '../helpers/redis.js';
 import { createRunningInstance } from '../helpers/instance.js';
 
 const P = '{p}';
@@ -20,6 +21,7 @@ let svc: Service;
 let admin: Client;
 let source: TestRedis;
 let targetId: string;
+let targetPort: number;
 
 const show = async (id: string) => (await admin.get(`/v2/${P}/migration-task/${id}`)).body;
 const logsOf = async (id: string) => (await admin.get(`/v2/${P}/migration-task/${id}/logs`, { query: { limit: '100' } })).body.migration_logs as any[];
@@ -56,8 +58,8 @@ async function importFile(name: string, file: string, extra: Record<string, unkn
 before(async () => {
   svc = await startService({ env: { TMPDIR: tmp } });
   admin = client(svc.url, svc.admin);
-  targetId = (await createRunningInstance(admin, 'import-target', 'Tgt#Pass1234')).id;
-  // 80 random values of 100 KB.
+  ({ id: targetId, port: targetPort } = await createRunningInstance(admin, 'import-target', 'Tgt#Pass1234'));
+  // 80 random values of 100 KB: 8 MB, 8 s of copying at 1 MB/s.
   source = await startRedis();
   const a = source.client();
   for (let i = 0; i < 80; i++) await a.set(`big:${i}`, randomBytes(100 * 1024));
@@ -100,4 +102,17 @@ test('configuring an import is refused with DCS.4026 and changes nothing', async
   assert.equal(r.status, 400, r.text);
   assert.equal(r.body.error_code, 'DCS.4026');
   assert.deepEqual(await show(id), before);
+});
+
+test('a stop halts a throttled import within 5 s, keeping what it copied; the temporary server and its copy are gone', async () => {
+  const keys = () => onRedis(targetPort, 'Tgt#Pass1234', (r) => r.dbsize());
+  await onRedis(targetPort, 'Tgt#Pass1234', (r) => r.flushall());
+  const id = await importFile('stopped', 'big.rdb', { bandwidth_limit_mb: '1' });
+  await waitFor(async () => (await keys()) > 0, 10_000, 'the first keys on the target');
+  const stop = await admin.post(`/v2/${P}/migration-task/${id}/stop`, undefined);
+  assert.equal(stop.status, 200, stop.text);
+  await waitFor(async () => (await show(id)).status === 'TERMINATED', 5000, 'TERMINATED within 5 s');
+  const copied = await keys();
+  assert.ok(copied > 0 && copied < 80, `${copied} of 80 keys copied`);
+  assert.deepEqual(leftovers(), []);
 });

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { StoreUnavailable, type Store } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
 import { LeaseLost, StepFailure, type HookContext, type Operation, type StepContext } from './operation.js';
+import { waitOrAbort } from './wait.js';
 
 export interface EngineOptions {
   store: Store;
@@ -211,7 +212,7 @@ export class TaskEngine {
         const begin = Date.now();
         if (!(await store.updateStep(task.id, owner, step.name, { status: 'EXECUTING', beginAt: begin, endAt: null, errorCode: null }, begin))) return;
         // The demonstration delay ends with the lease or the service: a stop does not wait it out.
-        if (this.o.stepDelayMs && !(await delay(this.o.stepDelayMs, r.abort.signal))) return;
+        if (this.o.stepDelayMs && !(await waitOrAbort(this.o.stepDelayMs, r.abort.signal))) return;
         const stepAbort = new AbortController();
         const onAbort = () => stepAbort.abort();
         r.abort.signal.addEventListener('abort', onAbort);
@@ -295,21 +296,6 @@ export class TaskEngine {
       log.error({ err }, 'recording the failure failed');
     }
   }
-}
-
-/** Waits `ms`; false when `signal` aborted it first. */
-function delay(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const done = (ok: boolean) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      resolve(ok);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    signal.addEventListener('abort', onAbort);
-  });
 }
 
 /** How many tasks one claim takes at most. */

@@ -9,6 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { connectRedis, type RedisTarget } from '../redis/commands.js';
+import { waitOrAbort } from '../engine/wait.js';
 import type { CopyProgress } from './records.js';
 
 import { Interrupted, asMigrationError } from './errors.js';
@@ -160,11 +161,7 @@ async function throttled(due: number, h: CopyHooks): Promise<boolean> {
     if (await h.stopRequested()) return true;
     const left = due - Date.now();
     if (left <= 0) return false;
-    await new Promise<void>((res) => {
-      const t = setTimeout(done, Math.min(left, STOP_CHECK_MS));
-      function done() { clearTimeout(t); h.signal.removeEventListener('abort', done); res(); }
-      h.signal.addEventListener('abort', done, { once: true });
-    });
+    await waitOrAbort(Math.min(left, STOP_CHECK_MS), h.signal);
   }
 }
 

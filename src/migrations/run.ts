@@ -10,6 +10,7 @@
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { LeaseLost, StepFailure, type HookContext, type Operation, type StepContext } from '../engine/operation.js';
+import { waitOrAbort } from '../engine/wait.js';
 import type { Store } from '../store/types.js';
 import type { RedisTarget } from '../redis/commands.js';
 import type { InstanceRecord } from '../instances/records.js';
@@ -76,53 +77,30 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
     if (!(await d.store.migrations.updateAsRun({ ...ctx.fence, now: Date.now() }, ctx.task.instanceId, patch))) throw new LeaseLost();
   };
 
-  /** Reads the record at most every POLL_MS: has a stop (or, with `sync`, a sync-stop) been asked for? */
-  const stopWatcher = (ctx: HookContext<RunState>) => {
-    let at = 0;
-    let last: MigrationRecord['stopRequest'] = null;
-    return async (): Promise<MigrationRecord['stopRequest']> => {
-      if (Date.now() - at >= POLL_MS) {
-        at = Date.now();
-        const m = await d.store.migrations.getMigrationById(ctx.task.instanceId);
-        last = m ? m.stopRequest : 'stop';
-      }
-      return last;
-    };
-  };
-
-  /** Sleeps `ms`, less if `signal` fires (or has); its listener goes with it (a run sleeps thousands of times). */
-  const sleep = (ms: number, signal: AbortSignal) =>
-    new Promise<void>((res) => {
-      if (signal.aborted) return res();
-      const done = () => { clearTimeout(t); signal.removeEventListener('abort', done); res(); };
-      const t = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-    });
-
   /**
-   * A stop, watched while the full copy may be waiting (connecting, between retries, throttled):
-   * `signal` fires on a stop or on the run's own interruption, so such waits end at once;
-   * `stopped()` tells a stop apart. The record is read every POLL_MS until `end()`.
+   * The stop requests of a run, read from the record every POLL_MS until `end()`: `request()` is
+   * the last one seen (a deleted record counts as a stop; a failed read is asked again). `signal`
+   * fires on a stop or on the run's own interruption, so waits (connecting, between retries,
+   * throttled) end at once; `stopped()` tells a stop apart.
    */
   const watchStop = (ctx: HookContext<RunState>) => {
     const ac = new AbortController();
-    let stopped = false;
+    let request: MigrationRecord['stopRequest'] = null;
     let live = true;
     const interrupt = () => ac.abort();
     ctx.signal.addEventListener('abort', interrupt, { once: true });
     void (async () => {
       while (live && !ac.signal.aborted) {
         const m = await d.store.migrations.getMigrationById(ctx.task.instanceId).catch(() => undefined);
-        // Deleted counts as a stop, as in stopWatcher; a failed read is asked again.
-        if (m === null || m?.stopRequest === 'stop') {
-          stopped = true;
-          ac.abort();
-        } else await sleep(POLL_MS, ac.signal);
+        if (m !== undefined) request = m ? m.stopRequest : 'stop';
+        if (request === 'stop') ac.abort();
+        else await waitOrAbort(POLL_MS, ac.signal);
       }
     })();
     return {
       signal: ac.signal,
-      stopped: () => stopped,
+      request: () => request,
+      stopped: () => request === 'stop',
       end: () => {
         live = false;
         ctx.signal.removeEventListener('abort', interrupt);
@@ -172,7 +150,7 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
             throw new StepFailure('DCS.5000', `Gave up after ${Math.round(GIVE_UP_AFTER_MS / 1000)} s without a connection: ${msg}`);
           }
           await log(m, 'ERROR', 'connection_lost', `${msg}; retrying in ${Math.round(RETRY_EVERY_MS / 1000)} s`);
-          await sleep(RETRY_EVERY_MS, stop.signal);
+          await waitOrAbort(RETRY_EVERY_MS, stop.signal);
           if (stop.stopped()) return progress;
         } finally {
           src?.disconnect();
@@ -214,9 +192,10 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
     const dst = await open(dstTarget, 'target');
     const fenced = () => ctx.assertOwned();
     let src: Redis | null = null;
+    let stop: ReturnType<typeof watchStop> | null = null;
     try {
       await attach(dst, srcTarget, fenced).catch((e) => { throw asMigrationError(e, 'target'); });
-      const stop = stopWatcher(ctx);
+      stop = watchStop(ctx);
       let lastUp = Date.now();
       let savedOffset = m.replOffset;
       let syncSince: number | null = null;
@@ -239,7 +218,7 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
           await save(ctx, { replOffset: state.offset });
           savedOffset = state.offset;
         }
-        const request = await stop();
+        const request = stop.request();
         if (request === 'stop') {
           await detach(dst, dstTarget.password, fenced);
           return;
@@ -253,9 +232,10 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
             return;
           }
         }
-        await sleep(POLL_MS, ctx.signal);
+        await waitOrAbort(POLL_MS, ctx.signal);
       }
     } finally {
+      stop?.end();
       dst.disconnect();
       src?.disconnect();
     }

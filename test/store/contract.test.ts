@@ -173,7 +173,8 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.equal(done?.steps[0]?.status, 'FINISH');
     });
 
-    test('a task failed after an interrupted run ends the step that run left EXECUTING', async () => {
+    /** A task whose owner 'a' finished step one and was in step two when 'b' took it over. */
+    const takenOverInStepTwo = async () => {
       const store = await fresh();
       const i = await withInstance(store);
       const t = task(i);
@@ -182,8 +183,13 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.ok(await claimOne(store, 'a', 1000, now));
       assert.ok(await store.updateStep(t.id, 'a', 'one', { status: 'FINISH', beginAt: now, endAt: now }, now));
       assert.ok(await store.updateStep(t.id, 'a', 'two', { status: 'EXECUTING', beginAt: now }, now));
-      // 'a' dies; 'b' takes the task over and gives up on it without running a step.
       assert.ok(await claimOne(store, 'b', 1000, now + 1500));
+      return { store, t, now };
+    };
+
+    test('a task failed after an interrupted run ends the step that run left EXECUTING', async () => {
+      // 'a' died in step two; 'b' gives the task up without running a step.
+      const { store, t, now } = await takenOverInStepTwo();
       assert.ok(await store.finishTask(t.id, 'b', 'FAILED', 'DCS.5000', 'interrupted too often', now + 1600));
       const done = await store.getTask('p1', t.id);
       assert.equal(done?.status, 'FAILED');
@@ -194,16 +200,8 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
     });
 
     test('the last step and the success are recorded together, and not at all by a lost lease', async () => {
-      const store = await fresh();
-      const i = await withInstance(store);
-      const t = task(i);
-      await create(store, t);
-      const now = Date.now();
-      assert.ok(await claimOne(store, 'a', 1000, now));
-      assert.ok(await store.updateStep(t.id, 'a', 'one', { status: 'FINISH', beginAt: now, endAt: now }, now));
-      assert.ok(await store.updateStep(t.id, 'a', 'two', { status: 'EXECUTING', beginAt: now }, now));
       // Taken over: the old owner's combined write changes nothing.
-      assert.ok(await claimOne(store, 'b', 1000, now + 1500));
+      const { store, t, now } = await takenOverInStepTwo();
       assert.equal(await store.finishTask(t.id, 'a', 'SUCCESS', null, null, now + 1600, 'two'), false);
       const still = await store.getTask('p1', t.id);
       assert.equal(still?.status, 'EXECUTING');

@@ -161,7 +161,7 @@ export class DcsTasksClient {
     await this.t.send({ method: 'DELETE', segments: ['instances', instanceId] });
   }
 
-  /** PUT /instances/{id}: name and description at once; a new port starts task UpdatePort. */
+  /** PUT /instances/{id}: name, description, maintenance window, security group at once; a new port starts task UpdatePort. */
   async modifyInstance(instanceId: string, body: ModifyInstanceRequest): Promise<void> {
     await this.t.send({ method: 'PUT', segments: ['instances', instanceId], body });
   }

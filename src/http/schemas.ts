@@ -90,7 +90,7 @@ const BOOL = { type: 'boolean' } as const;
 const INSTANCE_FIELDS = {
   instance_id: STR, name: STR, description: STR, engine: STR, engine_version: STR, spec_code: STR,
   capacity: { type: 'number' }, capacity_minor: STR, max_memory: INT, used_memory: INT,
-  ip: STR, domain_name: STR, readonly_domain_name: STR, port: INT, status: STR,
+  ip: STR, domain_name: STR, readonly_domain_name: STR, port: INT, status: STR, sub_status: STR,
   task: {
     type: ['object', 'null'], description: 'null when idle; the running task when busy',
     required: ['id', 'name', 'status', 'created_at'],
@@ -103,6 +103,7 @@ const INSTANCE_FIELDS = {
   vpc_id: STR, vpc_name: STR, subnet_id: STR, subnet_name: STR, subnet_cidr: STR, security_group_id: STR, security_group_name: STR,
   enterprise_project_id: STR, az_codes: { type: 'array', items: STR },
   tags: { type: 'array', items: complete({ type: 'object', properties: { key: STR, value: STR } } as const) },
+  features: complete({ type: 'object', properties: { support_acl: BOOL, support_transparent_client_ip: BOOL, support_ssl: BOOL, support_audit_log: BOOL } } as const),
   attached: BOOL,
   nodes: {
     type: 'array',

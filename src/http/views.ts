@@ -87,6 +87,8 @@ export function instanceView(s: InstanceState, usedMemoryMb = 0) {
     readonly_domain_name: '',
     port: i.port,
     status: visibleStatus(s),
+    // DCS's sub-status names states this service does not have (SSL or public access being opened…).
+    sub_status: 'normal',
     task: runningTaskView(s.task),
     replica_count: i.managed ? i.nodes.length : 1,
     sharding_count: 1,
@@ -119,6 +121,8 @@ export function instanceView(s: InstanceState, usedMemoryMb = 0) {
     enterprise_project_id: str(e.enterprise_project_id, '0'),
     az_codes: Array.isArray(e.az_codes) ? (e.az_codes as string[]) : [AVAILABILITY_ZONE.code],
     tags: tagsOf(i),
+    // Features: the account routes (Redis ACL users) are served for every instance; SSL, transparent client IP and audit logs are not.
+    features: { support_acl: true, support_transparent_client_ip: false, support_ssl: false, support_audit_log: false },
     attached: !i.managed,
     nodes: i.nodes.map((n) => ({ name: n.name, port: n.port, role: n.role })),
   };

@@ -26,6 +26,13 @@ export function checkCapacity(name: string, gb: number): void {
   if (!(capacityBytes(gb) >= MIB)) throw Errors.badParam(name, `must be at least 1 MiB (${MIB / GB} GB).`);
 }
 
+/** The maintenance window is one setting: its two ends are given together or not at all. */
+export function checkMaintainWindow(begin: unknown, end: unknown): void {
+  if ((begin === undefined) !== (end === undefined)) {
+    throw Errors.badParam(begin === undefined ? 'maintain_begin' : 'maintain_end', 'maintain_begin and maintain_end are set together.');
+  }
+}
+
 type Rule = { kind: 'int'; min: number; max: number } | { kind: 'enum'; values: string[] } | { kind: 'pattern'; re: RegExp; hint: string };
 
 /** Keyed by a user's parameter name: a Map, so "constructor" or "__proto__" find nothing. */

@@ -11,6 +11,9 @@ export const CAPACITY_GB = { type: 'number', exclusiveMinimum: 0, maximum: 1024,
 
 export const PORT = { type: 'integer', minimum: 1024, maximum: 65535 } as const;
 
+/** maintain_begin / maintain_end: a time of day, UTC (ModifyInstanceBody, CreateInstanceBody). */
+export const MAINTAIN_TIME = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$', description: 'HH:mm:ss, UTC' } as const;
+
 /** ENGINE_VERSIONS of rules.ts, as a type. */
 export type EngineVersion = '4.0' | '5.0' | '6.0' | '7.0';
 

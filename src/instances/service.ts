@@ -19,7 +19,7 @@ import type { CreateInstance } from './schemas.js';
 
 export type { CreateInstance };
 import { instanceBackupsDirOf } from '../records/files.js';
-import { checkCapacity, checkPasswordComplexity, describeParameters } from './rules.js';
+import { checkCapacity, checkMaintainWindow, checkPasswordComplexity, describeParameters } from './rules.js';
 import { matchesFilter, runningTaskOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
 import type { Actor } from '../tasks/service.js';
 import { DcsError } from '../errors.js';
@@ -29,6 +29,15 @@ const ECHOED_FIELDS = [
   'vpc_id', 'vpc_name', 'subnet_id', 'subnet_name', 'subnet_cidr', 'security_group_id', 'security_group_name', 'enterprise_project_id',
   'maintain_begin', 'maintain_end', 'access_user', 'tags', 'az_codes',
 ] as const;
+
+/** What PUT …/instances/{id} changes in the record itself (ModifyInstanceBody's fields that need no task). */
+export interface InstanceRecordChange {
+  name?: string;
+  description?: string;
+  maintain_begin?: string;
+  maintain_end?: string;
+  security_group_id?: string;
+}
 
 export class InstanceService {
   constructor(
@@ -140,6 +149,7 @@ export class InstanceService {
 
   async create(projectId: string, b: CreateInstance, creator?: Actor): Promise<InstanceRecord> {
     checkCapacity('capacity', b.capacity);
+    checkMaintainWindow(b.maintain_begin, b.maintain_end);
     if (b.password !== undefined) checkPasswordComplexity(b.password);
     else if (!b.no_password_access && !b.redis_url) {
       throw Errors.badParam('password', 'a password is required unless no_password_access is true.');
@@ -249,11 +259,12 @@ export class InstanceService {
     return results;
   }
 
-  /** Name and description: no task, the record changes at once. */
-  async rename(instance: InstanceRecord, b: { name?: string; description?: string }): Promise<void> {
+  /** Name, description, maintenance window, security group: no task, the record changes at once. */
+  async modify(instance: InstanceRecord, b: InstanceRecordChange): Promise<void> {
     const patch: Partial<InstanceRecord> = {};
     if (b.name !== undefined) patch.name = b.name;
-    if (b.description !== undefined) patch.extra = { ...instance.extra, description: b.description };
+    const echoed = Object.entries(b).filter(([k, v]) => k !== 'name' && v !== undefined);
+    if (echoed.length) patch.extra = { ...instance.extra, ...Object.fromEntries(echoed) };
     if (Object.keys(patch).length) await this.store.updateInstance(instance.id, patch);
   }
 }

@@ -8,6 +8,7 @@ import { LeaseLost, StepFailure, type HookContext, type Operation, type StepCont
 import { ping, type RedisTarget } from '../redis/commands.js';
 import type { InstancePatch, InstanceRecord, NodeRecord } from '../instances/records.js';
 import type { InstanceRuntime } from '../instances/runtime.js';
+import type { InstanceRecordChange } from '../instances/service.js';
 import type { RecordStore, Store, TaskFence } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
 import type { Actor } from '../tasks/service.js';
@@ -176,8 +177,8 @@ export interface EndpointCall<B> {
   operable(instanceId: string): Promise<InstanceRecord>;
   /** Records the task for the operation (refused with the running task's busy code) and starts it. */
   start<S>(op: InstanceOperation<S>, instance: InstanceRecord, plan: TaskPlan<S>): Promise<TaskRecord>;
-  /** Changes to the instance record that need no task (name, description). */
-  rename(instance: InstanceRecord, patch: { name?: string; description?: string }): Promise<void>;
+  /** Changes to the instance record that need no task (name, description, maintenance window, security group). */
+  modify(instance: InstanceRecord, change: InstanceRecordChange): Promise<void>;
   /** The automatic backup policy (instance_backup_policy): checked first, saved with the other changes. */
   backupPolicies: BackupPolicies;
 }

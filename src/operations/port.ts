@@ -1,5 +1,6 @@
 /**
- * PUT /v2/{project_id}/instances/{id}: name, description and the automatic backup policy change at once; a new port is the
+ * PUT /v2/{project_id}/instances/{id}: name, description, maintenance window, security group and the automatic backup
+ * policy change at once; a new port is the
  * UpdatePort task — the master moves to the new port (the old one closes) and replicas follow; a change of
  * `rename_commands` is a restartInstance task, since renames take effect when redis-server starts (automation.md §3.5).
  */
@@ -8,7 +9,9 @@ import { StepFailure } from '../engine/operation.js';
 import { ping, withRedis } from '../redis/commands.js';
 import { isPortFree } from '../redis/ports.js';
 import { masterOf } from '../instances/runtime.js';
-import { INSTANCE_NAME, PORT } from '../instances/schemas.js';
+import { INSTANCE_NAME, MAINTAIN_TIME, PORT } from '../instances/schemas.js';
+import { checkMaintainWindow } from '../instances/rules.js';
+import type { InstanceRecordChange } from '../instances/service.js';
 import type { Endpoint, InstanceOperation, OperationModule } from './operation.js';
 import { BACKUP_POLICY_SCHEMA, type BackupPolicyBody } from '../records/backup-policy.js';
 import { changedCommands, checkNamesFree, parseRenames, renamesOf } from '../instances/rename-commands.js';
@@ -53,9 +56,7 @@ export const updatePort: InstanceOperation<PortState> = {
   onFailure: (x) => x.settleIfPresent(),
 };
 
-export interface ModifyInstanceRequest {
-  name?: string;
-  description?: string;
+export interface ModifyInstanceRequest extends InstanceRecordChange {
   port?: number;
   instance_backup_policy?: BackupPolicyBody;
   /** RenameCommandResp: command name → new name; checked in rename-commands.ts. */
@@ -66,18 +67,20 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
   method: 'PUT',
   url: '/instances/:instance_id',
   operationId: 'UpdateInstance',
-  summary: 'Modify an instance: name and description at once, a new port as task UpdatePort, renamed commands as task restartInstance',
+  summary: 'Modify an instance: name, description, maintenance window and security group at once, a new port as task UpdatePort, renamed commands as task restartInstance',
   tags: ['instances'],
   body: {
     type: 'object',
     properties: { name: INSTANCE_NAME, description: { type: 'string', maxLength: 1024 }, port: PORT, instance_backup_policy: BACKUP_POLICY_SCHEMA,
+      maintain_begin: MAINTAIN_TIME, maintain_end: MAINTAIN_TIME, security_group_id: { type: 'string', maxLength: 128 },
       rename_commands: { type: 'object', description: 'RenameCommandResp: command, keys, flushdb, flushall, hgetall, scan, hscan, sscan, zscan → new name' },
     },
   },
   reply: { status: 204 },
-  handle: async ({ params, body: b, operable, start, rename, backupPolicies }) => {
+  handle: async ({ params, body: b, operable, start, modify, backupPolicies }) => {
     const instance = await operable(params.instance_id);
     // Checked before anything of the request is applied (records.md §1).
+    checkMaintainWindow(b.maintain_begin, b.maintain_end);
     const policy = b.instance_backup_policy && (await backupPolicies.check(instance.id, b.instance_backup_policy));
     const moves = b.port !== undefined && b.port !== instance.port;
     if (moves) {
@@ -104,7 +107,9 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
         details: { rename_commands: renamed },
       });
     }
-    if (b.name !== undefined || b.description !== undefined) await rename(instance, { name: b.name, description: b.description });
+    await modify(instance, {
+      name: b.name, description: b.description, maintain_begin: b.maintain_begin, maintain_end: b.maintain_end, security_group_id: b.security_group_id,
+    });
     if (policy) await backupPolicies.save(instance.id, policy);
   },
 };

@@ -41,7 +41,7 @@ before(async () => {
   // Each step waits a little, so a running task can be observed.
   svc = await startService({ env: { DCS_STEP_DELAY_MS: '300' } });
   admin = client(svc.url, svc.admin);
-  id = await create('automation-a', { vpc_id: 'vpc-1', tags: [{ key: 'env', value: 'test' }, { key: 'team', value: 'x' }], maintain_begin: '02:00:00' });
+  id = await create('automation-a', { vpc_id: 'vpc-1', tags: [{ key: 'env', value: 'test' }, { key: 'team', value: 'x' }], maintain_begin: '02:00:00', maintain_end: '03:00:00' });
   other = await create('automation-b');
   await idle(id);
   await idle(other);
@@ -70,11 +70,36 @@ test('show: §3.4 fields with their JSON types; task null when idle', async () =
   assert.equal(s.vpc_id, 'vpc-1');
   assert.equal(s.enterprise_project_id, '0');
   assert.equal(s.maintain_begin, '02:00:00');
-  assert.equal(s.maintain_end, '19:00:00');
+  assert.equal(s.maintain_end, '03:00:00');
+  assert.equal(s.sub_status, 'normal');
+  assert.deepEqual(s.features, { support_acl: true, support_transparent_client_ip: false, support_ssl: false, support_audit_log: false });
   assert.equal(s.user_name, svc.admin.user_name);
   assert.deepEqual(s.tags, [{ key: 'env', value: 'test' }, { key: 'team', value: 'x' }]);
   assert.equal(s.replica_num, undefined);
   assert.match(s.update_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+});
+
+test('PUT: the maintenance window and the security group change at once; one end of the window alone is refused and changes nothing', async () => {
+  const lone = await admin.put(`/v2/${P}/instances/${other}`, { maintain_begin: '06:00:00', description: 'not applied' });
+  assert.equal(lone.status, 400);
+  assert.equal(lone.body.error_code, 'DCS.4800');
+  assert.match(lone.body.error_msg, /maintain_end/);
+  const badTime = await admin.put(`/v2/${P}/instances/${other}`, { maintain_begin: '24:00:00', maintain_end: '01:00:00' });
+  assert.equal(badTime.body.error_code, 'DCS.4800');
+  const before = await show(other);
+  assert.equal(before.description, '');
+  assert.equal(before.maintain_begin, '18:00:00');
+  const r = await admin.put(`/v2/${P}/instances/${other}`, { maintain_begin: '06:00:00', maintain_end: '07:00:00', security_group_id: 'sg-2' });
+  assert.equal(r.status, 204, r.text);
+  const after = await show(other);
+  assert.equal(after.maintain_begin, '06:00:00');
+  assert.equal(after.maintain_end, '07:00:00');
+  assert.equal(after.security_group_id, 'sg-2');
+  assert.equal(after.task, null, 'no task: the record changes at once');
+  const alone = await admin.post(`/v2/${P}/instances`, { name: 'automation-lone', engine: 'Redis', engine_version: '7.0', capacity: 0.125, password: PASSWORD, maintain_end: '01:00:00' });
+  assert.equal(alone.status, 400);
+  assert.match(alone.body.error_msg, /maintain_begin/);
+  assert.equal((await admin.get(`/v2/${P}/instances`)).body.instance_num, 2, 'nothing created');
 });
 
 test('a request that starts a task: task is set in the answer\'s transaction, cleared when the task ends', async () => {
@@ -114,6 +139,9 @@ test('a backup and a restore: task named backup / restore, EXECUTING when the re
 test('list: filters, paging (offset past the end → 200 []), one array and a total', async () => {
   const all = (await admin.get(`/v2/${P}/instances`)).body;
   assert.equal(all.instance_num, 2);
+  // InstanceListInfo's sub_status and features (automation.md §3.1).
+  assert.equal(all.instances[0].sub_status, 'normal');
+  assert.equal(all.instances[0].features.support_acl, true);
   assert.deepEqual(Object.keys(all).filter((k) => Array.isArray(all[k])), ['instances']);
   assert.equal(all.instances[0].instance_id, other, 'newest first');
   const byName = (await admin.get(`/v2/${P}/instances`, { query: { name: 'automation-a' } })).body;

@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { InstanceService, CreateInstance } from '../../instances/service.js';
 import { ENGINE_VERSIONS } from '../../instances/rules.js';
-import { CAPACITY_GB, INSTANCE_NAME, PORT } from '../../instances/schemas.js';
+import { CAPACITY_GB, INSTANCE_NAME, MAINTAIN_TIME, PORT } from '../../instances/schemas.js';
 import { INSTANCE, complete, pathParams, responses, READS, CHANGES } from '../schemas.js';
 import { instanceView } from '../views.js';
 import { instanceQuery } from '../query.js';
@@ -33,8 +33,8 @@ const CREATE_BODY = {
     description: { type: 'string', maxLength: 1024 },
     ...Object.fromEntries(['vpc_id', 'vpc_name', 'subnet_id', 'subnet_name', 'subnet_cidr', 'security_group_id', 'security_group_name',
       'enterprise_project_id', 'access_user'].map((n) => [n, { type: 'string', maxLength: 128 }])),
-    maintain_begin: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$' },
-    maintain_end: { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$' },
+    maintain_begin: MAINTAIN_TIME,
+    maintain_end: MAINTAIN_TIME,
     az_codes: { type: 'array', maxItems: 10, items: { type: 'string', maxLength: 64 } },
     instance_backup_policy: BACKUP_POLICY_SCHEMA,
     tags: {

@@ -33,7 +33,7 @@ export const operationRoutes: FastifyPluginAsync<{ instances: InstanceService; t
           actor: req.caller,
           operable: (id) => instances.operable(projectId, id),
           start: (op, instance, plan) => tasks.start(op, instance, plan, req.caller),
-          rename: (instance, patch) => instances.rename(instance, patch),
+          modify: (instance, change) => instances.modify(instance, change),
           backupPolicies: policies,
         };
         const out = await e.handle(call as EndpointCall<never>);

@@ -23,6 +23,12 @@ export function renamesOf(i: InstanceRecord): RenameCommands {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as RenameCommands) : {};
 }
 
+/** RedisTarget.commandNames for the instance's renames: how the service itself must call them. */
+export function commandNamesOf(i: InstanceRecord): { commandNames?: Record<string, string> } {
+  const renames = renamesOf(i);
+  return Object.keys(renames).length ? { commandNames: renames as Record<string, string> } : {};
+}
+
 /** A request's `rename_commands` as the set of renames it leaves; 400 DCS.4800 naming the field. */
 export function parseRenames(body: unknown): RenameCommands {
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw Errors.badParam('rename_commands', 'must be an object.');

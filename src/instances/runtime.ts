@@ -14,7 +14,7 @@ import type { RedisSupervisor, ManagedRedisSpec } from '../redis/supervisor.js';
 import { aclSetUser, configSet, parseRedisUrl, ping, type RedisTarget } from '../redis/commands.js';
 import { capacityBytes } from './rules.js';
 import { aclAccountsOf, aclRules } from './acl.js';
-import { renamesOf } from './rename-commands.js';
+import { commandNamesOf, renamesOf } from './rename-commands.js';
 
 export const nodeKey = (instanceId: string, node: string) => `${instanceId}:${node}`;
 const instanceOfKey = (key: string) => key.split(':')[0];
@@ -55,13 +55,13 @@ export class InstanceRuntime {
 
   /** How to reach the instance (its master), with the password in force or the given one. */
   targetOf(i: InstanceRecord, password = i.password): RedisTarget {
-    if (i.managed) return { host: i.host, port: i.port, password };
+    if (i.managed) return { host: i.host, port: i.port, password, ...commandNamesOf(i) };
     const t = parseRedisUrl(i.redisUrl!);
     return { ...t, password, username: i.username ?? t.username ?? null };
   }
 
   nodeTarget(i: InstanceRecord, node: NodeRecord, password = i.password): RedisTarget {
-    return { host: i.host, port: node.port, password };
+    return { host: i.host, port: node.port, password, ...commandNamesOf(i) };
   }
 
   /** Every redis-server of the instance, master first (an attached Redis is one target). */

@@ -20,7 +20,7 @@ export interface Batch {
 const HEADER = 16;
 
 const DUMP_SCRIPT = `local call, pack = redis.call, struct.pack
-local c = call('SCAN', ARGV[1], 'COUNT', ARGV[2]) local out = {} local o = 0 local n = 0
+local c = call(ARGV[3], ARGV[1], 'COUNT', ARGV[2]) local out = {} local o = 0 local n = 0
 for _, k in ipairs(c[2]) do local t = call('PTTL', k) if t ~= -2 then local d = call('DUMP', k)
 if d then if t < 0 then t = 0 end n = n + 1 out[o+1] = pack('>I4I4d', #k, #d, t) out[o+2] = k out[o+3] = d o = o + 3 end end end
 return {c[1], n, table.concat(out)}`;
@@ -92,19 +92,20 @@ function unpack(b: Buffer): Dumped[] {
 export class BatchSource {
   private scripted = true;
 
-  constructor(private readonly src: Redis, private readonly scanCount: number) {}
+  /** `scanCommand`: what the source calls SCAN (see RedisTarget.commandNames). */
+  constructor(private readonly src: Redis, private readonly scanCount: number, private readonly scanCommand = 'scan') {}
 
   async read(cursor: string): Promise<Batch> {
     if (this.scripted) {
       try {
-        const [next, n, packed] = (await this.src.callBuffer('EVAL', DUMP_SCRIPT, '0', cursor, String(this.scanCount))) as [Buffer, number, Buffer];
+        const [next, n, packed] = (await this.src.callBuffer('EVAL', DUMP_SCRIPT, '0', cursor, String(this.scanCount), this.scanCommand)) as [Buffer, number, Buffer];
         return { cursor: next.toString(), keys: Number(n), packed };
       } catch (e) {
         if (!SCRIPTS_REFUSED.test((e as Error).message)) throw e;
         this.scripted = false;
       }
     }
-    const [next, keys] = await this.src.scanBuffer(cursor, 'COUNT', this.scanCount);
+    const [next, keys] = (await this.src.callBuffer(this.scanCommand, cursor, 'COUNT', String(this.scanCount))) as [Buffer, Buffer[]];
     const dumped = keys.length ? await dumpKeys(this.src, keys) : [];
     return { cursor: next.toString(), keys: dumped.length, packed: pack(dumped) };
   }

@@ -27,6 +27,8 @@ export interface CopyHooks {
   stopRequested(): Promise<boolean>;
   /** Payload bytes per second, or null for no limit. */
   bytesPerSecond: number | null;
+  /** What the source calls SCAN, when it is renamed (RedisTarget.commandNames). */
+  sourceScanCommand?: string;
 }
 
 const SCAN_COUNT = 1000;
@@ -100,7 +102,7 @@ export async function fullCopy(src: Redis, dst: Redis, from: CopyProgress, h: Co
     : { ...from };
   const started = Date.now();
   let bytes = 0;
-  const source = new BatchSource(src, SCAN_COUNT);
+  const source = new BatchSource(src, SCAN_COUNT, h.sourceScanCommand);
   const target = new BatchTarget(dst);
   const saving: Promise<void>[] = [];
   let saved = p;

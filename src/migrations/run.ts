@@ -12,7 +12,7 @@ import type { Redis } from 'ioredis';
 import { LeaseLost, StepFailure, type HookContext, type Operation, type StepContext } from '../engine/operation.js';
 import { waitOrAbort } from '../engine/wait.js';
 import type { Store } from '../store/types.js';
-import type { RedisTarget } from '../redis/commands.js';
+import { commandName, type RedisTarget } from '../redis/commands.js';
 import type { InstanceRecord } from '../instances/records.js';
 import type { CopyProgress, MigrationEndpoint, MigrationRecord, MigrationRunPatch } from './records.js';
 import { Interrupted, RedisRefused, asMigrationError, attach, detach, fullCopy, link, masterOffset, open } from './copier.js';
@@ -124,7 +124,8 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
         let src: Redis | null = null;
         let dst: Redis | null = null;
         try {
-          src = await open(await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword), 'source', stop.signal);
+          const srcTarget = await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword);
+          src = await open(srcTarget, 'source', stop.signal);
           dst = await open(await endpointTarget(d, m.settings.target!, m.secrets.targetPassword), 'target', stop.signal);
           if (failingSince !== null) await log(m, 'INFO', 'reconnected', 'Reconnected; the full copy goes on from where it was.');
           else if (announce) await log(m, 'INFO', 'started', 'Connected; full copy started.');
@@ -139,6 +140,7 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
               progress = p;
             },
             bytesPerSecond: bandwidthOf(m),
+            sourceScanCommand: commandName(srcTarget, 'scan'),
           });
         } catch (e) {
           if (e instanceof LeaseLost || e instanceof Interrupted || e instanceof StepFailure || ctx.signal.aborted) throw e;

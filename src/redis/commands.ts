@@ -16,6 +16,17 @@ export interface RedisTarget {
    * that lost its lease never reaches Redis (it throws to stop).
    */
   beforeEffect?: () => void;
+  /**
+   * The names this Redis knows some commands by, when they are renamed (redis.conf
+   * rename-command): original lower-case name → new name. The service's own FLUSHALL and SCAN
+   * go by these names, as a client of the instance has to.
+   */
+  commandNames?: Readonly<Record<string, string>>;
+}
+
+/** What `command` (lower-case) is called on `t`: its new name when renamed, else itself. */
+export function commandName(t: RedisTarget, command: string): string {
+  return t.commandNames?.[command] ?? command;
 }
 
 export function parseRedisUrl(url: string): RedisTarget {
@@ -103,7 +114,7 @@ export async function serverDir(t: RedisTarget, opts?: { timeoutMs?: number }): 
 }
 
 export async function flushAll(t: RedisTarget): Promise<void> {
-  await withRedis(t, (r) => r.flushall());
+  await withRedis(t, (r) => r.call(commandName(t, 'flushall')));
 }
 
 export async function configSet(t: RedisTarget, name: string, value: string): Promise<void> {

@@ -4,7 +4,7 @@
  * only; SCAN itself deletes the expired keys it visits, which is what expired-key scans rely on.
  */
 import type { Redis } from 'ioredis';
-import { withRedis, type RedisTarget } from './commands.js';
+import { commandName, withRedis, type RedisTarget } from './commands.js';
 
 export type KeyType = 'string' | 'list' | 'set' | 'zset' | 'hash';
 
@@ -54,6 +54,7 @@ export interface WalkOptions {
  * SCAN. Returns false when the deadline stopped the walk, true when it went all the way.
  */
 export async function walkKeyspace(target: RedisTarget, o: WalkOptions, onKey: (k: SeenKey) => void = () => {}): Promise<boolean> {
+  const scan = commandName(target, 'scan');
   return withRedis(target, async (r) => {
     for (const db of await nonEmptyDatabases(r)) {
       await r.select(db);
@@ -62,7 +63,7 @@ export async function walkKeyspace(target: RedisTarget, o: WalkOptions, onKey: (
         o.signal.throwIfAborted();
         if (o.deadline !== undefined && Date.now() > o.deadline) return false;
         target.beforeEffect?.();
-        const [next, keys] = await r.scanBuffer(cursor, 'COUNT', o.count);
+        const [next, keys] = (await r.callBuffer(scan, cursor, 'COUNT', String(o.count))) as [Buffer, Buffer[]];
         cursor = String(next);
         if (!o.scanOnly && keys.length) await readKeys(r, db, keys, o.withFreq === true, onKey);
       } while (cursor !== '0');

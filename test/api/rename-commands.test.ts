@@ -126,3 +126,29 @@ test('a change is a restartInstance task; then the old name is refused and the n
   assert.deepEqual(await onInstance((x) => x.keys('*')), ['k1']);
   await unknownCommand(onInstance((x) => x.call('keys2', '*')));
 });
+
+test('with FLUSHALL and SCAN renamed, the service calls them by their new names: a big-key analysis and a flush still work', async () => {
+  const before = (await tasks()).length;
+  const r = await admin.put(`/v2/${P}/instances/${id}`, { rename_commands: { flushall: 'wipeAll2', scan: 'walk-keys' } });
+  assert.equal(r.status, 204, r.text);
+  assert.equal((await finished((await startedTask(before)).id)).status, 'SUCCESS');
+  await unknownCommand(onInstance((x) => x.call('SCAN', '0')));
+  await unknownCommand(onInstance((x) => x.flushall()));
+  await onInstance((x) => x.rpush('list:renamed', ...Array.from({ length: 50 }, (_, j) => `e${j}`)));
+
+  const created = await admin.post(`/v2/${P}/instances/${id}/bigkey-task`, undefined);
+  assert.equal(created.status, 200, created.text);
+  const analysis = await waitFor(async () => {
+    const a = (await admin.get(`/v2/${P}/instances/${id}/bigkey-task/${created.body.id}`)).body;
+    return (a.status === 'success' || a.status === 'failed') && a;
+  }, 30_000, 'big-key analysis finished');
+  assert.equal(analysis.status, 'success', JSON.stringify(analysis));
+  assert.ok(analysis.keys.some((k: any) => k.name === 'list:renamed' && k.size === 50), JSON.stringify(analysis.keys));
+
+  const flush = await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'flush' });
+  assert.equal(flush.status, 200, flush.text);
+  const flushTask = (await tasks())[0];
+  assert.equal(flushTask.name, 'flushInstance');
+  assert.equal((await finished(flushTask.id)).status, 'SUCCESS');
+  assert.equal(await onInstance((x) => x.dbsize()), 0);
+});

@@ -46,14 +46,15 @@ const normal = (type: string, v: unknown) => (type === 'set' ? [...(v as string[
 /**
  * Every key of `src` in database `db` is on `dst` with the same type and value, and a TTL within
  * 2 s of the source's (no TTL where the source has none). Returns how many keys were compared.
+ * `scan`: what the source calls SCAN (a renamed command).
  */
-export async function assertSameKeys(src: Redis, dst: Redis, db = 0): Promise<number> {
+export async function assertSameKeys(src: Redis, dst: Redis, db = 0, scan = 'scan'): Promise<number> {
   await src.select(db);
   await dst.select(db);
   let cursor = '0';
   let n = 0;
   do {
-    const [next, keys] = await src.scan(cursor, 'COUNT', 1000);
+    const [next, keys] = (await src.call(scan, cursor, 'COUNT', '1000')) as [string, string[]];
     cursor = next;
     const sp = src.pipeline();
     const dp = dst.pipeline();

@@ -51,7 +51,7 @@ async function onPair(
   }
 }
 
-async function copyBetween(args: { source?: string[]; target?: string[] }): Promise<void> {
+async function copyBetween(args: { source?: string[]; target?: string[] }, over: Partial<CopyHooks> = {}): Promise<void> {
   const fill = async (a: Redis) => {
     await seed(a, 2500, 0);
     await seed(a, 1200, 3);
@@ -59,7 +59,7 @@ async function copyBetween(args: { source?: string[]; target?: string[] }): Prom
   };
   await onPair(args, fill, async ({ src, dst, a, b }) => {
     const saved: CopyProgress[] = [];
-    const end = await fullCopy(src, dst, FRESH, hooks({ saveProgress: async (p) => { saved.push(p); } }));
+    const end = await fullCopy(src, dst, FRESH, hooks({ ...over, saveProgress: async (p) => { saved.push(p); } }));
     assert.equal(end.done, true);
     assert.equal(end.total, 3701);
     assert.equal(end.copied, 3701);
@@ -67,8 +67,8 @@ async function copyBetween(args: { source?: string[]; target?: string[] }): Prom
     assert.deepEqual(saved.map((p) => p.copied), saved.map((p) => p.copied).sort((x, y) => x - y), 'progress saved in order');
     assert.deepEqual(saved.at(-1), { ...end, done: false }, 'the last save is the end of the last database');
     // assertSameKeys reads names as text, so the binary name is checked on its own.
-    assert.equal(await assertSameKeys(a, b, 0), 2500);
-    assert.equal(await assertSameKeys(a, b, 3), 1200);
+    assert.equal(await assertSameKeys(a, b, 0, over.sourceScanCommand), 2500);
+    assert.equal(await assertSameKeys(a, b, 3, over.sourceScanCommand), 1200);
     assert.deepEqual(await b.getBuffer(BINARY_KEY), Buffer.from([0, 1, 2, 0xfe]));
     assert.ok(Math.abs((await b.pttl(BINARY_KEY)) - (await a.pttl(BINARY_KEY))) <= 2000, 'TTL of the binary key');
   });
@@ -77,6 +77,11 @@ async function copyBetween(args: { source?: string[]; target?: string[] }): Prom
 test('both sides run the batch scripts: every key, value and TTL arrives', () => copyBetween({}));
 test('the source refuses scripts: SCAN + pipelined PTTL/DUMP, every key arrives', () => copyBetween({ source: NO_SCRIPTS }));
 test('the target refuses scripts: pipelined RESTOREs, every key arrives', () => copyBetween({ target: NO_SCRIPTS }));
+const SCAN_RENAMED = ['--rename-command', 'SCAN', 'walk-keys'];
+test('the source knows SCAN by another name: the copy scans with it, in the script and without', async () => {
+  await copyBetween({ source: SCAN_RENAMED }, { sourceScanCommand: 'walk-keys' });
+  await copyBetween({ source: [...SCAN_RENAMED, ...NO_SCRIPTS] }, { sourceScanCommand: 'walk-keys' });
+});
 
 test('a stop saves the progress it returns; a copy resumed from it brings every key', () =>
   onPair({}, (a) => seed(a, 20_000, 0), async ({ src, dst, a, b }) => {

@@ -22,6 +22,7 @@ import { OPERATIONS } from './operations/registry.js';
 import { toEngineOperation } from './operations/operation.js';
 import { MigrationService } from './migrations/service.js';
 import { migrationRun } from './migrations/run.js';
+import { sweepImportLeftovers } from './migrations/import.js';
 import { Authenticator, type SharedCredentials } from './auth/authenticator.js';
 import { CredentialsFileError, ensureCredentialsFile, loadCredentialsFile, type Credential } from './auth/credentials.js';
 import { acquireDataDirLock } from './data-lock.js';
@@ -192,7 +193,10 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     // run before both are done.
     const instancesBack = (async () => {
       const mine = (await store.listAllInstances()).filter((i) => !i.managed || i.ownerNode === nodeId);
-      await Promise.all(mine.map((i) => runtime.bringUp(i)));
+      const swept = sweepImportLeftovers(c.dataDir).then((n) => {
+        if (n) log.warn({ servers: n }, 'stopped the temporary redis-servers of imports an earlier service process left');
+      }, (err) => log.error({ err }, 'the leftovers of earlier imports could not be removed'));
+      await Promise.all([swept, ...mine.map((i) => runtime.bringUp(i))]);
       await store.releaseStaleLeases(nodeId ?? 'node', Date.now());
     })();
     const building = buildApp({

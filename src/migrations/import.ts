@@ -3,15 +3,16 @@
  * redis-server on loopback (free port, scratch directory, no persistence) and copied to the
  * target like an online full copy (bandwidth limit and stop included); then the server is stopped
  * and its directory removed. An interrupted import starts its files over (RESTORE … REPLACE makes
- * that harmless).
+ * that harmless). Scratch directories live in `<data>/imports`, each with the server's pid file,
+ * so that a start after a kill -9 stops the servers the dead process left and removes their copies.
  */
 import { spawn } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { StepFailure, type StepContext } from '../engine/operation.js';
 import { findFreePort } from '../redis/ports.js';
+import { leftoverRedis, stopProcess } from '../redis/leftovers.js';
 import type { RedisTarget } from '../redis/commands.js';
 import type { InstanceRecord } from '../instances/records.js';
 import type { Store } from '../store/types.js';
@@ -40,6 +41,34 @@ export function importFilePaths(m: Pick<MigrationRecord, 'settings'>): string[] 
   return Array.isArray(b.paths) ? (b.paths as string[]) : [];
 }
 
+/** Where imports keep their temporary servers' directories; created when `create`. */
+function scratchRoot(dataDir: string, create = false): string {
+  const root = path.join(dataDir, 'imports');
+  if (create) fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  return root;
+}
+
+/**
+ * What imports of a killed service process left: their temporary redis-servers are stopped and
+ * their directories removed. Run at start, before the engine resumes any import (whose new
+ * server must not be taken for a leftover). Returns how many servers were stopped.
+ */
+export async function sweepImportLeftovers(dataDir: string): Promise<number> {
+  const root = scratchRoot(dataDir);
+  if (!fs.existsSync(root)) return 0;
+  let stopped = 0;
+  for (const name of fs.readdirSync(root)) {
+    const dir = path.join(root, name);
+    const pid = leftoverRedis(dir);
+    if (pid !== null) {
+      await stopProcess(pid);
+      stopped++;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return stopped;
+}
+
 /** What the run gives an import: where progress goes, whether a stop came, the bandwidth limit. */
 export type ImportHooks = Pick<CopyHooks, 'saveProgress' | 'stopRequested' | 'bytesPerSecond'>;
 
@@ -54,7 +83,7 @@ export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: Migrati
     const file = path.basename(filePath);
     // Everything from the scratch directory on is inside the try: a file Redis cannot load, a
     // target that refuses us, a stop or a lost lease left the server running or its copy behind.
-    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'dcs-import-'));
+    const scratch = fs.mkdtempSync(path.join(scratchRoot(d.dataDir, true), 'import-'));
     let child: TempServer | null = null;
     let src: Redis | null = null;
     let dst: Redis | null = null;
@@ -94,7 +123,7 @@ async function loadRdb(redisServer: string, file: string, scratch: string, name:
   fs.copyFileSync(file, path.join(scratch, 'dump.rdb'));
   const port = await findFreePort();
   const child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--dir', scratch, '--dbfilename', 'dump.rdb',
-    '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
+    '--pidfile', path.join(scratch, 'redis.pid'), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
   // A server that could not be spawned gives 'error' and maybe no 'exit': either ends it.
   const exited = new Promise<void>((res) => { child.once('exit', () => res()); child.once('error', () => res()); });
   const stop = async () => {

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { serverDir } from './commands.js';
+import { leftoverRedis, stopProcess } from './leftovers.js';
 
 export interface ManagedRedisSpec {
   instanceId: string;
@@ -92,22 +93,6 @@ function confText(s: ManagedRedisSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
-function isRedisProcess(pid: number): boolean {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server');
-  } catch {
-    return false;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export class RedisSupervisor extends EventEmitter {
   private readonly procs = new Map<string, Managed>();
@@ -175,20 +160,10 @@ export class RedisSupervisor extends EventEmitter {
 
   /** A redis-server left running by a service process that died is stopped before we start ours. */
   private async replaceOrphan(dir: string): Promise<void> {
-    let pid: number;
-    try {
-      pid = Number(fs.readFileSync(path.join(dir, 'redis.pid'), 'utf8').trim());
-    } catch {
-      return;
-    }
-    if (!Number.isInteger(pid) || pid <= 1 || !alive(pid) || !isRedisProcess(pid)) return;
-    const ours = [...this.procs.values()].some((m) => m.child?.pid === pid);
-    if (ours) return;
+    const pid = leftoverRedis(dir);
+    if (pid === null || [...this.procs.values()].some((m) => m.child?.pid === pid)) return;
     this.o.logger.warn({ pid, dir }, 'replacing a redis-server left by an earlier service process');
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 40 && alive(pid); i++) await sleep(50);
+    await stopProcess(pid);
   }
 
   private async launch(m: Managed): Promise<void> {

@@ -22,27 +22,43 @@ let admin: Client;
 let source: TestRedis;
 let targetId: string;
 let targetPort: number;
+/** Temporary servers a test saw, killed in `after` if a failure left them running. */
+const leaked: number[] = [];
 
 const show = async (id: string) => (await admin.get(`/v2/${P}/migration-task/${id}`)).body;
 const logsOf = async (id: string) => (await admin.get(`/v2/${P}/migration-task/${id}/logs`, { query: { limit: '100' } })).body.migration_logs as any[];
 const ended = (id: string) => waitFor(async () => { const m = await show(id); return ['SUCCESS', 'FAILED', 'TERMINATED'].includes(m.status) && m; }, 30_000, `${id} to end`);
 
+/** Where the service keeps its imports' scratch directories. */
+const importsDir = () => path.join(svc.dataDir, 'imports');
+
 /**
- * Scratch directories in the service's TMPDIR, and processes working in one: a redis-server runs
- * in its --dir (its command line is rewritten to `redis-server host:port`, so it tells nothing).
+ * Scratch directories of the service (and anything in its TMPDIR), and processes working in one: a
+ * redis-server runs in its --dir (its command line is rewritten to `redis-server host:port`, so it
+ * tells nothing).
  */
 function leftovers(): string[] {
-  return [...fs.readdirSync(tmp), ...serversLeft().map((pid) => `process ${pid}`)];
+  const scratch = fs.existsSync(importsDir()) ? fs.readdirSync(importsDir()) : [];
+  return [...scratch, ...fs.readdirSync(tmp), ...serversLeft().map((pid) => `process ${pid}`)];
 }
 
 function serversLeft(): number[] {
   return fs.readdirSync('/proc').filter((pid) => {
     try {
-      return /^\d+$/.test(pid) && fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(tmp);
+      return /^\d+$/.test(pid) && fs.readlinkSync(`/proc/${pid}/cwd`).startsWith(importsDir());
     } catch {
       return false; // exited meanwhile, or not ours
     }
   }).map(Number);
+}
+
+/** A process that runs (a zombie nobody reaped has no cwd any more, and counts as gone). */
+function running(pid: number): boolean {
+  try {
+    return /^[^ZX]$/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]![0]!);
+  } catch {
+    return false;
+  }
 }
 
 /** Starts an import of bucket file `file` into the target; `extra` overrides the body's fields. */
@@ -74,7 +90,7 @@ before(async () => {
 after(async () => {
   await svc?.stop();
   await source?.stop();
-  for (const pid of serversLeft()) process.kill(pid, 'SIGKILL'); // what a failing run leaked
+  for (const pid of [...serversLeft(), ...leaked]) if (running(pid)) process.kill(pid, 'SIGKILL'); // what a failing run leaked
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -115,4 +131,28 @@ test('a stop halts a throttled import within 5 s, keeping what it copied; the te
   const copied = await keys();
   assert.ok(copied > 0 && copied < 80, `${copied} of 80 keys copied`);
   assert.deepEqual(leftovers(), []);
+});
+
+test('kill -9 during an import leaves its temporary server running; the next start stops it and removes its copy before the import resumes', async () => {
+  const keys = () => onRedis(targetPort, 'Tgt#Pass1234', (r) => r.dbsize());
+  await onRedis(targetPort, 'Tgt#Pass1234', (r) => r.flushall());
+  const id = await importFile('killed', 'big.rdb', { bandwidth_limit_mb: '1' });
+  await waitFor(async () => (await keys()) > 0, 10_000, 'the first keys on the target');
+  const servers = serversLeft();
+  leaked.push(...servers);
+  assert.equal(servers.length, 1, 'one temporary server while the import copies');
+  const [dir] = fs.readdirSync(importsDir());
+  await svc.kill9();
+  assert.ok(running(servers[0]!), 'a kill -9 stops no child: the temporary server lives on');
+  assert.ok(fs.existsSync(path.join(importsDir(), dir!)));
+
+  await svc.restart();
+  admin = client(svc.url, svc.admin);
+  // The service answers only once its start is done: the leftover is gone by then.
+  assert.equal(running(servers[0]!), false, 'the start stopped the leftover server');
+  assert.equal(fs.existsSync(path.join(importsDir(), dir!)), false, 'and removed its copy');
+  const stop = await admin.post(`/v2/${P}/migration-task/${id}/stop`, undefined);
+  assert.equal(stop.status, 200, stop.text);
+  await waitFor(async () => (await show(id)).status === 'TERMINATED', 10_000, 'TERMINATED');
+  await waitFor(async () => leftovers().length === 0, 10_000, 'nothing left');
 });

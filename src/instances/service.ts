@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { Errors } from '../errors.js';
-import type { InstanceRecord } from './records.js';
+import type { InstanceRecord, NodeRecord } from './records.js';
+import { replicasOfSpec } from './flavors.js';
 import type { Store } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
 import type { RedisSupervisor } from '../redis/supervisor.js';
@@ -187,10 +188,16 @@ export class InstanceService {
     }
     if (b.port !== undefined && !(await isPortFree(b.port))) throw Errors.badParam('port', `port ${b.port} is already in use on this host.`);
     const port = b.port ?? (await findFreePort());
+    // An ha spec_code (flavors.ts) is a master with its replica from the start, as in DCS.
+    const nodes: NodeRecord[] = [{ name: 'node-0', port, role: 'master' }];
+    for (let k = 1; k <= replicasOfSpec(b.spec_code); k++) {
+      let p = await findFreePort();
+      while (nodes.some((n) => n.port === p)) p = await findFreePort();
+      nodes.push({ name: `node-${k}`, port: p, role: 'replica' });
+    }
     const i: InstanceRecord = {
       ...base, host: '127.0.0.1', port, status: 'CREATING', managed: true, redisUrl: null,
-      password: b.password ?? null, username: null, ownerNode: this.nodeId,
-      nodes: [{ name: 'node-0', port, role: 'master' }],
+      password: b.password ?? null, username: null, ownerNode: this.nodeId, nodes,
     };
     await this.insertWithinQuota(i);
     void this.runtime.bringUp(i);

@@ -333,6 +333,22 @@ test('flavors and availability zones', async () => {
   assert.equal(typeof z.body.available_zones[0].code, 'string');
 });
 
+test('a create with an ha spec_code starts a master and its replica; deleting the instance stops both', async () => {
+  const ha = await create('automation-ha', { spec_code: 'redis.ha.xu1.large.r2.0.125' });
+  const s = await idle(ha);
+  assert.equal(s.spec_code, 'redis.ha.xu1.large.r2.0.125');
+  assert.equal(s.replica_count, 2);
+  assert.equal(s.cache_mode, 'ha');
+  const replica = s.nodes.find((n: any) => n.role === 'replica');
+  assert.ok(replica && replica.port !== s.port, JSON.stringify(s.nodes));
+  assert.equal(await onRedis(s.port, (x) => x.set('ha-key', 'v')), 'OK');
+  await waitFor(async () => (await onRedis(replica.port, (x) => x.get('ha-key'))) === 'v', 10_000, 'the write on the replica');
+  assert.match(await onRedis(replica.port, (x) => x.info('replication')), /role:slave[\s\S]*master_link_status:up/);
+  const del = await admin.del(`/v2/${P}/instances/${ha}`);
+  assert.equal(del.status, 204, del.text);
+  await waitFor(async () => (await onRedis(replica.port, (x) => x.ping()).catch(() => 'gone')) === 'gone', 10_000, 'the replica stopped');
+});
+
 test('batch delete: one result per id in order; malformed and unknown are failed; the deleted one is 404 after', async () => {
   const third = await create('automation-c');
   await idle(third);

@@ -18,7 +18,11 @@ const GB = 1024 * 1024 * 1024;
 const MAX_REPLICAS = 5;
 const RESIZING = { code: 'DCS.4113', what: 'being resized' };
 
-interface ExtendState { newCapacity: number }
+interface ExtendState {
+  newCapacity: number;
+  /** The request's spec_code, shown from the end on (automation.md §3.4: create/resize spec_code, echoed). */
+  specCode?: string;
+}
 
 /** maxmemory on every node; run again when recording, as a restart in between loses it. */
 async function applyCapacity(x: OpRun<ExtendState>): Promise<InstanceRecord> {
@@ -38,7 +42,14 @@ export const extend: InstanceOperation<ExtendState> = {
   busy: RESIZING,
   steps: [
     { name: 'Set maxmemory on every node', run: async (x) => void (await applyCapacity(x)) },
-    { name: 'Record the new capacity', run: async (x) => void (await x.save(await applyCapacity(x), { capacityGb: x.state.newCapacity })) },
+    {
+      name: 'Record the new capacity',
+      run: async (x) => {
+        const i = await applyCapacity(x);
+        const { newCapacity, specCode } = x.state;
+        await x.save(i, { capacityGb: newCapacity, ...(specCode !== undefined ? { extra: { ...i.extra, spec_code: specCode } } : {}) });
+      },
+    },
   ],
   onFailure: (x) => x.settleIfPresent(),
 };
@@ -173,9 +184,11 @@ const resizeInstance: Endpoint<ResizeRequest> = {
     }
     if (b.new_capacity === undefined) throw Errors.badParam('new_capacity', 'is required.');
     checkCapacity('new_capacity', b.new_capacity);
-    if (b.new_capacity === instance.capacityGb) throw Errors.badParam('new_capacity', 'is the current capacity.');
+    // A new spec_code alone (same capacity) is a change too: the flavor shown is the one asked for.
+    const newSpec = b.spec_code !== undefined && b.spec_code !== instance.extra.spec_code;
+    if (b.new_capacity === instance.capacityGb && !newSpec) throw Errors.badParam('new_capacity', 'is the current capacity.');
     const t = await start(extend, instance, {
-      params: taskParams, state: { newCapacity: b.new_capacity },
+      params: taskParams, state: { newCapacity: b.new_capacity, ...(b.spec_code !== undefined ? { specCode: b.spec_code } : {}) },
       details: { old_capacity: String(instance.capacityGb), new_capacity: String(b.new_capacity) },
     });
     return { job_id: t.id };

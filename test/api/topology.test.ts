@@ -69,8 +69,16 @@ test('EXTEND: maxmemory changes and the task details carry old and new capacity'
   assert.deepEqual(await c.config('GET', 'maxmemory'), ['maxmemory', String(512 * 1024 * 1024)]);
   c.disconnect();
   assert.equal((await show()).capacity_minor, '0.5');
+  assert.equal((await show()).spec_code, 'redis.single.0.5', 'the spec_code of the resize is shown (the provider\'s flavor)');
   const same = await admin.post(`/v2/${P}/instances/${id}/resize`, { new_capacity: 0.5 });
   assert.equal(same.body.error_code, 'DCS.4800');
+  const sameSpec = await admin.post(`/v2/${P}/instances/${id}/resize`, { spec_code: 'redis.single.0.5', new_capacity: 0.5 });
+  assert.equal(sameSpec.body.error_code, 'DCS.4800');
+  // Another flavor at the same capacity: a task that records it, maxmemory unchanged.
+  const renamed = await admin.post(`/v2/${P}/instances/${id}/resize`, { spec_code: 'redis.single.xu1.large.0.5', new_capacity: 0.5 });
+  assert.equal(renamed.status, 200, renamed.text);
+  await waitFor(async () => (await show()).spec_code === 'redis.single.xu1.large.0.5' && (await show()).task === null, 30_000, 'the new flavor shown');
+  assert.equal((await show()).capacity_minor, '0.5');
 });
 
 test('AddReplica: a replica redis-server follows the master and the instance shows it', async () => {

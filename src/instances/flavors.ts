@@ -38,10 +38,9 @@ function flavor(mode: 'single' | 'ha', gb: number) {
 
 export const FLAVORS = (['single', 'ha'] as const).flatMap((m) => CAPACITIES_GB.map((gb) => flavor(m, gb)));
 
-/** Replicas a create with this spec_code starts beside its master: an ha flavor's one, none for any other code. */
-export function replicasOfSpec(specCode: string | undefined): number {
-  const f = FLAVORS.find((x) => x.spec_code === specCode);
-  return f ? f.replica_count - 1 : 0;
+/** The flavor a spec_code names, if it is one of FLAVORS (other codes are only echoed). */
+export function flavorOf(specCode: string | undefined): (typeof FLAVORS)[number] | undefined {
+  return FLAVORS.find((x) => x.spec_code === specCode);
 }
 
 export interface FlavorFilter { spec_code?: string; cache_mode?: string; capacity?: string; engine_version?: string; cpu_type?: string }

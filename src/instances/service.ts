@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { Errors } from '../errors.js';
 import type { InstanceRecord, NodeRecord } from './records.js';
-import { replicasOfSpec } from './flavors.js';
+import { flavorOf } from './flavors.js';
 import type { Store } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
 import type { RedisSupervisor } from '../redis/supervisor.js';
@@ -190,7 +190,7 @@ export class InstanceService {
     const port = b.port ?? (await findFreePort());
     // An ha spec_code (flavors.ts) is a master with its replica from the start, as in DCS.
     const nodes: NodeRecord[] = [{ name: 'node-0', port, role: 'master' }];
-    for (let k = 1; k <= replicasOfSpec(b.spec_code); k++) {
+    for (let k = 1; k < (flavorOf(b.spec_code)?.replica_count ?? 1); k++) {
       let p = await findFreePort();
       while (nodes.some((n) => n.port === p)) p = await findFreePort();
       nodes.push({ name: `node-${k}`, port: p, role: 'replica' });

@@ -11,6 +11,7 @@ import { findFreePort } from '../redis/ports.js';
 import type { InstanceRecord, NodeRecord } from '../instances/records.js';
 import { CAPACITY_GB } from '../instances/schemas.js';
 import { checkCapacity } from '../instances/rules.js';
+import { flavorOf } from '../instances/flavors.js';
 import { JOB_ACCEPTED, type Endpoint, type InstanceOperation, type OperationModule, type OpRun } from './operation.js';
 import { linkUp, until } from './replication.js';
 
@@ -186,6 +187,10 @@ const resizeInstance: Endpoint<ResizeRequest> = {
     checkCapacity('new_capacity', b.new_capacity);
     // A new spec_code alone (same capacity) is a change too: the flavor shown is the one asked for.
     const newSpec = b.spec_code !== undefined && b.spec_code !== instance.extra.spec_code;
+    const mode = flavorOf(b.spec_code)?.cache_mode;
+    if (instance.managed && mode && mode !== (instance.nodes.length > 1 ? 'ha' : 'single')) {
+      throw Errors.badParam('spec_code', `is a ${mode} flavor: replicas are added and removed with change_type createReplication / deleteReplication.`);
+    }
     if (b.new_capacity === instance.capacityGb && !newSpec) throw Errors.badParam('new_capacity', 'is the current capacity.');
     const t = await start(extend, instance, {
       params: taskParams, state: { newCapacity: b.new_capacity, ...(b.spec_code !== undefined ? { specCode: b.spec_code } : {}) },

@@ -79,6 +79,13 @@ test('EXTEND: maxmemory changes and the task details carry old and new capacity'
   assert.equal(renamed.status, 200, renamed.text);
   await waitFor(async () => (await show()).spec_code === 'redis.single.xu1.large.0.5' && (await show()).task === null, 30_000, 'the new flavor shown');
   assert.equal((await show()).capacity_minor, '0.5');
+  // An ha flavor for a single node would show a flavor the instance is not: refused, nothing changes.
+  const ha = await admin.post(`/v2/${P}/instances/${id}/resize`, { spec_code: 'redis.ha.xu1.large.r2.1', new_capacity: 1 });
+  assert.equal(ha.status, 400);
+  assert.equal(ha.body.error_code, 'DCS.4800');
+  assert.match(ha.body.error_msg, /createReplication/);
+  assert.equal((await show()).spec_code, 'redis.single.xu1.large.0.5');
+  assert.equal((await show()).capacity_minor, '0.5');
 });
 
 test('AddReplica: a replica redis-server follows the master and the instance shows it', async () => {

@@ -2,7 +2,7 @@
 import type { InstanceRecord } from '../instances/records.js';
 import type { AclAccount } from '../instances/acl.js';
 import { tagsOf, visibleStatus, type InstanceState, type RunningTask } from '../instances/listing.js';
-import { AVAILABILITY_ZONE, CPU_TYPE } from '../instances/flavors.js';
+import { AVAILABILITY_ZONE, CPU_TYPE, cacheModeOf } from '../instances/flavors.js';
 import type { TaskRecord } from '../tasks/records.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -70,7 +70,6 @@ export function instanceView(s: InstanceState, usedMemoryMb = 0) {
   const i = s.instance;
   const e = i.extra;
   const whole = i.capacityGb >= 1;
-  const replicas = i.nodes.filter((n) => n.role === 'replica').length;
   return {
     instance_id: i.id,
     name: i.name,
@@ -92,7 +91,7 @@ export function instanceView(s: InstanceState, usedMemoryMb = 0) {
     task: runningTaskView(s.task),
     replica_count: i.managed ? i.nodes.length : 1,
     sharding_count: 1,
-    cache_mode: replicas > 0 ? 'ha' : 'single',
+    cache_mode: cacheModeOf(i),
     product_type: 'generic',
     storage_type: 'DRAM',
     cpu_type: CPU_TYPE,

@@ -5,6 +5,7 @@
  */
 import { arch } from 'node:os';
 import { ENGINE_VERSIONS } from './rules.js';
+import type { InstanceRecord } from './records.js';
 
 export const CPU_TYPE = arch() === 'arm64' ? 'aarch64' : 'x86_64';
 
@@ -37,6 +38,11 @@ function flavor(mode: 'single' | 'ha', gb: number) {
 }
 
 export const FLAVORS = (['single', 'ha'] as const).flatMap((m) => CAPACITIES_GB.map((gb) => flavor(m, gb)));
+
+/** `ha` with a replica, `single` without: what an instance is, whatever spec_code it shows. */
+export function cacheModeOf(i: Pick<InstanceRecord, 'nodes'>): 'single' | 'ha' {
+  return i.nodes.some((n) => n.role === 'replica') ? 'ha' : 'single';
+}
 
 /** The flavor a spec_code names, if it is one of FLAVORS (other codes are only echoed). */
 export function flavorOf(specCode: string | undefined): (typeof FLAVORS)[number] | undefined {

@@ -11,7 +11,7 @@ import { findFreePort } from '../redis/ports.js';
 import type { InstanceRecord, NodeRecord } from '../instances/records.js';
 import { CAPACITY_GB } from '../instances/schemas.js';
 import { checkCapacity } from '../instances/rules.js';
-import { flavorOf } from '../instances/flavors.js';
+import { cacheModeOf, flavorOf } from '../instances/flavors.js';
 import { JOB_ACCEPTED, type Endpoint, type InstanceOperation, type OperationModule, type OpRun } from './operation.js';
 import { linkUp, until } from './replication.js';
 
@@ -188,7 +188,7 @@ const resizeInstance: Endpoint<ResizeRequest> = {
     // A new spec_code alone (same capacity) is a change too: the flavor shown is the one asked for.
     const newSpec = b.spec_code !== undefined && b.spec_code !== instance.extra.spec_code;
     const mode = flavorOf(b.spec_code)?.cache_mode;
-    if (instance.managed && mode && mode !== (instance.nodes.length > 1 ? 'ha' : 'single')) {
+    if (instance.managed && mode && mode !== cacheModeOf(instance)) {
       throw Errors.badParam('spec_code', `is a ${mode} flavor: replicas are added and removed with change_type createReplication / deleteReplication.`);
     }
     if (b.new_capacity === instance.capacityGb && !newSpec) throw Errors.badParam('new_capacity', 'is the current capacity.');

@@ -7,7 +7,7 @@
  * redis.conf, so it takes effect at the next start (the restartInstance task) and holds after it.
  */
 import { Errors } from '../errors.js';
-import { withRedis, type RedisTarget } from '../redis/commands.js';
+import { commandName, withRedis, type RedisTarget } from '../redis/commands.js';
 import type { InstanceRecord } from './records.js';
 
 /** RenameCommandResp's fields, in its order. */
@@ -57,13 +57,14 @@ export function changedCommands(a: RenameCommands, b: RenameCommands): Renamable
 
 /**
  * Refuses a new name that is already another Redis command's (redis-server would not start with
- * it): asked of the running instance with COMMAND INFO, under the name COMMAND has now. A name the
- * instance gives one of the nine today is free, since the request replaces the whole set.
+ * it): asked of the running instance (`t`, with its command names) with COMMAND INFO, under the
+ * name COMMAND has now. A name the instance gives one of the nine today is free, since the request
+ * replaces the whole set.
  */
-export async function checkNamesFree(t: RedisTarget, current: RenameCommands, next: RenameCommands): Promise<void> {
+export async function checkNamesFree(t: RedisTarget, next: RenameCommands): Promise<void> {
   const wanted = Object.entries(next);
   if (!wanted.length) return;
-  const infos = (await withRedis(t, (r) => r.call(current.command ?? 'command', 'INFO', ...wanted.map(([, n]) => n!)))) as unknown[];
+  const infos = (await withRedis(t, (r) => r.call(commandName(t, 'command'), 'INFO', ...wanted.map(([, n]) => n!)))) as unknown[];
   wanted.forEach(([command, name], k) => {
     const info = infos[k];
     const owner = Array.isArray(info) ? String(info[0]).toLowerCase() : null;

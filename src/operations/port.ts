@@ -14,7 +14,7 @@ import { checkMaintainWindow } from '../instances/rules.js';
 import type { InstanceRecordChange } from '../instances/service.js';
 import type { Endpoint, InstanceOperation, OperationModule } from './operation.js';
 import { BACKUP_POLICY_SCHEMA, type BackupPolicyBody } from '../records/backup-policy.js';
-import { changedCommands, checkNamesFree, parseRenames, renamesOf } from '../instances/rename-commands.js';
+import { changedCommands, checkNamesFree, commandNamesOf, parseRenames, renamesOf } from '../instances/rename-commands.js';
 import { restartInstance } from './instance-status.js';
 
 interface PortState { newPort: number }
@@ -92,7 +92,7 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
     if (renamed.length) {
       if (!instance.managed) throw Errors.badParam('rename_commands', 'the commands of an attached Redis are renamed by its owner.');
       if (moves) throw Errors.badParam('rename_commands', 'a port change and renamed commands are two tasks: send them one at a time.');
-      await checkNamesFree({ host: instance.host, port: instance.port, password: instance.password }, renamesOf(instance), renames!);
+      await checkNamesFree({ host: instance.host, port: instance.port, password: instance.password, ...commandNamesOf(instance) }, renames!);
     }
     if (moves) {
       await start(updatePort, instance, {

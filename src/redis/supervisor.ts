@@ -93,7 +93,6 @@ function confText(s: ManagedRedisSpec): string {
   return `${lines.join('\n')}\n`;
 }
 
-
 export class RedisSupervisor extends EventEmitter {
   private readonly procs = new Map<string, Managed>();
   private availability: boolean | null = null;

@@ -81,7 +81,7 @@ async function engineRate(store: Store): Promise<number> {
     const i: InstanceRecord = {
       id: randomUUID(), projectId: PROJECT, name: `bench-${k}`, engine: 'Redis', engineVersion: '7.0', capacityGb: 1, host: '127.0.0.1',
       port: 1, status: 'RUNNING', managed: false, redisUrl: 'redis://127.0.0.1:1', password: null, pendingPassword: null,
-      username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, updatedAt: now,
+      username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, launchedAt: now, updatedAt: now,
     };
     await store.insertInstance(i);
     instances.push(i);

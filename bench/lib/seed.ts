@@ -28,7 +28,7 @@ export async function seedFinishedTasks(database: string, projectId: string, cou
   await store.insertInstance({
     id: instanceId, projectId, name: 'seeded', engine: 'Redis', engineVersion: '7.0', capacityGb: 1, host: '127.0.0.1',
     port: 1, status: 'RUNNING', managed: false, redisUrl: 'redis://127.0.0.1:1', password: null,
-    pendingPassword: null, username: null, extra: {}, nodes: [], ownerNode: null, createdAt: base, updatedAt: base,
+    pendingPassword: null, username: null, extra: {}, nodes: [], ownerNode: null, createdAt: base, launchedAt: base, updatedAt: base,
   });
   await store.close();
   const prefix = randomBytes(8).toString('hex');

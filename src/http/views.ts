@@ -107,7 +107,7 @@ export function instanceView(s: InstanceState, usedMemoryMb = 0) {
     maintain_begin: str(e.maintain_begin, '18:00:00'),
     maintain_end: str(e.maintain_end, '19:00:00'),
     created_at: iso(i.createdAt),
-    launched_at: iso(i.createdAt),
+    launched_at: i.launchedAt === null ? '' : iso(i.launchedAt), // empty until it first runs
     update_at: iso(i.updatedAt),
     updated_at: iso(i.updatedAt),
     vpc_id: str(e.vpc_id),

@@ -34,7 +34,12 @@ export interface InstanceRecord {
   /** The node that supervises a managed instance (multi-node PostgreSQL). */
   ownerNode: string | null;
   createdAt: number;
+  /**
+   * When the instance first answered as RUNNING (DCS `launched_at`); null before. The store sets
+   * it once, in the write that first records RUNNING: a restart does not move it.
+   */
+  launchedAt: number | null;
   updatedAt: number;
 }
 
-export type InstancePatch = Partial<Omit<InstanceRecord, 'id' | 'projectId' | 'createdAt'>>;
+export type InstancePatch = Partial<Omit<InstanceRecord, 'id' | 'projectId' | 'createdAt' | 'launchedAt'>>;

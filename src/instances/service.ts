@@ -176,7 +176,8 @@ export class InstanceService {
       updatedAt: now,
     };
     if (b.redis_url) {
-      const i: InstanceRecord = { ...base, ...(await this.attachable(b.redis_url, b.password)), nodes: [], ownerNode: null };
+      // An attached Redis answered before it was attached: it is running from the start.
+      const i: InstanceRecord = { ...base, ...(await this.attachable(b.redis_url, b.password)), nodes: [], ownerNode: null, launchedAt: now };
       await this.insertWithinQuota(i);
       return i;
     }
@@ -197,7 +198,7 @@ export class InstanceService {
     }
     const i: InstanceRecord = {
       ...base, host: '127.0.0.1', port, status: 'CREATING', managed: true, redisUrl: null,
-      password: b.password ?? null, username: null, ownerNode: this.nodeId, nodes,
+      password: b.password ?? null, username: null, ownerNode: this.nodeId, nodes, launchedAt: null,
     };
     await this.insertWithinQuota(i);
     void this.runtime.bringUp(i);

@@ -34,6 +34,7 @@ export function instanceFromRow(r: Row): InstanceRecord {
     nodes: jsonArray(r.nodes) as InstanceRecord['nodes'],
     ownerNode: strOrNull(r.owner_node),
     createdAt: num(r.created_at),
+    launchedAt: numOrNull(r.launched_at),
     updatedAt: num(r.updated_at),
   };
 }
@@ -42,6 +43,7 @@ export function instanceFromRow(r: Row): InstanceRecord {
 export const INSTANCE_COLUMNS = [
   'id', 'project_id', 'name', 'engine', 'engine_version', 'capacity_gb', 'host', 'port', 'status', 'managed',
   'redis_url', 'password', 'pending_password', 'username', 'extra', 'nodes', 'owner_node', 'created_at', 'updated_at',
+  'launched_at',
 ] as const;
 
 const INSTANCE_FIELD_COLUMN: Record<string, string> = {
@@ -54,7 +56,7 @@ export function instanceValues(i: InstanceRecord, managedAsInt: boolean): unknow
   return [
     i.id, i.projectId, i.name, i.engine, i.engineVersion, i.capacityGb, i.host, i.port, i.status,
     managedAsInt ? (i.managed ? 1 : 0) : i.managed, i.redisUrl, i.password, i.pendingPassword, i.username, JSON.stringify(i.extra),
-    JSON.stringify(i.nodes), i.ownerNode, i.createdAt, i.updatedAt,
+    JSON.stringify(i.nodes), i.ownerNode, i.createdAt, i.updatedAt, i.launchedAt,
   ];
 }
 
@@ -68,8 +70,17 @@ export function instancePatchColumns(patch: Partial<InstanceRecord>, managedAsIn
     else if (k === 'managed') out.push([col, managedAsInt ? (v ? 1 : 0) : v]);
     else out.push([col, v]);
   }
+  // The first write that records RUNNING is the launch (see setColumn: written only when empty).
+  if (patch.status === 'RUNNING') out.push(['launched_at', patch.updatedAt ?? Date.now()]);
   return out;
 }
+
+/** Columns an update writes only while they are empty: a later write keeps the first value. */
+const SET_ONCE_COLUMNS = new Set(['launched_at']);
+
+/** `column = value` for an UPDATE's SET list, in either dialect's placeholder. */
+export const setColumn = (column: string, placeholder: string): string =>
+  SET_ONCE_COLUMNS.has(column) ? `${column} = COALESCE(${column}, ${placeholder})` : `${column} = ${placeholder}`;
 
 export function stepFromRow(r: Row): StepRecord {
   return {

@@ -484,6 +484,16 @@ INSERT INTO audit_counts (project_id, n) SELECT project_id, COUNT(*) FROM task_a
 {AUDIT_COUNT_TRIGGER}
 `,
   },
+  {
+    // DCS's launched_at is when the instance first ran; it was shown as the creation time. Set
+    // once by the write that first records RUNNING (rows.ts). Instances that have run before this
+    // version keep their creation time, the best that is known of them.
+    version: 19,
+    sql: `
+ALTER TABLE instances ADD COLUMN launched_at {TIME};
+UPDATE instances SET launched_at = created_at WHERE status NOT IN ('CREATING', 'CREATEFAILED');
+`,
+  },
 ];
 
 /** The migrations of one dialect, in version order, with its column types filled in. */

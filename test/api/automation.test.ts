@@ -321,6 +321,16 @@ test('ACL users survive a restart of the instance', async () => {
   assert.equal(await onRedis(port, (x) => x.set('w', '1'), ACC, 'writer1'), 'OK');
 });
 
+test('launched_at is when the instance first ran, after its creation, and a restart does not move it', async () => {
+  const first = await show();
+  const launched = Date.parse(first.launched_at);
+  assert.ok(launched > Date.parse(first.created_at), `launched ${first.launched_at}, created ${first.created_at}`);
+  assert.equal((await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'restart' })).status, 200);
+  const after = await idle();
+  assert.ok(Date.parse(after.updated_at) > launched, `updated ${after.updated_at}`);
+  assert.equal(after.launched_at, first.launched_at);
+});
+
 test('flavors and availability zones', async () => {
   const f = await admin.get(`/v2/${P}/flavors`, { query: { spec_code: 'redis.ha.xu1.large.r2.1' } });
   assert.equal(f.status, 200, f.text);

@@ -32,7 +32,7 @@ async function setup() {
   const instance: InstanceRecord = {
     id: randomUUID(), projectId: 'p', name: 'engine-test', engine: 'Redis', engineVersion: '7.0', capacityGb: 1, host: '127.0.0.1',
     port: 1, status: 'RUNNING', managed: false, redisUrl: 'redis://127.0.0.1:1', password: null, pendingPassword: null,
-    username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, updatedAt: now,
+    username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, launchedAt: now, updatedAt: now,
   };
   await store.insertInstance(instance);
   return { store, instance };

@@ -21,7 +21,7 @@ export async function seedFinishedTasks(database: string, projectId: string, cou
   await store.insertInstance({
     id: instanceId, projectId, name: 'seeded', engine: 'Redis', engineVersion: '7.0', capacityGb: 1, host: '127.0.0.1',
     port: redisPort, status: 'RUNNING', managed: false, redisUrl: `redis://127.0.0.1:${redisPort}`, password: null,
-    pendingPassword: null, username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, updatedAt: now,
+    pendingPassword: null, username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, launchedAt: now, updatedAt: now,
   });
   await store.close();
   const rows = Array.from({ length: count }, (_, i) => ({ id: randomBytes(16).toString('hex'), t: now - ageMs - count + i }));

@@ -30,7 +30,7 @@ function instance(over: Partial<InstanceRecord> = {}): InstanceRecord {
   return {
     id: randomUUID(), projectId: 'p1', name: 'i', engine: 'Redis', engineVersion: '7.0', capacityGb: 1, host: '127.0.0.1',
     port: 6400, status: 'RUNNING', managed: false, redisUrl: 'redis://127.0.0.1:6400', password: null, pendingPassword: null,
-    username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, updatedAt: now, ...over,
+    username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, launchedAt: now, updatedAt: now, ...over,
   };
 }
 
@@ -100,6 +100,20 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.deepEqual(got?.nodes, i.nodes);
       assert.deepEqual((await store.listInstances('p1')).map((x) => x.id), [i.id]);
       assert.deepEqual(await store.listInstances('other-project'), []);
+    });
+
+    test('launchedAt is written by the first update that records RUNNING, and kept by every later one', async () => {
+      const store = await fresh();
+      const i = await withInstance(store, { status: 'CREATING', launchedAt: null, createdAt: 1000, updatedAt: 1000 });
+      await store.updateInstance(i.id, { status: 'CREATEFAILED', updatedAt: 1500 });
+      assert.equal((await store.getInstance('p1', i.id))?.launchedAt, null);
+      await store.updateInstance(i.id, { status: 'RUNNING', updatedAt: 2000 });
+      assert.equal((await store.getInstance('p1', i.id))?.launchedAt, 2000);
+      await store.updateInstance(i.id, { status: 'RESTARTING', updatedAt: 3000 });
+      await store.updateInstance(i.id, { status: 'RUNNING', updatedAt: 4000 });
+      const got = await store.getInstance('p1', i.id);
+      assert.equal(got?.launchedAt, 2000);
+      assert.equal(got?.updatedAt, 4000);
     });
 
     test('the instance quota holds when ten inserts race on two connections; other projects and unquoted inserts are not held', async () => {

@@ -30,7 +30,7 @@ function instance(): InstanceRecord {
   return {
     id: randomUUID(), projectId: 'p1', name: 'i', engine: 'Redis', engineVersion: '7.0', capacityGb: 1, host: '127.0.0.1', port: 6400,
     status: 'RUNNING', managed: false, redisUrl: 'redis://127.0.0.1:6400', password: null, pendingPassword: null, username: null,
-    extra: {}, nodes: [], ownerNode: null, createdAt: now, updatedAt: now,
+    extra: {}, nodes: [], ownerNode: null, createdAt: now, launchedAt: now, updatedAt: now,
   };
 }
 

@@ -11,13 +11,9 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import type { InstanceRecord } from '../../src/instances/records.js';
 import type { Store, TaskQuery } from '../../src/store/types.js';
-import { parsePostgresUrl } from '../../src/store/postgres.js';
-import { migrationsFor } from '../../src/store/schema.js';
-import { dropDatabase, openStore, query, testDatabaseUrl } from '../helpers/db.js';
+import { dropDatabase, migratedUpTo, openStore, query, testDatabaseUrl, writeRaw } from '../helpers/db.js';
 import { tempDir } from '../helpers/service.js';
 
 const opened: { store: Store; url: string }[] = [];
@@ -38,32 +34,8 @@ function instance(projectId: string): InstanceRecord {
   return {
     id: randomUUID(), projectId, name: 'i', engine: 'Redis', engineVersion: '7.0', capacityGb: 1, host: '127.0.0.1',
     port: 6400, status: 'RUNNING', managed: false, redisUrl: 'redis://127.0.0.1:6400', password: null, pendingPassword: null,
-    username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, updatedAt: now,
+    username: null, extra: {}, nodes: [], ownerNode: null, createdAt: now, launchedAt: now, updatedAt: now,
   };
-}
-
-/**
- * Writes to the store's database on a connection of its own, outside the store: `onSqlite` in one
- * transaction of a raw better-sqlite3 connection, or `onPostgres` with a raw client in the store's schema.
- */
-async function writeRaw(url: string, onSqlite: (db: Database.Database) => void, onPostgres: (c: pg.Client) => Promise<void>): Promise<void> {
-  if (url.startsWith('sqlite:')) {
-    const db = new Database(url.slice('sqlite:'.length));
-    try {
-      db.transaction(() => onSqlite(db))();
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const { url: conn, schema } = parsePostgresUrl(url);
-  const c = new pg.Client({ connectionString: conn, options: `-c search_path=${schema}` });
-  await c.connect();
-  try {
-    await onPostgres(c);
-  } finally {
-    await c.end();
-  }
 }
 
 /** Finished tasks written by plain INSERTs, outside the store (as a bulk load or another tool would). */
@@ -113,31 +85,6 @@ async function assertListsMatch(store: Store, all: Seeded[], q: TaskQuery): Prom
 function random(seed: number): () => number {
   let x = seed;
   return () => ((x = (x * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
-}
-
-/** A database migrated only up to `version`, as an older release left it. */
-async function migratedUpTo(url: string, version: number): Promise<void> {
-  const kind = url.startsWith('sqlite:') ? 'sqlite' : 'postgres';
-  const steps = migrationsFor(kind).filter((m) => m.version <= version);
-  const record = 'CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)';
-  if (kind === 'sqlite') {
-    const db = new Database(url.slice('sqlite:'.length));
-    db.exec(record);
-    for (const m of steps) db.transaction(() => { db.exec(m.sql); db.prepare('INSERT INTO schema_migrations VALUES (?, 0)').run(m.version); })();
-    db.close();
-    return;
-  }
-  const { url: conn, schema } = parsePostgresUrl(url);
-  const c = new pg.Client({ connectionString: conn });
-  await c.connect();
-  try {
-    await c.query(`CREATE SCHEMA ${schema}`);
-    await c.query(`SET search_path = ${schema}`);
-    await c.query(record);
-    for (const m of steps) await c.query(`BEGIN; ${m.sql}; INSERT INTO schema_migrations VALUES (${m.version}, 0); COMMIT`);
-  } finally {
-    await c.end();
-  }
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {

@@ -38,10 +38,10 @@ export function aclAccountsShown(i: InstanceRecord, running: { state: Record<str
   return aclAccountsOf(i).map((a) => (a.id === accountId ? { ...a, status: inFlightStatus as AclStatus } : a));
 }
 
-/** The instance's extra with the account replaced (or added), or removed when `next` is null. */
-export function withAccount(i: InstanceRecord, id: string, next: AclAccount | null): InstanceRecord['extra'] {
+/** The instance's accounts with this one replaced (or added), or removed when `next` is null: the key of extra to set. */
+export function withAccount(i: InstanceRecord, id: string, next: AclAccount | null): { acl_accounts: AclAccount[] } {
   const others = aclAccountsOf(i).filter((a) => a.id !== id);
-  return { ...i.extra, acl_accounts: next ? [...others, next] : others };
+  return { acl_accounts: next ? [...others, next] : others };
 }
 
 /** The ACL SETUSER rules of an account: enabled, its password hash, every key and channel, its role's commands. */

@@ -42,4 +42,11 @@ export interface InstanceRecord {
   updatedAt: number;
 }
 
-export type InstancePatch = Partial<Omit<InstanceRecord, 'id' | 'projectId' | 'createdAt' | 'launchedAt'>>;
+export type InstancePatch = Partial<Omit<InstanceRecord, 'id' | 'projectId' | 'createdAt' | 'launchedAt' | 'extra'>> & {
+  /**
+   * Keys of `extra` to set, each replaced whole; every other key is kept. The store sets them in
+   * its own write, so changes of different keys made at the same time (a PUT of the description
+   * while a task records the configuration) do not undo each other.
+   */
+  extraKeys?: Record<string, unknown>;
+};

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { Errors } from '../errors.js';
-import type { InstanceRecord, NodeRecord } from './records.js';
+import type { InstancePatch, InstanceRecord, NodeRecord } from './records.js';
 import { flavorOf } from './flavors.js';
 import type { Store } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
@@ -269,10 +269,10 @@ export class InstanceService {
 
   /** Name, description, maintenance window, security group: no task, the record changes at once. */
   async modify(instance: InstanceRecord, b: InstanceRecordChange): Promise<void> {
-    const patch: Partial<InstanceRecord> = {};
+    const patch: InstancePatch = {};
     if (b.name !== undefined) patch.name = b.name;
     const echoed = Object.entries(b).filter(([k, v]) => k !== 'name' && v !== undefined);
-    if (echoed.length) patch.extra = { ...instance.extra, ...Object.fromEntries(echoed) };
+    if (echoed.length) patch.extraKeys = Object.fromEntries(echoed);
     if (Object.keys(patch).length) await this.store.updateInstance(instance.id, patch);
   }
 }

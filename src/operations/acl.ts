@@ -28,7 +28,7 @@ async function accountOf(x: OpRun<AclState>): Promise<{ i: InstanceRecord; a: Ac
 
 async function setStatus(x: OpRun<AclState>, status: AclStatus): Promise<void> {
   const { i, a } = await accountOf(x);
-  if (a && a.status !== status) await x.save(i, { extra: withAccount(i, a.id, { ...a, status }) });
+  if (a && a.status !== status) await x.save(i, { extraKeys: withAccount(i, a.id, { ...a, status }) });
 }
 
 /** Creates or updates: the account as recorded goes to every node, then it is AVAILABLE. */
@@ -68,7 +68,7 @@ export const deleteAcl: InstanceOperation<AclState> = {
         const { i, a } = await accountOf(x);
         if (!a) return; // removed by an earlier run
         for (const t of x.allTargets(i)) await aclDelUser(t, a.name);
-        await x.save(i, { extra: withAccount(i, a.id, null) });
+        await x.save(i, { extraKeys: withAccount(i, a.id, null) });
       },
     },
   ],
@@ -108,7 +108,7 @@ function startWith(call: EndpointCall<unknown>, op: InstanceOperation<AclState>,
     params: { account_id: next.id, account_name: next.name, ...details },
     details: { account_name: next.name, ...details },
     state: { accountId: next.id, inFlightStatus: next.status },
-    instancePatch: { extra: withAccount(instance, next.id, next) },
+    instancePatch: { extraKeys: withAccount(instance, next.id, next) },
   });
 }
 

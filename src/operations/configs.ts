@@ -29,7 +29,7 @@ export const modifyConfigs: InstanceOperation<ConfigsState> = {
       run: async (x) => {
         const i = await applyConfigs(x);
         const stored = (i.extra.configs ?? {}) as Record<string, string>;
-        await x.save(i, { extra: { ...i.extra, configs: { ...stored, ...x.state.changes } } });
+        await x.save(i, { extraKeys: { configs: { ...stored, ...x.state.changes } } });
       },
     },
   ],

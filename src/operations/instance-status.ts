@@ -27,7 +27,7 @@ const restartOperation = (name: string): InstanceOperation<RestartState> => ({
       run: async (x) => {
         const { renameCommands } = x.state;
         const i0 = await x.instance();
-        const i = await x.save(i0, renameCommands ? { status: 'RESTARTING', extra: { ...i0.extra, rename_commands: renameCommands } } : { status: 'RESTARTING' });
+        const i = await x.save(i0, renameCommands ? { status: 'RESTARTING', extraKeys: { rename_commands: renameCommands } } : { status: 'RESTARTING' });
         await x.processes.restart(i);
       },
     },

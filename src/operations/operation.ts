@@ -86,7 +86,8 @@ export class OpRun<S> {
   /** Records a change of the instance while this task is still ours, and makes later starts use it. */
   async save(i: InstanceRecord, patch: InstancePatch): Promise<InstanceRecord> {
     if (!(await this.d.store.updateInstanceAsTask({ ...this.ctx.fence, now: Date.now() }, i.id, patch))) throw new LeaseLost();
-    const next = { ...i, ...patch };
+    const { extraKeys, ...columns } = patch;
+    const next = { ...i, ...columns, extra: { ...i.extra, ...extraKeys } };
     this.d.runtime.refreshSpecs(next);
     return next;
   }

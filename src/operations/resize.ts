@@ -48,7 +48,7 @@ export const extend: InstanceOperation<ExtendState> = {
       run: async (x) => {
         const i = await applyCapacity(x);
         const { newCapacity, specCode } = x.state;
-        await x.save(i, { capacityGb: newCapacity, ...(specCode !== undefined ? { extra: { ...i.extra, spec_code: specCode } } : {}) });
+        await x.save(i, { capacityGb: newCapacity, ...(specCode !== undefined ? { extraKeys: { spec_code: specCode } } : {}) });
       },
     },
   ],

@@ -3,7 +3,7 @@
  * PostgreSQL, so one mapping serves both (PostgreSQL returns BIGINT as strings: num() copes).
  */
 import type { AuditRecord, StepRecord, TaskRecord, TaskStatus, StepStatus } from '../tasks/records.js';
-import type { InstanceRecord, InstanceStatus } from '../instances/records.js';
+import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { CredentialRecord, TokenRecord } from '../auth/records.js';
 
 type Row = Record<string, unknown>;
@@ -49,7 +49,7 @@ export const INSTANCE_COLUMNS = [
 const INSTANCE_FIELD_COLUMN: Record<string, string> = {
   name: 'name', engine: 'engine', engineVersion: 'engine_version', capacityGb: 'capacity_gb', host: 'host', port: 'port',
   status: 'status', managed: 'managed', redisUrl: 'redis_url', password: 'password', pendingPassword: 'pending_password', username: 'username',
-  extra: 'extra', nodes: 'nodes', ownerNode: 'owner_node', updatedAt: 'updated_at',
+  nodes: 'nodes', ownerNode: 'owner_node', updatedAt: 'updated_at',
 };
 
 export function instanceValues(i: InstanceRecord, managedAsInt: boolean): unknown[] {
@@ -61,25 +61,60 @@ export function instanceValues(i: InstanceRecord, managedAsInt: boolean): unknow
 }
 
 /** Turns a partial instance into [column, value] pairs for an UPDATE. */
-export function instancePatchColumns(patch: Partial<InstanceRecord>, managedAsInt: boolean): [string, unknown][] {
+/**
+ * An InstancePatch as [column, value] pairs for an UPDATE's SET list. A key of `extraKeys` is a
+ * pair of its own, `extra.<key>` with the value's JSON: the plans set it inside the stored JSON.
+ */
+export function instancePatchColumns(patch: InstancePatch, managedAsInt: boolean): [string, unknown][] {
   const out: [string, unknown][] = [];
   for (const [k, v] of Object.entries(patch)) {
     const col = INSTANCE_FIELD_COLUMN[k];
     if (!col || v === undefined) continue;
-    if (k === 'extra' || k === 'nodes') out.push([col, JSON.stringify(v)]);
+    if (k === 'nodes') out.push([col, JSON.stringify(v)]);
     else if (k === 'managed') out.push([col, managedAsInt ? (v ? 1 : 0) : v]);
     else out.push([col, v]);
+  }
+  for (const [key, v] of Object.entries(patch.extraKeys ?? {})) {
+    if (!EXTRA_KEY.test(key)) throw new Error(`not a key of extra: ${JSON.stringify(key)}`);
+    if (v !== undefined) out.push([`${EXTRA_PREFIX}${key}`, JSON.stringify(v)]);
   }
   // The first write that records RUNNING is the launch (see setColumn: written only when empty).
   if (patch.status === 'RUNNING') out.push(['launched_at', patch.updatedAt ?? Date.now()]);
   return out;
 }
 
+/** `extra.<key>`: one key set inside the `extra` JSON column (see InstancePatch.extraKeys). */
+export const EXTRA_PREFIX = 'extra.';
+/** Keys are the service's own snake_case names; they are written into SQL as JSON paths. */
+const EXTRA_KEY = /^[a-z][a-z0-9_]{0,63}$/;
+
+/**
+ * The SET list of an instance update, in the order of `columns` (placeholder k for column k):
+ * `extra.<key>` columns become one assignment of `extra` that sets those keys, built by
+ * `setExtraKeys(keys with their placeholders)`, the dialect's JSON function.
+ */
+export function instanceAssignments(
+  columns: string[], placeholder: (k: number) => string, setExtraKeys: (keys: [string, string][]) => string,
+): string {
+  const keys: [string, string][] = [];
+  const sets: string[] = [];
+  columns.forEach((c, k) => {
+    if (c.startsWith(EXTRA_PREFIX)) keys.push([c.slice(EXTRA_PREFIX.length), placeholder(k)]);
+    else sets.push(setColumn(c, placeholder(k)));
+  });
+  // Positional placeholders (SQLite's ?) must appear in the order of the values.
+  if (keys.length && !columns.slice(columns.length - keys.length).every((c) => c.startsWith(EXTRA_PREFIX))) {
+    throw new Error('extra keys must come last in an instance update');
+  }
+  if (keys.length) sets.push(`extra = ${setExtraKeys(keys)}`);
+  return sets.join(', ');
+}
+
 /** Columns an update writes only while they are empty: a later write keeps the first value. */
 const SET_ONCE_COLUMNS = new Set(['launched_at']);
 
 /** `column = value` for an UPDATE's SET list, in either dialect's placeholder. */
-export const setColumn = (column: string, placeholder: string): string =>
+const setColumn = (column: string, placeholder: string): string =>
   SET_ONCE_COLUMNS.has(column) ? `${column} = COALESCE(${column}, ${placeholder})` : `${column} = ${placeholder}`;
 
 export function stepFromRow(r: Row): StepRecord {

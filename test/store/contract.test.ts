@@ -116,6 +116,25 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.equal(got?.updatedAt, 4000);
     });
 
+    test('extraKeys set only their keys of extra, each replaced whole, any JSON value; the other keys stay', async () => {
+      const store = await fresh();
+      const i = await withInstance(store, { extra: { description: 'd', configs: { timeout: '5', maxclients: '10' }, tags: [{ key: 'a' }] } });
+      const values = { configs: { timeout: '9' }, spec_code: null, count: 3, flag: false, list: [1, 'two', { three: null }], text: "it's \"quoted\"" };
+      await store.updateInstance(i.id, { extraKeys: values });
+      const got = await store.getInstance('p1', i.id);
+      assert.deepEqual(got?.extra, { description: 'd', tags: [{ key: 'a' }], ...values });
+      assert.equal(await store.updateInstance(i.id, { extraKeys: { 'a.b': 1 } }).then(() => 'written', (e: Error) => e.message), 'not a key of extra: "a.b"');
+      assert.deepEqual((await store.getInstance('p1', i.id))?.extra, got?.extra);
+    });
+
+    test('keys of extra set at the same time on two connections are all kept', async () => {
+      const [a, b] = await freshPair();
+      const i = await withInstance(a, { extra: { description: 'kept' } });
+      await Promise.all(Array.from({ length: 20 }, (_, k) => (k % 2 ? a : b).updateInstance(i.id, { extraKeys: { [`key_${k}`]: k } })));
+      const extra = (await a.getInstance('p1', i.id))?.extra;
+      assert.deepEqual(extra, { description: 'kept', ...Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`key_${k}`, k])) });
+    });
+
     test('the instance quota holds when ten inserts race on two connections; other projects and unquoted inserts are not held', async () => {
       const [a, b] = await freshPair();
       const inserted = await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? a : b).insertInstance(instance({ projectId: 'pq' }), 3)));

@@ -2,7 +2,7 @@
  * Every SQL statement of the PostgreSQL store, by name (as pg-boss's plans.js): the store calls
  * these and holds no SQL of its own. Parameters are numbered; each comment lists them.
  */
-import { INSTANCE_COLUMNS, setColumn } from '../rows.js';
+import { INSTANCE_COLUMNS, instanceAssignments } from '../rows.js';
 import { locateSecondSql } from '../task-counts.js';
 import { MIGRATION_COLUMNS } from '../migration-rows.js';
 
@@ -51,7 +51,8 @@ export const instancesOfProject = 'SELECT * FROM instances WHERE project_id = $1
 export const allInstances = 'SELECT * FROM instances ORDER BY created_at';
 /** the columns' values, then id */
 export const patchInstance = (columns: string[]) =>
-  `UPDATE instances SET ${columns.map((c, k) => setColumn(c, `$${k + 1}`)).join(', ')} WHERE id = $${columns.length + 1}`;
+  `UPDATE instances SET ${instanceAssignments(columns, (k) => `$${k + 1}`, (keys) =>
+    `(extra::jsonb || jsonb_build_object(${keys.map(([k, p]) => `'${k}', ${p}::jsonb`).join(', ')}))::text`)} WHERE id = $${columns.length + 1}`;
 /**
  * The columns' values, then id, task id, owner, now. FOR SHARE holds off a takeover (whose claim
  * locks the task row) until this write commits.

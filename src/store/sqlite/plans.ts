@@ -2,7 +2,7 @@
  * Every SQL statement of the SQLite store, by name (as pg-boss keeps its plans): the store calls
  * these and holds no SQL of its own. Positional `?` parameters, in the order each comment gives.
  */
-import { INSTANCE_COLUMNS, setColumn } from '../rows.js';
+import { INSTANCE_COLUMNS, instanceAssignments } from '../rows.js';
 import { locateSecondSql } from '../task-counts.js';
 import { MIGRATION_COLUMNS } from '../migration-rows.js';
 
@@ -42,7 +42,8 @@ export const instanceById = 'SELECT * FROM instances WHERE id = ?';
 export const instancesOfProject = 'SELECT * FROM instances WHERE project_id = ? ORDER BY created_at DESC, id DESC';
 export const allInstances = 'SELECT * FROM instances ORDER BY created_at';
 /** the columns' values, then id */
-export const patchInstance = (columns: string[]) => `UPDATE instances SET ${columns.map((c) => setColumn(c, '?')).join(', ')} WHERE id = ?`;
+export const patchInstance = (columns: string[]) =>
+  `UPDATE instances SET ${instanceAssignments(columns, () => '?', (keys) => `json_set(extra, ${keys.map(([k, p]) => `'$.${k}', json(${p})`).join(', ')})`)} WHERE id = ?`;
 /** the columns' values, then id, task id, owner, now */
 export const patchInstanceAsTask = (columns: string[]) =>
   `${patchInstance(columns)} AND EXISTS (SELECT 1 FROM tasks WHERE id = ? AND ${FENCE})`;

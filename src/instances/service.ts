@@ -40,6 +40,14 @@ export interface InstanceRecordChange {
   security_group_id?: string;
 }
 
+/** A free port of this host that no instance records. */
+async function freePortBesides(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const p = await findFreePort();
+    if (!taken.has(p)) return p;
+  }
+}
+
 export class InstanceService {
   constructor(
     private readonly store: Store,
@@ -52,6 +60,9 @@ export class InstanceService {
     /** Instances a project may have (README "Limits"). */
     private readonly instanceQuota = 20,
   ) {}
+
+  /** The managed creates of this process, one after another (see create). */
+  private creating: Promise<void> = Promise.resolve();
 
   /** As stored, except that a managed instance whose node is down shows ERROR. */
   async get(projectId: string, id: string): Promise<InstanceRecord> {
@@ -187,22 +198,48 @@ export class InstanceService {
           'or attach an existing Redis with "redis_url".',
       );
     }
-    if (b.port !== undefined && !(await isPortFree(b.port))) throw Errors.badParam('port', `port ${b.port} is already in use on this host.`);
-    const port = b.port ?? (await findFreePort());
-    // An ha spec_code (flavors.ts) is a master with its replica from the start, as in DCS.
-    const nodes: NodeRecord[] = [{ name: 'node-0', port, role: 'master' }];
-    for (let k = 1; k < (flavorOf(b.spec_code)?.replica_count ?? 1); k++) {
-      let p = await findFreePort();
-      while (nodes.some((n) => n.port === p)) p = await findFreePort();
-      nodes.push({ name: `node-${k}`, port: p, role: 'replica' });
-    }
-    const i: InstanceRecord = {
-      ...base, host: '127.0.0.1', port, status: 'CREATING', managed: true, redisUrl: null,
-      password: b.password ?? null, username: null, ownerNode: this.nodeId, nodes, launchedAt: null,
-    };
-    await this.insertWithinQuota(i);
+    // Ports are chosen and recorded one create at a time, so two creates never pick the same one.
+    const i = await this.oneAtATime(async (): Promise<InstanceRecord> => {
+      const taken = await this.portsOfInstances();
+      if (b.port !== undefined) await this.checkPortAvailable(b.port, taken);
+      const port = b.port ?? (await freePortBesides(taken));
+      // An ha spec_code (flavors.ts) is a master with its replica from the start, as in DCS.
+      const nodes: NodeRecord[] = [{ name: 'node-0', port, role: 'master' }];
+      for (let k = 1; k < (flavorOf(b.spec_code)?.replica_count ?? 1); k++) {
+        nodes.push({ name: `node-${k}`, port: await freePortBesides(new Set([...taken, ...nodes.map((n) => n.port)])), role: 'replica' });
+      }
+      const created: InstanceRecord = {
+        ...base, host: '127.0.0.1', port, status: 'CREATING', managed: true, redisUrl: null,
+        password: b.password ?? null, username: null, ownerNode: this.nodeId, nodes, launchedAt: null,
+      };
+      await this.insertWithinQuota(created);
+      return created;
+    });
     void this.runtime.bringUp(i);
     return i;
+  }
+
+  /**
+   * A port a client asks for (create, UpdatePort): 400 when another instance's node records it —
+   * every managed instance shows host 127.0.0.1, and one whose redis-server is down for the
+   * moment would not come back on a port taken meanwhile — or when something else listens on it.
+   */
+  async checkPortAvailable(port: number, taken?: Set<number>): Promise<void> {
+    if ((taken ?? (await this.portsOfInstances())).has(port)) throw Errors.badParam('port', `port ${port} belongs to another instance.`);
+    if (!(await isPortFree(port))) throw Errors.badParam('port', `port ${port} is already in use on this host.`);
+  }
+
+  /** The ports of every managed instance's nodes, on any service node sharing the database. */
+  private async portsOfInstances(): Promise<Set<number>> {
+    const taken = new Set<number>();
+    for (const i of await this.store.listAllInstances()) if (i.managed) for (const n of i.nodes) taken.add(n.port);
+    return taken;
+  }
+
+  private oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.creating.then(fn);
+    this.creating = run.then(() => undefined, () => undefined);
+    return run;
   }
 
   private async insertWithinQuota(i: InstanceRecord): Promise<void> {

@@ -180,6 +180,8 @@ export interface EndpointCall<B> {
   start<S>(op: InstanceOperation<S>, instance: InstanceRecord, plan: TaskPlan<S>): Promise<TaskRecord>;
   /** Changes to the instance record that need no task (name, description, maintenance window, security group). */
   modify(instance: InstanceRecord, change: InstanceRecordChange): Promise<void>;
+  /** 400 DCS.4800 unless `port` is held by no instance and free on this host. */
+  checkPort(port: number): Promise<void>;
   /** The automatic backup policy (instance_backup_policy): checked first, saved with the other changes. */
   backupPolicies: BackupPolicies;
 }

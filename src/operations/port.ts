@@ -7,7 +7,6 @@
 import { Errors } from '../errors.js';
 import { StepFailure } from '../engine/operation.js';
 import { ping, withRedis } from '../redis/commands.js';
-import { isPortFree } from '../redis/ports.js';
 import { masterOf } from '../instances/runtime.js';
 import { INSTANCE_NAME, MAINTAIN_TIME, PORT } from '../instances/schemas.js';
 import { checkMaintainWindow } from '../instances/rules.js';
@@ -77,7 +76,7 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
     },
   },
   reply: { status: 204 },
-  handle: async ({ params, body: b, operable, start, modify, backupPolicies }) => {
+  handle: async ({ params, body: b, operable, start, modify, checkPort, backupPolicies }) => {
     const instance = await operable(params.instance_id);
     // Checked before anything of the request is applied (records.md §1).
     checkMaintainWindow(b.maintain_begin, b.maintain_end);
@@ -85,7 +84,7 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
     const moves = b.port !== undefined && b.port !== instance.port;
     if (moves) {
       if (!instance.managed) throw Errors.badParam('port', 'the port of an attached Redis is changed by its owner.');
-      if (!(await isPortFree(b.port!))) throw Errors.badParam('port', `port ${b.port} is already in use on this host.`);
+      await checkPort(b.port!);
     }
     const renames = b.rename_commands !== undefined ? parseRenames(b.rename_commands) : undefined;
     const renamed = renames ? changedCommands(renamesOf(instance), renames) : [];

@@ -169,3 +169,47 @@ test('DelReplica: the replica process is stopped and the instance has none', asy
   assert.equal(await portOpen(replica.port), false);
   assert.equal((await show()).replica_count, 1);
 });
+
+test('a port another instance records is refused on create and on UpdatePort (400 DCS.4800), and nothing changes', async () => {
+  const taken: number = (await show()).port;
+  const create = { engine: 'Redis', engine_version: '7.0', capacity: 0.25, password: PASSWORD };
+  const before = (await admin.get(`/v2/${P}/instances`)).body.instance_num;
+  const r = await admin.post(`/v2/${P}/instances`, { ...create, name: 'same-port', port: taken });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error_code, 'DCS.4800');
+  assert.match(r.body.error_msg, new RegExp(`port ${taken} belongs to another instance`));
+  assert.equal((await admin.get(`/v2/${P}/instances`)).body.instance_num, before);
+
+  const other = await admin.post(`/v2/${P}/instances`, { ...create, name: 'other-port' });
+  assert.equal(other.status, 200, other.text);
+  const otherId: string = other.body.instances[0].instance_id;
+  await waitFor(async () => (await admin.get(`/v2/${P}/instances/${otherId}`)).body.status === 'RUNNING');
+  const otherPort: number = (await admin.get(`/v2/${P}/instances/${otherId}`)).body.port;
+  const move = await admin.put(`/v2/${P}/instances/${otherId}`, { port: taken });
+  assert.equal(move.status, 400, move.text);
+  assert.match(move.body.error_msg, new RegExp(`port ${taken} belongs to another instance`));
+  assert.equal((await admin.get(`/v2/${P}/instances/${otherId}/tasks`)).body.task_count, '0');
+  assert.equal((await admin.get(`/v2/${P}/instances/${otherId}`)).body.port, otherPort);
+  assert.equal((await admin.del(`/v2/${P}/instances/${otherId}`)).status, 204);
+});
+
+test('creates racing for one free port: one instance gets it and runs, the others are refused, none is left CREATEFAILED', async () => {
+  const port = await freePort();
+  const create = (k: number) => admin.post(`/v2/${P}/instances`, {
+    name: `race-${k}`, engine: 'Redis', engine_version: '7.0', capacity: 0.25, password: PASSWORD, port,
+  });
+  const answers = await Promise.all([0, 1, 2].map(create));
+  const accepted = answers.filter((a) => a.status === 200);
+  assert.equal(accepted.length, 1, answers.map((a) => a.text).join('\n'));
+  for (const a of answers.filter((x) => x.status !== 200)) {
+    assert.equal(a.status, 400, a.text);
+    assert.match(a.body.error_msg, new RegExp(`port ${port} belongs to another instance`));
+  }
+  const winner: string = accepted[0]!.body.instances[0].instance_id;
+  await waitFor(async () => (await admin.get(`/v2/${P}/instances/${winner}`)).body.status === 'RUNNING');
+  const all = (await admin.get(`/v2/${P}/instances`)).body.instances;
+  assert.deepEqual(all.filter((i: any) => i.name.startsWith('race-')).map((i: any) => [i.name, i.status, i.port]),
+    [[accepted[0]!.body.instances[0].instance_name, 'RUNNING', port]]);
+  assert.equal(await portOpen(port), true);
+  assert.equal((await admin.del(`/v2/${P}/instances/${winner}`)).status, 204);
+});

@@ -34,6 +34,7 @@ export const operationRoutes: FastifyPluginAsync<{ instances: InstanceService; t
           operable: (id) => instances.operable(projectId, id),
           start: (op, instance, plan) => tasks.start(op, instance, plan, req.caller),
           modify: (instance, change) => instances.modify(instance, change),
+          checkPort: (port) => instances.checkPortAvailable(port),
           backupPolicies: policies,
         };
         const out = await e.handle(call as EndpointCall<never>);

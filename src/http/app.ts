@@ -83,15 +83,20 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   app.server.maxConnections = limits.maxConnections;
   app.server.headersTimeout = limits.headersTimeoutMs;
 
-  // Every route's method, for 405 + Allow on a known path with the wrong method.
-  const routes: { re: RegExp; method: string }[] = [];
+  // Every route's method, for 405 + Allow on a known path with the wrong method. A path is the
+  // route's whose segments are fixed where another's are parameters (`/instances/status` is not
+  // an instance: automation.md), as the router decides for a method both serve.
+  const routes: { re: RegExp; method: string; fixed: string }[] = [];
   app.addHook('onRoute', (r) => {
     const re = new RegExp(`^${r.url.replace(/:[^/]+/g, '[^/]+')}$`);
-    for (const m of [r.method].flat()) routes.push({ re, method: m });
+    const fixed = r.url.split('/').map((seg) => (seg.startsWith(':') ? '0' : '1')).join('');
+    for (const m of [r.method].flat()) routes.push({ re, method: m, fixed });
   });
   const allowedMethods = (url: string) => {
     const p = url.split('?')[0];
-    return [...new Set(routes.filter((r) => r.re.test(p)).map((r) => r.method))];
+    const matching = routes.filter((r) => r.re.test(p));
+    const best = matching.reduce((b, r) => (r.fixed > b ? r.fixed : b), '');
+    return [...new Set(matching.filter((r) => r.fixed === best).map((r) => r.method))];
   };
 
   // Callback hooks, not async ones: these run on every request, and a promise per hook shows.

@@ -129,6 +129,12 @@ function drainRequest(raw: IncomingMessage): Promise<void> {
 export function registerErrorHandling(app: FastifyInstance, allowedMethods: (url: string) => string[]): void {
   app.setErrorHandler(async (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     let e = err instanceof DcsError ? err : fromFramework(err);
+    // A path parameter that failed its format may be a fixed segment of another route asked with
+    // a method that route does not serve (DELETE …/instances/status): 405, not a bad id.
+    if (err.validationContext === 'params') {
+      const allow = allowedMethods(req.url);
+      if (allow.length && !allow.includes(req.method)) e = new MethodNotAllowed(allow);
+    }
     if (!e) {
       req.log.error({ err }, 'unexpected error');
       e = Errors.internal();

@@ -3,6 +3,7 @@ import { Errors } from '../errors.js';
 import type { TaskWindow } from '../tasks/service.js';
 import type { InstanceFilter } from '../instances/listing.js';
 import { SCAN_STATUSES, type ScanQuery, type ScanStatus } from '../records/records.js';
+import { isUuid } from '../ids.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -13,6 +14,19 @@ function int(q: Query, name: string, def: number, min: number, max: number): num
     throw Errors.badParam(name, `must be an integer from ${min} to ${max}.`);
   }
   return Number(v);
+}
+
+/**
+ * No list holds this many rows: a larger offset (any non-negative integer is one, api.md) asks
+ * for a page past the end, and gets that page, empty, without a number the store cannot bind.
+ */
+const OFFSET_PAST_EVERY_LIST = 2_000_000_000;
+
+function offsetOf(q: Query): number {
+  const v = q.offset;
+  if (v === undefined) return 0;
+  if (!/^\d{1,1000}$/.test(v)) throw Errors.badParam('offset', 'must be an integer of 0 or more.');
+  return v.length > 10 ? OFFSET_PAST_EVERY_LIST : Math.min(Number(v), OFFSET_PAST_EVERY_LIST);
 }
 
 /** Epoch ms of a yyyyMMddHHmmss UTC time, rejecting impossible dates like 20230231. */
@@ -39,7 +53,7 @@ export function recordWindow(q: Query): TaskWindow {
 }
 
 function windowOf(q: Query, fromName: string, toName: string): TaskWindow {
-  const offset = int(q, 'offset', 0, 0, 2_000_000_000);
+  const offset = offsetOf(q);
   const limit = int(q, 'limit', 10, 1, 1000);
   const from = time(q, fromName);
   const endSecond = time(q, toName);
@@ -48,13 +62,12 @@ function windowOf(q: Query, fromName: string, toName: string): TaskWindow {
   return { offset, limit, from, to: endSecond === undefined ? undefined : endSecond + 999 };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** ListInstancesRequest's query (automation.md §3.1): filters and one page. */
 export function instanceQuery(q: Query): { filter: InstanceFilter; offset: number; limit: number } {
   const f: InstanceFilter = {};
   if (q.instance_id !== undefined) {
-    if (!UUID.test(q.instance_id)) throw Errors.badInstanceId();
+    if (!isUuid(q.instance_id)) throw Errors.badInstanceId();
     f.instanceId = q.instance_id;
   }
   if (q.name !== undefined) f.name = q.name;
@@ -73,12 +86,12 @@ export function instanceQuery(q: Query): { filter: InstanceFilter; offset: numbe
       return [k, v ?? null] as [string, string | null];
     });
   }
-  return { filter: f, offset: int(q, 'offset', 0, 0, 2_000_000_000), limit: int(q, 'limit', 10, 1, 1000) };
+  return { filter: f, offset: offsetOf(q), limit: int(q, 'limit', 10, 1, 1000) };
 }
 
 /** Key-scan lists (records.md §3–5): one page and an optional status. */
 export function scanQuery(q: Query): ScanQuery {
-  const offset = int(q, 'offset', 0, 0, 2_000_000_000);
+  const offset = offsetOf(q);
   const limit = int(q, 'limit', 10, 1, 1000);
   const status = q.status as ScanStatus | undefined;
   if (status !== undefined && !SCAN_STATUSES.includes(status)) throw Errors.badParam('status', `must be one of ${SCAN_STATUSES.join(', ')}.`);

@@ -57,7 +57,8 @@ export function matchesFilter(s: InstanceState, f: InstanceFilter): boolean {
   const status = visibleStatus(s);
   if (f.instanceId !== undefined && i.id !== f.instanceId) return false;
   if (f.name !== undefined && (f.nameEqual ? i.name !== f.name : !i.name.includes(f.name))) return false;
-  if (status === 'CREATEFAILED' && !f.includeFailure && f.status !== 'CREATEFAILED') return false;
+  // automation.md §3.1: CREATEFAILED only with include_failure=true, whatever else is asked (status included).
+  if (status === 'CREATEFAILED' && !f.includeFailure) return false;
   if (f.status !== undefined && status !== f.status) return false;
   if (f.ip !== undefined && i.host !== f.ip) return false;
   if (f.capacity !== undefined && i.capacityGb !== f.capacity) return false;

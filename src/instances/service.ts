@@ -24,6 +24,7 @@ import { checkCapacity, checkMaintainWindow, checkPasswordComplexity, describePa
 import { matchesFilter, runningTaskOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
 import type { Actor } from '../tasks/service.js';
 import { DcsError } from '../errors.js';
+import { isUuid } from '../ids.js';
 
 /** Create fields DCS echoes back on show (cloud network, window, tags…): kept as sent. */
 const ECHOED_FIELDS = [
@@ -293,7 +294,7 @@ export class InstanceService {
     const results = [];
     for (const id of targets) {
       try {
-        if (!UUID.test(id)) throw Errors.badInstanceId();
+        if (!isUuid(id)) throw Errors.badInstanceId();
         await this.delete(projectId, id);
         results.push({ instance: id, result: 'success' as const });
       } catch (e) {
@@ -314,7 +315,6 @@ export class InstanceService {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A managed instance whose supervising node is down: nobody can run its tasks until it is back. */
 function orphaned(i: InstanceRecord, alive: (node: string) => boolean): boolean {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { backupDirOf } from '../records/files.js';
 import { DcsError, Errors } from '../errors.js';
+import { isUuid } from '../ids.js';
 import { newTaskId, type Actor } from '../tasks/service.js';
 import type { NewTask } from '../tasks/records.js';
 import type { Store, StartRunOutcome, StopOutcome } from '../store/types.js';
@@ -125,6 +126,7 @@ export class MigrationService {
     const bandwidth = bandwidthOf(b.bandwidth_limit_mb);
     const m = await this.mustGet(projectId, id);
     await this.instancesMustExist(projectId, ends);
+    await this.notOneRedis(ends);
     // Only an online migration has a source to configure: an import given one re-ran as a hybrid
     // of both. Refused where the status is checked, as batch-restart refuses imports (§4.5).
     if (m.migrationType !== 'online_migration') throw Errors.migrationState(m.status, 'an import cannot be configured; only an online migration can.');
@@ -144,6 +146,7 @@ export class MigrationService {
     if (b.migration_type === 'backupfile_import') {
       if (b.migration_method !== 'full_amount_migration') throw Errors.badParam('migration_method', 'an import is full_amount_migration only.');
       if (!b.target_instance.id || b.target_instance.addrs) throw Errors.badParam('target_instance.id', 'an import needs the id of an instance of this project.');
+      if (!isUuid(b.target_instance.id)) throw Errors.badInstanceId();
       const files = await this.checkBackupFiles(projectId, b.backup_files);
       settings = { ...m.settings, target: { instanceId: b.target_instance.id, addrs: null }, backupFiles: files };
       await this.instancesMustExist(projectId, { source: null, target: settings.target });
@@ -152,6 +155,7 @@ export class MigrationService {
       const ends = checkEndpoints(b.source_instance, b.target_instance);
       settings = { ...m.settings, ...ends };
       await this.instancesMustExist(projectId, ends);
+      await this.notOneRedis(ends);
     }
     const record: MigrationRecord = {
       ...m, migrationType: b.migration_type, migrationMethod: b.migration_method, resumeMode: b.resume_mode ?? 'auto',
@@ -258,7 +262,8 @@ export class MigrationService {
   async stop(projectId: string, id: string): Promise<MigrationRecord> {
     const out = await this.store.requestStop(projectId, id, 'stop');
     if (!out.ok) throw stopRefusal(out, 'only a MIGRATING or INCRMIGEATING task can be stopped.');
-    await this.store.appendLog(id, 'INFO', 'stopping', 'Stop requested.', Date.now());
+    // A task stopping or stopped already is left as it is (automation.md §4.5), its log included.
+    if (out.changed) await this.store.appendLog(id, 'INFO', 'stopping', 'Stop requested.', Date.now());
     return out.migration;
   }
 
@@ -320,6 +325,19 @@ export class MigrationService {
     return m;
   }
 
+  /**
+   * 400 when the source and the target are one Redis however they are named: an instance's id
+   * and its address, or two spellings of a loopback address (copying a Redis onto itself).
+   */
+  private async notOneRedis(ends: { source: MigrationEndpoint; target: MigrationEndpoint }): Promise<void> {
+    const where = async (e: MigrationEndpoint) => {
+      const t = await endpointTarget(this.d, e, null);
+      return `${isLoopback(t.host) ? 'loopback' : t.host.toLowerCase()}:${t.port}`;
+    };
+    const [s, t] = await Promise.all([where(ends.source), where(ends.target)]);
+    if (s === t) throw Errors.badParam('target_instance', 'the source and the target are the same Redis.');
+  }
+
   private async instancesMustExist(projectId: string, ends: { source: MigrationEndpoint | null; target: MigrationEndpoint | null }): Promise<void> {
     for (const e of [ends.source, ends.target]) {
       if (e?.instanceId && !(await this.d.store.getInstance(projectId, e.instanceId))) throw Errors.instanceNotFound();
@@ -329,6 +347,7 @@ export class MigrationService {
 
 function endpointOf(b: EndpointBody, name: string): MigrationEndpoint {
   if ((b.id === undefined) === (b.addrs === undefined)) throw Errors.badParam(name, 'needs exactly one of id and addrs.');
+  if (b.id !== undefined && !isUuid(b.id)) throw Errors.badInstanceId();
   if (b.addrs !== undefined) {
     try {
       parseAddrs(b.addrs);
@@ -338,6 +357,8 @@ function endpointOf(b: EndpointBody, name: string): MigrationEndpoint {
   }
   return { instanceId: b.id ?? null, addrs: b.addrs ?? null };
 }
+
+const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 function checkEndpoints(source: EndpointBody, target: EndpointBody): { source: MigrationEndpoint; target: MigrationEndpoint } {
   const s = endpointOf(source, 'source_instance');

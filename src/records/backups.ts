@@ -19,6 +19,7 @@ import { BACKUP_IN_FLIGHT, RESTORE_IN_FLIGHT, type BackupRecord, type RecordWind
 import { backupDirOf, compactUtc } from './files.js';
 import type { DownloadSigner } from './links.js';
 import { BackupPolicies } from './backup-policy.js';
+import { isUuid } from '../ids.js';
 
 export const RecordErrors = {
   badBackupId: () => Errors.badParam('backup_id', 'Invalid backup_id in the request.'),
@@ -31,7 +32,6 @@ export const RecordErrors = {
   fileGone: () => new DcsError('DCS.4001', 'The backup file does not exist.'),
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Every status but RUNNING refuses a backup or restore (DCS.4049) when no task runs. */
 const NOT_RUNNING: InstanceStatus[] = ['CREATING', 'RESTARTING', 'RESTORING', 'ERROR', 'DELETING'];
@@ -172,7 +172,7 @@ export class BackupService {
 
   /** The backup of this instance, or 400 DCS.4031 (unknown, of another instance). */
   private async backupOf(projectId: string, instanceId: string, backupId: string): Promise<BackupRecord> {
-    if (!UUID.test(backupId)) throw RecordErrors.badBackupId();
+    if (!isUuid(backupId)) throw RecordErrors.badBackupId();
     await this.instanceMustExist(projectId, instanceId);
     const b = await this.store.records.getBackup(backupId);
     if (!b || b.instanceId !== instanceId) throw RecordErrors.backupNotFound();
@@ -213,7 +213,7 @@ export class BackupService {
 
   async createRestore(projectId: string, instanceId: string, body: CreateRestoreBody, actor: Actor): Promise<string> {
     const i = await this.ownInstance(projectId, instanceId);
-    if (!UUID.test(body.backup_id)) throw RecordErrors.badBackupId();
+    if (!isUuid(body.backup_id)) throw RecordErrors.badBackupId();
     const remark = checkRemark(body.remark);
     const now = Date.now();
     const id = randomUUID();

@@ -20,8 +20,8 @@ import type { CreateScanOutcome, Store } from '../store/types.js';
 import { busyError, type Actor } from '../tasks/service.js';
 import { AutoscanConfigs, type ExpireConfig } from './autoscan.js';
 import { SCAN_IN_FLIGHT, type ScanKind, type ScanQuery, type ScanRecord } from './records.js';
+import { isUuid } from '../ids.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Every status but RUNNING refuses a scan (DCS.4049) when no task runs. */
 const NOT_RUNNING: InstanceStatus[] = ['CREATING', 'RESTARTING', 'RESTORING', 'ERROR', 'DELETING', 'CREATEFAILED'];
@@ -136,7 +136,7 @@ export class ScanService {
   }
 
   async show(projectId: string, instanceId: string, kind: ScanKind, id: string): Promise<ScanRecord> {
-    if (!UUID.test(id)) throw FAMILIES[kind].unknown();
+    if (!isUuid(id)) throw FAMILIES[kind].unknown();
     await this.instanceMustExist(projectId, instanceId);
     const s = await this.store.records.getScan(id);
     if (!s || s.instanceId !== instanceId || s.kind !== kind) throw FAMILIES[kind].unknown();

@@ -101,7 +101,8 @@ export type StartRunOutcome =
   | { ok: false; refused: 'instance_gone'; instanceId: string };
 
 /** Stop (`stop`) or sync-stop (`sync`) of a migration, recorded before it is answered. */
-export type StopOutcome = { ok: true; migration: MigrationRecord } | { ok: false; refused: 'not_found' } | { ok: false; refused: 'state'; status: MigrationStatus };
+/** `changed` is false when the migration was stopping or stopped already (nothing written). */
+export type StopOutcome = { ok: true; migration: MigrationRecord; changed: boolean } | { ok: false; refused: 'not_found' } | { ok: false; refused: 'state'; status: MigrationStatus };
 
 /** Deleting migrations, all or nothing. */
 export type DeleteMigrationsOutcome =

@@ -181,6 +181,18 @@ test('fixed segments win over {instance_id}: status counts, statistic, export-jo
   const ex = await admin.get(`/v2/${P}/instances/export-job`);
   assert.equal(ex.status, 404);
   assert.equal(ex.body.error_code, 'DCS.4001');
+  // A method the fixed route does not serve is 405 with its own methods, not a malformed instance id.
+  for (const [method, path, allow] of [
+    ['DELETE', 'status', 'GET, HEAD, PUT'], ['PATCH', 'status', 'GET, HEAD, PUT'],
+    ['DELETE', 'export-job', 'GET, HEAD'], ['PUT', 'statistic', 'GET, HEAD'],
+  ] as const) {
+    const r = await admin.call(method, `/v2/${P}/instances/${path}`);
+    assert.equal(r.status, 405, `${method} ${path}: ${r.text}`);
+    assert.equal(r.body.error_code, 'DCS.4001');
+    assert.deepEqual(r.headers.get('allow')?.split(', ').sort(), allow.split(', ').sort(), `${method} ${path}`);
+  }
+  const typo = await admin.del(`/v2/${P}/instances/statu`);
+  assert.equal(typo.body.error_code, 'DCS.4061', 'a path that is no fixed segment is still a malformed id');
 });
 
 test('GET configs lists the parameters with their values in Redis; async-configs changes them (job SUCCESS, CONFIG GET)', async () => {

@@ -165,6 +165,24 @@ describe('parameters and bodies', () => {
       assertError(await admin.get(`/v2/${P}/tasks`, { query: { [name]: value } }), 400, 'DCS.4800');
     }
   });
+  test('any offset of 0 or more is a page: one past every list is empty, with the exact count', async () => {
+    const own = `/v2/${P}/instances/${instanceId}/tasks`;
+    const count = (await admin.get(own)).body.task_count;
+    const centre = (await admin.get(`/v2/${P}/tasks`)).body.task_count;
+    const instances = (await admin.get(`/v2/${P}/instances`)).body.instance_num;
+    for (const offset of ['2000000001', '99999999999999999999']) {
+      assert.deepEqual((await admin.get(own, { query: { offset } })).body, { task_count: count, tasks: [] });
+      const c = await admin.get(`/v2/${P}/tasks`, { query: { offset } });
+      assert.equal(c.status, 200, c.text);
+      assert.equal(c.body.task_count, centre);
+      assert.deepEqual(c.body.tasks, []);
+      const i = await admin.get(`/v2/${P}/instances`, { query: { offset } });
+      assert.equal(i.status, 200, i.text);
+      assert.deepEqual([i.body.instance_num, i.body.instances], [instances, []]);
+    }
+    const padded = await admin.get(own, { query: { offset: `${'0'.repeat(30)}1` } });
+    assert.deepEqual(padded.body, (await admin.get(own, { query: { offset: '1' } })).body);
+  });
   test('end_time before start_time → 400 DCS.4025', async () => {
     assertError(await admin.get(`/v2/${P}/tasks`, { query: { start_time: '20240102000000', end_time: '20240101000000' } }), 400, 'DCS.4025');
   });

@@ -26,6 +26,7 @@ let source: TestRedis;
 let src: Redis;
 let dst: Redis;
 let targetId: string;
+let targetPort: number;
 const clients = new RedisClients();
 const redis = (port: number, password: string) => clients.open(port, password);
 
@@ -61,6 +62,7 @@ before(async () => {
     const x = await admin.get(`/v2/${P}/instances/${targetId}`);
     return x.body.status === 'RUNNING' && x.body.port;
   }));
+  targetPort = port;
   dst = redis(port, TARGET_PASSWORD);
 });
 
@@ -99,12 +101,31 @@ test('bad configuration is refused before anything changes', async () => {
     [{ migration_method: 'sideways', source_instance: { addrs: '127.0.0.1:1' }, target_instance: { id: targetId } }, 'DCS.4800'],
     [{ migration_method: 'full_amount_migration', bandwidth_limit_mb: '0', source_instance: { addrs: '127.0.0.1:1' }, target_instance: { id: targetId } }, 'DCS.4800'],
     [{ migration_method: 'full_amount_migration', source_instance: { addrs: '127.0.0.1:1' }, target_instance: { id: '0c7c6c0b-8f0e-4d8b-9d6f-2d1d4f3c6b11' } }, 'DCS.3022'],
+    // A malformed id is refused as one (api.md), before any lookup.
+    [{ migration_method: 'full_amount_migration', source_instance: { addrs: '127.0.0.1:1' }, target_instance: { id: 'zzz' } }, 'DCS.4061'],
+    [{ migration_method: 'full_amount_migration', source_instance: { id: '../x' }, target_instance: { id: targetId } }, 'DCS.4061'],
+    // One Redis however it is named: an instance and its own address, two spellings of loopback.
+    [{ migration_method: 'full_amount_migration', source_instance: { addrs: `127.0.0.1:${targetPort}` }, target_instance: { id: targetId } }, 'DCS.4800'],
+    [{ migration_method: 'full_amount_migration', source_instance: { addrs: `localhost:${source.port}` }, target_instance: { addrs: `127.0.0.1:${source.port}` } }, 'DCS.4800'],
   ];
   for (const [body, code] of cases) {
     const r = await admin.post(`/v2/${P}/migration/${id}/task`, body);
     assert.equal(r.body.error_code, code, `${JSON.stringify(body)}: ${r.text}`);
   }
   assert.equal(await statusOf(id), 'RUNNING');
+  // The one-step create and the import check their ids the same way, and create nothing.
+  const before = (await admin.get(`/v2/${P}/migration-tasks`)).body.count;
+  const oneStep = await admin.post(`/v2/${P}/migration-task`, {
+    task_name: 'bad-one-step', migration_type: 'online_migration', migration_method: 'full_amount_migration',
+    source_instance: { id: 'NOT-A-UUID' }, target_instance: { id: targetId },
+  });
+  assert.equal(oneStep.body.error_code, 'DCS.4061', oneStep.text);
+  const badImport = await admin.post(`/v2/${P}/migration-task`, {
+    task_name: 'bad-import', migration_type: 'backupfile_import', migration_method: 'full_amount_migration',
+    backup_files: { file_source: 'self_build_obs', bucket_name: 'b', files: [{ file_name: 'x.rdb' }] }, target_instance: { id: '../x' },
+  });
+  assert.equal(badImport.body.error_code, 'DCS.4061', badImport.text);
+  assert.equal((await admin.get(`/v2/${P}/migration-tasks`)).body.count, before);
 });
 
 test('create, job, full copy: every key, value and TTL on the target; target-only keys kept; no password shown', async () => {
@@ -195,7 +216,13 @@ test('incremental: writes follow within 5 s; delete refused while running (DCS.4
   await new Promise((r) => setTimeout(r, 1500)); // a write that would replicate arrives in well under 1.5 s
   assert.equal(await dst.exists('after-stop', 'after-stop-2'), 0, 'a write after stop reached the target');
   assert.equal(await dst.get('live-1'), 'a', 'what was copied stays');
-  assert.equal((await admin.post(`/v2/${P}/migration-task/${id}/stop`, undefined)).status, 200, 'a second stop is accepted unchanged');
+  const logNum = async () => (await admin.get(`/v2/${P}/migration-task/${id}/logs`)).body.log_num as number;
+  const logsBefore = await logNum();
+  const second = await admin.post(`/v2/${P}/migration-task/${id}/stop`, undefined);
+  assert.equal(second.status, 200, 'a second stop is accepted unchanged');
+  assert.equal(second.body.status, 'TERMINATED');
+  assert.equal((await admin.post(`/v2/${P}/migration-task/batch-stop`, { migration_tasks: [id] })).status, 200);
+  assert.equal(await logNum(), logsBefore, 'stopping a TERMINATED task wrote to its log');
 
   const restart = await admin.post(`/v2/${P}/migration-tasks/batch-restart`, { migration_tasks: [id] });
   assert.deepEqual(restart.body.migration_tasks, [{ task_id: id, result: 'success', error_code: null, error_msg: null }]);

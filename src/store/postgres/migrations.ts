@@ -92,7 +92,7 @@ export class PostgresMigrations implements MigrationStore {
       const patch = stopPatch(m, kind, () => active);
       if (patch === 'refused') return { ok: false, refused: 'state', status: m.status };
       if (patch) await this.patch(c, id, { ...patch, updatedAt: Date.now() });
-      return { ok: true, migration: migrationFromRow((await this.db.q(plans.migrationById, [id], c))[0]!) };
+      return { ok: true, migration: migrationFromRow((await this.db.q(plans.migrationById, [id], c))[0]!), changed: patch !== null };
     });
   }
 

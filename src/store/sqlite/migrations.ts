@@ -82,7 +82,7 @@ export class SqliteMigrations implements MigrationStore {
         const cols = migrationPatchColumns({ ...patch, updatedAt: Date.now() });
         this.db.run(plans.patchMigration(cols.map(([c]) => c)), ...cols.map(([, v]) => v), id);
       }
-      return { ok: true, migration: migrationFromRow(this.db.get(plans.migrationById, id)!) };
+      return { ok: true, migration: migrationFromRow(this.db.get(plans.migrationById, id)!), changed: patch !== null };
     });
   }
 

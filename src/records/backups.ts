@@ -62,6 +62,8 @@ function refusal(out: Exclude<CreateRecordOutcome, { ok: true }>): DcsError {
   }
 }
 
+const HAS_FILE_SIZE: BackupRecord['status'][] = ['succeed', 'expired', 'deleted'];
+
 /**
  * A record as shown. In flight while its engine task runs: the task writes the outcome in its last
  * step (or hook) and ends a moment later, and until it has ended the instance is still busy with
@@ -69,8 +71,15 @@ function refusal(out: Exclude<CreateRecordOutcome, { ok: true }>): DcsError {
  * task ended: interrupted for good (e.g. its node died).
  */
 export function effectiveBackup(b: BackupRecord): BackupRecord {
-  if (BACKUP_IN_FLIGHT.includes(b.status)) return isActive(b.taskStatus) ? b : { ...b, status: 'failed', errorCode: b.errorCode ?? 'dcs.08.0001' };
-  return ENDED_BACKUP.includes(b.status) && isActive(b.taskStatus) ? { ...b, status: 'backuping', errorCode: null } : b;
+  const shown = BACKUP_IN_FLIGHT.includes(b.status)
+    ? (isActive(b.taskStatus) ? b : { ...b, status: 'failed' as const, errorCode: b.errorCode ?? 'dcs.08.0001' })
+    : (ENDED_BACKUP.includes(b.status) && isActive(b.taskStatus) ? { ...b, status: 'backuping' as const } : b);
+  // records.md: a size only from succeed on (kept after expired/deleted), an error code only when failed.
+  return {
+    ...shown,
+    size: HAS_FILE_SIZE.includes(shown.status) ? shown.size : null,
+    errorCode: shown.status === 'failed' ? shown.errorCode : null,
+  };
 }
 
 export function effectiveRestore(r: RestoreRecord): RestoreRecord {

@@ -64,6 +64,13 @@ const COLUMN: Record<string, string> = {
   failReason: 'fail_reason',
 };
 
+/**
+ * A backup's or restore's `updated_at` is the time of its last status change (records.md): a
+ * patch that changes the status stamps it, one that only moves the progress does not.
+ */
+export const stampStatusChange = <P extends BackupPatch | RestorePatch>(patch: P, now: number): P =>
+  patch.status === undefined || patch.updatedAt !== undefined ? patch : { ...patch, updatedAt: now };
+
 /** [column, value] pairs of a patch, in a stable order (found keys as JSON). */
 export function recordPatchColumns(patch: BackupPatch | RestorePatch | ScanPatch): [string, unknown][] {
   return Object.entries(patch).filter(([, v]) => v !== undefined).map(([k, v]) => {

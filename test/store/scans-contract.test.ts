@@ -151,6 +151,43 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       assert.notEqual(await store.records.getScan(s.id), null, 'the record stays');
     });
 
+    test('updated_at of a backup and of a restore moves with their status, not with their progress', async () => {
+      const [store] = await freshPair();
+      const i = await withInstance(store);
+      const t0 = Date.now() - 60_000;
+      const b: BackupRecord = {
+        id: randomUUID(), projectId: 'p1', instanceId: i.id, name: 'backup_x', period: null, size: null, type: 'manual',
+        format: 'rdb', status: 'waiting', progress: 0, errorCode: null, remark: null, fileName: null, createdAt: t0, updatedAt: t0, executionAt: null,
+      };
+      assert.deepEqual(await store.records.createBackup(task(i, 'backup', b.id), b, []), { ok: true });
+      const [claimed] = await store.claimTasks('owner', 10, 60_000, Date.now());
+      assert.equal(claimed?.id, b.id);
+      const fence = (now: number) => ({ taskId: b.id, owner: 'owner', now });
+      const updatedAt = async () => (await store.records.getBackup(b.id))!.updatedAt;
+      assert.ok(await store.records.updateBackupAsTask(fence(t0 + 1000), b.id, { status: 'backuping', progress: 0 }));
+      assert.equal(await updatedAt(), t0 + 1000);
+      assert.ok(await store.records.updateBackupAsTask(fence(t0 + 2000), b.id, { progress: 50 }));
+      assert.equal(await updatedAt(), t0 + 1000, 'progress alone moved updated_at');
+      assert.ok(await store.records.updateBackupAsTask(fence(t0 + 3000), b.id, { status: 'succeed', progress: 100, size: 10, fileName: 'f.rdb' }));
+      assert.equal(await updatedAt(), t0 + 3000);
+      assert.ok(await store.finishTask(b.id, 'owner', 'SUCCESS', null, null, Date.now()));
+
+      const r = {
+        id: randomUUID(), projectId: 'p1', instanceId: i.id, backupId: b.id, backupName: b.name, backupRemark: null,
+        status: 'waiting' as const, progress: 0, errorCode: null, remark: null, createdAt: t0, updatedAt: t0,
+      };
+      const restoreTask = { ...task(i, 'restore', r.id) };
+      assert.deepEqual(await store.records.createRestore(restoreTask, r, { refuseStatuses: [], instancePatch: {}, by: actor }), { ok: true });
+      assert.equal((await store.claimTasks('owner', 10, 60_000, Date.now()))[0]?.id, r.id);
+      const restoreFence = (now: number) => ({ taskId: r.id, owner: 'owner', now });
+      const restoredAt = async () => (await store.records.getRestore(r.id))!.updatedAt;
+      assert.ok(await store.records.updateRestoreAsTask(restoreFence(t0 + 4000), r.id, { status: 'restoring', progress: 10 }));
+      assert.ok(await store.records.updateRestoreAsTask(restoreFence(t0 + 5000), r.id, { progress: 60 }));
+      assert.equal(await restoredAt(), t0 + 4000, 'progress alone moved updated_at');
+      assert.ok(await store.records.updateRestoreAsTask(restoreFence(t0 + 6000), r.id, { status: 'succeed', progress: 100 }));
+      assert.equal(await restoredAt(), t0 + 6000);
+    });
+
     test('automatic backups past their retention become expired; manual ones never', async () => {
       const [store] = await freshPair();
       const i = await withInstance(store);

@@ -6,7 +6,7 @@
  */
 import type { PgDb, Conn } from './db.js';
 import * as plans from './plans.js';
-import { backupFromRow, backupValues, configFromRow, isActive, recordPatchColumns, restoreFromRow, restoreValues, scanFromRow, scanValues } from '../record-rows.js';
+import { backupFromRow, backupValues, configFromRow, isActive, recordPatchColumns, stampStatusChange, restoreFromRow, restoreValues, scanFromRow, scanValues } from '../record-rows.js';
 import {
   BACKUP_IN_FLIGHT, SCAN_RECORDS_KEPT, type AutoscanConfigRecord, type BackupPatch, type BackupRecord, type RecordActor, type RecordWindow,
   type RestorePatch, type RestoreRecord, type ScanKind, type ScanPatch, type ScanQuery, type ScanRecord,
@@ -75,7 +75,7 @@ export class PostgresRecords implements RecordStore {
   }
 
   async updateBackupAsTask(fence: TaskFence, id: string, patch: BackupPatch): Promise<boolean> {
-    const cols = recordPatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now });
+    const cols = recordPatchColumns(stampStatusChange(patch, fence.now));
     const res = await this.db.run(plans.patchBackupAsTask(cols.map(([col]) => col)), [...cols.map(([, v]) => v), id, fence.owner, fence.now]);
     return res.rowCount === 1;
   }
@@ -105,7 +105,7 @@ export class PostgresRecords implements RecordStore {
   }
 
   async updateRestoreAsTask(fence: TaskFence, id: string, patch: RestorePatch): Promise<boolean> {
-    const cols = recordPatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now });
+    const cols = recordPatchColumns(stampStatusChange(patch, fence.now));
     const res = await this.db.run(plans.patchRestoreAsTask(cols.map(([col]) => col)), [...cols.map(([, v]) => v), id, fence.owner, fence.now]);
     return res.rowCount === 1;
   }

@@ -5,7 +5,7 @@
  */
 import type { SqliteDb } from './db.js';
 import * as plans from './plans.js';
-import { backupFromRow, backupValues, configFromRow, isActive, recordPatchColumns, restoreFromRow, restoreValues, scanFromRow, scanValues } from '../record-rows.js';
+import { backupFromRow, backupValues, configFromRow, isActive, recordPatchColumns, stampStatusChange, restoreFromRow, restoreValues, scanFromRow, scanValues } from '../record-rows.js';
 import {
   BACKUP_IN_FLIGHT, SCAN_RECORDS_KEPT, type AutoscanConfigRecord, type BackupPatch, type BackupRecord, type RecordActor, type RecordWindow,
   type RestorePatch, type RestoreRecord, type ScanKind, type ScanPatch, type ScanQuery, type ScanRecord,
@@ -74,7 +74,7 @@ export class SqliteRecords implements RecordStore {
   }
 
   async updateBackupAsTask(fence: TaskFence, id: string, patch: BackupPatch): Promise<boolean> {
-    const cols = recordPatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now });
+    const cols = recordPatchColumns(stampStatusChange(patch, fence.now));
     const sql = plans.patchBackupAsTask(cols.map(([c]) => c));
     return this.db.write(() => this.db.run(sql, ...cols.map(([, v]) => v), id, fence.owner, fence.now) === 1);
   }
@@ -104,7 +104,7 @@ export class SqliteRecords implements RecordStore {
   }
 
   async updateRestoreAsTask(fence: TaskFence, id: string, patch: RestorePatch): Promise<boolean> {
-    const cols = recordPatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now });
+    const cols = recordPatchColumns(stampStatusChange(patch, fence.now));
     const sql = plans.patchRestoreAsTask(cols.map(([c]) => c));
     return this.db.write(() => this.db.run(sql, ...cols.map(([, v]) => v), id, fence.owner, fence.now) === 1);
   }

@@ -32,6 +32,7 @@ import { DownloadSigner } from './records/links.js';
 import { ScanService } from './records/scans.js';
 import { AutoscanScheduler } from './records/scheduler.js';
 import { VERSION } from './version.js';
+import { makeDirs } from './make-dirs.js';
 
 export interface RunningService {
   app: FastifyInstance;
@@ -77,7 +78,7 @@ function nodeIdOf(dataDir: string): string {
 function prepareDataDir(dir: string): void {
   process.umask(0o077);
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir);
     fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK);
     makePrivate(dir);
   } catch (e) {

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { makeDirs } from '../make-dirs.js';
 
 export type Role = 'admin' | 'readonly';
 export interface Credential {
@@ -114,7 +115,7 @@ export function ensureCredentialsFile(file: string): { credentials: Credential[]
   const created = createFirstCredential();
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir);
     // Write the whole file under a temporary name (0600 from the start: the secret is never
     // readable by others, even briefly), then publish it in one step.
     const fd = fs.openSync(tmp, 'wx', 0o600);

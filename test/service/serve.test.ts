@@ -105,6 +105,15 @@ test('bad configuration: non-zero exit, one clear line, nothing damaged', async 
   const r5 = await runCli(['serve', '--port', '0', '--data', file]);
   assert.notEqual(r5.code, 0);
   assert.match(r5.stderr, /data directory/);
+
+  // Below a directory that refuses new entries (procfs): an error, not a start that never ends.
+  const r6 = await runCli(['serve', '--port', '0', '--data', '/proc/dcs-tasks-nope/data']);
+  assert.notEqual(r6.code, 0);
+  assert.equal(r6.stderr.trim(), 'dcs-tasks: data directory /proc/dcs-tasks-nope/data is not usable: ENOENT');
+  const r7 = await runCli(['serve', '--port', '0', '--data', tempDir(), '--database', 'sqlite:/proc/dcs-tasks-nope/dcs.db']);
+  assert.notEqual(r7.code, 0);
+  assert.match(r7.stderr.trim(), /^dcs-tasks: .*ENOENT/);
+  assert.equal(r7.stderr.trim().split('\n').length, 1, r7.stderr);
 });
 
 test('--no-auth: refused on a non-loopback address, accepted on loopback with the path project', async () => {

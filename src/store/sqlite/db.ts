@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { migrationsFor } from '../schema.js';
 import * as plans from './plans.js';
+import { makeDirs } from '../../make-dirs.js';
 
 type Row = Record<string, unknown>;
 interface Pending { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
@@ -21,7 +22,7 @@ export class SqliteDb {
   private closed = false;
 
   constructor(file: string) {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    makeDirs(path.dirname(path.resolve(file)));
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');

@@ -4,6 +4,7 @@
  * `replica_count` on resize and the zone ids on create (automation.md §3.5).
  */
 import { arch } from 'node:os';
+import { Errors } from '../errors.js';
 import { ENGINE_VERSIONS } from './rules.js';
 import type { InstanceRecord } from './records.js';
 
@@ -13,11 +14,22 @@ export const AVAILABILITY_ZONE = { id: 'ae04cf9d61544df3806a3feeb401b204', code:
 
 const CAPACITIES_GB = [0.125, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64];
 
+/**
+ * The codes of a size: DCS's own (`tiny.<MB>` below 1 GB, `large.<GB>` from 1 GB), and below 1 GB
+ * also the `large.<GB>` spelling this service used first, which instances may still carry.
+ */
+function specCodes(mode: 'single' | 'ha', gb: number): string[] {
+  const large = mode === 'ha' ? `redis.ha.xu1.large.r2.${gb}` : `redis.single.xu1.large.${gb}`;
+  if (gb >= 1) return [large];
+  const mb = gb * 1024;
+  return [mode === 'ha' ? `redis.ha.xu1.tiny.r2.${mb}` : `redis.single.xu1.tiny.${mb}`, large];
+}
+
 /** single: one redis-server; ha: a master and one replica. */
-function flavor(mode: 'single' | 'ha', gb: number) {
+function flavor(mode: 'single' | 'ha', gb: number, specCode: string) {
   const replicas = mode === 'ha' ? 2 : 1;
   return {
-    spec_code: mode === 'ha' ? `redis.ha.xu1.large.r2.${gb}` : `redis.single.xu1.large.${gb}`,
+    spec_code: specCode,
     cloud_service_type_code: 'hws.service.type.dcs',
     cloud_resource_type_code: 'hws.resource.type.dcs3',
     cache_mode: mode,
@@ -37,16 +49,29 @@ function flavor(mode: 'single' | 'ha', gb: number) {
   };
 }
 
-export const FLAVORS = (['single', 'ha'] as const).flatMap((m) => CAPACITIES_GB.map((gb) => flavor(m, gb)));
+export const FLAVORS = (['single', 'ha'] as const).flatMap((m) => CAPACITIES_GB.flatMap((gb) => specCodes(m, gb).map((code) => flavor(m, gb, code))));
 
 /** `ha` with a replica, `single` without: what an instance is, whatever spec_code it shows. */
 export function cacheModeOf(i: Pick<InstanceRecord, 'nodes'>): 'single' | 'ha' {
   return i.nodes.some((n) => n.role === 'replica') ? 'ha' : 'single';
 }
 
-/** The flavor a spec_code names, if it is one of FLAVORS (other codes are only echoed). */
+/** The flavor a spec_code names, if it is one of FLAVORS. */
 export function flavorOf(specCode: string | undefined): (typeof FLAVORS)[number] | undefined {
   return FLAVORS.find((x) => x.spec_code === specCode);
+}
+
+/**
+ * A spec_code asked for on create or resize: one that GET …/flavors lists (automation.md §3.5:
+ * the provider reads the flavor of what it asked for), of the capacity asked for with it.
+ */
+export function checkFlavor(specCode: string | undefined, capacityGb: number, capacityParam: string): void {
+  if (specCode === undefined) return;
+  const f = flavorOf(specCode);
+  if (!f) throw Errors.badParam('spec_code', `${specCode} is not a flavor of this service: GET /v2/{project_id}/flavors lists them.`);
+  if (Number(f.capacity[0]) !== capacityGb) {
+    throw Errors.badParam(capacityParam, `${capacityGb} GB is not the capacity of ${specCode} (${f.capacity[0]} GB).`);
+  }
 }
 
 export interface FlavorFilter { spec_code?: string; cache_mode?: string; capacity?: string; engine_version?: string; cpu_type?: string }

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { Errors } from '../errors.js';
 import type { InstancePatch, InstanceRecord, NodeRecord } from './records.js';
-import { flavorOf } from './flavors.js';
+import { checkFlavor, flavorOf } from './flavors.js';
 import type { Store } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
 import type { RedisSupervisor } from '../redis/supervisor.js';
@@ -162,6 +162,7 @@ export class InstanceService {
 
   async create(projectId: string, b: CreateInstance, creator?: Actor): Promise<InstanceRecord> {
     checkCapacity('capacity', b.capacity);
+    checkFlavor(b.spec_code, b.capacity, 'capacity');
     checkMaintainWindow(b.maintain_begin, b.maintain_end);
     if (b.password !== undefined) checkPasswordComplexity(b.password);
     else if (!b.no_password_access && !b.redis_url) {

@@ -11,7 +11,7 @@ import { findFreePort } from '../redis/ports.js';
 import type { InstanceRecord, NodeRecord } from '../instances/records.js';
 import { CAPACITY_GB } from '../instances/schemas.js';
 import { checkCapacity } from '../instances/rules.js';
-import { cacheModeOf, flavorOf } from '../instances/flavors.js';
+import { cacheModeOf, checkFlavor, flavorOf } from '../instances/flavors.js';
 import { JOB_ACCEPTED, type Endpoint, type InstanceOperation, type OperationModule, type OpRun } from './operation.js';
 import { linkUp, until } from './replication.js';
 
@@ -185,6 +185,7 @@ const resizeInstance: Endpoint<ResizeRequest> = {
     }
     if (b.new_capacity === undefined) throw Errors.badParam('new_capacity', 'is required.');
     checkCapacity('new_capacity', b.new_capacity);
+    checkFlavor(b.spec_code, b.new_capacity, 'new_capacity');
     // A new spec_code alone (same capacity) is a change too: the flavor shown is the one asked for.
     const newSpec = b.spec_code !== undefined && b.spec_code !== instance.extra.spec_code;
     const mode = flavorOf(b.spec_code)?.cache_mode;

@@ -349,10 +349,36 @@ test('flavors and availability zones', async () => {
   assert.equal(f.body.flavors.length, 1);
   assert.equal(f.body.flavors[0].cache_mode, 'ha');
   assert.equal(f.body.flavors[0].replica_count, 2);
+  // DCS's own codes of the small sizes are flavors too.
+  const tiny = await admin.get(`/v2/${P}/flavors`, { query: { spec_code: 'redis.ha.xu1.tiny.r2.128' } });
+  assert.deepEqual(tiny.body.flavors.map((x: any) => [x.cache_mode, x.capacity]), [['ha', ['0.125']]]);
   const z = await call(svc.url, svc.admin, 'GET', '/v2/available-zones');
   assert.equal(z.status, 200, z.text);
   assert.equal(typeof z.body.available_zones[0].id, 'string');
   assert.equal(typeof z.body.available_zones[0].code, 'string');
+});
+
+test('a spec_code the flavors do not list, or of another capacity, is refused on create and resize; nothing changes', async () => {
+  const before = (await admin.get(`/v2/${P}/instances`)).body.instance_num;
+  const base = { engine: 'Redis', engine_version: '7.0', password: PASSWORD };
+  for (const [body, param] of [
+    [{ ...base, name: 'bogus-flavor', capacity: 1, spec_code: 'totally.bogus.spec' }, 'spec_code'],
+    [{ ...base, name: 'wrong-size', capacity: 1, spec_code: 'redis.ha.xu1.large.r2.4' }, 'capacity'],
+  ] as const) {
+    const r = await admin.post(`/v2/${P}/instances`, body);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.error_code, 'DCS.4800');
+    assert.match(r.body.error_msg, new RegExp(`Invalid parameter ${param}`));
+  }
+  assert.equal((await admin.get(`/v2/${P}/instances`)).body.instance_num, before);
+  const tasks = (await admin.get(`/v2/${P}/instances/${other}/tasks`)).body.task_count;
+  for (const body of [{ spec_code: 'another.bogus', new_capacity: 2 }, { spec_code: 'redis.single.xu1.large.4', new_capacity: 2 }]) {
+    const r = await admin.post(`/v2/${P}/instances/${other}/resize`, body);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.error_code, 'DCS.4800');
+  }
+  assert.equal((await admin.get(`/v2/${P}/instances/${other}/tasks`)).body.task_count, tasks);
+  assert.equal((await show(other)).capacity, 0);
 });
 
 test('a create with an ha spec_code starts a master and its replica; deleting the instance stops both', async () => {

@@ -59,7 +59,7 @@ test('swap without a replica → 400 DCS.4086, no task', async () => {
 });
 
 test('EXTEND: maxmemory changes and the task details carry old and new capacity', async () => {
-  const r = await admin.post(`/v2/${P}/instances/${id}/resize`, { spec_code: 'redis.single.0.5', new_capacity: 0.5 });
+  const r = await admin.post(`/v2/${P}/instances/${id}/resize`, { spec_code: 'redis.single.xu1.tiny.512', new_capacity: 0.5 });
   assert.equal(r.status, 200, r.text);
   assert.match(r.body.job_id, /^[0-9a-f]{32}$/);
   const t = await finished('EXTEND');
@@ -69,10 +69,10 @@ test('EXTEND: maxmemory changes and the task details carry old and new capacity'
   assert.deepEqual(await c.config('GET', 'maxmemory'), ['maxmemory', String(512 * 1024 * 1024)]);
   c.disconnect();
   assert.equal((await show()).capacity_minor, '0.5');
-  assert.equal((await show()).spec_code, 'redis.single.0.5', 'the spec_code of the resize is shown (the provider\'s flavor)');
+  assert.equal((await show()).spec_code, 'redis.single.xu1.tiny.512', 'the spec_code of the resize is shown (the provider\'s flavor)');
   const same = await admin.post(`/v2/${P}/instances/${id}/resize`, { new_capacity: 0.5 });
   assert.equal(same.body.error_code, 'DCS.4800');
-  const sameSpec = await admin.post(`/v2/${P}/instances/${id}/resize`, { spec_code: 'redis.single.0.5', new_capacity: 0.5 });
+  const sameSpec = await admin.post(`/v2/${P}/instances/${id}/resize`, { spec_code: 'redis.single.xu1.tiny.512', new_capacity: 0.5 });
   assert.equal(sameSpec.body.error_code, 'DCS.4800');
   // Another flavor at the same capacity: a task that records it, maxmemory unchanged.
   const renamed = await admin.post(`/v2/${P}/instances/${id}/resize`, { spec_code: 'redis.single.xu1.large.0.5', new_capacity: 0.5 });

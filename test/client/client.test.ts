@@ -111,7 +111,7 @@ test('modifyConfigs: task "modifyConfigs"; a bad value → DcsApiError DCS.4066'
 });
 
 test('resizeInstance: EXTEND with old and new capacity in details; getInstance shows the new capacity', async () => {
-  const { job_id } = await admin.resizeInstance(id, { spec_code: 'redis.single.0.25', new_capacity: 0.25 });
+  const { job_id } = await admin.resizeInstance(id, { spec_code: 'redis.single.xu1.tiny.256', new_capacity: 0.25 });
   assert.match(job_id, /^[0-9a-f]{32}$/);
   const job = await finishedJob(admin, job_id, id);
   assert.equal(job.job_type, 'EXTEND');

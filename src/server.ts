@@ -217,6 +217,8 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     engine.start();
     maintenance.start();
     await store.listen(() => engine.kick());
+    // Runs after the engine's stop (cleanups run last-added first): its leases are released then.
+    cleanups.unshift(() => maintenance.markStopped());
     cleanups.unshift(() => engine.stop());
     cleanups.unshift(() => maintenance.stop());
     const scheduler = new AutoscanScheduler({

@@ -31,14 +31,17 @@ export class Maintenance {
   /** A retention purge is under way (a backlog can outlast the interval). */
   private purging = false;
   private stopped = false;
+  /** The heartbeat under way, if any. */
+  private beating: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: MaintenanceOptions) {}
 
   start(): void {
     const { nodes } = this.o.store;
     if (nodes && this.o.nodeId) {
-      void this.beat(nodes, this.o.nodeId);
-      this.every(this.o.heartbeatMs, () => this.beat(nodes, this.o.nodeId!));
+      const beat = () => (this.beating = this.beat(nodes, this.o.nodeId!));
+      void beat();
+      this.every(this.o.heartbeatMs, beat);
     }
     if (this.o.retentionDays !== null) {
       void this.purge(this.o.retentionDays);
@@ -49,6 +52,17 @@ export class Maintenance {
   stop(): void {
     this.stopped = true;
     for (const t of this.timers.splice(0)) clearInterval(t);
+  }
+
+  /**
+   * Tells the other nodes this one stopped on purpose, once its engine has released its leases:
+   * its tasks are resumable, waiting for its return (interface.md), not a dead node's to fail.
+   */
+  async markStopped(): Promise<void> {
+    const { nodes } = this.o.store;
+    if (!nodes || !this.o.nodeId) return;
+    await this.beating; // a heartbeat still in flight would clear the mark
+    await nodes.nodeStopped(this.o.nodeId, Date.now()).catch((err) => this.o.logger.warn({ err }, 'could not record this node as stopped'));
   }
 
   /**

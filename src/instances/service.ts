@@ -148,7 +148,8 @@ export class InstanceService {
   async operable(projectId: string, id: string): Promise<InstanceRecord> {
     const { instance, orphaned } = await this.lookup(projectId, id);
     if (orphaned) {
-      throw Errors.instanceBusy('DCS.4026', `supervised by service node ${instance.ownerNode}, which is not running (status ERROR)`);
+      // automation.md §1.3: no task runs and the status shown is ERROR.
+      throw new DcsError('DCS.4049', `The instance status is ERROR, not RUNNING: service node ${instance.ownerNode}, which supervises it, is not running.`);
     }
     return instance;
   }

@@ -494,6 +494,13 @@ ALTER TABLE instances ADD COLUMN launched_at {TIME};
 UPDATE instances SET launched_at = created_at WHERE status NOT IN ('CREATING', 'CREATEFAILED');
 `,
   },
+  {
+    // A node stopped on purpose (SIGTERM) says so: its tasks wait for its return instead of being
+    // failed as a dead node's, and it is down at once for the others (its Redis is stopped).
+    version: 20,
+    only: 'postgres',
+    sql: `ALTER TABLE service_nodes ADD COLUMN stopped_at {TIME};`,
+  },
 ];
 
 /** The migrations of one dialect, in version order, with its column types filled in. */

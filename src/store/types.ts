@@ -75,12 +75,17 @@ export class StoreUnavailable extends Error {
 export interface NodeRegistry {
   /** Records that service node `node` is alive at `now`. */
   heartbeatNode(node: string, now: number): Promise<void>;
-  /** Every service node's last heartbeat (epoch ms). */
+  /**
+   * Records that `node` stopped on purpose (SIGTERM, its leases released): it is down for the
+   * others at once, and its tasks wait for its return. Its next heartbeat clears this.
+   */
+  nodeStopped(node: string, now: number): Promise<void>;
+  /** The last heartbeat (epoch ms) of every service node that has not said it stopped. */
   nodeHeartbeats(): Promise<Map<string, number>>;
   /**
    * Fails the unfinished tasks nobody can run any more: tasks on managed instances whose node
-   * has not beaten since `staleBefore`, not held by a live lease, with `errorCode`. Returns the
-   * failed tasks' ids.
+   * has not beaten since `staleBefore` (and did not say it stopped), not held by a live lease,
+   * with `errorCode`. Returns the failed tasks' ids.
    */
   failOrphanedTasks(staleBefore: number, now: number, errorCode: string): Promise<string[]>;
 }

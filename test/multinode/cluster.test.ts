@@ -190,7 +190,7 @@ test('kill -9 of a node mid-task: its attached tasks finish elsewhere, its manag
   assert.equal((await cc.get(`/v2/{p}/instances/${managed}`)).body.status, 'ERROR');
   const refused = await cc.put('/v2/{p}/instances/status', { instances: [managed], action: 'flush' });
   assert.equal(refused.status, 400, refused.text);
-  assert.equal(refused.body.error_code, 'DCS.4026');
+  assert.equal(refused.body.error_code, 'DCS.4049');
   assert.match(refused.body.error_msg, /not running/);
 
   // b comes back (same data directory, same node id) and supervises its instance again.
@@ -202,4 +202,52 @@ test('kill -9 of a node mid-task: its attached tasks finish elsewhere, its manag
   const m2 = new Redis({ host: '127.0.0.1', port, password, maxRetriesPerRequest: 1 });
   assert.equal(await m2.get('survivor'), null);
   m2.disconnect();
+});
+
+test('a node stopped with SIGTERM mid-task keeps its task for its return; a killed node\'s task is failed meanwhile', async () => {
+  const [, b, c] = nodes as [Service, Service, Service];
+  const [ca] = clients as [Client, Client, Client];
+  const password = 'Managed#Pass123';
+  const createOn = async (cl: Client, name: string) => {
+    const r = await cl.post('/v2/{p}/instances', { name, engine: 'Redis', engine_version: '7.0', capacity: 0.25, password });
+    assert.equal(r.status, 200, r.text);
+    const id: string = r.body.instances[0].instance_id;
+    await waitFor(async () => (await ca.get(`/v2/{p}/instances/${id}`)).body.status === 'RUNNING', 30_000, `${name} RUNNING`);
+    return id;
+  };
+  const ofB = await createOn(clients[1]!, 'stopped-owner');
+  const ofC = await createOn(clients[2]!, 'killed-owner');
+  const [bNode, cNode] = [nodeIdOf(b), nodeIdOf(c)];
+  const jobB = await flush(clients[1]!, ofB);
+  const jobC = await flush(clients[2]!, ofC);
+  // Both owners hold their task in its first step (the pause before FLUSHALL).
+  await waitFor(async () => {
+    const rows = await query(database,
+      `SELECT t.lease_owner FROM tasks t JOIN task_steps s ON s.task_id = t.id AND s.idx = 0
+       WHERE t.id IN ($1, $2) AND t.status = 'EXECUTING' AND s.status = 'EXECUTING'`, [jobB, jobC]);
+    const owners = rows.map((r) => String(r.lease_owner).split('/')[0]).sort();
+    return owners.length === 2 && owners.join() === [bNode, cNode].sort().join();
+  }, 20_000, 'b and c each in their task\'s first step');
+  assert.equal(await b.stop(), 0, 'a SIGTERM exits 0');
+  await c.kill9();
+
+  // The peers judge c dead and fail its task: by then they have judged b as well.
+  const failedC = await finished(ca, jobC);
+  assert.equal(failedC.status, 'FAIL');
+  assert.match(failedC.fail_reason, new RegExp(`service node ${cNode}`));
+  const heldB = (await ca.get(`/v2/{p}/jobs/${jobB}`)).body;
+  assert.ok(['INIT', 'RUNNING'].includes(heldB.status), `b's task was not kept for b's return: ${JSON.stringify(heldB)}`);
+  const shownB = await ca.get(`/v2/{p}/instances/${ofB}`);
+  assert.equal(shownB.body.status, 'ERROR', 'a stopped node\'s instance is down at once');
+  const refused = await ca.put('/v2/{p}/instances/status', { instances: [ofB], action: 'restart' });
+  assert.equal(refused.status, 400, refused.text);
+  assert.equal(refused.body.error_code, 'DCS.4049');
+
+  await b.restart();
+  clients[1] = client(b.url, alice);
+  const resumed = await finished(ca, jobB);
+  assert.equal(resumed.status, 'SUCCESS', JSON.stringify(resumed));
+  await c.restart();
+  clients[2] = client(c.url, alice);
+  await waitFor(async () => (await ca.get(`/v2/{p}/instances/${ofC}`)).body.status === 'RUNNING', 30_000, 'c\'s instance back');
 });

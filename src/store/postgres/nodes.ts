@@ -15,6 +15,10 @@ export class PostgresNodes implements NodeRegistry {
     await this.db.run(plans.heartbeatNode, [node, now], this.db.control);
   }
 
+  async nodeStopped(node: string, now: number): Promise<void> {
+    await this.db.run(plans.markNodeStopped, [node, now], this.db.control);
+  }
+
   async nodeHeartbeats(): Promise<Map<string, number>> {
     const rows = await this.db.q(plans.nodeHeartbeats);
     return new Map(rows.map((r) => [String(r.node), Number(r.heartbeat_at)]));
@@ -24,9 +28,11 @@ export class PostgresNodes implements NodeRegistry {
     return this.db.tx(async (c) => {
       const orphans = await this.db.q(plans.orphanedTasks, [now, staleBefore], c);
       for (const o of orphans) {
-        const where = o.last_step ? `after its step ${String(o.last_step)} had finished` : 'before any of its steps had finished';
+        const where = o.last_step
+          ? `after its step ${String(o.last_step)} had finished, and the instance was left as that step left it`
+          : 'before any of its steps had finished';
         const reason = `The service node ${String(o.owner_node)} that supervises this instance stopped (no heartbeat); ` +
-          `the task was stopped ${where}, and the instance was left as that step left it.`;
+          `the task was stopped ${where}.`;
         await this.db.run(plans.failRunningSteps, [o.id, now, errorCode], c);
         await this.db.run(plans.failOrphan, [o.id, reason, now, errorCode], c);
       }

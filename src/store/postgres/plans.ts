@@ -254,8 +254,11 @@ export const updateTaskState = `UPDATE tasks SET state = COALESCE($1, state), de
 
 /** $1 node, $2 now */
 export const heartbeatNode = `INSERT INTO service_nodes (node, started_at, heartbeat_at) VALUES ($1, $2, $2)
-  ON CONFLICT (node) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at`;
-export const nodeHeartbeats = 'SELECT node, heartbeat_at FROM service_nodes';
+  ON CONFLICT (node) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at, stopped_at = NULL`;
+/** $1 node, $2 now */
+export const markNodeStopped = 'UPDATE service_nodes SET stopped_at = $2, heartbeat_at = $2 WHERE node = $1';
+/** The nodes that have not said they stopped, with their last heartbeat. */
+export const nodeHeartbeats = 'SELECT node, heartbeat_at FROM service_nodes WHERE stopped_at IS NULL';
 /** $1 now, $2 stale before */
 export const orphanedTasks = `SELECT t.id, i.owner_node,
     (SELECT s.name FROM task_steps s WHERE s.task_id = t.id AND s.status = 'FINISH' ORDER BY s.idx DESC LIMIT 1) AS last_step
@@ -263,7 +266,7 @@ export const orphanedTasks = `SELECT t.id, i.owner_node,
   LEFT JOIN service_nodes n ON n.node = i.owner_node
   WHERE t.${ACTIVE} AND i.managed AND i.owner_node IS NOT NULL
     AND (t.lease_expires_at IS NULL OR t.lease_expires_at < $1)
-    AND (n.heartbeat_at IS NULL OR n.heartbeat_at < $2)
+    AND (n.heartbeat_at IS NULL OR n.heartbeat_at < $2) AND n.stopped_at IS NULL
   FOR UPDATE OF t SKIP LOCKED`;
 /** $1 task id, $2 now, $3 error code */
 export const failRunningSteps = `UPDATE task_steps SET status = 'FAILED', end_at = $2, error_code = $3 WHERE task_id = $1 AND status = 'EXECUTING'`;

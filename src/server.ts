@@ -221,6 +221,20 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => maintenance.markStopped());
     cleanups.unshift(() => engine.stop());
     cleanups.unshift(() => maintenance.stop());
+    if (store.nodes) {
+      // An instance deleted through another node: this node, its supervisor, stops its processes.
+      let sweeping = false;
+      const sweep = setInterval(() => {
+        if (sweeping) return;
+        sweeping = true;
+        void runtime.stopDeleted().then(
+          (ids) => { if (ids.length) log.info({ instance_ids: ids }, 'stopped the redis-servers of instances deleted on another node'); },
+          (err) => log.warn({ err }, 'looking for instances deleted on another node failed'),
+        ).finally(() => { sweeping = false; });
+      }, 1000);
+      sweep.unref();
+      cleanups.unshift(() => clearInterval(sweep));
+    }
     const scheduler = new AutoscanScheduler({
       store, scans, backups, logger: log.child({ component: 'scheduler' }), tickMs: Number(process.env.DCS_SCHEDULER_TICK_MS ?? 0) || 30_000,
     });

@@ -15,6 +15,7 @@ import { aclSetUser, configSet, parseRedisUrl, ping, type RedisTarget } from '..
 import { capacityBytes } from './rules.js';
 import { aclAccountsOf, aclRules } from './acl.js';
 import { commandNamesOf, renamesOf } from './rename-commands.js';
+import { instanceBackupsDirOf } from '../records/files.js';
 
 export const nodeKey = (instanceId: string, node: string) => `${instanceId}:${node}`;
 const instanceOfKey = (key: string) => key.split(':')[0];
@@ -108,6 +109,24 @@ export class InstanceRuntime {
   async stop(i: InstanceRecord, removeFiles: boolean): Promise<void> {
     for (const n of i.nodes) await this.stopNode(i, n.name, removeFiles);
     if (removeFiles) fs.rmSync(this.dirOf(i.id), { recursive: true, force: true });
+  }
+
+  /**
+   * Stops the redis-servers of instances deleted through another service node, which cannot
+   * reach this node's processes, and removes their files and backups: what a delete on this node
+   * does at once. Returns their ids.
+   */
+  async stopDeleted(): Promise<string[]> {
+    const supervised = new Set(this.supervisor.list().map(instanceOfKey));
+    if (supervised.size === 0) return [];
+    const existing = new Set((await this.store.listAllInstances()).map((i) => i.id));
+    const gone = [...supervised].filter((id) => !existing.has(id));
+    for (const id of gone) {
+      for (const key of this.supervisor.list().filter((k) => instanceOfKey(k) === id)) await this.supervisor.stop(key, { removeFiles: true });
+      fs.rmSync(this.dirOf(id), { recursive: true, force: true });
+      fs.rmSync(instanceBackupsDirOf(this.dataDir, id), { recursive: true, force: true });
+    }
+    return gone;
   }
 
   /** Later (re)starts must use what the record now says (password, capacity, ports, roles). */

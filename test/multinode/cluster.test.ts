@@ -9,6 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -250,4 +251,29 @@ test('a node stopped with SIGTERM mid-task keeps its task for its return; a kill
   await c.restart();
   clients[2] = client(c.url, alice);
   await waitFor(async () => (await ca.get(`/v2/{p}/instances/${ofC}`)).body.status === 'RUNNING', 30_000, 'c\'s instance back');
+});
+
+test('an instance deleted through another node: its redis-server stops and its files go on the node that ran it', async () => {
+  const [, b] = nodes as [Service, Service, Service];
+  const [ca] = clients as [Client, Client, Client];
+  const password = 'Managed#Pass123';
+  const r = await clients[1]!.post('/v2/{p}/instances', { name: 'deleted-elsewhere', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password });
+  assert.equal(r.status, 200, r.text);
+  const id: string = r.body.instances[0].instance_id;
+  const port: number = (await waitFor(async () => {
+    const x = await ca.get(`/v2/{p}/instances/${id}`);
+    return x.body.status === 'RUNNING' && x.body;
+  }, 30_000, 'RUNNING')).port;
+  const dir = path.join(b.dataDir, 'instances', id);
+  assert.ok(fs.existsSync(dir));
+  const supervised = async () => (await client(b.url, null).get('/health')).body.managed_redis.total as number;
+  const before = await supervised();
+  assert.equal((await ca.del(`/v2/{p}/instances/${id}`)).status, 204, 'deleted through a, not b');
+  const listening = () => new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+  await waitFor(async () => !(await listening()) && !fs.existsSync(dir), 10_000, 'b stopped the deleted instance\'s redis-server and removed its files');
+  assert.equal(await supervised(), before - 1);
 });

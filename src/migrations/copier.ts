@@ -173,6 +173,9 @@ const AHEAD = 2;
 /** Batches of one database from `cursor` on, read ahead; `next()` gives them in order until the one with cursor '0'. */
 function readAhead(source: BatchSource, cursor: string): { next(): Promise<Batch> } {
   let tail: Promise<Batch | null> = source.read(cursor);
+  // Reported by next(), in order. A copy stopped before it asks for a page never awaits it, and
+  // the connection's end rejects it then: unhandled, that rejection ended the service.
+  tail.catch(() => {});
   const queue: Promise<Batch | null>[] = [tail];
   const more = () => {
     while (queue.length < AHEAD) {

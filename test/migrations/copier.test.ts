@@ -130,3 +130,23 @@ test('a stop lands mid-page in a throttled copy: 80 keys of 100 KB at 1 MB/s, st
     assert.deepEqual(saved.at(-1), end);
   });
 });
+
+test('a stop before the first page is read: the read already sent, then cut off, rejects nowhere unhandled', () =>
+  onPair({}, (a) => seed(a, 100, 0), async ({ src, dst, a }) => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // The source holds the page read (a script), so the read sent ahead still waits when the copy stops.
+      await a.call('CLIENT', 'PAUSE', '5000', 'WRITE'); // EVAL waits (it may write); INFO and SELECT do not
+      const p = await fullCopy(src, dst, FRESH, hooks({ stopRequested: async () => true }));
+      assert.equal(p.done, false);
+      src.disconnect(); // what the run does once the copy returns: the waiting read is rejected
+      await new Promise<void>((resolve) => src.once('end', () => resolve()));
+      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r)); // unhandled rejections are reported by now
+      assert.deepEqual(unhandled.map(String), []);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await a.call('CLIENT', 'UNPAUSE');
+    }
+  }));

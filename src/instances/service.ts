@@ -215,6 +215,7 @@ export class InstanceService {
         ...base, host: '127.0.0.1', port, status: 'CREATING', managed: true, redisUrl: null,
         password: b.password ?? null, username: null, ownerNode: this.nodeId, nodes, launchedAt: null,
       };
+      // The store checks the ports again with the insert, against creates on other nodes.
       await this.insertWithinQuota(created);
       return created;
     });
@@ -246,7 +247,9 @@ export class InstanceService {
   }
 
   private async insertWithinQuota(i: InstanceRecord): Promise<void> {
-    if (!(await this.store.insertInstance(i, this.instanceQuota))) throw Errors.instanceQuota(this.instanceQuota);
+    const out = await this.store.insertInstance(i, this.instanceQuota);
+    if (out.outcome === 'over_quota') throw Errors.instanceQuota(this.instanceQuota);
+    if (out.outcome === 'port_taken') throw Errors.badParam('port', `port ${out.port} belongs to another instance.`);
   }
 
   /** Checks that an existing Redis answers before it is attached; the URL is kept without its password. */

@@ -14,9 +14,9 @@ import { PostgresMigrations } from './postgres/migrations.js';
 import * as plans from './postgres/plans.js';
 import { PostgresRecords } from './postgres/records.js';
 import { listTaskPage } from './task-counts.js';
-import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, stepFromRow, taskFromRow, tokenFromRow } from './rows.js';
+import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, stepFromRow, taskFromRow, tokenFromRow } from './rows.js';
 import type {
-  CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, StepUpdate, Store, TaskFence, TaskQuery,
+  CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, StepUpdate, Store, TaskFence, TaskQuery,
 } from './types.js';
 import type { AuditRecord, Deleter, NewTask, TaskRecord } from '../tasks/records.js';
 import type { TokenRecord } from '../auth/records.js';
@@ -113,15 +113,20 @@ export class PostgresStore implements Store {
 
   // ---- instances ----
 
-  async insertInstance(i: InstanceRecord, quota: number | null = null): Promise<boolean> {
-    return this.db.tx(async (c) => {
+  async insertInstance(i: InstanceRecord, quota: number | null = null): Promise<InsertInstanceOutcome> {
+    return this.db.tx(async (c): Promise<InsertInstanceOutcome> => {
       if (quota !== null) {
         await this.db.run(plans.lockInstancesOfProject, [i.projectId], c);
         const [r] = await this.db.q(plans.countInstancesOfProject, [i.projectId], c);
-        if (Number(r!.n) >= quota) return false;
+        if (Number(r!.n) >= quota) return { outcome: 'over_quota' };
+      }
+      if (i.managed) {
+        await this.db.run(plans.lockManagedPorts, [], c);
+        const port = portTakenBy(i, await this.db.q(plans.managedNodes, [], c));
+        if (port !== null) return { outcome: 'port_taken', port };
       }
       await this.db.run(plans.insertInstance, instanceValues(i, false), c);
-      return true;
+      return { outcome: 'inserted' };
     });
   }
 

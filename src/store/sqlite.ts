@@ -8,10 +8,10 @@ import { SqliteMigrations } from './sqlite/migrations.js';
 import * as plans from './sqlite/plans.js';
 import { SqliteRecords } from './sqlite/records.js';
 import { listTaskPage } from './task-counts.js';
-import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
+import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type { AuditRecord, Deleter, NewTask, StepRecord, TaskRecord } from '../tasks/records.js';
 import type {
-  CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, StepUpdate, Store, TaskFence, TaskQuery,
+  CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, StepUpdate, Store, TaskFence, TaskQuery,
 } from './types.js';
 import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { TokenRecord } from '../auth/records.js';
@@ -59,12 +59,14 @@ export class SqliteStore implements Store {
 
   // ---- instances ----
 
-  async insertInstance(i: InstanceRecord, quota: number | null = null): Promise<boolean> {
-    // The count and the insert in one write: nothing else writes between them.
-    return this.db.write(() => {
-      if (quota !== null && Number(this.db.get(plans.countInstancesOfProject, i.projectId)!.n) >= quota) return false;
+  async insertInstance(i: InstanceRecord, quota: number | null = null): Promise<InsertInstanceOutcome> {
+    // The checks and the insert in one write: nothing else writes between them.
+    return this.db.write((): InsertInstanceOutcome => {
+      if (quota !== null && Number(this.db.get(plans.countInstancesOfProject, i.projectId)!.n) >= quota) return { outcome: 'over_quota' };
+      const port = portTakenBy(i, i.managed ? this.db.all(plans.managedNodes) : []);
+      if (port !== null) return { outcome: 'port_taken', port };
       this.db.run(plans.insertInstance, ...instanceValues(i, true));
-      return true;
+      return { outcome: 'inserted' };
     });
   }
 

@@ -43,6 +43,9 @@ export interface CreateTaskOptions {
 }
 
 /** Outcome of deleting an instance: refused while a task on it is unfinished, in the same transaction. */
+/** A new instance: stored, or refused (the project at its quota; a node port another managed instance holds). */
+export type InsertInstanceOutcome = { outcome: 'inserted' } | { outcome: 'over_quota' } | { outcome: 'port_taken'; port: number };
+
 export type DeleteInstanceOutcome =
   | { outcome: 'deleted' } | { outcome: 'not_found' } | { outcome: 'busy'; activeTask: TaskRecord }
   /** Source or target of a MIGRATING / INCRMIGEATING migration (checked in the same transaction). */
@@ -169,10 +172,11 @@ export interface Store {
   listen(onTaskCreated: () => void): Promise<void>;
 
   /**
-   * Inserts the instance unless its project already has `quota` instances (false then, nothing
-   * written). The count and the insert are atomic against every other create, on any node.
+   * Inserts the instance unless its project already has `quota` instances, or (managed) one of
+   * its nodes' ports is a node port of another managed instance: all of them show one host.
+   * The checks and the insert are atomic against every other create, on any node.
    */
-  insertInstance(i: InstanceRecord, quota?: number | null): Promise<boolean>;
+  insertInstance(i: InstanceRecord, quota?: number | null): Promise<InsertInstanceOutcome>;
   getInstance(projectId: string, id: string): Promise<InstanceRecord | null>;
   /** By id alone: for the engine and the supervisor, which act on behalf of no project. */
   getInstanceById(id: string): Promise<InstanceRecord | null>;

@@ -138,12 +138,27 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
     test('the instance quota holds when ten inserts race on two connections; other projects and unquoted inserts are not held', async () => {
       const [a, b] = await freshPair();
       const inserted = await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? a : b).insertInstance(instance({ projectId: 'pq' }), 3)));
-      assert.equal(inserted.filter(Boolean).length, 3, JSON.stringify(inserted));
+      assert.equal(inserted.filter((o) => o.outcome === 'inserted').length, 3, JSON.stringify(inserted));
+      assert.deepEqual(new Set(inserted.map((o) => o.outcome)), new Set(['inserted', 'over_quota']));
       assert.equal((await a.listInstances('pq')).length, 3);
-      assert.equal(await b.insertInstance(instance({ projectId: 'pq' }), 3), false, 'full');
-      assert.equal(await b.insertInstance(instance({ projectId: 'pq-other' }), 3), true, 'another project has its own quota');
-      assert.equal(await a.insertInstance(instance({ projectId: 'pq' })), true, 'no quota given: inserted');
+      assert.deepEqual(await b.insertInstance(instance({ projectId: 'pq' }), 3), { outcome: 'over_quota' }, 'full');
+      assert.deepEqual(await b.insertInstance(instance({ projectId: 'pq-other' }), 3), { outcome: 'inserted' }, 'another project has its own quota');
+      assert.deepEqual(await a.insertInstance(instance({ projectId: 'pq' })), { outcome: 'inserted' }, 'no quota given: inserted');
       assert.equal((await b.listInstances('pq')).length, 4);
+    });
+
+    test('managed instances of several projects racing on two connections for one node port: one is inserted, the others are refused with it', async () => {
+      const [a, b] = await freshPair();
+      const managed = (port: number, replicaPort: number, projectId = 'pp') => instance({
+        projectId, managed: true, redisUrl: null, port,
+        nodes: [{ name: 'node-0', port, role: 'master' }, { name: 'node-1', port: replicaPort, role: 'replica' }],
+      });
+      const outcomes = await Promise.all(Array.from({ length: 6 }, (_, k) => (k % 2 ? a : b).insertInstance(managed(7100 + k, 7200, `pp-${k}`), 20)));
+      assert.equal(outcomes.filter((o) => o.outcome === 'inserted').length, 1, JSON.stringify(outcomes));
+      assert.deepEqual(outcomes.filter((o) => o.outcome !== 'inserted'), Array.from({ length: 5 }, () => ({ outcome: 'port_taken', port: 7200 })));
+      assert.deepEqual(await a.insertInstance(managed(7200, 7300)), { outcome: 'port_taken', port: 7200 }, 'a master on a replica\'s port');
+      assert.deepEqual(await a.insertInstance(instance({ projectId: 'pp', port: 7200 })), { outcome: 'inserted' }, 'an attached Redis holds no port here');
+      assert.equal((await b.listInstances('pp')).length, 1);
     });
 
     test('one unfinished task per instance, even when ten are created at once', async () => {

@@ -36,6 +36,8 @@ export const insertInstance = `INSERT INTO instances (${INSTANCE_COLUMNS.join(',
 export const instanceInProject = 'SELECT * FROM instances WHERE id = ? AND project_id = ?';
 /** project_id */
 export const countInstancesOfProject = 'SELECT COUNT(*) AS n FROM instances WHERE project_id = ?';
+/** The nodes of every managed instance (their ports are taken). */
+export const managedNodes = 'SELECT nodes FROM instances WHERE managed = 1';
 /** id */
 export const instanceById = 'SELECT * FROM instances WHERE id = ?';
 /** project_id */

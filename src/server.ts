@@ -98,7 +98,12 @@ function makePrivate(dir: string): void {
 
 function loadCredentials(c: ServeConfig, print: (line: string) => void): Credential[] {
   try {
-    if (c.credentialsExplicit) return loadCredentialsFile(c.credentialsFile);
+    if (c.credentialsExplicit) {
+      const credentials = loadCredentialsFile(c.credentialsFile);
+      // It holds secret keys: readable by the service's user only, wherever it is.
+      if (fs.statSync(c.credentialsFile).mode & 0o077) fs.chmodSync(c.credentialsFile, 0o600);
+      return credentials;
+    }
     const { credentials, created } = ensureCredentialsFile(c.credentialsFile);
     if (created) {
       // Printed once, on first start, so a new user can call the API at once; never logged.

@@ -10,7 +10,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { call, sleep, waitFor } from '../helpers/client.js';
-import { CLI, runCli, spawnCli, tempDir } from '../helpers/service.js';
+import { CLI, runCli, spawnCli, tempDir, testCredentials } from '../helpers/service.js';
 
 function waitListening(p: ChildProcess): Promise<{ url: string; out: string; stdout: () => string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
@@ -191,4 +191,14 @@ test('restart 100 ms after kill -9 comes up every time, though the killed proces
   } finally {
     for (const h of holders) h.kill('SIGKILL');
   }
+});
+
+test('a credentials file given with --credentials that others may read is made 0600 at start', async () => {
+  const file = path.join(tempDir(), 'creds.json');
+  fs.writeFileSync(file, JSON.stringify(testCredentials()), { mode: 0o644 });
+  fs.chmodSync(file, 0o644);
+  const p = spawnCli(['serve', '--port', '0', '--data', tempDir(), '--credentials', file]);
+  await waitListening(p);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  assert.equal(await stop(p), 0);
 });

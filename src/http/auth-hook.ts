@@ -3,6 +3,7 @@
  * authentication (401) → project (401) → role (403) → body is JSON (400 DCS.4005);
  * identifier formats and parameters follow in Fastify's schema validation.
  */
+import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator, Caller } from '../auth/authenticator.js';
 import { Errors } from '../errors.js';
@@ -64,7 +65,8 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
       pathProject,
     );
     if (cfg.mutating && req.caller.role !== 'admin') throw Errors.readOnly();
-    req.body = parseJsonBody(raw);
+    // A GET or HEAD takes no body (signed, as any request's, and then ignored).
+    req.body = req.method === 'GET' || req.method === 'HEAD' ? undefined : parseJsonBody(raw);
   });
 }
 
@@ -100,6 +102,8 @@ function readBounded(stream: NodeJS.ReadableStream, limit: number): Promise<Buff
 
 /** An empty body is no body (the SDKs send Content-Type: application/json on a bodiless DELETE). */
 function parseJsonBody(raw: Buffer): unknown {
+  // JSON is UTF-8 (RFC 8259): decoding other bytes would store U+FFFD in their place, silently.
+  if (!isUtf8(raw)) throw Errors.notJson('The request body is not valid JSON: it is not UTF-8.');
   const text = raw.toString('utf8');
   if (text.trim() === '') return undefined;
   if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {

@@ -197,6 +197,19 @@ describe('parameters and bodies', () => {
     assertError(await admin.del(`/v2/${P}/tasks/${taskId}`, { body: [1, 2] }), 400, 'DCS.4800');
     assert.equal((await admin.get(`/v2/${P}/jobs/${taskId}`)).status, 200, 'refused deletes changed nothing');
   });
+  test('a body that is not UTF-8 → 400 DCS.4005 and nothing changes; a GET\'s body is not read as JSON', async () => {
+    const raw = Buffer.concat([Buffer.from('{"message":"bad-'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
+    const r = await call(svc.url, svc.admin, 'DELETE', `/v2/${svc.admin.project_id}/tasks/${taskId}`, {
+      headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' }, rawBody: raw,
+    });
+    assertError(r, 400, 'DCS.4005');
+    assert.match(r.body.error_msg, /UTF-8/);
+    assert.equal((await admin.get(`/v2/${P}/jobs/${taskId}`)).status, 200, 'the refused delete changed nothing');
+    const get = await call(svc.url, svc.admin, 'GET', `/v2/${svc.admin.project_id}/tasks`, {
+      headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD', 'content-type': 'text/plain' }, rawBody: 'garbage{',
+    });
+    assert.equal(get.status, 200, get.text);
+  });
   test('a body over 1 MiB → 400 with the error body', async () => {
     const r = await call(svc.url, svc.admin, 'DELETE', `/v2/${svc.admin.project_id}/tasks/${taskId}`, {
       headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' }, rawBody: JSON.stringify({ message: 'x'.repeat(2 * 1024 * 1024) }),

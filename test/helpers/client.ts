@@ -18,7 +18,7 @@ export interface CallOptions {
   query?: Record<string, string>;
   body?: unknown;
   /** Bytes sent as the body, unsigned by the signer (signature then covers `body` or nothing). */
-  rawBody?: string;
+  rawBody?: string | Buffer;
   headers?: Record<string, string>;
   /** Called with the signed headers before sending, to tamper with them. */
   tamper?: (h: Record<string, string>) => void;
@@ -56,7 +56,7 @@ export async function call(base: string, cred: TestCredential | null, method: st
 }
 
 /** node:http rather than fetch: like the SDK (axios), it may send a body on a GET. */
-function send(url: string, method: string, headers: Record<string, string>, body: string | undefined) {
+function send(url: string, method: string, headers: Record<string, string>, body: string | Buffer | undefined) {
   return new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
     let answered = false;
     const req = http.request(url, { method, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {

@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { InstanceService } from '../instances/service.js';
 import type { TaskService } from '../tasks/service.js';
 import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
-import { MAX_PATH_SEGMENT, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
+import { MAX_PATH_SEGMENT, Overloaded, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
 import { registerHealth, type HealthSources } from './health.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -80,7 +80,14 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
   // The schema compilers load with the first schema compiled, or soon after listening.
   afterListening(app, loadCompilers);
-  app.server.maxConnections = limits.maxConnections;
+  // Past the connection cap a request is answered 503 in the contract's shape and its connection
+  // closed (Node's own maxConnections resets the socket: no status, no body, no request id).
+  let connections = 0;
+  const overCap = new WeakSet<object>();
+  app.server.on('connection', (socket) => {
+    if (++connections > limits.maxConnections) overCap.add(socket);
+    socket.once('close', () => connections--);
+  });
   app.server.headersTimeout = limits.headersTimeoutMs;
 
   // Every route's method, for 405 + Allow on a known path with the wrong method. A path is the
@@ -102,7 +109,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   // Callback hooks, not async ones: these run on every request, and a promise per hook shows.
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
-    done();
+    done(overCap.has(req.raw.socket) ? new Overloaded(limits.maxConnections) : undefined);
   });
   app.addHook('onResponse', (req, reply, done) => {
     if (d.logger.isLevelEnabled('info')) logRequest(req, reply);

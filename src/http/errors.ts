@@ -22,13 +22,22 @@ const STATUS_OF_CODE = new Map<string, number>([
 ]);
 
 export function statusOf(e: DcsError): number {
-  return e instanceof MethodNotAllowed ? 405 : STATUS_OF_CODE.get(e.code) ?? 400;
+  if (e instanceof MethodNotAllowed) return 405;
+  if (e instanceof Overloaded) return 503;
+  return STATUS_OF_CODE.get(e.code) ?? 400;
 }
 
 /** A known path asked with a method it does not serve: 405 with an Allow header (HTTP's own). */
 export class MethodNotAllowed extends DcsError {
   constructor(readonly allow: string[]) {
     super('DCS.4001', 'The method is not supported for this resource.');
+  }
+}
+
+/** A connection past the cap (--max-connections): 503 in the contract's shape, then closed. */
+export class Overloaded extends DcsError {
+  constructor(limit: number) {
+    super('DCS.5000', `The service has ${limit} connections open, its limit: try again shortly.`);
   }
 }
 
@@ -94,6 +103,7 @@ export const errorCodeOf = (req: FastifyRequest): string | null => answeredCodes
 export function sendError(reply: FastifyReply, e: DcsError): FastifyReply {
   answeredCodes.set(reply.request, e.code);
   if (e instanceof MethodNotAllowed) reply.header('Allow', e.allow.join(', '));
+  if (e instanceof Overloaded) reply.header('Retry-After', '1').header('Connection', 'close');
   return reply.code(statusOf(e)).type('application/json').send(errorBody(e));
 }
 

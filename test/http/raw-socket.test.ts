@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startService, type Service } from '../helpers/service.js';
+import { waitFor } from '../helpers/client.js';
 
 let svc: Service;
 let port: number;
@@ -119,7 +120,7 @@ test('slow headers and slow bodies are cut off by the timeouts', async () => {
   assert.ok(slowBody.closedAfterMs! < 5000, `closed after ${slowBody.closedAfterMs} ms`);
 });
 
-test('an idle kept-alive connection closes; connections beyond the cap are closed at once', async () => {
+test('an idle kept-alive connection closes; a connection beyond the cap gets 503 in the contract shape and is closed', async () => {
   // Keep-alive: one answered request, then silence: the server closes the connection.
   const idle = await raw(get('/health'), 8000);
   assert.equal(idle.status, 200, idle.text);
@@ -134,10 +135,15 @@ test('an idle kept-alive connection closes; connections beyond the cap are close
   })));
   const closedAt = open.map(() => null as number | null);
   open.forEach((s, i) => s.on('close', () => { closedAt[i] = Date.now(); }));
-  const extra = await raw(get('/health', 'Connection: close\r\n'), 3000);
+  // Kept alive (no Connection: close): the server closes it after the 503 all the same.
+  const extra = await raw(get(`/v2/${project}/tasks`), 3000);
   const extraClosed = Date.now();
-  assert.equal(extra.status, 0, `a fifth connection was served: ${extra.text.slice(0, 200)}`);
-  assert.notEqual(extra.closedAfterMs, null);
+  assertContract(extra, 503, 'DCS.5000', 'a fifth connection');
+  assert.match(extra.body.error_msg, /4 connections open/);
+  assert.equal(extra.headers.get('retry-after'), '1');
+  assert.notEqual(extra.closedAfterMs, null, 'the connection past the cap stays open');
   assert.ok(closedAt.every((t) => t === null || t > extraClosed - 5), 'the cap closed the new connection, not the open ones');
   for (const s of open) s.destroy();
+  // Once they are gone, a new connection is served again.
+  await waitFor(async () => (await raw(get('/health', 'Connection: close\r\n'), 3000)).status === 200, 5000, 'served again under the cap');
 });

@@ -62,7 +62,6 @@ function windowOf(q: Query, fromName: string, toName: string): TaskWindow {
   return { offset, limit, from, to: endSecond === undefined ? undefined : endSecond + 999 };
 }
 
-
 /** ListInstancesRequest's query (automation.md §3.1): filters and one page. */
 export function instanceQuery(q: Query): { filter: InstanceFilter; offset: number; limit: number } {
   const f: InstanceFilter = {};

@@ -320,7 +320,6 @@ export class InstanceService {
   }
 }
 
-
 /** A managed instance whose supervising node is down: nobody can run its tasks until it is back. */
 function orphaned(i: InstanceRecord, alive: (node: string) => boolean): boolean {
   return i.managed && i.ownerNode !== null && !alive(i.ownerNode);

@@ -32,7 +32,6 @@ export const RecordErrors = {
   fileGone: () => new DcsError('DCS.4001', 'The backup file does not exist.'),
 };
 
-
 /** Every status but RUNNING refuses a backup or restore (DCS.4049) when no task runs. */
 const NOT_RUNNING: InstanceStatus[] = ['CREATING', 'RESTARTING', 'RESTORING', 'ERROR', 'DELETING'];
 

@@ -22,7 +22,6 @@ import { AutoscanConfigs, type ExpireConfig } from './autoscan.js';
 import { SCAN_IN_FLIGHT, type ScanKind, type ScanQuery, type ScanRecord } from './records.js';
 import { isUuid } from '../ids.js';
 
-
 /** Every status but RUNNING refuses a scan (DCS.4049) when no task runs. */
 const NOT_RUNNING: InstanceStatus[] = ['CREATING', 'RESTARTING', 'RESTORING', 'ERROR', 'DELETING', 'CREATEFAILED'];
 

@@ -182,6 +182,8 @@ export async function startService(c: ServeConfig, print: (line: string) => void
       nodeDeadAfterMs: 2 * leaseMs, retentionDays: c.taskRetentionDays, failureCode: Errors.internal().code,
     });
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
+    // The statuses the supervisor's last events asked for are written before the store closes.
+    cleanups.unshift(() => runtime.idle());
     for (const op of OPERATIONS) engine.register(taskOutcomes.observe(toEngineOperation(op, { store, runtime })));
     const targetOf = (i: Parameters<InstanceRuntime['targetOf']>[0]) => runtime.targetOf(i);
     engine.register(migrationRun({ store, targetOf, logger: log.child({ component: 'migrations' }), dataDir: c.dataDir, redisServer: c.redisServer }));

@@ -31,8 +31,21 @@ export class InstanceRuntime {
     readonly dataDir: string,
     private readonly logger: Logger,
   ) {
-    supervisor.on('down', (key: string) => void this.onDown(instanceOfKey(key), key));
-    supervisor.on('up', (key: string) => void this.onUp(instanceOfKey(key), key));
+    supervisor.on('down', (key: string) => this.track(this.onDown(instanceOfKey(key), key)));
+    supervisor.on('up', (key: string) => this.track(this.onUp(instanceOfKey(key), key)));
+  }
+
+  /** What the supervisor's events started and has not finished (see idle). */
+  private readonly handling = new Set<Promise<void>>();
+
+  private track(p: Promise<void>): void {
+    this.handling.add(p);
+    void p.finally(() => this.handling.delete(p));
+  }
+
+  /** Resolves once every status the supervisor's events asked for is written (or not, as it should). */
+  async idle(): Promise<void> {
+    while (this.handling.size) await Promise.all(this.handling);
   }
 
   dirOf(id: string, node?: string): string {
@@ -154,9 +167,12 @@ export class InstanceRuntime {
     for (const a of aclAccountsOf(i)) await aclSetUser(target, a.name, aclRules(a));
   }
 
+  // The supervisor's events mirror process health into a status nobody else holds: a master
+  // that exits takes RUNNING to ERROR, its return takes ERROR back to RUNNING. A status a task
+  // set meanwhile (RESTARTING, RESTORING…) is the task's to settle, and is left alone.
   private async onDown(id: string, key: string): Promise<void> {
     const i = await this.store.getInstanceById(id);
-    if (i && key === nodeKey(id, masterOf(i).name)) await this.markStatus(id, 'ERROR');
+    if (i && key === nodeKey(id, masterOf(i).name)) await this.markStatus(id, 'ERROR', ['RUNNING']);
   }
 
   private async onUp(id: string, key: string): Promise<void> {
@@ -164,10 +180,11 @@ export class InstanceRuntime {
     const node = i?.nodes.find((n) => nodeKey(id, n.name) === key);
     if (!i || !node) return;
     await this.applyStoredConfigs(i, node).catch((err) => this.logger.warn({ err, instance_id: id }, 'stored configuration not re-applied'));
-    if (node.role === 'master') await this.markStatus(id, 'RUNNING');
+    if (node.role === 'master') await this.markStatus(id, 'RUNNING', ['ERROR']);
   }
 
-  private async markStatus(id: string, status: InstanceRecord['status']): Promise<void> {
-    await this.store.updateInstance(id, { status }).catch((err) => this.logger.error({ err, instance_id: id }, 'status not recorded'));
+  private async markStatus(id: string, status: InstanceRecord['status'], from?: InstanceRecord['status'][]): Promise<void> {
+    const write = from ? this.store.updateInstanceIfStatus(id, { status }, from) : this.store.updateInstance(id, { status });
+    await write.catch((err) => this.logger.error({ err, instance_id: id }, 'status not recorded'));
   }
 }

@@ -157,6 +157,12 @@ export class PostgresStore implements Store {
     await this.db.run(plans.patchInstance(cols.map(([col]) => col)), [...cols.map(([, v]) => v), id], c);
   }
 
+  async updateInstanceIfStatus(id: string, patch: InstancePatch, ifStatus: InstanceStatus[]): Promise<boolean> {
+    const cols = instancePatchColumns({ ...patch, updatedAt: patch.updatedAt ?? Date.now() }, false);
+    const res = await this.db.run(plans.patchInstanceIfStatus(cols.map(([col]) => col)), [...cols.map(([, v]) => v), id, ifStatus]);
+    return res.rowCount === 1;
+  }
+
   async updateInstanceAsTask(fence: TaskFence, instanceId: string, patch: InstancePatch): Promise<boolean> {
     const cols = instancePatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now }, false);
     const res = await this.db.run(

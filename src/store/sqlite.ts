@@ -97,6 +97,12 @@ export class SqliteStore implements Store {
     this.db.run(plans.patchInstance(cols.map(([c]) => c)), ...cols.map(([, v]) => v), id);
   }
 
+  async updateInstanceIfStatus(id: string, patch: InstancePatch, ifStatus: InstanceStatus[]): Promise<boolean> {
+    const cols = instancePatchColumns({ ...patch, updatedAt: patch.updatedAt ?? Date.now() }, true);
+    const sql = plans.patchInstanceIfStatus(cols.map(([c]) => c));
+    return this.db.write(() => this.db.run(sql, ...cols.map(([, v]) => v), id, JSON.stringify(ifStatus)) === 1);
+  }
+
   async updateInstanceAsTask(fence: TaskFence, instanceId: string, patch: InstancePatch): Promise<boolean> {
     const cols = instancePatchColumns({ ...patch, updatedAt: patch.updatedAt ?? fence.now }, true);
     const sql = plans.patchInstanceAsTask(cols.map(([c]) => c));

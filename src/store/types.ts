@@ -185,6 +185,8 @@ export interface Store {
   listAllInstances(): Promise<InstanceRecord[]>;
   /** Unfenced: for writers that act for no task (the supervisor, instance creation). */
   updateInstance(id: string, patch: InstancePatch): Promise<void>;
+  /** As updateInstance, only while the instance's status is one of `ifStatus` (same statement); false otherwise. */
+  updateInstanceIfStatus(id: string, patch: InstancePatch, ifStatus: InstanceStatus[]): Promise<boolean>;
   /** The patch is applied only while the fence's task is held by its owner (same statement); false otherwise. */
   updateInstanceAsTask(fence: TaskFence, instanceId: string, patch: InstancePatch): Promise<boolean>;
   /**

@@ -57,6 +57,8 @@ export const allInstances = 'SELECT * FROM instances ORDER BY created_at';
 export const patchInstance = (columns: string[]) =>
   `UPDATE instances SET ${instanceAssignments(columns, (k) => `$${k + 1}`, (keys) =>
     `(extra::jsonb || jsonb_build_object(${keys.map(([k, p]) => `'${k}', ${p}::jsonb`).join(', ')}))::text`)} WHERE id = $${columns.length + 1}`;
+/** The columns' values, then id, the statuses allowed (an array). */
+export const patchInstanceIfStatus = (columns: string[]) => `${patchInstance(columns)} AND status = ANY($${columns.length + 2}::text[])`;
 /**
  * The columns' values, then id, task id, owner, now. FOR SHARE holds off a takeover (whose claim
  * locks the task row) until this write commits.

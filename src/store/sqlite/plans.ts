@@ -46,6 +46,8 @@ export const allInstances = 'SELECT * FROM instances ORDER BY created_at';
 /** the columns' values, then id */
 export const patchInstance = (columns: string[]) =>
   `UPDATE instances SET ${instanceAssignments(columns, () => '?', (keys) => `json_set(extra, ${keys.map(([k, p]) => `'$.${k}', json(${p})`).join(', ')})`)} WHERE id = ?`;
+/** the columns' values, then id, the statuses allowed (a JSON array) */
+export const patchInstanceIfStatus = (columns: string[]) => `${patchInstance(columns)} AND status IN (SELECT value FROM json_each(?))`;
 /** the columns' values, then id, task id, owner, now */
 export const patchInstanceAsTask = (columns: string[]) =>
   `${patchInstance(columns)} AND EXISTS (SELECT 1 FROM tasks WHERE id = ? AND ${FENCE})`;

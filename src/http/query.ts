@@ -26,7 +26,7 @@ function offsetOf(q: Query): number {
   const v = q.offset;
   if (v === undefined) return 0;
   if (!/^\d{1,1000}$/.test(v)) throw Errors.badParam('offset', 'must be an integer of 0 or more.');
-  return v.length > 10 ? OFFSET_PAST_EVERY_LIST : Math.min(Number(v), OFFSET_PAST_EVERY_LIST);
+  return Math.min(Number(v), OFFSET_PAST_EVERY_LIST); // however many digits: Number() is at most Infinity
 }
 
 /** Epoch ms of a yyyyMMddHHmmss UTC time, rejecting impossible dates like 20230231. */

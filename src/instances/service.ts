@@ -41,6 +41,8 @@ export interface InstanceRecordChange {
   security_group_id?: string;
 }
 
+const portOfAnotherInstance = (port: number) => Errors.badParam('port', `port ${port} belongs to another instance.`);
+
 /** A free port of this host that no instance records. */
 async function freePortBesides(taken: Set<number>): Promise<number> {
   for (;;) {
@@ -206,10 +208,13 @@ export class InstanceService {
       const taken = await this.portsOfInstances();
       if (b.port !== undefined) await this.checkPortAvailable(b.port, taken);
       const port = b.port ?? (await freePortBesides(taken));
+      taken.add(port);
       // An ha spec_code (flavors.ts) is a master with its replica from the start, as in DCS.
       const nodes: NodeRecord[] = [{ name: 'node-0', port, role: 'master' }];
       for (let k = 1; k < (flavorOf(b.spec_code)?.replica_count ?? 1); k++) {
-        nodes.push({ name: `node-${k}`, port: await freePortBesides(new Set([...taken, ...nodes.map((n) => n.port)])), role: 'replica' });
+        const replicaPort = await freePortBesides(taken);
+        taken.add(replicaPort);
+        nodes.push({ name: `node-${k}`, port: replicaPort, role: 'replica' });
       }
       const created: InstanceRecord = {
         ...base, host: '127.0.0.1', port, status: 'CREATING', managed: true, redisUrl: null,
@@ -229,7 +234,7 @@ export class InstanceService {
    * moment would not come back on a port taken meanwhile — or when something else listens on it.
    */
   async checkPortAvailable(port: number, taken?: Set<number>): Promise<void> {
-    if ((taken ?? (await this.portsOfInstances())).has(port)) throw Errors.badParam('port', `port ${port} belongs to another instance.`);
+    if ((taken ?? (await this.portsOfInstances())).has(port)) throw portOfAnotherInstance(port);
     if (!(await isPortFree(port))) throw Errors.badParam('port', `port ${port} is already in use on this host.`);
   }
 
@@ -249,7 +254,7 @@ export class InstanceService {
   private async insertWithinQuota(i: InstanceRecord): Promise<void> {
     const out = await this.store.insertInstance(i, this.instanceQuota);
     if (out.outcome === 'over_quota') throw Errors.instanceQuota(this.instanceQuota);
-    if (out.outcome === 'port_taken') throw Errors.badParam('port', `port ${out.port} belongs to another instance.`);
+    if (out.outcome === 'port_taken') throw portOfAnotherInstance(out.port);
   }
 
   /** Checks that an existing Redis answers before it is attached; the URL is kept without its password. */

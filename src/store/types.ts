@@ -42,10 +42,10 @@ export interface CreateTaskOptions {
   refuseStatuses: InstanceStatus[];
 }
 
-/** Outcome of deleting an instance: refused while a task on it is unfinished, in the same transaction. */
 /** A new instance: stored, or refused (the project at its quota; a node port another managed instance holds). */
 export type InsertInstanceOutcome = { outcome: 'inserted' } | { outcome: 'over_quota' } | { outcome: 'port_taken'; port: number };
 
+/** Outcome of deleting an instance: refused while a task on it is unfinished, in the same transaction. */
 export type DeleteInstanceOutcome =
   | { outcome: 'deleted' } | { outcome: 'not_found' } | { outcome: 'busy'; activeTask: TaskRecord }
   /** Source or target of a MIGRATING / INCRMIGEATING migration (checked in the same transaction). */

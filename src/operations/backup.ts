@@ -40,6 +40,24 @@ async function writeRestore<S>(x: OpRun<S>, patch: RestorePatch): Promise<void> 
   if (!(await x.records.updateRestoreAsTask(x.fence(), x.taskId, patch))) throw new LeaseLost();
 }
 
+/**
+ * The save is the first half of a backup's progress, the copy the second: the share of keys the
+ * server has saved moves `progress` from 0.00 towards 50.00 (records.md: it follows
+ * current_save_keys_processed/total), written when it has moved and at most every 250 ms (each
+ * is a durable write); 50.00 itself means saved, copy under way.
+ */
+function saveProgress(write: (progress: number) => Promise<void>): (fraction: number) => Promise<void> {
+  let shown = 0;
+  let at = 0;
+  return async (fraction) => {
+    const p = Math.min(49.99, Math.floor(fraction * 5000) / 100);
+    if (p <= shown || Date.now() - at < 250) return;
+    shown = p;
+    at = Date.now();
+    await write(p);
+  };
+}
+
 function removeTemporaries(dir: string): void {
   if (!fs.existsSync(dir)) return;
   for (const f of fs.readdirSync(dir)) if (f.startsWith('.tmp-')) fs.rmSync(path.join(dir, f), { force: true });
@@ -55,8 +73,9 @@ export const backupOperation: InstanceOperation<BackupState> = {
       run: async (x) => {
         const i = await x.instance();
         await writeBackup(x, { status: 'backuping', executionAt: Date.now(), progress: 0 });
+        const progress = saveProgress((p) => writeBackup(x, { progress: p }));
         try {
-          await backgroundSave(x.target(i), x.state.format, x.signal);
+          await backgroundSave(x.target(i), x.state.format, x.signal, progress);
         } catch (e) {
           if (e instanceof LeaseLost || x.signal.aborted) throw e;
           throw new StepFailure('dcs.08.0001', `No backup file was produced: ${(e as Error).message}`);

@@ -13,8 +13,14 @@ export class SaveFailed extends Error {
   override readonly name = 'SaveFailed';
 }
 
-/** Asks the server for a fresh RDB snapshot or AOF rewrite and waits until it is on disk. */
-export async function backgroundSave(t: RedisTarget, kind: 'rdb' | 'aof', signal: AbortSignal): Promise<void> {
+/**
+ * Asks the server for a fresh RDB snapshot or AOF rewrite and waits until it is on disk.
+ * `onProgress` hears the share of keys the save has written (INFO `current_save_keys_processed`
+ * / `current_save_keys_total`, Redis ≥ 7) at each poll where the server reports one.
+ */
+export async function backgroundSave(
+  t: RedisTarget, kind: 'rdb' | 'aof', signal: AbortSignal, onProgress: (fraction: number) => Promise<void> = async () => {},
+): Promise<void> {
   const counter = kind === 'rdb' ? 'rdb_saves' : 'aof_rewrites';
   const busy = (i: Record<string, string>) => i.rdb_bgsave_in_progress === '1' || i.aof_rewrite_in_progress === '1' || i.aof_rewrite_scheduled === '1';
   let before: number;
@@ -42,6 +48,9 @@ export async function backgroundSave(t: RedisTarget, kind: 'rdb' | 'aof', signal
       if (Number(info[counter]) > before) return;
       const status = kind === 'rdb' ? info.rdb_last_bgsave_status : info.aof_last_bgrewrite_status;
       if (status === 'err') throw new SaveFailed(`the server reports that its ${kind === 'rdb' ? 'BGSAVE' : 'BGREWRITEAOF'} failed`);
+    } else {
+      const total = Number(info.current_save_keys_total);
+      if (total > 0) await onProgress(Math.min(1, Number(info.current_save_keys_processed) / total));
     }
     await sleep(100);
   }

@@ -277,3 +277,28 @@ test('list: time window and paging, newest first, totals of the matching records
   const none = (await admin.get(`/v2/${P}/instances/${id}/backups`, { query: { begin_time: '20000101000000', end_time: '20000102000000' } })).body;
   assert.deepEqual(none, { total_num: 0, backup_record_response: [] });
 });
+
+test('progress of a slow save: between 0.00 and 50.00 while backuping, following the keys Redis has saved; 100.00 once succeed', async () => {
+  const c = await redis();
+  const keys = Array.from({ length: 1500 }, (_, k) => `slow:${k}`);
+  for (const k of keys) await c.set(k, 'v');
+  // 2 ms per key: a save of ~3 s, during which the server reports current_save_keys_processed.
+  await c.config('SET', 'rdb-key-save-delay', '2000');
+  try {
+    const r = await admin.post(`/v2/${P}/instances/${id}/backups`, { remark: 'slow' });
+    assert.equal(r.status, 200, r.text);
+    const seen = await waitFor(async () => {
+      const b = (await admin.get(`/v2/${P}/instances/${id}/backups`)).body.backup_record_response.find((x: any) => x.backup_id === r.body.backup_id);
+      return b.status === 'backuping' && Number(b.progress) > 0 && b;
+    }, 20_000, 'progress above 0.00 while backuping');
+    assert.match(seen.progress, /^\d{1,2}\.\d\d$/);
+    assert.ok(Number(seen.progress) < 50, seen.progress);
+    const b = await backupDone(r.body.backup_id);
+    assert.equal(b.status, 'succeed', JSON.stringify(b));
+    assert.equal(b.progress, '100.00');
+  } finally {
+    await c.config('SET', 'rdb-key-save-delay', '0');
+    await c.del(...keys);
+    c.disconnect();
+  }
+});

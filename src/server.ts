@@ -245,6 +245,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     const scheduler = new AutoscanScheduler({
       store, scans, backups, logger: log.child({ component: 'scheduler' }), tickMs: Number(process.env.DCS_SCHEDULER_TICK_MS ?? 0) || 30_000,
     });
+    scans.configs.onChange = backups.policies.onChange = () => scheduler.wake();
     scheduler.start();
     cleanups.unshift(() => scheduler.stop());
 

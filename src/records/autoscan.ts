@@ -79,6 +79,9 @@ export const EXPIRE_DEFAULT: ExpireConfig = { enable_auto_scan: false, first_sca
 
 /** The stored configurations with their defaults before the first PUT. */
 export class AutoscanConfigs {
+  /** Told after each change is stored (the scheduler wakes, server.ts). */
+  onChange: () => void = () => {};
+
   constructor(private readonly store: Store) {}
 
   async get<C extends DailyConfig | ExpireConfig>(projectId: string, instanceId: string, kind: ScanKind): Promise<{ config: C; updatedAt: number | null }> {
@@ -93,6 +96,7 @@ export class AutoscanConfigs {
     const config = checkDailyConfig(b);
     const updatedAt = Date.now();
     await this.store.records.putAutoscanConfig({ instanceId, kind, config: { ...config }, updatedAt });
+    this.onChange();
     return { config, updatedAt };
   }
 
@@ -101,6 +105,7 @@ export class AutoscanConfigs {
     const updatedAt = Date.now();
     const config = mergeExpireConfig(stored, b, updatedAt);
     await this.store.records.putAutoscanConfig({ instanceId, kind: 'expire', config: { ...config }, updatedAt });
+    this.onChange();
     return { config, updatedAt };
   }
 }

@@ -69,6 +69,9 @@ export function checkBackupPolicy(b: BackupPolicyBody, stored: BackupPolicy | nu
 }
 
 export class BackupPolicies {
+  /** Told after each change is stored (the scheduler wakes, server.ts). */
+  onChange: () => void = () => {};
+
   constructor(private readonly store: Store) {}
 
   async stored(instanceId: string): Promise<{ stored: StoredBackupPolicy; updatedAt: number } | null> {
@@ -87,6 +90,7 @@ export class BackupPolicies {
     const current = await this.stored(instanceId);
     const stored: StoredBackupPolicy = { backup_policy_id: current?.stored.backup_policy_id ?? randomUUID(), created_at: current?.stored.created_at ?? now, policy };
     await this.store.records.putAutoscanConfig({ instanceId, kind: 'backup', config: { ...stored }, updatedAt: now });
+    this.onChange();
   }
 
   /** ShowInstanceResponse.instance_backup_policy: null until set. */

@@ -1,7 +1,11 @@
 /**
  * The autoscan scheduler (records.md §3–5, D11), a small component beside the engine's
- * Maintenance: every tick it reads the stored configurations and creates the scan of each slot
- * that is due. A slot's record id is derived from (instance, kind, slot time), so when every
+ * Maintenance: each look reads the stored configurations and creates the scan of each slot that
+ * is due. The next look is timed for the earliest slot ahead (so an expired-key scan every few
+ * seconds runs at each `first_scan_at + k × interval`, not at the next tick), and comes after
+ * `tickMs` at the latest, which is how a configuration set through another node is seen; a
+ * configuration set through this node wakes it at once. A slot's record id is derived from
+ * (instance, kind, slot time), so when every
  * node of a cluster ticks, the store inserts the slot's record once and refuses the others;
  * after a restart the configuration is read again from the store, so schedules persist.
  */
@@ -20,13 +24,13 @@ const CATCH_UP_MS = 60 * 60_000;
 const DAY_MS = 24 * 3600_000;
 const SCHEDULER = { userId: 'dcs-tasks', userName: 'scheduler' };
 
+/** The `schedule_at` times (`HH:mm`, UTC) on the day of `now`. */
+const dailyTimes = (c: DailyConfig, now: number): number[] =>
+  c.schedule_at.map((t) => now - (now % DAY_MS) + (Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5))) * 60_000);
+
 /** The latest daily `HH:mm` (UTC) slot at or before `now`, or null. */
 export function lastDailySlot(c: DailyConfig, now: number): number | null {
-  const midnight = now - (now % DAY_MS);
-  const slots = c.schedule_at.map((t) => {
-    const at = midnight + (Number(t.slice(0, 2)) * 60 + Number(t.slice(3, 5))) * 60_000;
-    return at <= now ? at : at - DAY_MS;
-  });
+  const slots = dailyTimes(c, now).map((at) => (at <= now ? at : at - DAY_MS));
   return slots.length ? Math.max(...slots) : null;
 }
 
@@ -38,6 +42,21 @@ export function lastIntervalSlot(c: ExpireConfig, now: number): number | null {
   if (c.interval === 0) return first;
   const step = c.interval * 1000;
   return first + Math.floor((now - first) / step) * step;
+}
+
+/** The first `first_scan_at + k × interval` slot after `now`, or null (none, or no more). */
+export function nextIntervalSlot(c: ExpireConfig, now: number): number | null {
+  if (c.first_scan_at === null || c.interval === null) return null;
+  const first = parseFirstScanAt(c.first_scan_at);
+  if (now < first) return first;
+  if (c.interval === 0) return null;
+  return (lastIntervalSlot(c, now) ?? first) + c.interval * 1000;
+}
+
+/** The first daily `HH:mm` (UTC) slot after `now`, or null. */
+export function nextDailySlot(c: DailyConfig, now: number): number | null {
+  const slots = dailyTimes(c, now).map((at) => (at > now ? at : at + DAY_MS));
+  return slots.length ? Math.min(...slots) : null;
 }
 
 /**
@@ -53,34 +72,69 @@ export function currentBackupSlot(p: StoredBackupPolicy['policy'], now: number):
   return now - slot < 3600_000 && plan.backup_at.includes(weekday) ? slot : null;
 }
 
+/** The next start of the `begin_at` hour (UTC) after `now` (on any weekday: a look on a day without a backup finds nothing), or null. */
+export function nextBackupHour(p: StoredBackupPolicy['policy'], now: number): number | null {
+  const plan = p.periodical_backup_plan;
+  if (p.backup_type !== 'auto' || !plan) return null;
+  const at = now - (now % DAY_MS) + Number(plan.begin_at.slice(0, 2)) * 3600_000;
+  return at > now ? at : at + DAY_MS;
+}
+
 /** A UUID that names one slot of one schedule, the same on every node. */
 export function slotId(instanceId: string, kind: string, slot: number): string {
   const h = createHash('sha256').update(`${instanceId}/${kind}/${slot}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
+/** How late after its slot a timed look may come: timers fire late, never early, but not to the ms. */
+const TIMER_SLACK_MS = 5;
+
 export class AutoscanScheduler {
   private timer: NodeJS.Timeout | null = null;
+  private stopped = true;
   private ticking = false;
+  /** A wake-up asked for while a look ran: look again when it ends. */
+  private again = false;
+  /** The earliest slot ahead that the current look has seen. */
+  private nextSlot: number | null = null;
   /** The `now` of the last complete look; null before the first (the start-up look, D11's catch-up). */
   private lastTick: number | null = null;
 
   constructor(private readonly o: { store: Store; scans: ScanService; backups: BackupService; logger: Logger; tickMs: number }) {}
 
   start(): void {
-    void this.tick();
-    this.timer = setInterval(() => void this.tick(), this.o.tickMs);
+    this.stopped = false;
+    this.wake();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+  }
+
+  /** A configuration changed: look now (after the look under way, if one is). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.ticking) this.again = true;
+    else void this.tick().then(() => this.arm());
+  }
+
+  /** The next look: at the earliest slot ahead, after `tickMs` at the latest. */
+  private arm(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const wait = this.again ? 0 : Math.min(this.o.tickMs, this.nextSlot === null ? Infinity : this.nextSlot - Date.now() + TIMER_SLACK_MS);
+    this.again = false;
+    this.timer = setTimeout(() => void this.tick().then(() => this.arm()), Math.max(0, wait));
+    this.timer.unref();
   }
 
   /** One look at every configuration; creates what is due. Never throws. */
   async tick(now = Date.now()): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
+    this.nextSlot = null;
     try {
       for (const c of await this.o.store.records.listAutoscanConfigs()) {
         if (c.kind === 'backup') await this.backupDue(c.instanceId, c.config as unknown as StoredBackupPolicy, now);
@@ -94,9 +148,14 @@ export class AutoscanScheduler {
     }
   }
 
+  private slotAhead(at: number | null): void {
+    if (at !== null && (this.nextSlot === null || at < this.nextSlot)) this.nextSlot = at;
+  }
+
   /** The slot's automatic backup, once; and the retention of automatic backups (current save_days). */
   private async backupDue(instanceId: string, p: StoredBackupPolicy, now: number): Promise<void> {
     if (p.policy.save_days !== null) await this.o.backups.expireAutoBackups(instanceId, p.policy.save_days, now);
+    this.slotAhead(nextBackupHour(p.policy, now));
     const slot = currentBackupSlot(p.policy, now);
     if (slot === null) return;
     const i = await this.o.store.getInstanceById(instanceId);
@@ -110,6 +169,7 @@ export class AutoscanScheduler {
     const c = { instanceId, kind };
     const expire = kind === 'expire' ? (config as unknown as ExpireConfig) : null;
     const slot = expire ? lastIntervalSlot(expire, now) : lastDailySlot(config as unknown as DailyConfig, now);
+    this.slotAhead(expire ? nextIntervalSlot(expire, now) : nextDailySlot(config as unknown as DailyConfig, now));
     if (slot === null || slot < setAt || now - slot > CATCH_UP_MS) return;
     // A slot gets one look: at the first tick after it, or at start-up when it was missed while the
     // service was down (D11). Refused then (one in flight, the instance not RUNNING), it is skipped.

@@ -44,7 +44,8 @@ function flavor(mode: 'single' | 'ha', gb: number, specCode: string) {
     pricing_type: 'normal',
     is_dec: false,
     attrs: [{ capacity: String(gb), name: 'max_memory', value: String(Math.floor(gb * 1024)) }],
-    flavors_available_zones: [{ capacity: String(gb), unit: 'GB', available_zones: [AVAILABILITY_ZONE.id] }],
+    // The provider's flavors data source keeps only flavors whose first zone lists az_codes.
+    flavors_available_zones: [{ capacity: String(gb), unit: 'GB', available_zones: [AVAILABILITY_ZONE.id], az_codes: [AVAILABILITY_ZONE.code] }],
     replica_count: replicas,
   };
 }

@@ -55,7 +55,13 @@ export const extend: InstanceOperation<ExtendState> = {
   onFailure: (x) => x.settleIfPresent(),
 };
 
-interface AddReplicaState {
+/** A change of type (change_type instanceType) is a replica change that also shows the new flavor. */
+interface TypeChange {
+  /** The flavor of the new type, recorded with the new topology. */
+  specCode?: string;
+}
+
+interface AddReplicaState extends TypeChange {
   count: number;
   /** Names of the nodes this task added, chosen once so a resumed run starts the same nodes. */
   added?: string[];
@@ -94,6 +100,7 @@ export const addReplica: InstanceOperation<AddReplicaState> = {
           const n = i.nodes.find((y) => y.name === name)!;
           await until(() => linkUp(x, i, n), 50_000, `Replica ${name} did not reach master_link_status:up.`, x.signal);
         }
+        if (x.state.specCode !== undefined) await x.save(i, { extraKeys: { spec_code: x.state.specCode } });
       },
     },
   ],
@@ -107,7 +114,7 @@ export const addReplica: InstanceOperation<AddReplicaState> = {
   },
 };
 
-interface DelReplicaState { remove: string[] }
+interface DelReplicaState extends TypeChange { remove: string[] }
 
 export const delReplica: InstanceOperation<DelReplicaState> = {
   name: 'DelReplica',
@@ -125,7 +132,8 @@ export const delReplica: InstanceOperation<DelReplicaState> = {
       run: async (x) => {
         const i = await x.instance();
         const remove = new Set(x.state.remove);
-        await x.save(i, { nodes: i.nodes.filter((n) => !remove.has(n.name)) });
+        const { specCode } = x.state;
+        await x.save(i, { nodes: i.nodes.filter((n) => !remove.has(n.name)), ...(specCode !== undefined ? { extraKeys: { spec_code: specCode } } : {}) });
       },
     },
   ],
@@ -135,7 +143,8 @@ export const delReplica: InstanceOperation<DelReplicaState> = {
 export interface ResizeRequest {
   spec_code?: string;
   new_capacity?: number;
-  change_type?: 'createReplication' | 'deleteReplication';
+  /** "" (what the provider sends for a capacity-only change) is the same as none. */
+  change_type?: '' | 'createReplication' | 'deleteReplication' | 'instanceType';
   node_list?: string[];
   replica_num?: number;
 }
@@ -144,14 +153,14 @@ const resizeInstance: Endpoint<ResizeRequest> = {
   method: 'POST',
   url: '/instances/:instance_id/resize',
   operationId: 'ResizeInstance',
-  summary: 'Resize (task EXTEND) or add/remove replicas (AddReplica / DelReplica)',
+  summary: 'Resize (task EXTEND), add/remove replicas (AddReplica / DelReplica), or change between single and ha (instanceType)',
   tags: ['operations'],
   body: {
     type: 'object',
     properties: {
       spec_code: { type: 'string', maxLength: 128 },
       new_capacity: { ...CAPACITY_GB, description: 'GB (EXTEND)' },
-      change_type: { type: 'string', enum: ['createReplication', 'deleteReplication'] },
+      change_type: { type: 'string', enum: ['', 'createReplication', 'deleteReplication', 'instanceType'] },
       node_list: { type: 'array', maxItems: 5, uniqueItems: true, items: { type: 'string', pattern: '^node-[0-9]{1,2}$' } },
       replica_num: { type: 'integer', minimum: 1, maximum: 5, description: 'Addition: replicas to add (default 1)' },
     },
@@ -160,6 +169,25 @@ const resizeInstance: Endpoint<ResizeRequest> = {
   handle: async ({ params, body: b, operable, start }) => {
     const instance = await operable(params.instance_id);
     const taskParams = pick(b, ['spec_code', 'new_capacity', 'change_type', 'node_list', 'replica_num']);
+    if (b.change_type === 'instanceType') {
+      // single → ha adds one replica, ha → single removes every replica; the capacity stays.
+      if (!instance.managed) throw Errors.badParam('change_type', 'the type of managed instances only can change.');
+      const mode = flavorOf(b.spec_code)?.cache_mode;
+      if (b.spec_code === undefined) throw Errors.badParam('spec_code', 'is required with change_type instanceType: the flavor of the new type.');
+      if (b.new_capacity !== undefined && b.new_capacity !== instance.capacityGb) {
+        throw Errors.badParam('new_capacity', 'cannot change together with the instance type: change the type, then the capacity.');
+      }
+      checkFlavor(b.spec_code, instance.capacityGb, 'new_capacity');
+      if (mode === cacheModeOf(instance)) throw Errors.badParam('spec_code', `is a ${mode} flavor and the instance is ${mode} already.`);
+      const replicas = instance.nodes.filter((n) => n.role === 'replica');
+      const t = mode === 'ha'
+        ? await start(addReplica, instance, { params: taskParams, state: { count: 1, specCode: b.spec_code }, details: { old_replica_num: 0, new_replica_num: 1 } })
+        : await start(delReplica, instance, {
+          params: taskParams, state: { remove: replicas.map((n) => n.name), specCode: b.spec_code },
+          details: { old_replica_num: replicas.length, new_replica_num: 0 },
+        });
+      return { job_id: t.id };
+    }
     if (b.change_type === 'createReplication' || b.change_type === 'deleteReplication') {
       if (!instance.managed) throw Errors.badParam('change_type', 'replicas can be added to managed instances only.');
       const replicas = instance.nodes.filter((n) => n.role === 'replica');
@@ -190,7 +218,7 @@ const resizeInstance: Endpoint<ResizeRequest> = {
     const newSpec = b.spec_code !== undefined && b.spec_code !== instance.extra.spec_code;
     const mode = flavorOf(b.spec_code)?.cache_mode;
     if (instance.managed && mode && mode !== cacheModeOf(instance)) {
-      throw Errors.badParam('spec_code', `is a ${mode} flavor: replicas are added and removed with change_type createReplication / deleteReplication.`);
+      throw Errors.badParam('spec_code', `is a ${mode} flavor: the type changes with change_type instanceType, replicas with createReplication / deleteReplication.`);
     }
     if (b.new_capacity === instance.capacityGb && !newSpec) throw Errors.badParam('new_capacity', 'is the current capacity.');
     const t = await start(extend, instance, {

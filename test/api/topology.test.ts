@@ -170,6 +170,54 @@ test('DelReplica: the replica process is stopped and the instance has none', asy
   assert.equal((await show()).replica_count, 1);
 });
 
+test('the provider\'s resize bodies: change_type "" is a capacity change, instanceType turns single into ha and back', async () => {
+  const resize = (body: object) => admin.post(`/v2/${P}/instances/${id}/resize`, body);
+  const tasks = async () => Number((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.task_count);
+  const job = (jobId: string) => waitFor(async () => {
+    const t = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks.find((x: any) => x.id === jobId);
+    return t && ['SUCCESS', 'FAILED'].includes(t.status) && t;
+  }, 60_000, `task ${jobId} finished`);
+  const r = await resize({ spec_code: 'redis.single.xu1.large.1', new_capacity: 1, change_type: '' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await job(r.body.job_id)).status, 'SUCCESS');
+  assert.equal((await show()).capacity, 1);
+
+  const before = await tasks();
+  for (const body of [
+    { spec_code: 'redis.ha.xu1.large.r2.2', new_capacity: 2, change_type: 'instanceType' }, // type and capacity at once
+    { spec_code: 'redis.single.xu1.large.1', new_capacity: 1, change_type: 'instanceType' }, // single already
+    { new_capacity: 1, change_type: 'instanceType' }, // no flavor of the new type
+  ]) {
+    const refused = await resize(body);
+    assert.equal(refused.status, 400, JSON.stringify(body));
+    assert.equal(refused.body.error_code, 'DCS.4800', refused.text);
+  }
+  assert.equal(await tasks(), before, 'refusals start no task');
+
+  const toHa = await resize({ spec_code: 'redis.ha.xu1.large.r2.1', new_capacity: 1, change_type: 'instanceType' });
+  assert.equal(toHa.status, 200, toHa.text);
+  const added = await job(toHa.body.job_id);
+  assert.equal(added.name, 'AddReplica');
+  assert.equal(added.status, 'SUCCESS', JSON.stringify(added));
+  const ha = await show();
+  assert.equal(ha.spec_code, 'redis.ha.xu1.large.r2.1');
+  assert.equal(ha.cache_mode, 'ha');
+  assert.equal(ha.replica_count, 2);
+  const replica = ha.nodes.find((n: any) => n.role === 'replica');
+  assert.equal((await info(replica.port, 'replication')).master_link_status, 'up');
+
+  const toSingle = await resize({ spec_code: 'redis.single.xu1.large.1', new_capacity: 1, change_type: 'instanceType' });
+  assert.equal(toSingle.status, 200, toSingle.text);
+  const removed = await job(toSingle.body.job_id);
+  assert.equal(removed.name, 'DelReplica');
+  assert.equal(removed.status, 'SUCCESS', JSON.stringify(removed));
+  const single = await show();
+  assert.equal(single.spec_code, 'redis.single.xu1.large.1');
+  assert.equal(single.cache_mode, 'single');
+  assert.equal(single.replica_count, 1);
+  assert.equal(await portOpen(replica.port), false);
+});
+
 test('a port another instance records is refused on create and on UpdatePort (400 DCS.4800), and nothing changes', async () => {
   const taken: number = (await show()).port;
   const create = { engine: 'Redis', engine_version: '7.0', capacity: 0.25, password: PASSWORD };

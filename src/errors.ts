@@ -39,6 +39,7 @@ export const Errors = {
   noCredentials: () => new DcsError('DCS.1003', 'The request carries no credentials (Authorization or X-Auth-Token).'),
   projectMismatch: () => new DcsError('DCS.1004', 'The project in the request does not match the credential.'),
   readOnly: () => new DcsError('DCS.3002', 'The credential is read-only and may not change resources.'),
+  crossSite: (marker: string) => new DcsError('DCS.3002', `A browser request from another site (${marker}) is refused while the service runs with --no-auth.`),
   instanceNotFound: () => new DcsError('DCS.3022', 'The instance does not exist.'),
   taskNotFound: () => new DcsError('DCS.4001', 'The task does not exist.'),
   jobNotFound: () => new DcsError('DCS.4001', 'The job does not exist.'),

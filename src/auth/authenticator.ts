@@ -71,7 +71,13 @@ export class Authenticator {
 
   /** Authenticates a request for `pathProject` (the project in the URL). Throws DcsError 401. */
   async authenticate(req: SignedRequest, pathProject: string, now = Date.now()): Promise<Caller> {
-    if (this.noAuth) return { accessKey: null, projectId: pathProject, userId: 'anonymous', userName: 'anonymous', role: 'admin', via: 'anonymous' };
+    if (this.noAuth) {
+      // Without credentials, any web page the user opens could call the service (a form POST
+      // needs no CORS preflight): a browser's request from another site is refused.
+      const foreign = crossSite(req.headers);
+      if (foreign) throw Errors.crossSite(foreign);
+      return { accessKey: null, projectId: pathProject, userId: 'anonymous', userName: 'anonymous', role: 'admin', via: 'anonymous' };
+    }
     const token = header(req, 'x-auth-token');
     let cred: Credential | undefined;
     const viaToken = token !== undefined && header(req, 'authorization') === undefined;
@@ -132,4 +138,23 @@ const hashToken = (t: string) => createHash('sha256').update(t).digest('hex');
 function header(req: SignedRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * What marks a request as sent by a browser for a page of another site: Sec-Fetch-Site, or an
+ * Origin that is not the host the request was sent to ("null" included). None from a script or
+ * an SDK, which send neither; the console, served by the service itself, is same-origin.
+ */
+function crossSite(headers: SignedRequest['headers']): string | null {
+  const site = headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return `Sec-Fetch-Site: ${site}`;
+  const origin = headers['origin'];
+  if (origin === undefined) return null;
+  const value = Array.isArray(origin) ? origin.join(', ') : origin;
+  try {
+    if (new URL(value).host === headers['host']) return null;
+  } catch {
+    // not a URL: refused like a foreign one
+  }
+  return `Origin: ${value.slice(0, 100)}`;
 }

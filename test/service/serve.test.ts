@@ -124,14 +124,33 @@ test('--no-auth: refused on a non-loopback address, accepted on loopback with th
   assert.notEqual(env.code, 0);
 
   const p = spawnCli(['serve', '--no-auth', '--port', '0', '--data', tempDir()]);
-  const { url } = await waitListening(p);
+  try {
+    await noAuthAnswers((await waitListening(p)).url);
+  } finally {
+    assert.equal(await stop(p), 0);
+  }
+});
+
+async function noAuthAnswers(url: string): Promise<void> {
   const ok = await call(url, null, 'GET', '/v2/any-project_1/tasks');
   assert.equal(ok.status, 200, ok.text);
   const bad = await call(url, null, 'GET', '/v2/bad%20project/tasks');
   assert.equal(bad.status, 400);
   assert.equal(bad.body.error_code, 'DCS.4002');
-  assert.equal(await stop(p), 0);
-});
+  // With no credentials, a web page of another site must not drive the service (a text/plain
+  // POST needs no CORS preflight): refused, nothing created; the service's own origin is fine.
+  const create = { name: 'csrf', engine: 'Redis', engine_version: '7.0', capacity: 0.125, redis_url: 'redis://127.0.0.1:1' };
+  for (const headers of [{ origin: 'http://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }] as Record<string, string>[]) {
+    const r = await call(url, null, 'POST', '/v2/p1/instances', { body: create, headers: { ...headers, 'content-type': 'text/plain' } });
+    assert.equal(r.status, 403, JSON.stringify(headers));
+    assert.equal(r.body.error_code, 'DCS.3002');
+    assert.match(r.body.error_msg, /another site/);
+    assert.match(r.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/);
+  }
+  assert.equal((await call(url, null, 'GET', '/v2/p1/instances')).body.instance_num, 0, 'nothing was created');
+  const same = await call(url, null, 'GET', '/v2/p1/instances', { headers: { origin: url, 'sec-fetch-site': 'same-origin' } });
+  assert.equal(same.status, 200, same.text);
+}
 
 test('a second service on the same data directory is refused while the first runs', async () => {
   const data = tempDir();

@@ -65,9 +65,39 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
       pathProject,
     );
     if (cfg.mutating && req.caller.role !== 'admin') throw Errors.readOnly();
+    checkQuery(req.query as Record<string, unknown>);
     // A GET or HEAD takes no body (signed, as any request's, and then ignored).
     req.body = req.method === 'GET' || req.method === 'HEAD' ? undefined : parseJsonBody(raw);
   });
+}
+
+/**
+ * Text no store keeps as given: U+0000 (PostgreSQL refuses it in text and JSON) and a lone
+ * surrogate (no UTF-8 encoding exists). Refused on both stores alike, naming where it was.
+ */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const unstorable = (v: string) => v.includes('\0') || LONE_SURROGATE.test(v);
+const UNSTORABLE = 'contains U+0000 or an unpaired surrogate, which cannot be stored.';
+
+/** Each query parameter once, as storable text (its schema checks the rest). */
+function checkQuery(q: Record<string, unknown> | undefined): void {
+  for (const [name, v] of Object.entries(q ?? {})) {
+    if (Array.isArray(v)) throw Errors.badParam(name, 'is given more than once.');
+    if (typeof v === 'string' && unstorable(v)) throw Errors.badParam(name, UNSTORABLE);
+  }
+}
+
+/** The first string (key or value) of a parsed body that cannot be stored, as a path like `a.b[2]`. */
+function unstorableAt(v: unknown, at: string): string | null {
+  if (typeof v === 'string') return unstorable(v) ? at || 'body' : null;
+  if (v === null || typeof v !== 'object') return null;
+  for (const [k, x] of Object.entries(v)) {
+    const here = Array.isArray(v) ? `${at}[${k}]` : at ? `${at}.${k}` : k;
+    if (!Array.isArray(v) && unstorable(k)) return here;
+    const found = unstorableAt(x, here);
+    if (found) return found;
+  }
+  return null;
 }
 
 /**
@@ -109,11 +139,19 @@ function parseJsonBody(raw: Buffer): unknown {
   if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
     throw Errors.badParam('body', `it nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`);
   }
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw Errors.notJson();
   }
+  // Only escapes can put U+0000 or a surrogate into a parsed string (raw control characters are
+  // not JSON, and the bytes are UTF-8): a body without them is not walked.
+  if (/\\u(0000|d[89a-f])/i.test(text)) {
+    const at = unstorableAt(body, '');
+    if (at) throw Errors.badParam(at, UNSTORABLE);
+  }
+  return body;
 }
 
 /** Whether brackets outside strings nest deeper than `max` (checked before parsing, in one pass). */

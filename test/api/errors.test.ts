@@ -210,6 +210,31 @@ describe('parameters and bodies', () => {
     });
     assert.equal(get.status, 200, get.text);
   });
+  test('U+0000 or a lone surrogate in a body or query → 400 DCS.4800 naming where, on either store, and nothing changes', async () => {
+    const show = async () => (await admin.get(`/v2/${P}/instances/${instanceId}`)).body;
+    const before = (await show()).description;
+    for (const [description, where] of [['a\u0000b', 'description'], ['\ud800x', 'description'], ['x\udc00', 'description']]) {
+      const r = await admin.put(`/v2/${P}/instances/${instanceId}`, { description });
+      assertError(r, 400, 'DCS.4800');
+      assert.match(r.body.error_msg, new RegExp(`parameter ${where}.*U\\+0000 or an unpaired surrogate`), r.text);
+    }
+    const nested = await admin.put(`/v2/${P}/instances/${instanceId}`, { description: 'ok', tags: [{ key: 'k', value: 'v\u0000' }] });
+    assertError(nested, 400, 'DCS.4800');
+    assert.match(nested.body.error_msg, /tags\[0\]\.value/);
+    assert.equal((await show()).description, before, 'nothing changed');
+    const del = await admin.del(`/v2/${P}/tasks/${taskId}`, { body: { message: 'bye\u0000' } });
+    assertError(del, 400, 'DCS.4800');
+    assert.equal((await admin.get(`/v2/${P}/jobs/${taskId}`)).status, 200, 'the task is still there');
+    const q = await admin.get(`/v2/${P}/instances`, { query: { name: 'a\u0000' } });
+    assertError(q, 400, 'DCS.4800');
+    assert.match(q.body.error_msg, /parameter name/);
+    const twice = await admin.get(`/v2/${P}/instances/${instanceId}/tasks`, { query: { limit: ['1', '2'] } });
+    assertError(twice, 400, 'DCS.4800');
+    assert.match(twice.body.error_msg, /limit: is given more than once/);
+    // A surrogate pair is one character: stored and shown as sent.
+    assert.equal((await admin.put(`/v2/${P}/instances/${instanceId}`, { description: 'cache \ud83d\ude80' })).status, 204);
+    assert.equal((await show()).description, 'cache \u{1F680}');
+  });
   test('a body over 1 MiB → 400 with the error body', async () => {
     const r = await call(svc.url, svc.admin, 'DELETE', `/v2/${svc.admin.project_id}/tasks/${taskId}`, {
       headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' }, rawBody: JSON.stringify({ message: 'x'.repeat(2 * 1024 * 1024) }),

@@ -15,7 +15,7 @@ export interface Reply {
 }
 
 export interface CallOptions {
-  query?: Record<string, string>;
+  query?: Record<string, string | string[]>;
   body?: unknown;
   /** Bytes sent as the body, unsigned by the signer (signature then covers `body` or nothing). */
   rawBody?: string | Buffer;
@@ -31,7 +31,8 @@ export function credentialOf(c: TestCredential) {
 
 export async function call(base: string, cred: TestCredential | null, method: string, path: string, o: CallOptions = {}): Promise<Reply> {
   const query = o.query ?? {};
-  const qs = new URLSearchParams(query).toString().replace(/\+/g, '%20');
+  // A parameter given as a list is sent once per value, as the signer signs it.
+  const qs = new URLSearchParams(Object.entries(query).flatMap(([k, v]) => [v].flat().map((x) => [k, x]))).toString().replace(/\+/g, '%20');
   const url = `${base}${path}${qs ? `?${qs}` : ''}`;
   let headers: Record<string, string> = { 'content-type': 'application/json', ...(o.headers ?? {}) };
   if (cred) {

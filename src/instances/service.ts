@@ -41,6 +41,9 @@ export interface InstanceRecordChange {
   security_group_id?: string;
 }
 
+/** How long a read shown beside a record (used memory, statistics, parameters) waits for Redis. */
+const LIVE_READ_MS = 500;
+
 const portOfAnotherInstance = (port: number) => Errors.badParam('port', `port ${port} belongs to another instance.`);
 
 /** A free port of this host that no instance records. */
@@ -52,6 +55,9 @@ async function freePortBesides(taken: Set<number>): Promise<number> {
 }
 
 export class InstanceService {
+  /** The last used_memory each instance's Redis reported (MB), shown while it is too busy to answer. */
+  private readonly lastUsedMb = new Map<string, number>();
+
   constructor(
     private readonly store: Store,
     private readonly runtime: InstanceRuntime,
@@ -108,7 +114,7 @@ export class InstanceService {
   async statistics(projectId: string) {
     const running = (await this.states(projectId)).filter((s) => visibleStatus(s) === 'RUNNING');
     return Promise.all(running.map(async ({ instance: i }) => {
-      const info = await infoSection(this.runtime.targetOf(i), 'everything').catch(() => ({} as Record<string, string>));
+      const info = await infoSection(this.runtime.targetOf(i), 'everything', { timeoutMs: LIVE_READ_MS }).catch(() => ({} as Record<string, string>));
       const keys = Object.entries(info).filter(([k]) => /^db\d+$/.test(k)).reduce((n, [, v]) => n + Number(/keys=(\d+)/.exec(v)?.[1] ?? 0), 0);
       const calls = (name: string) => Number(/calls=(\d+)/.exec(info[`cmdstat_${name}`] ?? '')?.[1] ?? 0);
       return {
@@ -119,13 +125,19 @@ export class InstanceService {
     }));
   }
 
-  /** INFO memory's used_memory in MB, or 0 when Redis does not answer quickly. */
+  /**
+   * INFO memory's used_memory in MB; when Redis does not answer within LIVE_READ_MS (busy with a
+   * FLUSHALL, loading a restore, paused) the last value it gave, else 0: a show or a list never
+   * waits for a busy Redis (the provider polls show-instance through every wait).
+   */
   async usedMemoryMb(i: InstanceRecord): Promise<number> {
     try {
-      const mem = await infoSection(this.runtime.targetOf(i), 'memory');
-      return Math.floor(Number(mem.used_memory ?? 0) / (1024 * 1024));
+      const mem = await infoSection(this.runtime.targetOf(i), 'memory', { timeoutMs: LIVE_READ_MS });
+      const mb = Math.floor(Number(mem.used_memory ?? 0) / (1024 * 1024));
+      this.lastUsedMb.set(i.id, mb);
+      return mb;
     } catch {
-      return 0;
+      return this.lastUsedMb.get(i.id) ?? 0;
     }
   }
 
@@ -134,7 +146,7 @@ export class InstanceService {
     const i = await this.get(projectId, id);
     const stored = (i.extra.configs ?? {}) as Record<string, string>;
     const params = describeParameters();
-    const live = await Promise.all(params.map((p) => configGet(this.runtime.targetOf(i), p.param_name).catch(() => null)));
+    const live = await Promise.all(params.map((p) => configGet(this.runtime.targetOf(i), p.param_name, { timeoutMs: LIVE_READ_MS }).catch(() => null)));
     return {
       instance: i,
       params: params.map((p, k) => ({ ...p, param_value: live[k] ?? stored[p.param_name] ?? p.default_value })),

@@ -131,8 +131,8 @@ export async function setPassword(t: RedisTarget, newPassword: string | null): P
   await withRedis(t, (r) => r.config('SET', 'requirepass', newPassword ?? ''));
 }
 
-export async function infoSection(t: RedisTarget, section: string): Promise<Record<string, string>> {
-  const text = await withRedis(t, (r) => r.info(section));
+export async function infoSection(t: RedisTarget, section: string, opts?: { timeoutMs?: number }): Promise<Record<string, string>> {
+  const text = await withRedis(t, (r) => r.info(section), opts);
   const out: Record<string, string> = {};
   for (const line of text.split(/\r?\n/)) {
     const i = line.indexOf(':');

@@ -227,18 +227,50 @@ export function clientErrorHandler(timeouts: { headersMs: number; requestMs: num
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed || answered.has(socket)) return;
     answered.add(socket);
-    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (socket.writable && !inFlight?.headersSent) {
-      const e = clientErrorOf(err, timeouts);
-      const id = newRequestId();
-      const body = JSON.stringify(errorBody(e));
-      const status = statusOf(e);
-      log.info({ request_id: id, status, code: err.code }, 'malformed request refused');
-      socket.end(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
-      );
-    }
-    setTimeout(() => socket.destroy(), 1000).unref();
+    // Requests before the malformed one on this connection (pipelined) are answered first: a
+    // change they made must not be reported to the client as this error.
+    afterResponses(socket, timeouts.requestMs, () => {
+      if (socket.writable) {
+        const e = clientErrorOf(err, timeouts);
+        const id = newRequestId();
+        const body = JSON.stringify(errorBody(e));
+        const status = statusOf(e);
+        log.info({ request_id: id, status, code: err.code }, 'malformed request refused');
+        socket.end(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      }
+      setTimeout(() => socket.destroy(), 1000).unref();
+    });
   };
+}
+
+type HttpSocket = Duplex & { _httpMessage?: (NodeJS.EventEmitter & { writableFinished?: boolean; req?: { complete?: boolean } }) | null };
+
+/**
+ * Runs `then` once no response to a complete earlier request is being written on `socket` —
+ * Node attaches pipelined responses one after another, each when the previous has finished — or
+ * after `maxMs` (the request timeout: a handler that never answers does not keep the connection
+ * for ever). A response whose request is incomplete is the refused request's own (its body broke
+ * off or was cut by a timeout): not waited for.
+ */
+function afterResponses(socket: Duplex, maxMs: number, then: () => void): void {
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(deadline);
+    socket.off('close', finish);
+    then();
+  };
+  const deadline = setTimeout(finish, maxMs);
+  deadline.unref();
+  socket.once('close', finish);
+  const check = () => {
+    const res = (socket as HttpSocket)._httpMessage;
+    if (!res || res.writableFinished || !res.req?.complete) return finish();
+    res.once('finish', () => setImmediate(check));
+  };
+  check();
 }

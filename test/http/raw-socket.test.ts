@@ -7,8 +7,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { AKSKSigner } from '@huaweicloud/huaweicloud-sdk-core/auth/AKSKSigner.js';
 import { startService, type Service } from '../helpers/service.js';
-import { waitFor } from '../helpers/client.js';
+import { credentialOf, waitFor } from '../helpers/client.js';
 
 let svc: Service;
 let port: number;
@@ -82,6 +83,19 @@ test('malformed HTTP → 400 DCS.4800 in the contract shape, then the connection
     assert.match(r.body.error_msg, /request|headers/, what);
     assert.notEqual(r.closedAfterMs, null, `${what}: the connection stays open`);
   }
+});
+
+test('a valid request pipelined before a malformed one is answered first, then the 400, then the connection closes', async () => {
+  const path = `/v2/${project}/tasks`;
+  const headers = AKSKSigner.sign({ endpoint: `${svc.url}${path}`, method: 'GET', headers: { 'content-type': 'application/json' }, queryParams: {} } as any,
+    credentialOf(svc.admin)) as Record<string, string>;
+  const signed = `GET ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
+  const r = await raw(signed + get('/health', 'Content-Length: abc\r\n'));
+  const statuses = [...r.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+  assert.deepEqual(statuses, [200, 400], r.text.slice(0, 600));
+  assert.match(r.text, /"task_count"/, 'the first answer is the list');
+  assert.match(r.text, /"error_code":"DCS.4800"/);
+  assert.notEqual(r.closedAfterMs, null, 'the connection closes after the 400');
 });
 
 test('a request without Host reaches the routes and gets the contract answer', async () => {

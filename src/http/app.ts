@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { InstanceService } from '../instances/service.js';
 import type { TaskService } from '../tasks/service.js';
 import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
-import { MAX_PATH_SEGMENT, Overloaded, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
+import { MAX_PATH_SEGMENT, Overloaded, answerWhatNodeWould, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
 import { registerHealth, type HealthSources } from './health.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -89,6 +89,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     socket.once('close', () => connections--);
   });
   app.server.headersTimeout = limits.headersTimeoutMs;
+  answerWhatNodeWould(app.server, d.logger);
 
   // Every route's method, for 405 + Allow on a known path with the wrong method. A path is the
   // route's whose segments are fixed where another's are parameters (`/instances/status` is not

@@ -3,7 +3,7 @@
  * Validation failures are mapped to the DCS code of the parameter that failed; anything
  * unexpected is a 500 DCS.5000 whose details go to the log only, under the request id.
  */
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -232,18 +232,44 @@ export function clientErrorHandler(timeouts: { headersMs: number; requestMs: num
     afterResponses(socket, timeouts.requestMs, () => {
       if (socket.writable) {
         const e = clientErrorOf(err, timeouts);
-        const id = newRequestId();
-        const body = JSON.stringify(errorBody(e));
-        const status = statusOf(e);
-        log.info({ request_id: id, status, code: err.code }, 'malformed request refused');
-        socket.end(
-          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-            `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
-        );
+        const id = answerOnSocket(socket, statusOf(e), e);
+        log.info({ request_id: id, status: statusOf(e), code: err.code }, 'malformed request refused');
       }
       setTimeout(() => socket.destroy(), 1000).unref();
     });
   };
+}
+
+/** Writes the contract's answer straight on a socket no response object owns, and ends it; the request id. */
+function answerOnSocket(socket: Duplex, status: number, e: DcsError): string {
+  const id = newRequestId();
+  const body = JSON.stringify(errorBody(e));
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${id}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  return id;
+}
+
+/**
+ * What Node answers by itself unless a listener is there, in the contract's shape instead: an
+ * `Expect` other than 100-continue (Node: a bare 417) and a `CONNECT` (Node: the socket closed
+ * without a word). Neither reaches Fastify.
+ */
+export function answerWhatNodeWould(server: Server, log: { info: (o: object, m: string) => void }): void {
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const e = Errors.badParam('Expect', `${String(req.headers.expect).slice(0, 100)} is not supported (only 100-continue).`);
+    const id = newRequestId();
+    const body = JSON.stringify(errorBody(e));
+    res.writeHead(417, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'X-Request-Id': id, Connection: 'close' });
+    res.end(body);
+    log.info({ request_id: id, status: 417 }, 'unsupported Expect refused');
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    const id = answerOnSocket(socket, 400, Errors.badParam('method', 'CONNECT is not served: this service is not a proxy.'));
+    log.info({ request_id: id, status: 400 }, 'CONNECT refused');
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
 }
 
 type HttpSocket = Duplex & { _httpMessage?: (NodeJS.EventEmitter & { writableFinished?: boolean; req?: { complete?: boolean } }) | null };

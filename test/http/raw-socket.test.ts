@@ -98,6 +98,16 @@ test('a valid request pipelined before a malformed one is answered first, then t
   assert.notEqual(r.closedAfterMs, null, 'the connection closes after the 400');
 });
 
+test('an Expect other than 100-continue → 417 and a CONNECT → 400, in the contract shape (Node answered bare or not at all)', async () => {
+  const expect = await raw(get('/health', 'Expect: bogus\r\n'));
+  assertContract(expect, 417, 'DCS.4800', 'Expect: bogus');
+  assert.match(expect.body.error_msg, /Expect/);
+  const connect = await raw('CONNECT 127.0.0.1:6379 HTTP/1.1\r\nHost: 127.0.0.1:6379\r\n\r\n');
+  assertContract(connect, 400, 'DCS.4800', 'CONNECT');
+  assert.match(connect.body.error_msg, /CONNECT/);
+  assert.notEqual(connect.closedAfterMs, null, 'the CONNECT connection closes');
+});
+
 test('a request without Host reaches the routes and gets the contract answer', async () => {
   const r = await raw(`GET /v2/${project}/tasks HTTP/1.1\r\nConnection: close\r\n\r\n`);
   assertContract(r, 401, 'DCS.1003', 'no Host');

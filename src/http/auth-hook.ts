@@ -61,7 +61,7 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
     const raw = req.bodylessBody ?? (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
     const pathProject = (req.params as Record<string, string>).project_id ?? '';
     req.caller = await auth.authenticate(
-      { method: req.method, rawUrl: req.originalUrl, headers: req.headers, rawHeaders: req.raw.rawHeaders, body: raw },
+      { method: req.method, rawUrl: originForm(req.originalUrl), headers: req.headers, rawHeaders: req.raw.rawHeaders, body: raw },
       pathProject,
     );
     if (cfg.mutating && req.caller.role !== 'admin') throw Errors.readOnly();
@@ -70,6 +70,12 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
     req.body = req.method === 'GET' || req.method === 'HEAD' ? undefined : parseJsonBody(raw);
   });
 }
+
+/**
+ * The path and query of a request target: an absolute-form target (`GET http://host/v2/…`,
+ * which HTTP/1.1 servers must accept) signs and routes as its path, as sent.
+ */
+const originForm = (target: string): string => (/^https?:\/\//i.test(target) ? target.replace(/^https?:\/\/[^/?#]*/i, '') || '/' : target);
 
 /**
  * Text no store keeps as given: U+0000 (PostgreSQL refuses it in text and JSON) and a lone

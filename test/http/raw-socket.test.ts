@@ -98,6 +98,15 @@ test('a valid request pipelined before a malformed one is answered first, then t
   assert.notEqual(r.closedAfterMs, null, 'the connection closes after the 400');
 });
 
+test('an absolute-form target (GET http://host/path) is signed and served as its path', async () => {
+  const path = `/v2/${project}/tasks`;
+  const headers = AKSKSigner.sign({ endpoint: `${svc.url}${path}`, method: 'GET', headers: { 'content-type': 'application/json' }, queryParams: {} } as any,
+    credentialOf(svc.admin)) as Record<string, string>;
+  const r = await raw(`GET ${svc.url}${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\nConnection: close\r\n\r\n`);
+  assert.equal(r.status, 200, r.text.slice(0, 400));
+  assert.deepEqual(r.body, { task_count: '0', tasks: [] });
+});
+
 test('an Expect other than 100-continue → 417 and a CONNECT → 400, in the contract shape (Node answered bare or not at all)', async () => {
   const expect = await raw(get('/health', 'Expect: bogus\r\n'));
   assertContract(expect, 417, 'DCS.4800', 'Expect: bogus');

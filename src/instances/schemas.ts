@@ -3,8 +3,10 @@ export const INSTANCE_ID = {
   type: 'string', pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', description: 'Instance ID (lowercase UUID)',
 } as const;
 
+/** DCS's rule: Chinese characters count as letters (the provider's documentation allows them). */
 export const INSTANCE_NAME = {
-  type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_-]{3,63}$', description: '4-64 characters, starts with a letter; letters, digits, - and _',
+  type: 'string', pattern: '^[A-Za-z\u4e00-\u9fa5][A-Za-z0-9\u4e00-\u9fa5_-]{3,63}$',
+  description: '4-64 characters, starts with a letter or a Chinese character; letters, Chinese characters, digits, - and _',
 } as const;
 
 export const CAPACITY_GB = { type: 'number', exclusiveMinimum: 0, maximum: 1024, description: 'GB' } as const;

@@ -102,6 +102,21 @@ test('PUT: the maintenance window and the security group change at once; one end
   assert.equal((await admin.get(`/v2/${P}/instances`)).body.instance_num, 2, 'nothing created');
 });
 
+test('names: Chinese characters count as letters (DCS\'s rule, the provider\'s documentation); other characters are refused', async () => {
+  const before = (await show(other)).name;
+  for (const name of ['缓存', 'tf cache', '1cache', '-cache', 'cache\u{1F680}']) {
+    const r = await admin.put(`/v2/${P}/instances/${other}`, { name });
+    assert.equal(r.status, 400, `${name}: ${r.text}`);
+    assert.equal(r.body.error_code, 'DCS.4800');
+  }
+  assert.equal((await show(other)).name, before);
+  for (const name of ['tf缓存实例', '缓存实例-1']) {
+    assert.equal((await admin.put(`/v2/${P}/instances/${other}`, { name })).status, 204, name);
+    assert.equal((await show(other)).name, name);
+  }
+  assert.equal((await admin.put(`/v2/${P}/instances/${other}`, { name: before })).status, 204);
+});
+
 test('a request that starts a task: task is set in the answer\'s transaction, cleared when the task ends', async () => {
   const r = await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'flush' });
   assert.equal(r.status, 200, r.text);

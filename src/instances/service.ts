@@ -21,7 +21,7 @@ import type { CreateInstance } from './schemas.js';
 export type { CreateInstance };
 import { instanceBackupsDirOf } from '../records/files.js';
 import { checkCapacity, checkMaintainWindow, checkPasswordComplexity, describeParameters } from './rules.js';
-import { matchesFilter, runningTaskOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
+import { matchesFilter, runningTaskOf, tagsOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
 import type { Actor } from '../tasks/service.js';
 import { DcsError } from '../errors.js';
 import { isUuid } from '../ids.js';
@@ -40,6 +40,9 @@ export interface InstanceRecordChange {
   maintain_end?: string;
   security_group_id?: string;
 }
+
+/** Tags on one instance (the create body's limit, and DCS's). */
+export const MAX_TAGS = 20;
 
 /** How long a read shown beside a record (used memory, statistics, parameters) waits for Redis. */
 const LIVE_READ_MS = 500;
@@ -325,6 +328,23 @@ export class InstanceService {
       }
     }
     return results;
+  }
+
+  /**
+   * BatchCreateOrDeleteTags: `create` sets each key's value (a key is on an instance once, at most
+   * MAX_TAGS keys), `delete` removes the keys given (only with that value, when one is given).
+   * No task: the record changes at once.
+   */
+  async changeTags(projectId: string, id: string, action: 'create' | 'delete', tags: { key: string; value?: string }[]): Promise<void> {
+    const i = await this.get(projectId, id);
+    let next = tagsOf(i);
+    if (action === 'create') {
+      for (const t of tags) next = [...next.filter((x) => x.key !== t.key), { key: t.key, value: t.value ?? '' }];
+      if (next.length > MAX_TAGS) throw Errors.badParam('tags', `an instance has at most ${MAX_TAGS} tags (it would have ${next.length}).`);
+    } else {
+      next = next.filter((x) => !tags.some((t) => t.key === x.key && (t.value === undefined || t.value === x.value)));
+    }
+    await this.store.updateInstance(i.id, { extraKeys: { tags: next } });
   }
 
   /** Name, description, maintenance window, security group: no task, the record changes at once. */

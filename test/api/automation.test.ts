@@ -117,6 +117,31 @@ test('names: Chinese characters count as letters (DCS\'s rule, the provider\'s d
   assert.equal((await admin.put(`/v2/${P}/instances/${other}`, { name: before })).status, 204);
 });
 
+test('tags change through POST …/dcs/{id}/tags/action (the provider\'s tag update): create replaces a key\'s value, delete removes keys', async () => {
+  const url = `/v2/${P}/dcs/${other}/tags/action`;
+  const tags = async () => (await show(other)).tags;
+  assert.equal((await admin.post(url, { action: 'create', tags: [{ key: 'env', value: 'dev' }, { key: 'team', value: 'a' }] })).status, 204);
+  assert.equal((await admin.post(url, { action: 'create', tags: [{ key: 'env', value: 'prod' }] })).status, 204);
+  assert.deepEqual(await tags(), [{ key: 'team', value: 'a' }, { key: 'env', value: 'prod' }]);
+  const filtered = (await admin.get(`/v2/${P}/instances`, { query: { tags: 'env=prod' } })).body.instances.map((x: any) => x.instance_id);
+  assert.deepEqual(filtered, [other], 'the list filters by the new tags');
+  for (const body of [{ action: 'replace', tags: [{ key: 'x' }] }, { action: 'create', tags: [] }, { action: 'create', tags: [{ value: 'no-key' }] },
+    { action: 'create', tags: Array.from({ length: 19 }, (_, k) => ({ key: `k${k}` })) }]) {
+    const r = await admin.post(url, body);
+    assert.equal(r.status, 400, JSON.stringify(body).slice(0, 80));
+    assert.equal(r.body.error_code, 'DCS.4800');
+  }
+  assert.equal((await client(svc.url, svc.reader).post(url, { action: 'delete', tags: [{ key: 'env' }] })).status, 403);
+  assert.deepEqual(await tags(), [{ key: 'team', value: 'a' }, { key: 'env', value: 'prod' }], 'refusals changed nothing');
+  assert.equal((await admin.post(url, { action: 'delete', tags: [{ key: 'team', value: 'other' }] })).status, 204);
+  assert.equal((await tags()).length, 2, 'a delete with another value leaves the tag');
+  assert.equal((await admin.post(url, { action: 'delete', tags: [{ key: 'team' }, { key: 'env', value: 'prod' }] })).status, 204);
+  assert.deepEqual(await tags(), []);
+  const unknown = await admin.post(`/v2/${P}/dcs/00000000-0000-4000-8000-000000000000/tags/action`, { action: 'create', tags: [{ key: 'a' }] });
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.body.error_code, 'DCS.3022');
+});
+
 test('a request that starts a task: task is set in the answer\'s transaction, cleared when the task ends', async () => {
   const r = await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'flush' });
   assert.equal(r.status, 200, r.text);

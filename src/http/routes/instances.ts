@@ -1,6 +1,6 @@
 /** Instance routes: create, list, show, delete. The operations on instances are in operations.ts. */
 import type { FastifyPluginAsync } from 'fastify';
-import type { InstanceService, CreateInstance } from '../../instances/service.js';
+import { MAX_TAGS, type InstanceService, type CreateInstance } from '../../instances/service.js';
 import { ENGINE_VERSIONS } from '../../instances/rules.js';
 import { CAPACITY_GB, INSTANCE_NAME, MAINTAIN_TIME, PORT } from '../../instances/schemas.js';
 import { INSTANCE, complete, pathParams, responses, READS, CHANGES } from '../schemas.js';
@@ -16,6 +16,11 @@ const INSTANCE_LIST_QUERY = {
 } as const;
 
 type P = { project_id: string; instance_id: string };
+
+const TAGS = {
+  type: 'array', maxItems: MAX_TAGS,
+  items: { type: 'object', required: ['key'], properties: { key: { type: 'string', minLength: 1, maxLength: 128 }, value: { type: 'string', maxLength: 255 } } },
+} as const;
 
 const CREATE_BODY = {
   type: 'object',
@@ -37,11 +42,15 @@ const CREATE_BODY = {
     maintain_end: MAINTAIN_TIME,
     az_codes: { type: 'array', maxItems: 10, items: { type: 'string', maxLength: 64 } },
     instance_backup_policy: BACKUP_POLICY_SCHEMA,
-    tags: {
-      type: 'array', maxItems: 20,
-      items: { type: 'object', required: ['key'], properties: { key: { type: 'string', minLength: 1, maxLength: 128 }, value: { type: 'string', maxLength: 255 } } },
-    },
+    tags: TAGS,
   },
+} as const;
+
+/** CreateOrDeleteInstanceTags (BatchCreateOrDeleteTags): what the provider sends when tags change. */
+const TAGS_ACTION_BODY = {
+  type: 'object',
+  required: ['action', 'tags'],
+  properties: { action: { type: 'string', enum: ['create', 'delete'] }, tags: { ...TAGS, minItems: 1 } },
 } as const;
 
 /** ShowInstanceResponse: an instance with its automatic backup policy (records.md §1). */
@@ -103,6 +112,17 @@ export const instanceRoutes: FastifyPluginAsync<{ instances: InstanceService; po
     },
   }, async (req, reply) => {
     await instances.delete(req.params.project_id, req.params.instance_id);
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: P; Body: { action: 'create' | 'delete'; tags: { key: string; value?: string }[] } }>('/dcs/:instance_id/tags/action', {
+    config: CHANGES,
+    schema: {
+      summary: 'Add tags (a key\'s value replaced) or remove them; no task', operationId: 'BatchCreateOrDeleteTags', tags: ['instances'],
+      params: pathParams('project_id', 'instance_id'), body: TAGS_ACTION_BODY, response: responses({ 204: { type: 'null' } }),
+    },
+  }, async (req, reply) => {
+    await instances.changeTags(req.params.project_id, req.params.instance_id, req.body.action, req.body.tags);
     return reply.code(204).send();
   });
 };

@@ -88,7 +88,12 @@ export class Authenticator {
       const r = verifySignature(req, (ak) => this.byAk.get(ak)?.secret_key, now);
       if (!r.ok) {
         if (r.code === 'DCS.1003') throw Errors.noCredentials();
-        if (r.code === 'DCS.1002') throw Errors.expired('The request time (X-Sdk-Date) is more than 15 minutes away from the server time.');
+        if (r.code === 'DCS.1002') {
+          // Missing, repeated, malformed or too far from now: each says which (none depends on a key).
+          throw Errors.expired(/15 minutes/.test(r.reason)
+            ? 'The request time (X-Sdk-Date) is more than 15 minutes away from the server time.'
+            : `The request time is unusable: ${r.reason}.`);
+        }
         // One answer for both (auth.md §5): telling them apart would let anyone probe for valid keys.
         if (r.reason.startsWith('unknown access key') || r.reason.startsWith('signature mismatch')) throw Errors.signatureRejected();
         throw Errors.malformedSignature(r.reason);

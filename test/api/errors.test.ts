@@ -134,7 +134,13 @@ describe('authentication and roles', () => {
   });
   test('X-Sdk-Date 20 minutes old → 401 DCS.1002', async () => {
     const old = new Date(Date.now() - 20 * 60_000).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    assertError(await admin.get(`/v2/${P}/tasks`, { headers: { 'X-Sdk-Date': old } }), 401, 'DCS.1002');
+    const r = await admin.get(`/v2/${P}/tasks`, { headers: { 'X-Sdk-Date': old } });
+    assertError(r, 401, 'DCS.1002');
+    assert.match(r.body.error_msg, /more than 15 minutes/);
+    // A malformed date is the same code, saying what is wrong with it (not "15 minutes away").
+    const bad = await admin.get(`/v2/${P}/tasks`, { headers: { 'X-Sdk-Date': '20261301T000000Z' } });
+    assertError(bad, 401, 'DCS.1002');
+    assert.match(bad.body.error_msg, /YYYYMMDDTHHMMSSZ/);
   });
   test('credential of another project → 401 DCS.1004', async () => {
     assertError(await call(svc.url, svc.other, 'GET', `/v2/${svc.admin.project_id}/tasks`, { projectHeader: false }), 401, 'DCS.1004');

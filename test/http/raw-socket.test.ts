@@ -66,6 +66,13 @@ function assertContract(r: RawAnswer, status: number, code: string, what: string
 
 const get = (target: string, extra = '') => `GET ${target} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
 
+/** A GET of `path` signed by the official signer as the admin, sent with request target `target`. */
+function signedGet(path: string, target = path, extra = ''): string {
+  const headers = AKSKSigner.sign({ endpoint: `${svc.url}${path}`, method: 'GET', headers: { 'content-type': 'application/json' }, queryParams: {} } as any,
+    credentialOf(svc.admin)) as Record<string, string>;
+  return `GET ${target} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}${extra}\r\n`;
+}
+
 test('malformed HTTP → 400 DCS.4800 in the contract shape, then the connection closes', async () => {
   const cases: [string, string | Buffer][] = [
     ['lower-case method', 'get /health HTTP/1.1\r\nHost: x\r\n\r\n'],
@@ -86,11 +93,7 @@ test('malformed HTTP → 400 DCS.4800 in the contract shape, then the connection
 });
 
 test('a valid request pipelined before a malformed one is answered first, then the 400, then the connection closes', async () => {
-  const path = `/v2/${project}/tasks`;
-  const headers = AKSKSigner.sign({ endpoint: `${svc.url}${path}`, method: 'GET', headers: { 'content-type': 'application/json' }, queryParams: {} } as any,
-    credentialOf(svc.admin)) as Record<string, string>;
-  const signed = `GET ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
-  const r = await raw(signed + get('/health', 'Content-Length: abc\r\n'));
+  const r = await raw(signedGet(`/v2/${project}/tasks`) + get('/health', 'Content-Length: abc\r\n'));
   const statuses = [...r.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
   assert.deepEqual(statuses, [200, 400], r.text.slice(0, 600));
   assert.match(r.text, /"task_count"/, 'the first answer is the list');
@@ -100,9 +103,7 @@ test('a valid request pipelined before a malformed one is answered first, then t
 
 test('an absolute-form target (GET http://host/path) is signed and served as its path', async () => {
   const path = `/v2/${project}/tasks`;
-  const headers = AKSKSigner.sign({ endpoint: `${svc.url}${path}`, method: 'GET', headers: { 'content-type': 'application/json' }, queryParams: {} } as any,
-    credentialOf(svc.admin)) as Record<string, string>;
-  const r = await raw(`GET ${svc.url}${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\nConnection: close\r\n\r\n`);
+  const r = await raw(signedGet(path, `${svc.url}${path}`, 'Connection: close\r\n'));
   assert.equal(r.status, 200, r.text.slice(0, 400));
   assert.deepEqual(r.body, { task_count: '0', tasks: [] });
 });

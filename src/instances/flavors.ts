@@ -63,6 +63,18 @@ export function flavorOf(specCode: string | undefined): (typeof FLAVORS)[number]
 }
 
 /**
+ * The flavor of the same size in the other cache mode (`redis.single.xu1.tiny.256` ↔
+ * `redis.ha.xu1.tiny.r2.256`): what an instance shows once replicas are added to a single one or
+ * all removed from an ha one. Undefined for a code that is not one of FLAVORS.
+ */
+export function flavorInMode(specCode: string | undefined, mode: 'single' | 'ha'): string | undefined {
+  const f = flavorOf(specCode);
+  if (!f || f.cache_mode === mode) return f?.spec_code;
+  const size = /\.(tiny|large)\./.exec(f.spec_code)?.[1];
+  return FLAVORS.find((x) => x.cache_mode === mode && x.capacity[0] === f.capacity[0] && x.spec_code.includes(`.${size}.`))?.spec_code;
+}
+
+/**
  * A spec_code asked for on create or resize: one that GET …/flavors lists (automation.md §3.5:
  * the provider reads the flavor of what it asked for), of the capacity asked for with it.
  */

@@ -11,7 +11,7 @@ import { findFreePort } from '../redis/ports.js';
 import type { InstanceRecord, NodeRecord } from '../instances/records.js';
 import { CAPACITY_GB } from '../instances/schemas.js';
 import { checkCapacity } from '../instances/rules.js';
-import { cacheModeOf, checkFlavor, flavorOf } from '../instances/flavors.js';
+import { cacheModeOf, checkFlavor, flavorInMode, flavorOf } from '../instances/flavors.js';
 import { JOB_ACCEPTED, type Endpoint, type InstanceOperation, type OperationModule, type OpRun } from './operation.js';
 import { linkUp, until } from './replication.js';
 
@@ -194,8 +194,10 @@ const resizeInstance: Endpoint<ResizeRequest> = {
       if (b.change_type === 'createReplication') {
         const count = b.replica_num ?? 1;
         if (replicas.length + count > MAX_REPLICAS) throw Errors.badParam('replica_num', `an instance has at most ${MAX_REPLICAS} replicas.`);
+        // A single instance that gets a replica shows the ha flavor of its size from then on.
+        const specCode = replicas.length === 0 ? flavorInMode(instance.extra.spec_code as string | undefined, 'ha') : undefined;
         const t = await start(addReplica, instance, {
-          params: taskParams, state: { count },
+          params: taskParams, state: { count, ...(specCode !== undefined ? { specCode } : {}) },
           details: { old_replica_num: replicas.length, new_replica_num: replicas.length + count },
         });
         return { job_id: t.id };
@@ -205,8 +207,10 @@ const resizeInstance: Endpoint<ResizeRequest> = {
       for (const name of remove) {
         if (!replicas.some((n) => n.name === name)) throw Errors.badParam('node_list', `${name} is not a replica of this instance.`);
       }
+      // …and one left without replicas the single flavor of its size.
+      const specCode = remove.length === replicas.length ? flavorInMode(instance.extra.spec_code as string | undefined, 'single') : undefined;
       const t = await start(delReplica, instance, {
-        params: taskParams, state: { remove },
+        params: taskParams, state: { remove, ...(specCode !== undefined ? { specCode } : {}) },
         details: { old_replica_num: replicas.length, new_replica_num: replicas.length - remove.length },
       });
       return { job_id: t.id };

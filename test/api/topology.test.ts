@@ -99,6 +99,7 @@ test('AddReplica: a replica redis-server follows the master and the instance sho
   assert.deepEqual(t.details, { old_replica_num: 0, new_replica_num: 1 });
   const inst = await show();
   assert.equal(inst.replica_count, 2);
+  assert.equal(inst.spec_code, 'redis.ha.xu1.large.r2.0.5', 'the ha flavor of its size, as the topology is now');
   const replica = inst.nodes.find((n: any) => n.role === 'replica');
   assert.equal((await info(replica.port, 'replication')).master_link_status, 'up');
   assert.equal((await info(replica.port, 'replication')).role, 'slave');
@@ -168,6 +169,7 @@ test('DelReplica: the replica process is stopped and the instance has none', asy
   assert.deepEqual(t.details, { old_replica_num: 1, new_replica_num: 0 });
   assert.equal(await portOpen(replica.port), false);
   assert.equal((await show()).replica_count, 1);
+  assert.equal((await show()).spec_code, 'redis.single.xu1.large.0.5', 'the single flavor of its size again');
 });
 
 test('the provider\'s resize bodies: change_type "" is a capacity change, instanceType turns single into ha and back', async () => {

@@ -67,8 +67,28 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
     if (cfg.mutating && req.caller.role !== 'admin') throw Errors.readOnly();
     checkQuery(req.query as Record<string, unknown>);
     // A GET or HEAD takes no body (signed, as any request's, and then ignored).
-    req.body = req.method === 'GET' || req.method === 'HEAD' ? undefined : parseJsonBody(raw);
+    if (req.method === 'GET' || req.method === 'HEAD') req.body = undefined;
+    else {
+      checkCodings(req.headers);
+      req.body = parseJsonBody(raw);
+    }
   });
+}
+
+/**
+ * A body is read as sent: one compressed on the way (Content-Encoding, or a transfer coding
+ * besides chunked) is refused by name rather than read as its compressed bytes (which would be
+ * "not JSON") or, worse, taken as plain when the header lies.
+ */
+function checkCodings(headers: FastifyRequest['headers']): void {
+  const content = headers['content-encoding'];
+  if (content !== undefined && String(content).trim().toLowerCase() !== 'identity') {
+    throw Errors.badParam('Content-Encoding', `${String(content).slice(0, 50)} is not supported: send the body uncompressed.`);
+  }
+  const transfer = headers['transfer-encoding'];
+  if (transfer !== undefined && String(transfer).trim().toLowerCase() !== 'chunked') {
+    throw Errors.badParam('Transfer-Encoding', `${String(transfer).slice(0, 50)} is not supported: only chunked.`);
+  }
 }
 
 /**

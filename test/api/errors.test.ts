@@ -241,6 +241,14 @@ describe('parameters and bodies', () => {
     assert.equal((await admin.put(`/v2/${P}/instances/${instanceId}`, { description: 'cache \ud83d\ude80' })).status, 204);
     assert.equal((await show()).description, 'cache \u{1F680}');
   });
+  test('a body sent compressed (Content-Encoding, a transfer coding besides chunked) → 400 DCS.4800 naming the header; nothing changes', async () => {
+    for (const [header, value] of [['Content-Encoding', 'gzip'], ['Content-Encoding', 'br'], ['Transfer-Encoding', 'gzip, chunked']]) {
+      const r = await admin.del(`/v2/${P}/tasks/${taskId}`, { body: { message: 'bye' }, headers: { [header]: value } });
+      assertError(r, 400, 'DCS.4800');
+      assert.match(r.body.error_msg, new RegExp(header), r.text);
+    }
+    assert.equal((await admin.get(`/v2/${P}/jobs/${taskId}`)).status, 200, 'the task is still there');
+  });
   test('a body over 1 MiB → 400 with the error body', async () => {
     const r = await call(svc.url, svc.admin, 'DELETE', `/v2/${svc.admin.project_id}/tasks/${taskId}`, {
       headers: { 'X-Sdk-Content-Sha256': 'UNSIGNED-PAYLOAD' }, rawBody: JSON.stringify({ message: 'x'.repeat(2 * 1024 * 1024) }),

@@ -60,6 +60,8 @@ async function freePortBesides(taken: Set<number>): Promise<number> {
 export class InstanceService {
   /** The last used_memory each instance's Redis reported (MB), shown while it is too busy to answer. */
   private readonly lastUsedMb = new Map<string, number>();
+  /** The tag change of each instance under way (changeTags). */
+  private readonly tagChanges = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -336,6 +338,17 @@ export class InstanceService {
    * No task: the record changes at once.
    */
   async changeTags(projectId: string, id: string, action: 'create' | 'delete', tags: { key: string; value?: string }[]): Promise<void> {
+    // Read, change, write: one change of an instance's tags at a time in this process, so two
+    // requests at once do not write over each other.
+    const previous = this.tagChanges.get(id) ?? Promise.resolve();
+    const mine = previous.then(() => this.applyTags(projectId, id, action, tags));
+    const settled = mine.catch(() => {});
+    this.tagChanges.set(id, settled);
+    void settled.then(() => { if (this.tagChanges.get(id) === settled) this.tagChanges.delete(id); });
+    return mine;
+  }
+
+  private async applyTags(projectId: string, id: string, action: 'create' | 'delete', tags: { key: string; value?: string }[]): Promise<void> {
     const i = await this.get(projectId, id);
     let next = tagsOf(i);
     if (action === 'create') {

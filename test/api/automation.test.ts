@@ -137,6 +137,12 @@ test('tags change through POST …/dcs/{id}/tags/action (the provider\'s tag upd
   assert.equal((await tags()).length, 2, 'a delete with another value leaves the tag');
   assert.equal((await admin.post(url, { action: 'delete', tags: [{ key: 'team' }, { key: 'env', value: 'prod' }] })).status, 204);
   assert.deepEqual(await tags(), []);
+  // Twenty creates at once, each of its own key: every one is kept.
+  const keys = Array.from({ length: 20 }, (_, k) => `c${k}`);
+  const all = await Promise.all(keys.map((key) => admin.post(url, { action: 'create', tags: [{ key, value: key }] })));
+  assert.deepEqual(all.map((r) => r.status), keys.map(() => 204));
+  assert.deepEqual((await tags()).map((t: any) => t.key).sort(), [...keys].sort());
+  assert.equal((await admin.post(url, { action: 'delete', tags: keys.map((key) => ({ key })) })).status, 204);
   const unknown = await admin.post(`/v2/${P}/dcs/00000000-0000-4000-8000-000000000000/tags/action`, { action: 'create', tags: [{ key: 'a' }] });
   assert.equal(unknown.status, 404);
   assert.equal(unknown.body.error_code, 'DCS.3022');

@@ -91,6 +91,10 @@ test('an expired-key scan past its configured timeout stops: failed, "timeout"',
   assert.equal(put.status, 200, put.text);
   const created = await admin.post(`/v2/${P}/instances/${attachedId}/scan-expire-keys-task`, undefined);
   assert.equal(created.status, 200, created.text);
+  // However fast the machine walks 300,000 keys, the walk outlasts its 2 s: once it runs, Redis
+  // holds every command for 3 s (it walked them in 2.0 s once, and ended success).
+  await waitFor(async () => (await history()).find((x: any) => x.id === created.body.id)?.status === 'running', 20_000, 'the scan running');
+  await onRedis(attached.port, null, (r) => r.call('CLIENT', 'PAUSE', '3000', 'ALL'));
   const done = await waitFor(async () => {
     const x = (await history()).find((y: any) => y.id === created.body.id);
     return (x.status === 'success' || x.status === 'failed') && x;

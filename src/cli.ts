@@ -5,7 +5,12 @@ import { ConfigError, DEFAULT_LIMITS, resolveServeConfig, type ServeFlags } from
 import { VERSION } from './version.js';
 
 const program = new Command();
-program.name('dcs-tasks').description('DCS-compatible background-task service').version(VERSION);
+program.name('dcs-tasks').description('DCS-compatible background-task service').version(VERSION)
+  .addHelpText('after', `
+Example:
+  $ dcs-tasks serve                     # the service on 127.0.0.1:8080, SQLite in ./.dcs-tasks
+  $ dcs-tasks instances list            # a client command (credentials: dcs-tasks configure)
+`);
 
 program
   .command('serve')

@@ -99,8 +99,14 @@ function operation(parent: Command, name: string, description: string, actionOf:
       const refused = r.results.filter((x) => x.result !== 'success');
       for (const x of refused) err(`dcs-tasks: ${act} was refused for instance ${x.instance}`);
       const jobs = f.wait ? await followAll(c, r, f) : undefined;
-      // One JSON document: the API's answer, plus the finished jobs with --wait.
-      if (f.json) printJson(jobs ? { ...r, jobs } : r);
+      // Without --wait, the tasks started and how to follow them (the answer names none).
+      const startedTasks = f.wait ? undefined : await Promise.all(r.results.filter((x) => x.result === 'success').map(async (x) => {
+        const t = await startedTaskOf(c, x.instance);
+        if (!f.json) out(`started task ${t.id} (${t.name}) on instance ${x.instance}; follow it with: dcs-tasks tasks wait ${t.id}`);
+        return { instance: x.instance, task_id: t.id, task_name: t.name };
+      }));
+      // One JSON document: the API's answer, plus the tasks started (or, with --wait, the finished jobs).
+      if (f.json) printJson(jobs ? { ...r, jobs } : { ...r, tasks: startedTasks });
       if (jobs?.some((j) => j.status === 'FAIL')) throw new ExitWith(EXIT.taskFailed);
       if (refused.length > 0) throw new ExitWith(EXIT.api);
     }));
@@ -110,11 +116,16 @@ function operation(parent: Command, name: string, description: string, actionOf:
  * The status route answers per instance, not per task: the started task is the one the instance
  * shows as running (its `task`, set with the request), or, once that has ended, its newest task.
  */
+async function startedTaskOf(c: DcsTasksClient, instanceId: string): Promise<{ id: string; name: string }> {
+  const t = (await c.getInstance(instanceId)).task ?? (await c.listTasks(instanceId, { limit: 1 })).tasks[0];
+  if (!t) throw new Error(`the task started on ${instanceId} was not found`);
+  return t;
+}
+
 async function followAll(c: DcsTasksClient, r: InstanceActionResult, f: { json?: boolean; interval?: number }): Promise<Job[]> {
   const jobs: Job[] = [];
   for (const x of r.results.filter((y) => y.result === 'success')) {
-    const t = (await c.getInstance(x.instance)).task ?? (await c.listTasks(x.instance, { limit: 1 })).tasks[0];
-    if (!t) throw new Error(`the task started on ${x.instance} was not found`);
+    const t = await startedTaskOf(c, x.instance);
     jobs.push(await follow(c, t.id, { instanceId: x.instance, intervalMs: f.interval, print: false }));
     if (!f.json) printOutcome(jobs[jobs.length - 1]!);
   }

@@ -56,6 +56,17 @@ export class Transport {
     this.timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
+  /** What JSON.stringify shows of a client: where it points and how it signs, never a secret key or token. */
+  toJSON(): object {
+    const auth = this.o.accessKey !== undefined ? { accessKey: this.o.accessKey } : this.o.token !== undefined ? { token: '***' } : {};
+    return { endpoint: this.base.href, projectId: this.o.projectId, ...auth };
+  }
+
+  /** What console.log shows (Node's inspect), the same. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Transport ${JSON.stringify(this.toJSON())}`;
+  }
+
   get projectId(): string {
     return this.o.projectId;
   }

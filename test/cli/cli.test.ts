@@ -180,6 +180,22 @@ test('token create --ttl: the token then works alone (DCS_AUTH_TOKEN)', async ()
   assert.ok(Date.parse(t2.expires_at) > Date.now());
 });
 
+test('instances flush without --wait: the task it started and how to follow it (README), also in --json', async () => {
+  const r = await cli(['instances', 'flush', id], env);
+  assert.equal(r.code, 0, r.stderr);
+  const m = new RegExp(`^started task ([0-9a-f]{32}) \\(flushInstance\\) on instance ${id}; follow it with: dcs-tasks tasks wait ([0-9a-f]{32})$`, 'm').exec(r.stdout);
+  assert.ok(m, r.stdout);
+  assert.equal(m[1], m[2]);
+  const waited = await cli(['tasks', 'wait', m[1]!, '--instance', id, '--interval', '100'], env);
+  assert.equal(waited.code, 0, waited.stderr);
+  const j = json(await cli(['instances', 'flush', id, '--json'], env));
+  assert.deepEqual(j.results, [{ instance: id, result: 'success' }]);
+  assert.equal(j.tasks[0].instance, id);
+  assert.equal(j.tasks[0].task_name, 'flushInstance');
+  assert.match(j.tasks[0].task_id, /^[0-9a-f]{32}$/);
+  assert.equal((await cli(['tasks', 'wait', j.tasks[0].task_id, '--instance', id, '--interval', '100'], env)).code, 0);
+});
+
 test('instances delete; then show is DCS.3022, exit 1; no run ever printed the secret key', async () => {
   const del = await cli(['instances', 'delete', id], env);
   assert.equal(del.code, 0, del.stderr);

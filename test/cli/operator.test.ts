@@ -215,7 +215,7 @@ test('every command and group has an example in --help; serve --help shows its d
     ['instances'], ['instances', 'list'], ['instances', 'create'], ['instances', 'show'], ['instances', 'delete'],
     ['instances', 'restart'], ['instances', 'flush'], ['instances', 'password'], ['instances', 'config'], ['instances', 'config', 'set'], ['instances', 'config', 'list'],
     ['instances', 'resize'], ['instances', 'replica'], ['instances', 'replica', 'add'], ['instances', 'replica', 'remove'],
-    ['instances', 'swap'], ['instances', 'port'], ['configure'], ['serve'],
+    ['instances', 'swap'], ['instances', 'port'], ['configure'], ['serve'], [],
   ];
   for (const c of commands) {
     const r = await cli([...c, '--help'], env);

@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import { DcsApiError, DcsTasksClient } from 'dcs-tasks';
 import { startService, type Service } from '../helpers/service.js';
 import { Redis } from 'ioredis';
@@ -27,6 +28,15 @@ after(async () => {
 test("import { DcsTasksClient } from 'dcs-tasks' is the typed client", () => {
   assert.ok(admin instanceof DcsTasksClient);
   assert.equal(admin.projectId, svc.admin.project_id);
+});
+
+test('a client logged (console.log, JSON.stringify) shows its endpoint and access key, never the secret key or a token', () => {
+  for (const shown of [inspect(admin, { depth: 10, showHidden: true }), JSON.stringify(admin)]) {
+    assert.ok(!shown.includes(svc.admin.secret_key), shown);
+    assert.ok(shown.includes(svc.admin.access_key), shown);
+  }
+  const byToken = new DcsTasksClient({ endpoint: svc.url, projectId: svc.admin.project_id, token: 'tok-secret-123' });
+  for (const shown of [inspect(byToken, { depth: 10, showHidden: true }), JSON.stringify(byToken)]) assert.ok(!shown.includes('tok-secret-123'), shown);
 });
 
 test('createInstance, getInstance, listInstances: a managed redis-server', async () => {

@@ -13,6 +13,13 @@ export class DcsError extends Error {
   }
 }
 
+/** The instance's supervising node is down (automation.md §1.3): no task can run on it now. */
+export class NodeDown extends DcsError {
+  constructor(node: string | null) {
+    super('DCS.4049', `The instance status is ERROR, not RUNNING: service node ${node}, which supervises it, is not running.`);
+  }
+}
+
 export const Errors = {
   badProjectId: () => new DcsError('DCS.4002', 'Invalid project ID format.'),
   badInstanceId: () => new DcsError('DCS.4061', 'Invalid instance ID format.'),

@@ -23,7 +23,7 @@ import { instanceBackupsDirOf } from '../records/files.js';
 import { checkCapacity, checkMaintainWindow, checkPasswordComplexity, describeParameters } from './rules.js';
 import { matchesFilter, runningTaskOf, tagsOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
 import type { Actor } from '../tasks/service.js';
-import { DcsError } from '../errors.js';
+import { DcsError, NodeDown } from '../errors.js';
 import { isUuid } from '../ids.js';
 
 /** Create fields DCS echoes back on show (cloud network, window, tags…): kept as sent. */
@@ -168,7 +168,7 @@ export class InstanceService {
     const { instance, orphaned } = await this.lookup(projectId, id);
     if (orphaned) {
       // automation.md §1.3: no task runs and the status shown is ERROR.
-      throw new DcsError('DCS.4049', `The instance status is ERROR, not RUNNING: service node ${instance.ownerNode}, which supervises it, is not running.`);
+      throw new NodeDown(instance.ownerNode);
     }
     return instance;
   }

@@ -3,7 +3,7 @@
  * each a background task (restartInstance, softRestartInstance, flushInstance). restartInstance
  * also brings in renamed commands (port.ts starts it for `rename_commands`).
  */
-import { Errors } from '../errors.js';
+import { Errors, NodeDown } from '../errors.js';
 import { StepFailure } from '../engine/operation.js';
 import { dbSize, flushAll, ping } from '../redis/commands.js';
 import type { InstanceRecord } from '../instances/records.js';
@@ -107,23 +107,38 @@ const changeStatus: Endpoint<InstanceStatusRequest> = {
   },
   /**
    * Every instance is checked first, so a refused request starts nothing; then one busy instance
-   * among several is reported `failed`, while a single busy instance gets its state code.
+   * among several is reported `failed`, while a single busy instance gets its state code. An
+   * instance whose node is down (DCS.4049) is busy in that sense: among several it is `failed`,
+   * and the others still run (one node's outage must not stop operations on every other's).
    */
   handle: async ({ body, operable, start }) => {
     const { action } = body;
-    const instances: InstanceRecord[] = [];
-    for (const id of body.instances) instances.push(await operable(id));
+    const several = body.instances.length > 1;
+    const checked: (InstanceRecord | { down: string })[] = [];
+    for (const id of body.instances) {
+      try {
+        checked.push(await operable(id));
+      } catch (e) {
+        if (several && e instanceof NodeDown) checked.push({ down: id });
+        else throw e;
+      }
+    }
+    const instances = checked.filter((c): c is InstanceRecord => !('down' in c));
     if (action !== 'flush' && instances.some((i) => !i.managed)) {
       throw Errors.badParam('action', `${action} applies to managed instances only; an attached Redis is restarted by its owner.`);
     }
     const results = [];
-    for (const instance of instances) {
+    for (const c of checked) {
+      if ('down' in c) {
+        results.push({ instance: c.down, result: 'failed' as const });
+        continue;
+      }
       try {
-        await start(OPERATION_OF[action], instance, { params: { action, instances: [instance.id] }, state: {} });
-        results.push({ instance: instance.id, result: 'success' as const });
+        await start(OPERATION_OF[action], c, { params: { action, instances: [c.id] }, state: {} });
+        results.push({ instance: c.id, result: 'success' as const });
       } catch (e) {
-        if (instances.length === 1) throw e;
-        results.push({ instance: instance.id, result: 'failed' as const });
+        if (!several) throw e;
+        results.push({ instance: c.id, result: 'failed' as const });
       }
     }
     return { results };

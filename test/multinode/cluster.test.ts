@@ -193,6 +193,12 @@ test('kill -9 of a node mid-task: its attached tasks finish elsewhere, its manag
   assert.equal(refused.status, 400, refused.text);
   assert.equal(refused.body.error_code, 'DCS.4049');
   assert.match(refused.body.error_msg, /not running/);
+  // Among several, the down node's instance is `failed` and the others still run.
+  const mixed = await cc.put('/v2/{p}/instances/status', { instances: [managed, attached[0]], action: 'flush' });
+  assert.equal(mixed.status, 200, mixed.text);
+  assert.deepEqual(mixed.body.results, [{ instance: managed, result: 'failed' }, { instance: attached[0], result: 'success' }]);
+  const ran = (await cc.get(`/v2/{p}/instances/${attached[0]}/tasks`)).body.tasks[0];
+  assert.equal((await finished(ca, ran.id)).status, 'SUCCESS');
 
   // b comes back (same data directory, same node id) and supervises its instance again.
   await b.restart();

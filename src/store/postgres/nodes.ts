@@ -29,7 +29,10 @@ export class PostgresNodes implements NodeRegistry {
       const orphans = await this.db.q(plans.orphanedTasks, [now, staleBefore], c);
       for (const o of orphans) {
         const where = o.last_step
-          ? `after its step ${String(o.last_step)} had finished, and the instance was left as that step left it`
+          // What the client must know: the step's effect lasts only until the node returns, which
+          // starts the instance again from its recorded configuration (this task's change is not in it).
+          ? `after its step ${String(o.last_step)} had finished: the instance runs as that step left it until the node is back, ` +
+            'which starts it again from its recorded configuration, without this task\'s change'
           : 'before any of its steps had finished';
         const reason = `The service node ${String(o.owner_node)} that supervises this instance stopped (no heartbeat); ` +
           `the task was stopped ${where}.`;

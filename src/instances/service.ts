@@ -60,8 +60,8 @@ async function freePortBesides(taken: Set<number>): Promise<number> {
 export class InstanceService {
   /** The last used_memory each instance's Redis reported (MB), shown while it is too busy to answer. */
   private readonly lastUsedMb = new Map<string, number>();
-  /** The tag change of each instance under way (changeTags). */
-  private readonly tagChanges = new Map<string, Promise<void>>();
+  /** The last of the work queued under each key (see inTurn): creates, each instance's tag changes. */
+  private readonly turns = new Map<string, Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -74,9 +74,6 @@ export class InstanceService {
     /** Instances a project may have (README "Limits"). */
     private readonly instanceQuota = 20,
   ) {}
-
-  /** The managed creates of this process, one after another (see create). */
-  private creating: Promise<void> = Promise.resolve();
 
   /** As stored, except that a managed instance whose node is down shows ERROR. */
   async get(projectId: string, id: string): Promise<InstanceRecord> {
@@ -221,7 +218,7 @@ export class InstanceService {
       );
     }
     // Ports are chosen and recorded one create at a time, so two creates never pick the same one.
-    const i = await this.oneAtATime(async (): Promise<InstanceRecord> => {
+    const i = await this.inTurn('create', async (): Promise<InstanceRecord> => {
       const taken = await this.portsOfInstances();
       if (b.port !== undefined) await this.checkPortAvailable(b.port, taken);
       const port = b.port ?? (await freePortBesides(taken));
@@ -262,9 +259,12 @@ export class InstanceService {
     return taken;
   }
 
-  private oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.creating.then(fn);
-    this.creating = run.then(() => undefined, () => undefined);
+  /** Runs `fn` after the work queued under `key` before it, in this process: one at a time per key. */
+  private inTurn<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const run = (this.turns.get(key) ?? Promise.resolve()).then(fn);
+    const settled = run.then(() => undefined, () => undefined);
+    this.turns.set(key, settled);
+    void settled.then(() => { if (this.turns.get(key) === settled) this.turns.delete(key); });
     return run;
   }
 
@@ -340,12 +340,7 @@ export class InstanceService {
   async changeTags(projectId: string, id: string, action: 'create' | 'delete', tags: { key: string; value?: string }[]): Promise<void> {
     // Read, change, write: one change of an instance's tags at a time in this process, so two
     // requests at once do not write over each other.
-    const previous = this.tagChanges.get(id) ?? Promise.resolve();
-    const mine = previous.then(() => this.applyTags(projectId, id, action, tags));
-    const settled = mine.catch(() => {});
-    this.tagChanges.set(id, settled);
-    void settled.then(() => { if (this.tagChanges.get(id) === settled) this.tagChanges.delete(id); });
-    return mine;
+    return this.inTurn(`tags:${id}`, () => this.applyTags(projectId, id, action, tags));
   }
 
   private async applyTags(projectId: string, id: string, action: 'create' | 'delete', tags: { key: string; value?: string }[]): Promise<void> {

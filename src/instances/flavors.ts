@@ -69,9 +69,10 @@ export function flavorOf(specCode: string | undefined): (typeof FLAVORS)[number]
  */
 export function flavorInMode(specCode: string | undefined, mode: 'single' | 'ha'): string | undefined {
   const f = flavorOf(specCode);
-  if (!f || f.cache_mode === mode) return f?.spec_code;
-  const size = /\.(tiny|large)\./.exec(f.spec_code)?.[1];
-  return FLAVORS.find((x) => x.cache_mode === mode && x.capacity[0] === f.capacity[0] && x.spec_code.includes(`.${size}.`))?.spec_code;
+  if (!f) return undefined;
+  // specCodes lists a size's spellings in the same order in both modes.
+  const gb = Number(f.capacity[0]);
+  return specCodes(mode, gb)[specCodes(f.cache_mode, gb).indexOf(f.spec_code)];
 }
 
 /**

@@ -8,7 +8,7 @@ import { Errors } from '../errors.js';
 import { StepFailure } from '../engine/operation.js';
 import { configSet, infoSection, ping } from '../redis/commands.js';
 import { findFreePort } from '../redis/ports.js';
-import type { InstanceRecord, NodeRecord } from '../instances/records.js';
+import type { InstancePatch, InstanceRecord, NodeRecord } from '../instances/records.js';
 import { CAPACITY_GB } from '../instances/schemas.js';
 import { checkCapacity } from '../instances/rules.js';
 import { cacheModeOf, checkFlavor, flavorInMode, flavorOf } from '../instances/flavors.js';
@@ -24,6 +24,9 @@ interface ExtendState {
   /** The request's spec_code, shown from the end on (automation.md §3.4: create/resize spec_code, echoed). */
   specCode?: string;
 }
+
+/** The record's change that shows `specCode` as the instance's flavor from now on; none without one. */
+const flavorShown = (specCode: string | undefined): InstancePatch => (specCode !== undefined ? { extraKeys: { spec_code: specCode } } : {});
 
 /** maxmemory on every node; run again when recording, as a restart in between loses it. */
 async function applyCapacity(x: OpRun<ExtendState>): Promise<InstanceRecord> {
@@ -48,7 +51,7 @@ export const extend: InstanceOperation<ExtendState> = {
       run: async (x) => {
         const i = await applyCapacity(x);
         const { newCapacity, specCode } = x.state;
-        await x.save(i, { capacityGb: newCapacity, ...(specCode !== undefined ? { extraKeys: { spec_code: specCode } } : {}) });
+        await x.save(i, { capacityGb: newCapacity, ...flavorShown(specCode) });
       },
     },
   ],
@@ -100,7 +103,7 @@ export const addReplica: InstanceOperation<AddReplicaState> = {
           const n = i.nodes.find((y) => y.name === name)!;
           await until(() => linkUp(x, i, n), 50_000, `Replica ${name} did not reach master_link_status:up.`, x.signal);
         }
-        if (x.state.specCode !== undefined) await x.save(i, { extraKeys: { spec_code: x.state.specCode } });
+        if (x.state.specCode !== undefined) await x.save(i, flavorShown(x.state.specCode));
       },
     },
   ],
@@ -132,8 +135,7 @@ export const delReplica: InstanceOperation<DelReplicaState> = {
       run: async (x) => {
         const i = await x.instance();
         const remove = new Set(x.state.remove);
-        const { specCode } = x.state;
-        await x.save(i, { nodes: i.nodes.filter((n) => !remove.has(n.name)), ...(specCode !== undefined ? { extraKeys: { spec_code: specCode } } : {}) });
+        await x.save(i, { nodes: i.nodes.filter((n) => !remove.has(n.name)), ...flavorShown(x.state.specCode) });
       },
     },
   ],
@@ -147,6 +149,33 @@ export interface ResizeRequest {
   change_type?: '' | 'createReplication' | 'deleteReplication' | 'instanceType';
   node_list?: string[];
   replica_num?: number;
+}
+
+/**
+ * The replicas a resize adds or removes. instanceType: single → ha adds one, ha → single removes
+ * every one, the capacity stays; createReplication adds `replica_num` (1); deleteReplication
+ * removes `node_list` (the last replica).
+ */
+function replicaChange(instance: InstanceRecord, replicas: string[], b: ResizeRequest): { add: number } | { remove: string[] } {
+  if (b.change_type === 'instanceType') {
+    if (b.spec_code === undefined) throw Errors.badParam('spec_code', 'is required with change_type instanceType: the flavor of the new type.');
+    if (b.new_capacity !== undefined && b.new_capacity !== instance.capacityGb) {
+      throw Errors.badParam('new_capacity', 'cannot change together with the instance type: change the type, then the capacity.');
+    }
+    checkFlavor(b.spec_code, instance.capacityGb, 'new_capacity');
+    const mode = flavorOf(b.spec_code)?.cache_mode;
+    if (mode === cacheModeOf(instance)) throw Errors.badParam('spec_code', `is a ${mode} flavor and the instance is ${mode} already.`);
+    return mode === 'ha' ? { add: 1 } : { remove: replicas };
+  }
+  if (b.change_type === 'createReplication') {
+    const count = b.replica_num ?? 1;
+    if (replicas.length + count > MAX_REPLICAS) throw Errors.badParam('replica_num', `an instance has at most ${MAX_REPLICAS} replicas.`);
+    return { add: count };
+  }
+  const remove = b.node_list?.length ? b.node_list : replicas.slice(-1);
+  if (remove.length === 0) throw Errors.noReplica();
+  for (const name of remove) if (!replicas.includes(name)) throw Errors.badParam('node_list', `${name} is not a replica of this instance.`);
+  return { remove };
 }
 
 const resizeInstance: Endpoint<ResizeRequest> = {
@@ -169,50 +198,21 @@ const resizeInstance: Endpoint<ResizeRequest> = {
   handle: async ({ params, body: b, operable, start }) => {
     const instance = await operable(params.instance_id);
     const taskParams = pick(b, ['spec_code', 'new_capacity', 'change_type', 'node_list', 'replica_num']);
-    if (b.change_type === 'instanceType') {
-      // single → ha adds one replica, ha → single removes every replica; the capacity stays.
-      if (!instance.managed) throw Errors.badParam('change_type', 'the type of managed instances only can change.');
-      const mode = flavorOf(b.spec_code)?.cache_mode;
-      if (b.spec_code === undefined) throw Errors.badParam('spec_code', 'is required with change_type instanceType: the flavor of the new type.');
-      if (b.new_capacity !== undefined && b.new_capacity !== instance.capacityGb) {
-        throw Errors.badParam('new_capacity', 'cannot change together with the instance type: change the type, then the capacity.');
+    if (b.change_type === 'instanceType' || b.change_type === 'createReplication' || b.change_type === 'deleteReplication') {
+      if (!instance.managed) {
+        throw Errors.badParam('change_type', b.change_type === 'instanceType' ? 'the type of managed instances only can change.' : 'replicas can be added to managed instances only.');
       }
-      checkFlavor(b.spec_code, instance.capacityGb, 'new_capacity');
-      if (mode === cacheModeOf(instance)) throw Errors.badParam('spec_code', `is a ${mode} flavor and the instance is ${mode} already.`);
       const replicas = instance.nodes.filter((n) => n.role === 'replica');
-      const t = mode === 'ha'
-        ? await start(addReplica, instance, { params: taskParams, state: { count: 1, specCode: b.spec_code }, details: { old_replica_num: 0, new_replica_num: 1 } })
-        : await start(delReplica, instance, {
-          params: taskParams, state: { remove: replicas.map((n) => n.name), specCode: b.spec_code },
-          details: { old_replica_num: replicas.length, new_replica_num: 0 },
-        });
-      return { job_id: t.id };
-    }
-    if (b.change_type === 'createReplication' || b.change_type === 'deleteReplication') {
-      if (!instance.managed) throw Errors.badParam('change_type', 'replicas can be added to managed instances only.');
-      const replicas = instance.nodes.filter((n) => n.role === 'replica');
-      if (b.change_type === 'createReplication') {
-        const count = b.replica_num ?? 1;
-        if (replicas.length + count > MAX_REPLICAS) throw Errors.badParam('replica_num', `an instance has at most ${MAX_REPLICAS} replicas.`);
-        // A single instance that gets a replica shows the ha flavor of its size from then on.
-        const specCode = replicas.length === 0 ? flavorInMode(instance.extra.spec_code as string | undefined, 'ha') : undefined;
-        const t = await start(addReplica, instance, {
-          params: taskParams, state: { count, ...(specCode !== undefined ? { specCode } : {}) },
-          details: { old_replica_num: replicas.length, new_replica_num: replicas.length + count },
-        });
-        return { job_id: t.id };
-      }
-      const remove = b.node_list?.length ? b.node_list : replicas.slice(-1).map((n) => n.name);
-      if (remove.length === 0) throw Errors.noReplica();
-      for (const name of remove) {
-        if (!replicas.some((n) => n.name === name)) throw Errors.badParam('node_list', `${name} is not a replica of this instance.`);
-      }
-      // …and one left without replicas the single flavor of its size.
-      const specCode = remove.length === replicas.length ? flavorInMode(instance.extra.spec_code as string | undefined, 'single') : undefined;
-      const t = await start(delReplica, instance, {
-        params: taskParams, state: { remove, ...(specCode !== undefined ? { specCode } : {}) },
-        details: { old_replica_num: replicas.length, new_replica_num: replicas.length - remove.length },
-      });
+      const change = replicaChange(instance, replicas.map((n) => n.name), b);
+      const after = replicas.length + ('add' in change ? change.add : -change.remove.length);
+      // The flavor shown follows the type: the one asked for, or the same size in the new mode.
+      const mode = after > 0 ? 'ha' : 'single';
+      const specCode = mode === cacheModeOf(instance) ? undefined : b.change_type === 'instanceType' ? b.spec_code : flavorInMode(instance.extra.spec_code as string | undefined, mode);
+      const shown = specCode !== undefined ? { specCode } : {};
+      const details = { old_replica_num: replicas.length, new_replica_num: after };
+      const t = 'add' in change
+        ? await start(addReplica, instance, { params: taskParams, state: { count: change.add, ...shown }, details })
+        : await start(delReplica, instance, { params: taskParams, state: { remove: change.remove, ...shown }, details });
       return { job_id: t.id };
     }
     if (b.new_capacity === undefined) throw Errors.badParam('new_capacity', 'is required.');

@@ -64,20 +64,24 @@ export function nextDailySlot(c: DailyConfig, now: number): number | null {
  * not ended, on a weekday of `backup_at` (1 = Monday). Past the hour the occurrence is skipped.
  */
 export function currentBackupSlot(p: StoredBackupPolicy['policy'], now: number): number | null {
-  const plan = p.periodical_backup_plan;
-  if (p.backup_type !== 'auto' || !plan) return null;
-  let slot = now - (now % DAY_MS) + Number(plan.begin_at.slice(0, 2)) * 3600_000;
-  if (slot > now) slot -= DAY_MS;
+  const at = backupHourOn(p, now);
+  if (at === null) return null;
+  const slot = at > now ? at - DAY_MS : at;
   const weekday = ((new Date(slot).getUTCDay() + 6) % 7) + 1;
-  return now - slot < 3600_000 && plan.backup_at.includes(weekday) ? slot : null;
+  return now - slot < 3600_000 && p.periodical_backup_plan!.backup_at.includes(weekday) ? slot : null;
 }
 
 /** The next start of the `begin_at` hour (UTC) after `now` (on any weekday: a look on a day without a backup finds nothing), or null. */
 export function nextBackupHour(p: StoredBackupPolicy['policy'], now: number): number | null {
+  const at = backupHourOn(p, now);
+  return at === null ? null : at > now ? at : at + DAY_MS;
+}
+
+/** The start of an automatic policy's `begin_at` hour (UTC) on the day of `now`; null without one. */
+function backupHourOn(p: StoredBackupPolicy['policy'], now: number): number | null {
   const plan = p.periodical_backup_plan;
   if (p.backup_type !== 'auto' || !plan) return null;
-  const at = now - (now % DAY_MS) + Number(plan.begin_at.slice(0, 2)) * 3600_000;
-  return at > now ? at : at + DAY_MS;
+  return now - (now % DAY_MS) + Number(plan.begin_at.slice(0, 2)) * 3600_000;
 }
 
 /** A UUID that names one slot of one schedule, the same on every node. */

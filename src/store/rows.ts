@@ -200,7 +200,6 @@ export function sortedByAge(tasks: TaskRecord[]): TaskRecord[] {
 
 /** The first node port of `i` that a stored managed instance's nodes (`rows`: their `nodes` column) hold. */
 export function portTakenBy(i: InstanceRecord, rows: Record<string, unknown>[]): number | null {
-  if (!i.managed) return null;
   const held = new Set<number>();
   for (const r of rows) for (const n of JSON.parse(String(r.nodes)) as { port: number }[]) held.add(n.port);
   return i.nodes.map((n) => n.port).find((port) => held.has(port)) ?? null;

@@ -63,7 +63,7 @@ export class SqliteStore implements Store {
     // The checks and the insert in one write: nothing else writes between them.
     return this.db.write((): InsertInstanceOutcome => {
       if (quota !== null && Number(this.db.get(plans.countInstancesOfProject, i.projectId)!.n) >= quota) return { outcome: 'over_quota' };
-      const port = portTakenBy(i, i.managed ? this.db.all(plans.managedNodes) : []);
+      const port = i.managed ? portTakenBy(i, this.db.all(plans.managedNodes)) : null;
       if (port !== null) return { outcome: 'port_taken', port };
       this.db.run(plans.insertInstance, ...instanceValues(i, true));
       return { outcome: 'inserted' };

@@ -27,12 +27,14 @@ async function info(port: number, section: string): Promise<Record<string, strin
   }
 }
 const show = async () => (await admin.get(`/v2/${P}/instances/${id}`)).body;
-async function finished(name: string) {
+/** The newest task of the instance that `pick` chooses, once it has ended. */
+async function finishedWhere(pick: (t: any) => boolean, what: string) {
   return waitFor(async () => {
-    const t = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks.find((x: any) => x.name === name);
+    const t = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks.find(pick);
     return t && ['SUCCESS', 'FAILED'].includes(t.status) && t;
-  }, 60_000, `${name} finished`);
+  }, 60_000, what);
 }
+const finished = (name: string) => finishedWhere((t) => t.name === name, `${name} finished`);
 const portOpen = (port: number) => new Promise<boolean>((resolve) => {
   const s = net.connect(port, '127.0.0.1');
   s.once('connect', () => { s.destroy(); resolve(true); });
@@ -175,10 +177,16 @@ test('DelReplica: the replica process is stopped and the instance has none', asy
 test('the provider\'s resize bodies: change_type "" is a capacity change, instanceType turns single into ha and back', async () => {
   const resize = (body: object) => admin.post(`/v2/${P}/instances/${id}/resize`, body);
   const tasks = async () => Number((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.task_count);
-  const job = (jobId: string) => waitFor(async () => {
-    const t = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks.find((x: any) => x.id === jobId);
-    return t && ['SUCCESS', 'FAILED'].includes(t.status) && t;
-  }, 60_000, `task ${jobId} finished`);
+  const job = (jobId: string) => finishedWhere((t) => t.id === jobId, `task ${jobId} finished`);
+  /** A change of type to `spec_code`: the task it runs succeeds; the instance as shown after. */
+  const changeType = async (spec_code: string, taskName: string) => {
+    const r = await resize({ spec_code, new_capacity: 1, change_type: 'instanceType' });
+    assert.equal(r.status, 200, r.text);
+    const t = await job(r.body.job_id);
+    assert.equal(t.name, taskName);
+    assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
+    return show();
+  };
   const r = await resize({ spec_code: 'redis.single.xu1.large.1', new_capacity: 1, change_type: '' });
   assert.equal(r.status, 200, r.text);
   assert.equal((await job(r.body.job_id)).status, 'SUCCESS');
@@ -196,24 +204,14 @@ test('the provider\'s resize bodies: change_type "" is a capacity change, instan
   }
   assert.equal(await tasks(), before, 'refusals start no task');
 
-  const toHa = await resize({ spec_code: 'redis.ha.xu1.large.r2.1', new_capacity: 1, change_type: 'instanceType' });
-  assert.equal(toHa.status, 200, toHa.text);
-  const added = await job(toHa.body.job_id);
-  assert.equal(added.name, 'AddReplica');
-  assert.equal(added.status, 'SUCCESS', JSON.stringify(added));
-  const ha = await show();
+  const ha = await changeType('redis.ha.xu1.large.r2.1', 'AddReplica');
   assert.equal(ha.spec_code, 'redis.ha.xu1.large.r2.1');
   assert.equal(ha.cache_mode, 'ha');
   assert.equal(ha.replica_count, 2);
   const replica = ha.nodes.find((n: any) => n.role === 'replica');
   assert.equal((await info(replica.port, 'replication')).master_link_status, 'up');
 
-  const toSingle = await resize({ spec_code: 'redis.single.xu1.large.1', new_capacity: 1, change_type: 'instanceType' });
-  assert.equal(toSingle.status, 200, toSingle.text);
-  const removed = await job(toSingle.body.job_id);
-  assert.equal(removed.name, 'DelReplica');
-  assert.equal(removed.status, 'SUCCESS', JSON.stringify(removed));
-  const single = await show();
+  const single = await changeType('redis.single.xu1.large.1', 'DelReplica');
   assert.equal(single.spec_code, 'redis.single.xu1.large.1');
   assert.equal(single.cache_mode, 'single');
   assert.equal(single.replica_count, 1);

@@ -184,7 +184,7 @@ export class InstanceRuntime {
   }
 
   private async markStatus(id: string, status: InstanceRecord['status'], from?: InstanceRecord['status'][]): Promise<void> {
-    const write = from ? this.store.updateInstanceIfStatus(id, { status }, from) : this.store.updateInstance(id, { status });
+    const write = from ? this.store.updateInstanceIf(id, { status }, { statusIn: from }) : this.store.updateInstance(id, { status });
     await write.catch((err) => this.logger.error({ err, instance_id: id }, 'status not recorded'));
   }
 }

@@ -43,6 +43,8 @@ export interface InstanceRecordChange {
 
 /** Tags on one instance (the create body's limit, and DCS's). */
 export const MAX_TAGS = 20;
+/** A tag change that keeps finding the record changed by other nodes gives up after this many reads. */
+const TAG_WRITE_ATTEMPTS = 50;
 
 /** How long a read shown beside a record (used memory, statistics, parameters) waits for Redis. */
 const LIVE_READ_MS = 500;
@@ -338,12 +340,19 @@ export class InstanceService {
    * No task: the record changes at once.
    */
   async changeTags(projectId: string, id: string, action: 'create' | 'delete', tags: { key: string; value?: string }[]): Promise<void> {
-    // Read, change, write: one change of an instance's tags at a time in this process, so two
-    // requests at once do not write over each other.
-    return this.inTurn(`tags:${id}`, () => this.applyTags(projectId, id, action, tags));
+    // Read, change, write: one change of an instance's tags at a time in this process, and a
+    // write that lands only on the record as read, so two nodes at once do not write over
+    // each other either (the one that finds the record changed reads it again).
+    return this.inTurn(`tags:${id}`, async () => {
+      for (let attempt = 0; attempt < TAG_WRITE_ATTEMPTS; attempt++) {
+        if (await this.applyTags(projectId, id, action, tags)) return;
+      }
+      throw Errors.instanceBusy('DCS.4026', 'having its tags changed through other nodes without pause');
+    });
   }
 
-  private async applyTags(projectId: string, id: string, action: 'create' | 'delete', tags: { key: string; value?: string }[]): Promise<void> {
+  /** One attempt of changeTags: false when the record changed between the read and the write. */
+  private async applyTags(projectId: string, id: string, action: 'create' | 'delete', tags: { key: string; value?: string }[]): Promise<boolean> {
     const i = await this.get(projectId, id);
     let next = tagsOf(i);
     if (action === 'create') {
@@ -352,7 +361,7 @@ export class InstanceService {
     } else {
       next = next.filter((x) => !tags.some((t) => t.key === x.key && (t.value === undefined || t.value === x.value)));
     }
-    await this.store.updateInstance(i.id, { extraKeys: { tags: next } });
+    return this.store.updateInstanceIf(i.id, { extraKeys: { tags: next } }, { extraKeyIs: { key: 'tags', value: i.extra.tags } });
   }
 
   /** Name, description, maintenance window, security group: no task, the record changes at once. */

@@ -14,9 +14,9 @@ import { PostgresMigrations } from './postgres/migrations.js';
 import * as plans from './postgres/plans.js';
 import { PostgresRecords } from './postgres/records.js';
 import { listTaskPage } from './task-counts.js';
-import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, stepFromRow, taskFromRow, tokenFromRow } from './rows.js';
+import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, stepFromRow, taskFromRow, tokenFromRow } from './rows.js';
 import type {
-  CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, StepUpdate, Store, TaskFence, TaskQuery,
+  CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, InstanceCondition, StepUpdate, Store, TaskFence, TaskQuery,
 } from './types.js';
 import type { AuditRecord, Deleter, NewTask, TaskRecord } from '../tasks/records.js';
 import type { TokenRecord } from '../auth/records.js';
@@ -157,9 +157,13 @@ export class PostgresStore implements Store {
     await this.db.run(plans.patchInstance(cols.map(([col]) => col)), [...cols.map(([, v]) => v), id], c);
   }
 
-  async updateInstanceIfStatus(id: string, patch: InstancePatch, ifStatus: InstanceStatus[]): Promise<boolean> {
+  async updateInstanceIf(id: string, patch: InstancePatch, condition: InstanceCondition): Promise<boolean> {
     const cols = instancePatchColumns({ ...patch, updatedAt: patch.updatedAt ?? Date.now() }, false);
-    const res = await this.db.run(plans.patchInstanceIfStatus(cols.map(([col]) => col)), [...cols.map(([, v]) => v), id, ifStatus]);
+    const extraValue = conditionValue(condition);
+    const res = await this.db.run(
+      plans.patchInstanceIf(cols.map(([col]) => col), conditionKey(condition)),
+      [...cols.map(([, v]) => v), id, condition.statusIn ?? null, ...(extraValue === undefined ? [] : [extraValue])],
+    );
     return res.rowCount === 1;
   }
 

@@ -5,6 +5,7 @@
 import type { AuditRecord, StepRecord, TaskRecord, TaskStatus, StepStatus } from '../tasks/records.js';
 import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { CredentialRecord, TokenRecord } from '../auth/records.js';
+import type { InstanceCondition } from './types.js';
 
 type Row = Record<string, unknown>;
 
@@ -81,6 +82,19 @@ export function instancePatchColumns(patch: InstancePatch, managedAsInt: boolean
   // The first write that records RUNNING is the launch (see setColumn: written only when empty).
   if (patch.status === 'RUNNING') out.push(['launched_at', patch.updatedAt ?? Date.now()]);
   return out;
+}
+
+/** The `extra` key an InstanceCondition compares (written into the SQL as a JSON path), or null. */
+export function conditionKey(c: InstanceCondition): string | null {
+  if (!c.extraKeyIs) return null;
+  if (!EXTRA_KEY.test(c.extraKeyIs.key)) throw new Error(`not a key of extra: ${JSON.stringify(c.extraKeyIs.key)}`);
+  return c.extraKeyIs.key;
+}
+
+/** The JSON an InstanceCondition's key must hold: null for an absent key, undefined without a key. */
+export function conditionValue(c: InstanceCondition): string | null | undefined {
+  if (!c.extraKeyIs) return undefined;
+  return c.extraKeyIs.value === undefined ? null : JSON.stringify(c.extraKeyIs.value);
 }
 
 /** `extra.<key>`: one key set inside the `extra` JSON column (see InstancePatch.extraKeys). */

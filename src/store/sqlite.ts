@@ -8,10 +8,10 @@ import { SqliteMigrations } from './sqlite/migrations.js';
 import * as plans from './sqlite/plans.js';
 import { SqliteRecords } from './sqlite/records.js';
 import { listTaskPage } from './task-counts.js';
-import { auditFromRow, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
+import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
 import type { AuditRecord, Deleter, NewTask, StepRecord, TaskRecord } from '../tasks/records.js';
 import type {
-  CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, StepUpdate, Store, TaskFence, TaskQuery,
+  CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, InstanceCondition, StepUpdate, Store, TaskFence, TaskQuery,
 } from './types.js';
 import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { TokenRecord } from '../auth/records.js';
@@ -97,10 +97,12 @@ export class SqliteStore implements Store {
     this.db.run(plans.patchInstance(cols.map(([c]) => c)), ...cols.map(([, v]) => v), id);
   }
 
-  async updateInstanceIfStatus(id: string, patch: InstancePatch, ifStatus: InstanceStatus[]): Promise<boolean> {
+  async updateInstanceIf(id: string, patch: InstancePatch, condition: InstanceCondition): Promise<boolean> {
     const cols = instancePatchColumns({ ...patch, updatedAt: patch.updatedAt ?? Date.now() }, true);
-    const sql = plans.patchInstanceIfStatus(cols.map(([c]) => c));
-    return this.db.write(() => this.db.run(sql, ...cols.map(([, v]) => v), id, JSON.stringify(ifStatus)) === 1);
+    const sql = plans.patchInstanceIf(cols.map(([c]) => c), conditionKey(condition));
+    const statusIn = condition.statusIn ? JSON.stringify(condition.statusIn) : null;
+    const extraValue = conditionValue(condition);
+    return this.db.write(() => this.db.run(sql, ...cols.map(([, v]) => v), id, statusIn, statusIn, ...(extraValue === undefined ? [] : [extraValue])) === 1);
   }
 
   async updateInstanceAsTask(fence: TaskFence, instanceId: string, patch: InstancePatch): Promise<boolean> {

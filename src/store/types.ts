@@ -11,6 +11,15 @@ import type {
 } from '../records/records.js';
 import type { MigrationLog, MigrationRecord, MigrationRunPatch, MigrationStatus } from '../migrations/records.js';
 
+/**
+ * What updateInstanceIf requires of the record: its status among `statusIn`, and/or one key of
+ * `extra` still holding the value read (undefined: absent), compared as JSON.
+ */
+export interface InstanceCondition {
+  statusIn?: InstanceStatus[];
+  extraKeyIs?: { key: string; value: unknown };
+}
+
 export interface TaskQuery {
   projectId: string;
   instanceId?: string;
@@ -185,8 +194,11 @@ export interface Store {
   listAllInstances(): Promise<InstanceRecord[]>;
   /** Unfenced: for writers that act for no task (the supervisor, instance creation). */
   updateInstance(id: string, patch: InstancePatch): Promise<void>;
-  /** As updateInstance, only while the instance's status is one of `ifStatus` (same statement); false otherwise. */
-  updateInstanceIfStatus(id: string, patch: InstancePatch, ifStatus: InstanceStatus[]): Promise<boolean>;
+  /**
+   * As updateInstance, only while the record still meets `condition` (same statement); false
+   * otherwise: a read-change-write of one `extra` key by any node lands only on the value read.
+   */
+  updateInstanceIf(id: string, patch: InstancePatch, condition: InstanceCondition): Promise<boolean>;
   /** The patch is applied only while the fence's task is held by its owner (same statement); false otherwise. */
   updateInstanceAsTask(fence: TaskFence, instanceId: string, patch: InstancePatch): Promise<boolean>;
   /**

@@ -116,6 +116,18 @@ test('concurrent deletes of one task on different nodes: one 200, the rest 404',
   assert.equal(Number(audit[0]!.n), 2);
 });
 
+test('tag changes of one instance on three nodes at once: every key is kept, every delete lands', async () => {
+  const url = `/v2/{p}/dcs/${attached[1]}/tags/action`;
+  const tags = async () => (await clients[0]!.get(`/v2/{p}/instances/${attached[1]}`)).body.tags.map((t: any) => t.key).sort();
+  const keys = Array.from({ length: 18 }, (_, k) => `n${k}`);
+  const created = await Promise.all(keys.map((key, k) => clients[k % 3]!.post(url, { action: 'create', tags: [{ key, value: key }] })));
+  assert.deepEqual(created.map((r) => r.status), keys.map(() => 204), created.map((r) => r.text).join('\n'));
+  assert.deepEqual(await tags(), [...keys].sort());
+  const deleted = await Promise.all(keys.map((key, k) => clients[k % 3]!.post(url, { action: 'delete', tags: [{ key }] })));
+  assert.deepEqual(deleted.map((r) => r.status), keys.map(() => 204));
+  assert.deepEqual(await tags(), []);
+});
+
 test('creates racing on three nodes stop at the instance quota: the rest get DCS.4109, none is stored', async () => {
   const before = (await clients[0]!.get('/v2/{p}/instances')).body.instance_num;
   assert.equal(before, attached.length);

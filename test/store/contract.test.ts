@@ -135,6 +135,24 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.deepEqual(extra, { description: 'kept', ...Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`key_${k}`, k])) });
     });
 
+    test('updateInstanceIf writes only while the status and the extra key are as required; a refused write changes nothing', async () => {
+      const store = await fresh();
+      const i = await withInstance(store, { extra: { tags: [{ key: 'a', value: '1' }], nothing: null } });
+      const tagsAre = (value: unknown) => ({ extraKeyIs: { key: 'tags', value } });
+      assert.equal(await store.updateInstanceIf(i.id, { extraKeys: { tags: [] } }, tagsAre([{ key: 'a', value: '2' }])), false, 'another value');
+      assert.equal(await store.updateInstanceIf(i.id, { extraKeys: { tags: [] } }, tagsAre(undefined)), false, 'absent, but it is set');
+      assert.equal(await store.updateInstanceIf(i.id, { extraKeys: { tags: [] } }, { ...tagsAre([{ key: 'a', value: '1' }]), statusIn: ['ERROR'] }), false, 'status');
+      assert.deepEqual((await store.getInstance('p1', i.id))?.extra.tags, [{ key: 'a', value: '1' }]);
+      assert.equal(await store.updateInstanceIf(i.id, { extraKeys: { tags: [{ key: 'b', value: '' }] } }, { ...tagsAre([{ key: 'a', value: '1' }]), statusIn: ['RUNNING'] }), true);
+      assert.deepEqual((await store.getInstance('p1', i.id))?.extra.tags, [{ key: 'b', value: '' }]);
+      assert.equal(await store.updateInstanceIf(i.id, { extraKeys: { other: 1 } }, { extraKeyIs: { key: 'other', value: undefined } }), true, 'absent key');
+      assert.equal(await store.updateInstanceIf(i.id, { extraKeys: { nothing: 2 } }, { extraKeyIs: { key: 'nothing', value: undefined } }), false, 'a JSON null is not absent');
+      assert.equal(await store.updateInstanceIf(i.id, { extraKeys: { nothing: 2 } }, { extraKeyIs: { key: 'nothing', value: null } }), true);
+      assert.deepEqual((await store.getInstance('p1', i.id))?.extra, { tags: [{ key: 'b', value: '' }], nothing: 2, other: 1 });
+      assert.equal(await store.updateInstanceIf(i.id, { status: 'ERROR' }, { statusIn: ['RUNNING', 'RESTARTING'] }), true);
+      assert.equal((await store.getInstance('p1', i.id))?.status, 'ERROR');
+    });
+
     test('the instance quota holds when ten inserts race on two connections; other projects and unquoted inserts are not held', async () => {
       const [a, b] = await freshPair();
       const inserted = await Promise.all(Array.from({ length: 10 }, (_, k) => (k % 2 ? a : b).insertInstance(instance({ projectId: 'pq' }), 3)));

@@ -57,8 +57,12 @@ export const allInstances = 'SELECT * FROM instances ORDER BY created_at';
 export const patchInstance = (columns: string[]) =>
   `UPDATE instances SET ${instanceAssignments(columns, (k) => `$${k + 1}`, (keys) =>
     `(extra::jsonb || jsonb_build_object(${keys.map(([k, p]) => `'${k}', ${p}::jsonb`).join(', ')}))::text`)} WHERE id = $${columns.length + 1}`;
-/** The columns' values, then id, the statuses allowed (an array). */
-export const patchInstanceIfStatus = (columns: string[]) => `${patchInstance(columns)} AND status = ANY($${columns.length + 2}::text[])`;
+/** The columns' values, then id, the statuses allowed (an array, or null: any), and with `extraKey` the JSON that key must hold (null: absent). */
+export const patchInstanceIf = (columns: string[], extraKey: string | null) => {
+  const n = columns.length;
+  return `${patchInstance(columns)} AND ($${n + 2}::text[] IS NULL OR status = ANY($${n + 2}::text[]))` +
+    (extraKey === null ? '' : ` AND (extra::jsonb -> '${extraKey}') IS NOT DISTINCT FROM $${n + 3}::jsonb`);
+};
 /**
  * The columns' values, then id, task id, owner, now. FOR SHARE holds off a takeover (whose claim
  * locks the task row) until this write commits.

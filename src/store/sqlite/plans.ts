@@ -46,8 +46,14 @@ export const allInstances = 'SELECT * FROM instances ORDER BY created_at';
 /** the columns' values, then id */
 export const patchInstance = (columns: string[]) =>
   `UPDATE instances SET ${instanceAssignments(columns, () => '?', (keys) => `json_set(extra, ${keys.map(([k, p]) => `'$.${k}', json(${p})`).join(', ')})`)} WHERE id = ?`;
-/** the columns' values, then id, the statuses allowed (a JSON array) */
-export const patchInstanceIfStatus = (columns: string[]) => `${patchInstance(columns)} AND status IN (SELECT value FROM json_each(?))`;
+/**
+ * The columns' values, then id, the statuses allowed (a JSON array or null: any) twice, and with
+ * `extraKey` the JSON that key must hold (null: absent). `->` gives a JSON null as 'null', an
+ * absent key as NULL, and arrays and objects minified, as json() gives the value compared.
+ */
+export const patchInstanceIf = (columns: string[], extraKey: string | null) =>
+  `${patchInstance(columns)} AND (? IS NULL OR status IN (SELECT value FROM json_each(?)))` +
+  (extraKey === null ? '' : ` AND (extra -> '$.${extraKey}') IS json(?)`);
 /** the columns' values, then id, task id, owner, now */
 export const patchInstanceAsTask = (columns: string[]) =>
   `${patchInstance(columns)} AND EXISTS (SELECT 1 FROM tasks WHERE id = ? AND ${FENCE})`;

@@ -4,12 +4,13 @@
  * also brings in renamed commands (port.ts starts it for `rename_commands`).
  */
 import { Errors, NodeDown } from '../errors.js';
-import { StepFailure } from '../engine/operation.js';
+import { LeaseLost, StepFailure } from '../engine/operation.js';
+import { backgroundSave } from '../redis/persistence.js';
 import { dbSize, flushAll, ping } from '../redis/commands.js';
 import type { InstanceRecord } from '../instances/records.js';
 import { INSTANCE_ID } from '../instances/schemas.js';
 import type { RenameCommands } from '../instances/rename-commands.js';
-import type { Endpoint, InstanceOperation, OperationModule } from './operation.js';
+import type { Endpoint, InstanceOperation, OperationModule, OpRun } from './operation.js';
 
 type NoState = Record<string, never>;
 
@@ -27,6 +28,7 @@ const restartOperation = (name: string): InstanceOperation<RestartState> => ({
       run: async (x) => {
         const { renameCommands } = x.state;
         const i0 = await x.instance();
+        if (renameCommands) await rewriteAofs(x, i0);
         const i = await x.save(i0, renameCommands ? { status: 'RESTARTING', extraKeys: { rename_commands: renameCommands } } : { status: 'RESTARTING' });
         await x.processes.restart(i);
       },
@@ -41,6 +43,25 @@ const restartOperation = (name: string): InstanceOperation<RestartState> => ({
   onSuccess: async (x) => void (await x.save(await x.instance(), { status: 'RUNNING' })),
   onFailure: (x) => x.settleIfPresent(),
 });
+
+/**
+ * Before new command names: every node that answers rewrites its AOF. Redis logs a command (a
+ * FLUSHALL, say) under the name it was called by and replays the log at start-up, so a name the
+ * restarted server no longer knows would stop it loading its data; a rewritten AOF holds only
+ * the data. A node that cannot rewrite fails the step before any name changes.
+ */
+async function rewriteAofs(x: OpRun<RestartState>, i: InstanceRecord): Promise<void> {
+  for (const n of i.nodes) {
+    const t = x.nodeTarget(i, n);
+    if (!(await ping(t))) continue; // a stopped node is started from its files as they are
+    try {
+      await backgroundSave(t, 'aof', x.signal);
+    } catch (e) {
+      if (e instanceof LeaseLost || x.signal.aborted) throw e;
+      throw new StepFailure('DCS.5000', `The AOF of ${n.name} could not be rewritten before the commands were renamed: ${(e as Error).message}`);
+    }
+  }
+}
 
 export const restartInstance = restartOperation('restartInstance');
 export const softRestartInstance = restartOperation('softRestartInstance');

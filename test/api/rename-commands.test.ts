@@ -152,3 +152,18 @@ test('with FLUSHALL and SCAN renamed, the service calls them by their new names:
   assert.equal((await finished(flushTask.id)).status, 'SUCCESS');
   assert.equal(await onInstance((x) => x.dbsize()), 0);
 });
+
+test('a flush written to the AOF under one name, then that name changed: the restart loads the data, the instance is RUNNING', async () => {
+  // The previous test flushed through `wipeAll2`: Redis logged that name in its AOF, which a
+  // server started without it cannot replay.
+  await onInstance((x) => x.set('after:flush', 'kept'));
+  const before = (await tasks()).length;
+  const r = await admin.put(`/v2/${P}/instances/${id}`, { rename_commands: { flushall: 'wipeAll3' } });
+  assert.equal(r.status, 204, r.text);
+  const t = await finished((await startedTask(before)).id);
+  assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
+  assert.equal((await admin.get(`/v2/${P}/instances/${id}`)).body.status, 'RUNNING');
+  assert.equal(await onInstance((x) => x.get('after:flush')), 'kept');
+  assert.equal(await onInstance((x) => x.call('COMMAND', 'INFO', 'wipeall3')).then((i: any) => i[0][0]), 'flushall');
+  await unknownCommand(onInstance((x) => x.call('wipeAll2')));
+});

@@ -74,7 +74,7 @@ export interface Migration {
   migration_method: string;
   ecs_tenant_private_ip: string;
   backup_files: Record<string, unknown> | null;
-  network_type: string;
+  network_type: 'vpc' | 'vpn' | null;
   source_instance: MigrationEndpointView | null;
   target_instance: MigrationEndpointView | null;
   created_at: string;

@@ -85,7 +85,7 @@ export function migrationView(m: MigrationRecord, c: MigrationContext) {
     migration_method: m.migrationMethod ?? '',
     ecs_tenant_private_ip: c.host,
     backup_files: backupFilesView(m.settings.backupFiles),
-    network_type: m.settings.networkType ?? '',
+    network_type: m.settings.networkType ?? null,
     source_instance: endpointView(c.source, c.sourceAddr, m.settings.source),
     target_instance: endpointView(c.target, c.targetAddr, m.settings.target),
     created_at: iso(m.createdAt),

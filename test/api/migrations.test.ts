@@ -326,6 +326,7 @@ test('import from a backup record: the backup file of an instance of the project
   // The service's own file path is not shown.
   const shown = await admin.get(`/v2/${P}/migration-task/${r.body.id}`);
   assert.equal(shown.body.backup_files.backup_id, backupId);
+  assert.equal(shown.body.network_type, null, 'not given: null, not a value outside the SDK\'s vpc | vpn');
   assert.doesNotMatch(shown.text, /backups\//);
   // Unknown, or of a failed state: DCS.4031.
   const unknown = await admin.post(`/v2/${P}/migration-task`, {

@@ -39,7 +39,7 @@ const MIGRATION = complete({
   type: 'object',
   properties: {
     task_id: S, task_name: S, description: S, status: S, migration_type: S, migration_method: S, ecs_tenant_private_ip: S,
-    backup_files: { type: ['object', 'null'], additionalProperties: true }, network_type: S,
+    backup_files: { type: ['object', 'null'], additionalProperties: true }, network_type: { type: ['string', 'null'], enum: ['vpc', 'vpn', null] },
     source_instance: ENDPOINT_VIEW, target_instance: ENDPOINT_VIEW, created_at: S, updated_at: S, released_at: { type: 'null' },
     version: S, resume_mode: S, supported_features: { type: 'array', items: S }, tenant_vpc_id: S, tenant_subnet_id: S,
     tenant_security_group_id: S, bandwidth_limit_mb: NS, task_status: { type: 'null' },

@@ -351,6 +351,20 @@ export class InstanceService {
     });
   }
 
+  /** ShowTags: the instance's tags, as BatchCreateOrDeleteTags left them. */
+  async tags(projectId: string, id: string): Promise<{ key: string; value: string }[]> {
+    return tagsOf(await this.get(projectId, id));
+  }
+
+  /** ListTagsOfTenant: every tag key of the project's instances with its values, both sorted. */
+  async tagsOfProject(projectId: string): Promise<{ key: string; values: string[] }[]> {
+    const values = new Map<string, Set<string>>();
+    for (const i of await this.list(projectId)) {
+      for (const t of tagsOf(i)) values.set(t.key, (values.get(t.key) ?? new Set()).add(t.value));
+    }
+    return [...values.keys()].sort().map((key) => ({ key, values: [...values.get(key)!].sort() }));
+  }
+
   /** One attempt of changeTags: false when the record changed between the read and the write. */
   private async applyTags(projectId: string, id: string, action: 'create' | 'delete', tags: { key: string; value?: string }[]): Promise<boolean> {
     const i = await this.get(projectId, id);

@@ -125,6 +125,13 @@ test('tags change through POST …/dcs/{id}/tags/action (the provider\'s tag upd
   assert.deepEqual(await tags(), [{ key: 'team', value: 'a' }, { key: 'env', value: 'prod' }]);
   const filtered = (await admin.get(`/v2/${P}/instances`, { query: { tags: 'env=prod' } })).body.instances.map((x: any) => x.instance_id);
   assert.deepEqual(filtered, [other], 'the list filters by the new tags');
+  // Read back as the SDK's ShowTags and ListTagsOfTenant do.
+  assert.deepEqual((await admin.get(`/v2/${P}/instances/${other}/tags`)).body, { tags: [{ key: 'team', value: 'a' }, { key: 'env', value: 'prod' }] });
+  // The other instance was created with env=test and team=x.
+  assert.deepEqual((await admin.get(`/v2/${P}/dcs/tags`)).body, { tags: [{ key: 'env', values: ['prod', 'test'] }, { key: 'team', values: ['a', 'x'] }] });
+  const unknownTags = await admin.get(`/v2/${P}/instances/00000000-0000-4000-8000-000000000000/tags`);
+  assert.equal(unknownTags.status, 404);
+  assert.equal(unknownTags.body.error_code, 'DCS.3022');
   for (const body of [{ action: 'replace', tags: [{ key: 'x' }] }, { action: 'create', tags: [] }, { action: 'create', tags: [{ value: 'no-key' }] },
     { action: 'create', tags: Array.from({ length: 19 }, (_, k) => ({ key: `k${k}` })) }]) {
     const r = await admin.post(url, body);

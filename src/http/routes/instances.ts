@@ -53,6 +53,10 @@ const TAGS_ACTION_BODY = {
   properties: { action: { type: 'string', enum: ['create', 'delete'] }, tags: { ...TAGS, minItems: 1 } },
 } as const;
 
+/** ResourceTag (ShowTags) and Tag (ListTagsOfTenant). */
+const TAG_VIEW = complete({ type: 'object', properties: { key: { type: 'string' }, value: { type: 'string' } } } as const);
+const TENANT_TAG_VIEW = complete({ type: 'object', properties: { key: { type: 'string' }, values: { type: 'array', items: { type: 'string' } } } } as const);
+
 /** ShowInstanceResponse: an instance with its automatic backup policy (records.md §1). */
 const SHOWN_INSTANCE = complete({ type: 'object', properties: { ...INSTANCE.properties, instance_backup_policy: BACKUP_POLICY_VIEW } } as const);
 
@@ -125,4 +129,22 @@ export const instanceRoutes: FastifyPluginAsync<{ instances: InstanceService; po
     await instances.changeTags(req.params.project_id, req.params.instance_id, req.body.action, req.body.tags);
     return reply.code(204).send();
   });
+
+  app.get<{ Params: P }>('/instances/:instance_id/tags', {
+    config: READS,
+    schema: {
+      summary: 'The tags of an instance', operationId: 'ShowTags', tags: ['instances'],
+      params: pathParams('project_id', 'instance_id'),
+      response: responses({ 200: complete({ type: 'object', properties: { tags: { type: 'array', items: TAG_VIEW } } }) }),
+    },
+  }, async (req) => ({ tags: await instances.tags(req.params.project_id, req.params.instance_id) }));
+
+  app.get<{ Params: P }>('/dcs/tags', {
+    config: READS,
+    schema: {
+      summary: 'Every tag key of the project\'s instances with the values it has', operationId: 'ListTagsOfTenant', tags: ['instances'],
+      params: pathParams('project_id'),
+      response: responses({ 200: complete({ type: 'object', properties: { tags: { type: 'array', items: TENANT_TAG_VIEW } } }) }),
+    },
+  }, async (req) => ({ tags: await instances.tagsOfProject(req.params.project_id) }));
 };

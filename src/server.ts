@@ -200,7 +200,10 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     // their Redis and on the store, mostly) while the HTTP layer is built; nothing is served or
     // run before both are done.
     const instancesBack = (async () => {
-      const mine = (await store.listAllInstances()).filter((i) => !i.managed || i.ownerNode === nodeId);
+      const all = await store.listAllInstances();
+      const strays = await runtime.removeStrays(all);
+      if (strays.length) log.warn({ dirs: strays }, 'stopped and removed what an earlier service process left of deleted instances or nodes');
+      const mine = all.filter((i) => !i.managed || i.ownerNode === nodeId);
       const swept = sweepImportLeftovers(c.dataDir).then((n) => {
         if (n) log.warn({ servers: n }, 'stopped the temporary redis-servers of imports an earlier service process left');
       }, (err) => log.error({ err }, 'the leftovers of earlier imports could not be removed'));

@@ -16,6 +16,11 @@ import { capacityBytes } from './rules.js';
 import { aclAccountsOf, aclRules } from './acl.js';
 import { commandNamesOf, renamesOf } from './rename-commands.js';
 import { instanceBackupsDirOf } from '../records/files.js';
+import { leftoverRedis, stopProcess } from '../redis/leftovers.js';
+
+/** The directories of instances (`<data>/instances/<uuid>`) and of their nodes (`node-<k>`). */
+const INSTANCE_DIR = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const NODE_DIR = /^node-\d+$/;
 
 export const nodeKey = (instanceId: string, node: string) => `${instanceId}:${node}`;
 const instanceOfKey = (key: string) => key.split(':')[0];
@@ -140,6 +145,35 @@ export class InstanceRuntime {
       fs.rmSync(instanceBackupsDirOf(this.dataDir, id), { recursive: true, force: true });
     }
     return gone;
+  }
+
+  /**
+   * What a killed service process left of instances or nodes the store no longer records — a
+   * delete, or a replica's removal, cut short between the record and the processes: their
+   * redis-servers (found by pid file) are stopped and their files, backups included, removed.
+   * Run at start, before any node is brought up. Returns the directories removed.
+   */
+  async removeStrays(recorded: InstanceRecord[]): Promise<string[]> {
+    const root = path.join(this.dataDir, 'instances');
+    if (!fs.existsSync(root)) return [];
+    const nodesOf = new Map(recorded.map((i) => [i.id, new Set(i.nodes.map((n) => n.name))]));
+    const removed: string[] = [];
+    for (const id of fs.readdirSync(root)) {
+      if (!INSTANCE_DIR.test(id) || !fs.statSync(this.dirOf(id)).isDirectory()) continue;
+      const known = nodesOf.get(id);
+      for (const node of fs.readdirSync(this.dirOf(id))) {
+        if (known?.has(node) || !NODE_DIR.test(node)) continue;
+        const pid = leftoverRedis(this.dirOf(id, node));
+        if (pid !== null) await stopProcess(pid);
+        fs.rmSync(this.dirOf(id, node), { recursive: true, force: true });
+        removed.push(this.dirOf(id, node));
+      }
+      if (known) continue;
+      fs.rmSync(this.dirOf(id), { recursive: true, force: true });
+      fs.rmSync(instanceBackupsDirOf(this.dataDir, id), { recursive: true, force: true });
+      removed.push(this.dirOf(id));
+    }
+    return removed;
   }
 
   /** Later (re)starts must use what the record now says (password, capacity, ports, roles). */

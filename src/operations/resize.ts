@@ -134,6 +134,9 @@ export const delReplica: InstanceOperation<DelReplicaState> = {
       name: 'Record the new topology',
       run: async (x) => {
         const i = await x.instance();
+        // A service restarted since the first step started every recorded node again: the
+        // replicas are stopped (again) before the record lets go of them.
+        for (const name of x.state.remove) await x.processes.stopNode(i, name, true);
         const remove = new Set(x.state.remove);
         await x.save(i, { nodes: i.nodes.filter((n) => !remove.has(n.name)), ...flavorShown(x.state.specCode) });
       },

@@ -7,6 +7,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
@@ -249,11 +251,20 @@ const cases: Case[] = [
         await waitFor(async () => ['SUCCESS', 'FAILED'].includes((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks[0].status), 60_000);
         replicasBefore = 1;
       }
+      replicaNodes = (await show()).nodes.filter((n: any) => n.role === 'replica');
       assert.equal((await admin.post(`/v2/${P}/instances/${id}/resize`, { change_type: 'deleteReplication' })).status, 200);
     },
     verify: async (t) => {
       assert.equal(t.status, 'SUCCESS', t.fail_reason);
-      assert.equal((await show()).replica_count, replicasBefore - 1);
+      const inst = await show();
+      assert.equal(inst.replica_count, replicasBefore - 1);
+      // The removed replica's redis-server is gone and so are its files, whatever the kill interrupted.
+      const gone = replicaNodes.filter((n: any) => !inst.nodes.some((m: any) => m.name === n.name));
+      assert.equal(gone.length, 1, JSON.stringify({ before: replicaNodes, after: inst.nodes }));
+      for (const n of gone) {
+        assert.equal(await canAuth(n.port, password), false, `the removed ${n.name} still answers on ${n.port}`);
+        assert.equal(fs.existsSync(path.join(svc.dataDir, 'instances', id, n.name)), false, `the files of ${n.name} are left`);
+      }
     },
   },
 ];
@@ -262,6 +273,7 @@ let pendingPassword = '';
 let capacity = 0.25;
 let targetPort = 0;
 let replicasBefore = 0;
+let replicaNodes: any[] = [];
 
 test('set-up: a marker key', async () => {
   const r = await redisAt((await show()).port);

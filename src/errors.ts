@@ -27,6 +27,7 @@ export const Errors = {
   badJobId: () => new DcsError('DCS.4070', 'Invalid job ID format.'),
   notJson: (detail = 'The request body is not valid JSON.') => new DcsError('DCS.4005', detail),
   badParam: (name: string, why: string) => new DcsError('DCS.4800', `Invalid parameter ${name}: ${why}`),
+  portOfAnotherInstance: (port: number) => new DcsError('DCS.4800', `Invalid parameter port: port ${port} belongs to another instance.`),
   endBeforeStart: () => new DcsError('DCS.4025', 'The end time is earlier than the start time.'),
   taskRunning: () => new DcsError('DCS.4017', 'This DCS instance job task is still running.'),
   passwordComplexity: (why: string) => new DcsError('DCS.4019', `The password does not meet the complexity requirements: ${why}`),

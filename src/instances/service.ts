@@ -11,7 +11,7 @@ import { checkFlavor, flavorOf } from './flavors.js';
 import type { Store } from '../store/types.js';
 import type { TaskRecord } from '../tasks/records.js';
 import type { RedisSupervisor } from '../redis/supervisor.js';
-import { isPortFree, findFreePort } from '../redis/ports.js';
+import { isPortFree, freePortBesides } from '../redis/ports.js';
 import { configGet, infoSection, parseRedisUrl, ping } from '../redis/commands.js';
 import { busyError } from '../tasks/service.js';
 import type { InstanceRuntime } from './runtime.js';
@@ -21,7 +21,7 @@ import type { CreateInstance } from './schemas.js';
 export type { CreateInstance };
 import { instanceBackupsDirOf } from '../records/files.js';
 import { checkCapacity, checkMaintainWindow, checkPasswordComplexity, describeParameters } from './rules.js';
-import { matchesFilter, runningTaskOf, tagsOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
+import { matchesFilter, portsHeld, runningTaskOf, tagsOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
 import type { Actor } from '../tasks/service.js';
 import { DcsError, NodeDown } from '../errors.js';
 import { isUuid } from '../ids.js';
@@ -49,15 +49,6 @@ const TAG_WRITE_ATTEMPTS = 50;
 /** How long a read shown beside a record (used memory, statistics, parameters) waits for Redis. */
 const LIVE_READ_MS = 500;
 
-const portOfAnotherInstance = (port: number) => Errors.badParam('port', `port ${port} belongs to another instance.`);
-
-/** A free port of this host that no instance records. */
-async function freePortBesides(taken: Set<number>): Promise<number> {
-  for (;;) {
-    const p = await findFreePort();
-    if (!taken.has(p)) return p;
-  }
-}
 
 export class InstanceService {
   /** The last used_memory each instance's Redis reported (MB), shown while it is too busy to answer. */
@@ -250,15 +241,13 @@ export class InstanceService {
    * moment would not come back on a port taken meanwhile — or when something else listens on it.
    */
   async checkPortAvailable(port: number, taken?: Set<number>): Promise<void> {
-    if ((taken ?? (await this.portsOfInstances())).has(port)) throw portOfAnotherInstance(port);
+    if ((taken ?? (await this.portsOfInstances())).has(port)) throw Errors.portOfAnotherInstance(port);
     if (!(await isPortFree(port))) throw Errors.badParam('port', `port ${port} is already in use on this host.`);
   }
 
-  /** The ports of every managed instance's nodes, on any service node sharing the database. */
+  /** The ports of every managed instance's nodes and port changes, on any service node sharing the database. */
   private async portsOfInstances(): Promise<Set<number>> {
-    const taken = new Set<number>();
-    for (const i of await this.store.listAllInstances()) if (i.managed) for (const n of i.nodes) taken.add(n.port);
-    return taken;
+    return portsHeld(await this.store.listAllInstances());
   }
 
   /** Runs `fn` after the work queued under `key` before it, in this process: one at a time per key. */
@@ -273,7 +262,7 @@ export class InstanceService {
   private async insertWithinQuota(i: InstanceRecord): Promise<void> {
     const out = await this.store.insertInstance(i, this.instanceQuota);
     if (out.outcome === 'over_quota') throw Errors.instanceQuota(this.instanceQuota);
-    if (out.outcome === 'port_taken') throw portOfAnotherInstance(out.port);
+    if (out.outcome === 'port_taken') throw Errors.portOfAnotherInstance(out.port);
   }
 
   /** Checks that an existing Redis answers before it is attached; the URL is kept without its password. */

@@ -6,6 +6,8 @@
  */
 import { LeaseLost, StepFailure, type HookContext, type Operation, type StepContext } from '../engine/operation.js';
 import { ping, type RedisTarget } from '../redis/commands.js';
+import { freePortBesides } from '../redis/ports.js';
+import { portsHeld } from '../instances/listing.js';
 import type { InstancePatch, InstanceRecord, NodeRecord } from '../instances/records.js';
 import type { InstanceRuntime } from '../instances/runtime.js';
 import type { InstanceRecordChange } from '../instances/service.js';
@@ -29,6 +31,8 @@ export interface TaskPlan<S> {
   details?: Record<string, unknown>;
   /** Written in the same transaction as the task (e.g. a pending password). */
   instancePatch?: InstancePatch;
+  /** A port the instance moves to, held for it from the task's creation (see CreateTaskOptions.claimPort). */
+  claimPort?: number;
 }
 
 export interface InstanceOperation<S> {
@@ -114,6 +118,8 @@ export class OpRun<S> {
     startNode: (i: InstanceRecord, n: NodeRecord) => this.guarded(() => this.d.runtime.startNode(i, n)),
     startNodes: (i: InstanceRecord) => this.guarded(() => this.d.runtime.startNodes(i)),
     stopNode: (i: InstanceRecord, name: string, removeFiles = false) => this.guarded(() => this.d.runtime.stopNode(i, name, removeFiles)),
+    /** Whether the master's own redis-server (this node supervises it) is up: not merely something answering on its port. */
+    isUp: (i: InstanceRecord) => this.d.runtime.isUp(i),
   };
 
   private async guarded<T>(fn: () => Promise<T>): Promise<T> {
@@ -129,6 +135,11 @@ export class OpRun<S> {
   /** The lease as of now, for a fenced record write. */
   fence(): TaskFence {
     return { ...this.ctx.fence, now: Date.now() };
+  }
+
+  /** A free port for a new node: none another instance records or has claimed. */
+  async freeNodePort(): Promise<number> {
+    return freePortBesides(portsHeld(await this.d.store.listAllInstances()));
   }
 
   /** A managed node's directory (its redis.conf, AOF and RDB files). */

@@ -15,6 +15,7 @@ import type { Endpoint, InstanceOperation, OperationModule } from './operation.j
 import { BACKUP_POLICY_SCHEMA, type BackupPolicyBody } from '../records/backup-policy.js';
 import { changedCommands, checkNamesFree, commandNamesOf, parseRenames, renamesOf } from '../instances/rename-commands.js';
 import { restartInstance } from './instance-status.js';
+import { RESERVED_PORT_KEY } from '../store/types.js';
 
 interface PortState { newPort: number }
 
@@ -30,9 +31,13 @@ export const updatePort: InstanceOperation<PortState> = {
         const master = masterOf(i);
         if (master.port !== newPort) {
           await x.processes.stopNode(i, master.name);
-          i = await x.save(i, { port: newPort, nodes: i.nodes.map((n) => (n.name === master.name ? { ...n, port: newPort } : n)) });
+          // The port moves from the claim (made with the task) to the node, in one write.
+          i = await x.save(i, {
+            port: newPort, nodes: i.nodes.map((n) => (n.name === master.name ? { ...n, port: newPort } : n)), extraKeys: { [RESERVED_PORT_KEY]: null },
+          });
         }
-        if (!(await ping(x.target(i)))) await x.processes.startNode(i, masterOf(i));
+        // Our own redis-server, not whatever answers on the port.
+        if (!x.processes.isUp(i)) await x.processes.startNode(i, masterOf(i));
       },
     },
     {
@@ -48,11 +53,16 @@ export const updatePort: InstanceOperation<PortState> = {
       name: 'Check the new port answers',
       run: async (x) => {
         const i = await x.instance();
-        if (!(await ping(x.target(i)))) throw new StepFailure('DCS.5000', `Redis does not answer on port ${i.port}.`);
+        if (!x.processes.isUp(i) || !(await ping(x.target(i)))) throw new StepFailure('DCS.5000', `Redis does not answer on port ${i.port}.`);
       },
     },
   ],
-  onFailure: (x) => x.settleIfPresent(),
+  onFailure: async (x) => {
+    // A claim the move did not take up is let go.
+    const i = await x.instance().catch(() => null);
+    if (i && i.extra[RESERVED_PORT_KEY] != null) await x.save(i, { extraKeys: { [RESERVED_PORT_KEY]: null } });
+    return x.settleIfPresent();
+  },
 };
 
 export interface ModifyInstanceRequest extends InstanceRecordChange {
@@ -95,7 +105,7 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
     }
     if (moves) {
       await start(updatePort, instance, {
-        params: { port: b.port }, state: { newPort: b.port! },
+        params: { port: b.port }, state: { newPort: b.port! }, claimPort: b.port,
         details: { old_port: instance.port, new_port: b.port },
       });
     }

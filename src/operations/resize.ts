@@ -7,7 +7,6 @@
 import { Errors } from '../errors.js';
 import { StepFailure } from '../engine/operation.js';
 import { configSet, infoSection, ping } from '../redis/commands.js';
-import { findFreePort } from '../redis/ports.js';
 import type { InstancePatch, InstanceRecord, NodeRecord } from '../instances/records.js';
 import { CAPACITY_GB } from '../instances/schemas.js';
 import { checkCapacity } from '../instances/rules.js';
@@ -83,7 +82,7 @@ export const addReplica: InstanceOperation<AddReplicaState> = {
           const taken = new Set(i.nodes.map((n) => n.name));
           let k = 1;
           while (taken.has(`node-${k}`)) k++;
-          const node: NodeRecord = { name: `node-${k}`, port: await findFreePort(), role: 'replica' };
+          const node: NodeRecord = { name: `node-${k}`, port: await x.freeNodePort(), role: 'replica' };
           i = await x.save(i, { nodes: [...i.nodes, node] });
           added = [...added, node.name];
           await x.saveState({ added });

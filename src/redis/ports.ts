@@ -19,3 +19,11 @@ export function isPortFree(port: number, host = '127.0.0.1'): Promise<boolean> {
     s.listen(port, host, () => s.close(() => resolve(true)));
   });
 }
+
+/** A free port of this host that is not in `taken` (the ports instances record). */
+export async function freePortBesides(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const p = await findFreePort();
+    if (!taken.has(p)) return p;
+  }
+}

@@ -14,7 +14,7 @@ import { PostgresMigrations } from './postgres/migrations.js';
 import * as plans from './postgres/plans.js';
 import { PostgresRecords } from './postgres/records.js';
 import { listTaskPage } from './task-counts.js';
-import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, stepFromRow, taskFromRow, tokenFromRow } from './rows.js';
+import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, taskInstancePatch, stepFromRow, taskFromRow, tokenFromRow } from './rows.js';
 import type {
   CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, InstanceCondition, StepUpdate, Store, TaskFence, TaskQuery,
 } from './types.js';
@@ -122,7 +122,7 @@ export class PostgresStore implements Store {
       }
       if (i.managed) {
         await this.db.run(plans.lockManagedPorts, [], c);
-        const port = portTakenBy(i, await this.db.q(plans.managedNodes, [], c));
+        const port = portTakenBy(i.nodes.map((n) => n.port), await this.db.q(plans.managedNodes, [], c));
         if (port !== null) return { outcome: 'port_taken', port };
       }
       await this.db.run(plans.insertInstance, instanceValues(i, false), c);
@@ -209,7 +209,8 @@ export class PostgresStore implements Store {
 
   /** The same algorithm as SQLite's, with the instance row locked for the transaction. */
   async createTask(t: NewTask, opts: CreateTaskOptions): Promise<CreateTaskOutcome> {
-    if (!opts.instancePatch) return this.createTaskInDatabase(t, opts);
+    const patch = taskInstancePatch(opts);
+    if (!patch) return this.createTaskInDatabase(t, opts);
     return this.db.tx(async (c): Promise<CreateTaskOutcome> => {
       const [inst] = await this.db.q(plans.lockInstance, [t.instanceId, t.projectId], c);
       if (!inst) return { ok: false, refused: 'instance_gone' };
@@ -217,10 +218,15 @@ export class PostgresStore implements Store {
       if (opts.refuseStatuses.includes(status)) return { ok: false, refused: 'instance_state', status };
       const active = await this.activeTaskOf(c, t.instanceId);
       if (active) return { ok: false, refused: 'busy', activeTask: active };
+      if (opts.claimPort !== undefined) {
+        await this.db.run(plans.lockManagedPorts, [], c);
+        const port = portTakenBy([opts.claimPort], await this.db.q(plans.managedNodes, [], c));
+        if (port !== null) return { ok: false, refused: 'port_taken', port };
+      }
       await this.db.run(plans.insertTask, [t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details),
         t.userId, t.userName, t.params, JSON.stringify(t.state), t.createdAt, t.initialStatus ?? 'CREATED'], c);
       await this.db.run(plans.insertSteps, [t.id, t.steps], c);
-      if (opts.instancePatch) await this.patchInstance(c, t.instanceId, opts.instancePatch);
+      await this.patchInstance(c, t.instanceId, patch);
       await this.db.run(plans.notify, [], c);
       return { ok: true, task: (await this.taskById(t.id, c))! };
     });

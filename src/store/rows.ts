@@ -5,7 +5,7 @@
 import type { AuditRecord, StepRecord, TaskRecord, TaskStatus, StepStatus } from '../tasks/records.js';
 import type { InstancePatch, InstanceRecord, InstanceStatus } from '../instances/records.js';
 import type { CredentialRecord, TokenRecord } from '../auth/records.js';
-import type { InstanceCondition } from './types.js';
+import { RESERVED_PORT_KEY, type CreateTaskOptions, type InstanceCondition } from './types.js';
 
 type Row = Record<string, unknown>;
 
@@ -95,6 +95,12 @@ export function conditionKey(c: InstanceCondition): string | null {
 export function conditionValue(c: InstanceCondition): string | null | undefined {
   if (!c.extraKeyIs) return undefined;
   return c.extraKeyIs.value === undefined ? null : JSON.stringify(c.extraKeyIs.value);
+}
+
+/** What createTask writes to the instance: the caller's patch, with the claimed port when there is one. */
+export function taskInstancePatch(o: CreateTaskOptions): InstancePatch | undefined {
+  if (o.claimPort === undefined) return o.instancePatch;
+  return { ...o.instancePatch, extraKeys: { ...o.instancePatch?.extraKeys, [RESERVED_PORT_KEY]: o.claimPort } };
 }
 
 /** `extra.<key>`: one key set inside the `extra` JSON column (see InstancePatch.extraKeys). */
@@ -212,9 +218,15 @@ export function sortedByAge(tasks: TaskRecord[]): TaskRecord[] {
   return tasks.sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
-/** The first node port of `i` that a stored managed instance's nodes (`rows`: their `nodes` column) hold. */
-export function portTakenBy(i: InstanceRecord, rows: Record<string, unknown>[]): number | null {
+/**
+ * The first of `ports` that a stored managed instance holds (`rows`, of managedNodes): on one of
+ * its nodes, or reserved by its port change (`extra.reserved_port`, see RESERVED_PORT_KEY).
+ */
+export function portTakenBy(ports: number[], rows: Record<string, unknown>[]): number | null {
   const held = new Set<number>();
-  for (const r of rows) for (const n of JSON.parse(String(r.nodes)) as { port: number }[]) held.add(n.port);
-  return i.nodes.map((n) => n.port).find((port) => held.has(port)) ?? null;
+  for (const r of rows) {
+    for (const n of JSON.parse(String(r.nodes)) as { port: number }[]) held.add(n.port);
+    if (r.reserved_port !== null && r.reserved_port !== undefined) held.add(Number(r.reserved_port));
+  }
+  return ports.find((port) => held.has(port)) ?? null;
 }

@@ -8,7 +8,7 @@ import { SqliteMigrations } from './sqlite/migrations.js';
 import * as plans from './sqlite/plans.js';
 import { SqliteRecords } from './sqlite/records.js';
 import { listTaskPage } from './task-counts.js';
-import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, taskFromRow, tokenFromRow } from './rows.js';
+import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, taskInstancePatch, taskFromRow, tokenFromRow } from './rows.js';
 import type { AuditRecord, Deleter, NewTask, StepRecord, TaskRecord } from '../tasks/records.js';
 import type {
   CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, InstanceCondition, StepUpdate, Store, TaskFence, TaskQuery,
@@ -63,7 +63,7 @@ export class SqliteStore implements Store {
     // The checks and the insert in one write: nothing else writes between them.
     return this.db.write((): InsertInstanceOutcome => {
       if (quota !== null && Number(this.db.get(plans.countInstancesOfProject, i.projectId)!.n) >= quota) return { outcome: 'over_quota' };
-      const port = i.managed ? portTakenBy(i, this.db.all(plans.managedNodes)) : null;
+      const port = i.managed ? portTakenBy(i.nodes.map((n) => n.port), this.db.all(plans.managedNodes)) : null;
       if (port !== null) return { outcome: 'port_taken', port };
       this.db.run(plans.insertInstance, ...instanceValues(i, true));
       return { outcome: 'inserted' };
@@ -153,10 +153,15 @@ export class SqliteStore implements Store {
       if (opts.refuseStatuses.includes(status)) return { ok: false, refused: 'instance_state', status };
       const active = this.activeTaskOf(t.instanceId);
       if (active) return { ok: false, refused: 'busy', activeTask: active };
+      if (opts.claimPort !== undefined) {
+        const port = portTakenBy([opts.claimPort], this.db.all(plans.managedNodes));
+        if (port !== null) return { ok: false, refused: 'port_taken', port };
+      }
       this.db.run(plans.insertTask, t.id, t.projectId, t.instanceId, t.instanceName, t.name, JSON.stringify(t.details), t.userId, t.userName,
         t.params, t.initialStatus ?? 'CREATED', JSON.stringify(t.state), t.createdAt, t.createdAt);
       t.steps.forEach((name, i) => this.db.run(plans.insertStep, t.id, i, name));
-      if (opts.instancePatch) this.patchInstance(t.instanceId, opts.instancePatch);
+      const patch = taskInstancePatch(opts);
+      if (patch) this.patchInstance(t.instanceId, patch);
       return { ok: true, task: this.taskById(t.id)! };
     });
   }

@@ -11,6 +11,9 @@ import type {
 } from '../records/records.js';
 import type { MigrationLog, MigrationRecord, MigrationRunPatch, MigrationStatus } from '../migrations/records.js';
 
+/** The `extra` key holding the port an instance's port change has claimed, until it moves there or fails (managedNodes reads it). */
+export const RESERVED_PORT_KEY = 'reserved_port';
+
 /**
  * What updateInstanceIf requires of the record: its status among `statusIn`, and/or one key of
  * `extra` still holding the value read (undefined: absent), compared as JSON.
@@ -42,11 +45,18 @@ export type CreateTaskOutcome =
   | { ok: true; task: TaskRecord }
   | { ok: false; refused: 'busy'; activeTask: TaskRecord }
   | { ok: false; refused: 'instance_gone' }
-  | { ok: false; refused: 'instance_state'; status: InstanceStatus };
+  | { ok: false; refused: 'instance_state'; status: InstanceStatus }
+  | { ok: false; refused: 'port_taken'; port: number };
 
 export interface CreateTaskOptions {
   /** Written in the same transaction as the task (e.g. a pending password). */
   instancePatch?: InstancePatch;
+  /**
+   * A port the task will move the instance to: refused (port_taken) when a managed instance's
+   * node holds it or another port change has claimed it, else claimed for this instance
+   * (`extra.reserved_port`) in the task's transaction, so no create or port change can take it.
+   */
+  claimPort?: number;
   /** Instance statuses that refuse a new task (e.g. CREATING, DELETING). */
   refuseStatuses: InstanceStatus[];
 }

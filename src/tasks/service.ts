@@ -70,7 +70,7 @@ export class TaskService {
         steps: op.steps.map((x) => x.name),
         initialStatus: 'EXECUTING',
       },
-      { instancePatch: plan.instancePatch, refuseStatuses: REFUSED_STATES },
+      { instancePatch: plan.instancePatch, claimPort: plan.claimPort, refuseStatuses: REFUSED_STATES },
     );
     if (out.ok) {
       this.engine.kick();
@@ -78,6 +78,7 @@ export class TaskService {
     }
     if (out.refused === 'busy') throw busyError(out.activeTask.name);
     if (out.refused === 'instance_gone') throw Errors.instanceNotFound();
+    if (out.refused === 'port_taken') throw Errors.portOfAnotherInstance(out.port);
     throw stateError(out.status);
   }
 

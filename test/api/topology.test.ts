@@ -261,3 +261,37 @@ test('creates racing for one free port: one instance gets it and runs, the other
   assert.equal(await portOpen(port), true);
   assert.equal((await admin.del(`/v2/${P}/instances/${winner}`)).status, 204);
 });
+
+test('a port an UpdatePort asked for is held from its request on: port changes and a create racing for it are refused, one instance ends on it', async () => {
+  const make = async (name: string) => {
+    const r = await admin.post(`/v2/${P}/instances`, { name, engine: 'Redis', engine_version: '7.0', capacity: 0.25, password: PASSWORD });
+    assert.equal(r.status, 200, r.text);
+    const instanceId: string = r.body.instances[0].instance_id;
+    await waitFor(async () => (await admin.get(`/v2/${P}/instances/${instanceId}`)).body.status === 'RUNNING');
+    return instanceId;
+  };
+  const movers = [await make('mover-a'), await make('mover-b')];
+  const port = await freePort();
+  const answers = await Promise.all([
+    ...movers.map((m) => admin.put(`/v2/${P}/instances/${m}`, { port })),
+    admin.post(`/v2/${P}/instances`, { name: 'mover-c', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password: PASSWORD, port }),
+  ]);
+  const won = answers.filter((a) => a.status === 200 || a.status === 204);
+  assert.equal(won.length, 1, answers.map((a) => `${a.status} ${a.text}`).join('\n'));
+  for (const a of answers.filter((x) => !won.includes(x))) {
+    assert.equal(a.status, 400, a.text);
+    assert.match(a.body.error_msg, new RegExp(`port ${port} (belongs to another instance|is already in use on this host)`));
+  }
+  const ids = [...movers, ...(answers[2]!.status === 200 ? [answers[2]!.body.instances[0].instance_id as string] : [])];
+  const settled = await waitFor(async () => {
+    const all = await Promise.all(ids.map(async (x) => (await admin.get(`/v2/${P}/instances/${x}`)).body));
+    return all.every((s) => s.task === null && s.status === 'RUNNING') && all;
+  }, 60_000, 'every instance settled RUNNING');
+  const onPort = settled.filter((s: any) => s.port === port);
+  assert.equal(onPort.length, 1, JSON.stringify(settled.map((s: any) => [s.name, s.port, s.status])));
+  // The server on the port is that instance's own (its node directory), not another's.
+  const r = redisAt(port);
+  const dir = await r.config('GET', 'dir').finally(() => r.disconnect()) as string[];
+  assert.ok(dir[1]!.includes(onPort[0].instance_id), `${dir[1]} is not ${onPort[0].name}'s`);
+  for (const x of ids) assert.equal((await admin.del(`/v2/${P}/instances/${x}`)).status, 204);
+});

@@ -179,6 +179,29 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       assert.equal((await b.listInstances('pp')).length, 1);
     });
 
+
+    test('a port claimed by a task (claimPort) is held: claims and inserts racing for it on two connections, one wins; a taken port refuses the task', async () => {
+      const [a, b] = await freshPair();
+      const managed = (port: number) => instance({ projectId: 'pc', managed: true, redisUrl: null, port, nodes: [{ name: 'node-0', port, role: 'master' }] });
+      const movers = [managed(7400), managed(7401), managed(7402)];
+      for (const m of movers) await a.insertInstance(m);
+      const outcomes = await Promise.all([
+        ...movers.map((m, k) => (k % 2 ? a : b).createTask(task(m, { name: 'UpdatePort' }), { refuseStatuses: [], claimPort: 7500 })),
+        a.insertInstance(managed(7500)), b.insertInstance(managed(7500)),
+      ]);
+      const won = outcomes.filter((o) => ('ok' in o ? o.ok : o.outcome === 'inserted'));
+      assert.equal(won.length, 1, JSON.stringify(outcomes));
+      for (const o of outcomes.filter((x) => !won.includes(x))) {
+        assert.deepEqual('ok' in o ? { refused: (o as any).refused, port: (o as any).port } : o, 'ok' in o ? { refused: 'port_taken', port: 7500 } : { outcome: 'port_taken', port: 7500 });
+      }
+      const claimed = (await a.listInstances('pc')).filter((i) => i.extra.reserved_port === 7500);
+      assert.equal(claimed.length + (outcomes.slice(3).some((o) => (o as any).outcome === 'inserted') ? 1 : 0), 1);
+      // A port on a node of another instance refuses the task, which is not created.
+      const idle = managed(7403);
+      await a.insertInstance(idle);
+      const refused = await b.createTask(task(idle, { name: 'UpdatePort' }), { refuseStatuses: [], claimPort: 7402 });
+      assert.deepEqual({ ok: refused.ok, refused: (refused as any).refused, port: (refused as any).port }, { ok: false, refused: 'port_taken', port: 7402 });
+    });
     test('one unfinished task per instance, even when ten are created at once', async () => {
       const store = await fresh();
       const i = await withInstance(store);

@@ -37,7 +37,7 @@ export const instanceInProject = 'SELECT * FROM instances WHERE id = ? AND proje
 /** project_id */
 export const countInstancesOfProject = 'SELECT COUNT(*) AS n FROM instances WHERE project_id = ?';
 /** The nodes of every managed instance (their ports are taken). */
-export const managedNodes = 'SELECT nodes FROM instances WHERE managed = 1';
+export const managedNodes = "SELECT nodes, json_extract(extra, '$.reserved_port') AS reserved_port FROM instances WHERE managed = 1";
 /** id */
 export const instanceById = 'SELECT * FROM instances WHERE id = ?';
 /** project_id */

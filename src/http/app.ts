@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { InstanceService } from '../instances/service.js';
 import type { TaskService } from '../tasks/service.js';
 import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
-import { MAX_PATH_SEGMENT, Overloaded, answerWhatNodeWould, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
+import { MAX_PATH_SEGMENT, Overloaded, ShuttingDown, answerWhatNodeWould, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
 import { registerHealth, type HealthSources } from './health.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -71,6 +71,9 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     schemaController: { compilersFactory: lazyCompilers },
     rewriteUrl: (req: { url?: string }) => routableUrl(req.url ?? '/'),
     frameworkErrors: frameworkError,
+    // Requests arriving while the server closes are refused by the onRequest hook below, in the
+    // contract's shape (Fastify's own 503 has another body and no request id).
+    return503OnClosing: false,
     clientErrorHandler: clientErrorHandler(timeouts, d.logger),
     requestTimeout: limits.requestTimeoutMs,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
@@ -108,8 +111,17 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
   };
 
   // Callback hooks, not async ones: these run on every request, and a promise per hook shows.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onRequest', (req, reply, done) => {
     reply.header('X-Request-Id', req.id);
+    if (closing) {
+      reply.header('Connection', 'close');
+      return done(new ShuttingDown());
+    }
     done(overCap.has(req.raw.socket) ? new Overloaded(limits.maxConnections) : undefined);
   });
   app.addHook('onResponse', (req, reply, done) => {

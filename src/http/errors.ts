@@ -23,7 +23,7 @@ const STATUS_OF_CODE = new Map<string, number>([
 
 export function statusOf(e: DcsError): number {
   if (e instanceof MethodNotAllowed) return 405;
-  if (e instanceof Overloaded) return 503;
+  if (e instanceof Overloaded || e instanceof ShuttingDown) return 503;
   return STATUS_OF_CODE.get(e.code) ?? 400;
 }
 
@@ -38,6 +38,16 @@ export class MethodNotAllowed extends DcsError {
 export class Overloaded extends DcsError {
   constructor(limit: number) {
     super('DCS.5000', `The service has ${limit} connections open, its limit: try again shortly.`);
+  }
+}
+
+/**
+ * A request that arrives while the service stops (SIGTERM), behind one in flight on a kept-alive
+ * connection: 503 in the contract's shape, not applied, its connection closed.
+ */
+export class ShuttingDown extends DcsError {
+  constructor() {
+    super('DCS.5000', 'The service is shutting down; the request was not applied: send it again (to another node, or once this one is back).');
   }
 }
 

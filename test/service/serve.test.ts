@@ -221,3 +221,44 @@ test('a credentials file given with --credentials that others may read is made 0
   assert.equal(fs.statSync(file).mode & 0o777, 0o600);
   assert.equal(await stop(p), 0);
 });
+
+test('SIGTERM: a request in flight is answered, one sent behind it on the same connection gets 503 in the contract\'s shape', async () => {
+  const p = spawnCli(['serve', '--no-auth', '--port', '0', '--data', tempDir()]);
+  const { url } = await waitListening(p);
+  const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+  let received = '';
+  socket.on('data', (d) => (received += d));
+  const body = JSON.stringify({ name: 'in-flight', engine: 'Redis', engine_version: '7.0', capacity: 'not a number' });
+  try {
+    await new Promise((r) => socket.once('connect', r));
+    // The first request's body is held back, so it is in flight when the stop begins.
+    socket.write(`POST /v2/p1/instances HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    await sleep(200);
+    const exited = new Promise<number | null>((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    // The stop has begun once the port takes no new connection.
+    const refused = () => new Promise<boolean>((r) => {
+      const probe = net.connect(Number(new URL(url).port), '127.0.0.1');
+      probe.once('connect', () => { probe.destroy(); r(false); });
+      probe.once('error', () => r(true));
+    });
+    await waitFor(refused, 10_000, 'the listening socket closed');
+    socket.write(`${body.slice(10)}GET /v2/p1/tasks HTTP/1.1\r\nHost: x\r\n\r\n`);
+    const answers = await waitFor(async () => {
+      const parts = received.split(/(?=HTTP\/1\.1 \d{3})/);
+      return parts.length >= 2 && /\r\n\r\n[\s\S]*\}$/.test(parts[1]!) && parts;
+    }, 10_000, `two answers: ${received}`);
+    assert.match(answers[0]!, /^HTTP\/1\.1 400/);
+    assert.match(answers[0]!, /"error_code":"DCS.4800"/);
+    assert.match(answers[1]!, /^HTTP\/1\.1 503/);
+    assert.match(answers[1]!, /\r\nx-request-id: [0-9a-f]{32}\r\n/i);
+    assert.match(answers[1]!, /\r\nconnection: close\r\n/i);
+    const second = JSON.parse(answers[1]!.slice(answers[1]!.indexOf('\r\n\r\n') + 4));
+    assert.equal(second.error_code, 'DCS.5000');
+    assert.match(second.error_msg, /shutting down/);
+    assert.equal(await exited, 0);
+  } finally {
+    socket.destroy();
+    if (p.exitCode === null) p.kill('SIGKILL');
+  }
+});

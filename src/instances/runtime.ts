@@ -96,7 +96,9 @@ export class InstanceRuntime {
       await this.markStatus(i.id, 'RUNNING');
     } catch (err) {
       this.logger.error({ err, instance_id: i.id }, 'instance could not be started');
-      // Never answered at creation: DCS calls that CREATEFAILED (the provider stops waiting on it).
+      // Never answered at creation: DCS calls that CREATEFAILED (the provider stops waiting on
+      // it), and the supervisor stops trying. Otherwise it keeps trying; its return is RUNNING.
+      if (i.status === 'CREATING' && i.managed) await this.stop(i, false).catch(() => {});
       await this.markStatus(i.id, i.status === 'CREATING' ? 'CREATEFAILED' : 'ERROR');
     }
   }

@@ -142,11 +142,20 @@ export class RedisSupervisor extends EventEmitter {
     const m: Managed = existing ?? { spec, child: null, up: false, stopping: false, backoffMs: this.restartBackoffMs, restartTimer: null };
     m.spec = spec;
     m.stopping = false;
+    if (m.restartTimer) clearTimeout(m.restartTimer);
+    m.restartTimer = null;
     this.procs.set(spec.instanceId, m);
     fs.mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
     await this.replaceOrphan(spec.dir);
     this.writeConf(spec);
-    await this.launch(m);
+    try {
+      await this.launch(m);
+    } catch (e) {
+      // Not given up: tried again with the restart backoff (the port may be free later) until
+      // it is up ('up' is emitted) or stopped. The caller still hears of this failure.
+      if (!m.stopping) this.scheduleRestart(m);
+      throw e;
+    }
   }
 
   private writeConf(spec: ManagedRedisSpec): void {

@@ -6,6 +6,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import pino from 'pino';
 import { RedisSupervisor } from '../../src/redis/supervisor.js';
@@ -48,4 +49,18 @@ test('a free port: the start answers once its own server is up, in its own direc
   assert.ok(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('redis-server'));
   await sup.stop('free:node-0');
   assert.equal(sup.isUp('free:node-0'), false);
+});
+
+test('a start that fails (its port held by another program) is tried again until the node is up: the port freed, it comes up by itself', async () => {
+  const port = await freePort();
+  const squatter = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', () => r()));
+  const id = 'retried:node-0';
+  const up = new Promise<void>((r) => sup.on('up', (key: string) => { if (key === id) r(); }));
+  await assert.rejects(sup.start({ instanceId: id, port, password: 'Own#Passw0rd', maxmemoryBytes: MB64, dir: path.join(tempDir(), 'node') }));
+  assert.equal(sup.isUp(id), false);
+  await new Promise<void>((r) => squatter.close(() => r()));
+  await up;
+  assert.equal(sup.isUp(id), true);
+  await sup.stop(id);
 });

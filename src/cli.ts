@@ -5,6 +5,9 @@ import { ConfigError, DEFAULT_LIMITS, resolveServeConfig, type ServeFlags } from
 import { VERSION } from './version.js';
 
 const program = new Command();
+// Commander's own parse errors (an unknown option, a missing value) exit 2, as a bad
+// configuration does; the client commands set the same for theirs.
+program.exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2));
 program.name('dcs-tasks').description('DCS-compatible background-task service').version(VERSION)
   .addHelpText('after', `
 Example:
@@ -31,7 +34,8 @@ program
   .option('--max-connections <n>', `open connections at most (DCS_MAX_CONNECTIONS, default ${DEFAULT_LIMITS.maxConnections})`)
   .addHelpText('after', `
 Environment only: DCS_STEP_DELAY_MS (a pause before every task step, default 0, to watch
-CREATED -> EXECUTING -> SUCCESS), DCS_LEASE_MS (task lease, default 15000).
+EXECUTING -> SUCCESS), DCS_LEASE_MS (task lease, default 15000), DCS_SCHEDULER_TICK_MS (how
+often automatic backups and scans are looked for at most, default 30000).
 
 Example:
   $ dcs-tasks serve --port 8081 --data ./.dcs-tasks-2

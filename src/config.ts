@@ -74,7 +74,11 @@ export function resolveServeConfig(f: ServeFlags, env: NodeJS.ProcessEnv = proce
   if (!LEVELS.includes(logLevel)) throw new ConfigError(`invalid log level "${logLevel}": use one of ${LEVELS.join(', ')}`);
   const retention = f.taskRetentionDays ?? env.DCS_TASK_RETENTION_DAYS;
   if (retention !== undefined && !(Number(retention) > 0)) throw new ConfigError(`invalid task retention "${retention}": expected a number of days > 0`);
-  const noAuth = f.auth === false || env.DCS_NO_AUTH === '1';
+  const noAuthEnv = env.DCS_NO_AUTH ?? '';
+  // A switch that turns authentication off is read exactly: "true" silently leaving it on, or
+  // "off" turning it off, would both surprise.
+  if (!['', '0', '1'].includes(noAuthEnv)) throw new ConfigError(`invalid DCS_NO_AUTH "${noAuthEnv}": 1 turns authentication off, 0 or unset leaves it on`);
+  const noAuth = f.auth === false || noAuthEnv === '1';
   if (noAuth && !isLoopback(host)) throw new ConfigError(`--no-auth is refused: the service would listen on ${host}, which is not a loopback address`);
   return {
     host,

@@ -114,6 +114,18 @@ test('bad configuration: non-zero exit, one clear line, nothing damaged', async 
   assert.notEqual(r7.code, 0);
   assert.match(r7.stderr.trim(), /^dcs-tasks: .*ENOENT/);
   assert.equal(r7.stderr.trim().split('\n').length, 1, r7.stderr);
+
+  // A flag or value commander refuses, and an environment switch it cannot read: 2, as README says.
+  const r8 = await runCli(['serve', '--bogus', '--data', tempDir()]);
+  assert.equal(r8.code, 2, r8.stderr);
+  assert.match(r8.stderr, /unknown option '--bogus'/);
+  const r9 = await runCli(['serve', '--data', tempDir(), '--port']);
+  assert.equal(r9.code, 2, r9.stderr);
+  for (const value of ['true', 'yes', 'off']) {
+    const r = await runCli(['serve', '--port', '0', '--data', tempDir()], { DCS_NO_AUTH: value });
+    assert.equal(r.code, 2, `${value}: ${r.stderr}`);
+    assert.equal(r.stderr.trim(), `dcs-tasks: invalid DCS_NO_AUTH "${value}": 1 turns authentication off, 0 or unset leaves it on`);
+  }
 });
 
 test('--no-auth: refused on a non-loopback address, accepted on loopback with the path project', async () => {

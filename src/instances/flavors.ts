@@ -65,11 +65,13 @@ export function flavorOf(specCode: string | undefined): (typeof FLAVORS)[number]
 /**
  * The flavor of the same size in the other cache mode (`redis.single.xu1.tiny.256` ↔
  * `redis.ha.xu1.tiny.r2.256`): what an instance shows once replicas are added to a single one or
- * all removed from an ha one. Undefined for a code that is not one of FLAVORS.
+ * all removed from an ha one. An instance created without a spec_code gets the first spelling of
+ * its capacity in that mode; undefined for a code that is not one of FLAVORS, or a capacity none
+ * lists.
  */
-export function flavorInMode(specCode: string | undefined, mode: 'single' | 'ha'): string | undefined {
+export function flavorInMode(specCode: string | undefined, mode: 'single' | 'ha', capacityGb: number): string | undefined {
   const f = flavorOf(specCode);
-  if (!f) return undefined;
+  if (!f) return specCode ? undefined : flavorOf(specCodes(mode, capacityGb)[0])?.spec_code;
   // specCodes lists a size's spellings in the same order in both modes.
   const gb = Number(f.capacity[0]);
   return specCodes(mode, gb)[specCodes(f.cache_mode, gb).indexOf(f.spec_code)];

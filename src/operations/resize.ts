@@ -209,7 +209,7 @@ const resizeInstance: Endpoint<ResizeRequest> = {
       const after = replicas.length + ('add' in change ? change.add : -change.remove.length);
       // The flavor shown follows the type: the one asked for, or the same size in the new mode.
       const mode = after > 0 ? 'ha' : 'single';
-      const specCode = mode === cacheModeOf(instance) ? undefined : b.change_type === 'instanceType' ? b.spec_code : flavorInMode(instance.extra.spec_code as string | undefined, mode);
+      const specCode = mode === cacheModeOf(instance) ? undefined : b.change_type === 'instanceType' ? b.spec_code : flavorInMode((instance.extra.spec_code as string | null) ?? undefined, mode, instance.capacityGb);
       const shown = specCode !== undefined ? { specCode } : {};
       const details = { old_replica_num: replicas.length, new_replica_num: after };
       const t = 'add' in change

@@ -295,3 +295,19 @@ test('a port an UpdatePort asked for is held from its request on: port changes a
   assert.ok(dir[1]!.includes(onPort[0].instance_id), `${dir[1]} is not ${onPort[0].name}'s`);
   for (const x of ids) assert.equal((await admin.del(`/v2/${P}/instances/${x}`)).status, 204);
 });
+
+test('an instance created without spec_code shows the ha flavor of its size once given a replica, the single one once left without', async () => {
+  const r = await admin.post(`/v2/${P}/instances`, { name: 'no-spec', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password: PASSWORD });
+  assert.equal(r.status, 200, r.text);
+  const x: string = r.body.instances[0].instance_id;
+  const settled = (replicas: number) => waitFor(async () => {
+    const s = (await admin.get(`/v2/${P}/instances/${x}`)).body;
+    return s.status === 'RUNNING' && s.task === null && s.replica_count === replicas && s;
+  }, 60_000, `${replicas - 1} replica(s)`);
+  assert.equal((await settled(1)).spec_code, '');
+  assert.equal((await admin.post(`/v2/${P}/instances/${x}/resize`, { change_type: 'createReplication' })).status, 200);
+  assert.equal((await settled(2)).spec_code, 'redis.ha.xu1.tiny.r2.256');
+  assert.equal((await admin.post(`/v2/${P}/instances/${x}/resize`, { change_type: 'deleteReplication' })).status, 200);
+  assert.equal((await settled(1)).spec_code, 'redis.single.xu1.tiny.256');
+  assert.equal((await admin.del(`/v2/${P}/instances/${x}`)).status, 204);
+});

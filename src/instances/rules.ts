@@ -62,7 +62,7 @@ export const PARAM_IDS: ReadonlyMap<string, string> = new Map([...CONFIG_RULES.k
 
 /** Redis 7's defaults, for GET …/configs' default_value. */
 const DEFAULTS: ReadonlyMap<string, string> = new Map(Object.entries({
-  'timeout': '0', 'maxmemory-policy': 'noeviction', 'hash-max-ziplist-entries': '128', 'hash-max-ziplist-value': '64',
+  'timeout': '0', 'maxmemory-policy': 'noeviction', 'hash-max-ziplist-entries': '512', 'hash-max-ziplist-value': '64',
   'set-max-intset-entries': '512', 'zset-max-ziplist-entries': '128', 'zset-max-ziplist-value': '64', 'latency-monitor-threshold': '0',
   'slowlog-log-slower-than': '10000', 'slowlog-max-len': '128', 'lua-time-limit': '5000', 'notify-keyspace-events': '',
 }));

@@ -255,6 +255,8 @@ test('GET configs lists the parameters with their values in Redis; async-configs
   assert.equal(policy.param_id, '2');
   assert.equal(policy.need_restart, false);
   assert.equal(policy.param_value, 'noeviction');
+  // Nothing changed yet: every default_value is what this Redis runs with by default.
+  for (const p of c.body.redis_config) assert.equal(p.default_value, p.param_value, p.param_name);
 
   const bad = await admin.put(`/v2/${P}/instances/${id}/async-configs`, { redis_config: [{ param_id: '1', param_name: 'maxmemory-policy', param_value: 'allkeys-lfu' }] });
   assert.equal(bad.body.error_code, 'DCS.4066');

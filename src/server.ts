@@ -200,6 +200,9 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     // their Redis and on the store, mostly) while the HTTP layer is built; nothing is served or
     // run before both are done.
     const instancesBack = (async () => {
+      if (!(await supervisor.available())) {
+        log.warn({ redis_server: c.redisServer }, `${c.redisServer} cannot be run: managed instances can be neither created nor started (attaching a Redis with redis_url works)`);
+      }
       const all = await store.listAllInstances();
       const strays = await runtime.removeStrays(all);
       if (strays.length) log.warn({ dirs: strays }, 'stopped and removed what an earlier service process left of deleted instances or nodes');

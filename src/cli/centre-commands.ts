@@ -19,7 +19,7 @@ export function registerCentreCommands(program: Command): void {
     }));
 
   clientCommand(centre, 'delete <task_id>', 'delete a finished task (the reason goes to the audit record)',
-    'dcs-tasks centre delete 7c9e6679-7425-40de-944b-e07fc1f90ae7 --message "failed resize, cleaned up"')
+    'dcs-tasks centre delete 8abf6e1e72c12e7c0172c15b508500aa --message "failed resize, cleaned up"')
     .option('--message <text>', 'why it is deleted (kept in the audit record)')
     .action(action(async (taskId: string, f: ConnectionFlags & { message?: string }) => {
       const r = await connect(f).deleteCentreTask(taskId, f.message);

@@ -206,8 +206,8 @@ export class InstanceService {
     }
     if (!(await this.supervisor.available())) {
       throw Errors.redisUnavailable(
-        'Managed instances need redis-server, which is not installed here: install it (apt-get install redis-server) ' +
-          'or attach an existing Redis with "redis_url".',
+        `Managed instances need redis-server: ${this.supervisor.binary} cannot be run here. Install it (apt-get install redis-server), ` +
+          'point --redis-server at it, or attach an existing Redis with "redis_url".',
       );
     }
     // Ports are chosen and recorded one create at a time, so two creates never pick the same one.

@@ -103,6 +103,11 @@ export class RedisSupervisor extends EventEmitter {
     this.restartBackoffMs = o.restartBackoffMs ?? 500;
   }
 
+  /** The redis-server binary managed instances run (--redis-server). */
+  get binary(): string {
+    return this.o.redisServer;
+  }
+
   async available(): Promise<boolean> {
     if (this.availability === null) {
       const r = spawnSync(this.o.redisServer, ['--version'], { stdio: 'ignore', timeout: 5000 });

@@ -112,3 +112,13 @@ test(`${RUNS} generated signed requests over every route: no 5xx, every answer w
   await Promise.all(Array.from({ length: PARALLEL }, worker));
   assert.equal(seen.size, routes.length, 'every route was tried');
 });
+
+test('without a runnable redis-server a managed create is 400 naming the binary, how to install it and redis_url; the start said so', async () => {
+  const r = await client(svc.url, svc.admin).post('/v2/{p}/instances', { name: 'managed', engine: 'Redis', engine_version: '7.0', capacity: 1, password: 'Managed#Pass1' });
+  assert.equal(r.status, 400, r.text);
+  assert.equal(r.body.error_code, 'DCS.4800');
+  assert.match(r.body.error_msg, /\/nonexistent\/redis-server cannot be run/);
+  assert.match(r.body.error_msg, /apt-get install redis-server/);
+  assert.match(r.body.error_msg, /redis_url/);
+  assert.match(svc.output(), /"level":40[^\n]*\/nonexistent\/redis-server/);
+});

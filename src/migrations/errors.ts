@@ -15,5 +15,10 @@ export function asMigrationError(e: unknown, where: string): Error {
   const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/(AUTH|masterauth)\s+\S+/gi, '$1 ***').slice(0, 300);
   const name = e instanceof Error ? e.name : '';
   if (name === 'ReplyError' || /^(ERR|WRONGPASS|NOAUTH|NOPERM|BUSYKEY|READONLY|OOM|LOADING)\b/.test(msg)) return new RedisRefused(`${where}: ${msg}`);
+  // Something answered, but not a Redis (the parser's own words name its internals): it will
+  // not become one by being asked again.
+  if (name === 'ParserError' || /Unknown RESP type|Protocol error/i.test(msg)) {
+    return new RedisRefused(`${where}: it answered, but not in the Redis protocol (is the address a Redis server?)`);
+  }
   return new Error(`${where}: ${msg}`);
 }

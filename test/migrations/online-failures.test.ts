@@ -6,6 +6,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
@@ -63,4 +65,20 @@ test('a source nobody listens on: retried with ECONNREFUSED in each ERROR; a sto
   assert.equal(stop.status, 200, stop.text);
   await waitFor(async () => (await statusOf(id)) === 'TERMINATED', 5000, 'TERMINATED within 5 s');
   assert.ok(!(await logsOf(id)).some((l) => /Connected/.test(l.message)), 'never connected');
+});
+
+test('a source that is not a Redis (an HTTP server): FAILED at once, saying it does not speak the Redis protocol', async () => {
+  const web = http.createServer((_req, res) => res.end('hello'));
+  await new Promise<void>((r) => web.listen(0, '127.0.0.1', () => r()));
+  try {
+    const id = await migrate('not-redis', { addrs: `127.0.0.1:${(web.address() as AddressInfo).port}` });
+    await waitFor(async () => (await statusOf(id)) === 'FAILED', 10_000, 'FAILED');
+    const errors = (await logsOf(id)).filter((l) => l.log_level === 'ERROR');
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0].message, /not in the Redis protocol/);
+    assert.doesNotMatch(errors[0].message, /RESP|Please report/);
+  } finally {
+    web.closeAllConnections();
+    web.close();
+  }
 });

@@ -170,6 +170,10 @@ test('task-centre filters and page live in the URL hash and survive a reload', a
   await screenshot(page, '22-centre-filter-failed');
 
   await page.locator('select[name=status]').selectOption('');
+  // The task filter offers what the task centre lists: no records (never in it), every operation.
+  const names = await page.locator('select[name=name] option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  for (const n of ['flushInstance', 'resetPassword', 'CreateAcl', 'DeleteAcl', 'createMigrationTask']) assert.ok(names.includes(n), `${n} missing: ${names}`);
+  for (const n of ['backupRecord', 'restoreRecord', 'expireKeyScan']) assert.ok(!names.includes(n), `${n} offered: ${names}`);
   await page.locator('select[name=name]').selectOption('flushInstance');
   await page.waitForFunction(() => location.hash.includes('name=flushInstance'));
   const flushes = (await admin.get(`/v2/${P}/tasks`, { query: { limit: '100' } })).body.tasks.filter((t: any) => t.name === 'flushInstance').length;

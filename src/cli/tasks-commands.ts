@@ -56,6 +56,8 @@ export function registerTaskCommands(program: Command): void {
     .option('--interval <ms>', 'poll interval (default 1000)', intArg(50))
     .option('--timeout <seconds>', 'give up after this long (exit 5)', intArg(1))
     .action(action(async (taskId: string, f: ConnectionFlags & { instance?: string; interval?: number; timeout?: number }) => {
+      // Followed through the jobs route, whose refusal would speak of a job id.
+      if (!/^[0-9a-f]{32}$/.test(taskId)) throw new UsageError(`${taskId} is not a task id: 32 lowercase hex characters, as "tasks list" and "centre list" show.`);
       const c = connect(f);
       await follow(c, taskId, {
         instanceId: f.instance ?? (await instanceOf(c, taskId)), intervalMs: f.interval,

@@ -36,6 +36,7 @@ test('usage errors exit 2 with a message on stderr and nothing on stdout', async
     [['instances', 'create', '--name', 'abcd', '--capacity', '1'], env, /a password is needed/],
     [['instances', 'frobnicate'], env, /unknown command 'frobnicate'/],
     [['tasks'], env, /Usage: dcs-tasks tasks/],
+    [['tasks', 'wait', '7c9e6679-7425-40de-944b-e07fc1f90ae7'], env, /is not a task id: 32 lowercase hex characters/],
   ];
   for (const [args, e, message] of cases) {
     const r = await cli(args, e);

@@ -13,10 +13,13 @@ export function listenError(host: string, port: number, e: unknown): ConfigError
   return new ConfigError(code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use` : `cannot listen on ${host}:${port}: ${code ?? (e as Error).message}`);
 }
 
-/** Listens on host:port (nothing is accepted) and returns how to let it go; port 0 holds nothing. */
-export async function holdListenPort(host: string, port: number): Promise<() => Promise<void>> {
+/**
+ * Listens on host:port and returns how to let it go; port 0 holds nothing. What connects
+ * meanwhile goes to `meanwhile` (by default it is closed at once).
+ */
+export async function holdListenPort(host: string, port: number, meanwhile: (socket: net.Socket) => void = (s) => s.destroy()): Promise<() => Promise<void>> {
   if (port === 0) return async () => {};
-  const server = net.createServer((socket) => socket.destroy());
+  const server = net.createServer(meanwhile);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port, exclusive: true }, () => {

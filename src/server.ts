@@ -156,10 +156,13 @@ export async function startService(c: ServeConfig, print: (line: string) => void
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
   // The HTTP layer (Fastify, prom-client, the routes: most of the modules) loads while the
   // store's threads start and open the database on the other cores.
-  const httpLayer = Promise.all([import('./http/app.js'), import('./http/metrics.js')]);
+  const httpLayer = Promise.all([import('./http/app.js'), import('./http/metrics.js'), import('./http/errors.js')]);
   httpLayer.catch(() => {}); // awaited below; a failed start may never get there
   try {
-    const releasePort = await holdListenPort(c.host, c.port);
+    // A request meanwhile hears that the service is starting, once the HTTP layer is loaded.
+    const releasePort = await holdListenPort(c.host, c.port, (socket) => {
+      httpLayer.then(([, , { answerStarting }]) => answerStarting(socket), () => socket.destroy());
+    });
     cleanups.unshift(releasePort);
     const store = await openStore(c);
     const [{ buildApp }, { TaskOutcomeMetrics }] = await httpLayer;

@@ -11,7 +11,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { InstanceService } from '../instances/service.js';
 import type { TaskService } from '../tasks/service.js';
 import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
-import { MAX_PATH_SEGMENT, Overloaded, ShuttingDown, answerWhatNodeWould, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
+import { MAX_PATH_SEGMENT, Overloaded, NotServing, answerWhatNodeWould, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
 import { registerHealth, type HealthSources } from './health.js';
 import { instanceRoutes } from './routes/instances.js';
@@ -120,7 +120,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     reply.header('X-Request-Id', req.id);
     if (closing) {
       reply.header('Connection', 'close');
-      return done(new ShuttingDown());
+      return done(new NotServing('shutting down'));
     }
     done(overCap.has(req.raw.socket) ? new Overloaded(limits.maxConnections) : undefined);
   });

@@ -23,7 +23,7 @@ const STATUS_OF_CODE = new Map<string, number>([
 
 export function statusOf(e: DcsError): number {
   if (e instanceof MethodNotAllowed) return 405;
-  if (e instanceof Overloaded || e instanceof ShuttingDown) return 503;
+  if (e instanceof Overloaded || e instanceof NotServing) return 503;
   return STATUS_OF_CODE.get(e.code) ?? 400;
 }
 
@@ -42,12 +42,13 @@ export class Overloaded extends DcsError {
 }
 
 /**
- * A request that arrives while the service stops (SIGTERM), behind one in flight on a kept-alive
- * connection: 503 in the contract's shape, not applied, its connection closed.
+ * A request that arrives while the service cannot serve it — still starting, or stopping (behind
+ * one in flight on a kept-alive connection) — 503 in the contract's shape, not applied, its
+ * connection closed.
  */
-export class ShuttingDown extends DcsError {
-  constructor() {
-    super('DCS.5000', 'The service is shutting down; the request was not applied: send it again (to another node, or once this one is back).');
+export class NotServing extends DcsError {
+  constructor(state: 'starting' | 'shutting down') {
+    super('DCS.5000', `The service is ${state}; the request was not applied: send it again${state === 'starting' ? ' in a moment' : ' (to another node, or once this one is back)'}.`);
   }
 }
 
@@ -248,6 +249,26 @@ export function clientErrorHandler(timeouts: { headersMs: number; requestMs: num
       setTimeout(() => socket.destroy(), 1000).unref();
     });
   };
+}
+
+/**
+ * A connection accepted while the service starts (its port held, nothing served yet): once the
+ * request's head has arrived, 503 "starting" in the contract's shape, then closed — a client
+ * learns its request was not applied, where a reset left it guessing.
+ */
+export function answerStarting(socket: Duplex): void {
+  let head = '';
+  const giveUp = setTimeout(() => socket.destroy(), 5000);
+  giveUp.unref();
+  socket.on('error', () => {});
+  socket.on('data', (d: Buffer) => {
+    head += d.toString('latin1');
+    if (!head.includes('\r\n\r\n') && head.length < 16_384) return;
+    socket.removeAllListeners('data');
+    clearTimeout(giveUp);
+    answerOnSocket(socket, 503, new NotServing('starting'));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  });
 }
 
 /** Writes the contract's answer straight on a socket no response object owns, and ends it; the request id. */

@@ -274,3 +274,30 @@ test('SIGTERM: a request in flight is answered, one sent behind it on the same c
     if (p.exitCode === null) p.kill('SIGKILL');
   }
 });
+
+test('while the service starts, its port held, a request gets 503 in the contract\'s shape (not a reset): nothing was applied', async () => {
+  // A database that accepts and never answers keeps the start waiting with the port held.
+  const silent = net.createServer(() => {});
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+  const port = await new Promise<number>((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => r(p)); }); });
+  const p = spawnCli(['serve', '--port', String(port), '--data', tempDir(), '--database', `postgres://postgres@127.0.0.1:${(silent.address() as net.AddressInfo).port}/test`]);
+  try {
+    const answer = await waitFor(() => new Promise<string | false>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      let got = '';
+      s.on('data', (d) => (got += d));
+      s.on('error', () => resolve(false));
+      s.on('close', () => resolve(got || false));
+      s.on('connect', () => s.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n'));
+    }), 10_000, 'an answer while starting');
+    assert.match(answer, /^HTTP\/1\.1 503 /);
+    assert.match(answer, /\r\nX-Request-Id: [0-9a-f]{32}\r\n/i);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+    assert.deepEqual(Object.keys(body).sort(), ['error_code', 'error_ext_msg', 'error_msg']);
+    assert.equal(body.error_code, 'DCS.5000');
+    assert.match(body.error_msg, /starting/);
+  } finally {
+    p.kill('SIGKILL');
+    silent.close();
+  }
+});

@@ -4,7 +4,6 @@
  */
 import type { TaskRecord } from '../tasks/records.js';
 import type { InstanceRecord } from './records.js';
-import { RESERVED_PORT_KEY } from '../store/types.js';
 
 /** Show-instance's `task`: the instance's unfinished task (set in the transaction that accepted it), or null. */
 export interface RunningTask {
@@ -68,21 +67,6 @@ export function matchesFilter(s: InstanceState, f: InstanceFilter): boolean {
     for (const [k, v] of f.tags) if (!tags.some((t) => t.key === k && (v === null || t.value === v))) return false;
   }
   return true;
-}
-
-/**
- * The ports managed instances hold: their nodes', and the one a port change has claimed. The
- * store makes the same check inside its writes (portTakenBy); this one chooses and explains.
- */
-export function portsHeld(instances: InstanceRecord[]): Set<number> {
-  const held = new Set<number>();
-  for (const i of instances) {
-    if (!i.managed) continue;
-    for (const n of i.nodes) held.add(n.port);
-    const claimed = i.extra[RESERVED_PORT_KEY];
-    if (typeof claimed === 'number') held.add(claimed);
-  }
-  return held;
 }
 
 export function tagsOf(i: InstanceRecord): { key: string; value: string }[] {

@@ -21,7 +21,7 @@ import type { CreateInstance } from './schemas.js';
 export type { CreateInstance };
 import { instanceBackupsDirOf } from '../records/files.js';
 import { checkCapacity, checkMaintainWindow, checkPasswordComplexity, describeParameters } from './rules.js';
-import { matchesFilter, portsHeld, runningTaskOf, tagsOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
+import { matchesFilter, runningTaskOf, tagsOf, visibleStatus, type InstanceFilter, type InstanceState } from './listing.js';
 import type { Actor } from '../tasks/service.js';
 import { DcsError, NodeDown } from '../errors.js';
 import { isUuid } from '../ids.js';
@@ -247,7 +247,7 @@ export class InstanceService {
 
   /** The ports of every managed instance's nodes and port changes, on any service node sharing the database. */
   private async portsOfInstances(): Promise<Set<number>> {
-    return portsHeld(await this.store.listAllInstances());
+    return this.store.heldPorts();
   }
 
   /** Runs `fn` after the work queued under `key` before it, in this process: one at a time per key. */

@@ -7,7 +7,6 @@
 import { LeaseLost, StepFailure, type HookContext, type Operation, type StepContext } from '../engine/operation.js';
 import { ping, type RedisTarget } from '../redis/commands.js';
 import { freePortBesides } from '../redis/ports.js';
-import { portsHeld } from '../instances/listing.js';
 import type { InstancePatch, InstanceRecord, NodeRecord } from '../instances/records.js';
 import type { InstanceRuntime } from '../instances/runtime.js';
 import type { InstanceRecordChange } from '../instances/service.js';
@@ -139,7 +138,7 @@ export class OpRun<S> {
 
   /** A free port for a new node: none another instance records or has claimed. */
   async freeNodePort(): Promise<number> {
-    return freePortBesides(portsHeld(await this.d.store.listAllInstances()));
+    return freePortBesides(await this.d.store.heldPorts());
   }
 
   /** A managed node's directory (its redis.conf, AOF and RDB files). */

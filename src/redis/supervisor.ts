@@ -238,6 +238,8 @@ export class RedisSupervisor extends EventEmitter {
       if (m.stopping || !this.procs.has(m.spec.instanceId)) return;
       try {
         await this.replaceOrphan(m.spec.dir);
+        // A stop (a task taking the node down) may have come while the orphan was looked for.
+        if (m.stopping) return;
         await this.launch(m);
         this.o.logger.info({ instance_id: m.spec.instanceId }, 'redis-server is back');
         this.emit('up', m.spec.instanceId);

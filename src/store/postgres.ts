@@ -14,7 +14,7 @@ import { PostgresMigrations } from './postgres/migrations.js';
 import * as plans from './postgres/plans.js';
 import { PostgresRecords } from './postgres/records.js';
 import { listTaskPage } from './task-counts.js';
-import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, taskInstancePatch, stepFromRow, taskFromRow, tokenFromRow } from './rows.js';
+import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, heldPortsOf, instanceValues, portTakenBy, sortedByAge, taskInstancePatch, stepFromRow, taskFromRow, tokenFromRow } from './rows.js';
 import type {
   CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, InstanceCondition, StepUpdate, Store, TaskFence, TaskQuery,
 } from './types.js';
@@ -128,6 +128,10 @@ export class PostgresStore implements Store {
       await this.db.run(plans.insertInstance, instanceValues(i, false), c);
       return { outcome: 'inserted' };
     });
+  }
+
+  async heldPorts(): Promise<Set<number>> {
+    return heldPortsOf(await this.db.q(plans.managedNodes));
   }
 
   async getInstance(projectId: string, id: string): Promise<InstanceRecord | null> {

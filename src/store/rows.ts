@@ -223,10 +223,16 @@ export function sortedByAge(tasks: TaskRecord[]): TaskRecord[] {
  * its nodes, or reserved by its port change (`extra.reserved_port`, see RESERVED_PORT_KEY).
  */
 export function portTakenBy(ports: number[], rows: Record<string, unknown>[]): number | null {
+  const held = heldPortsOf(rows);
+  return ports.find((port) => held.has(port)) ?? null;
+}
+
+/** The ports managed instances hold (`rows`, of managedNodes): their nodes', and live claims. */
+export function heldPortsOf(rows: Record<string, unknown>[]): Set<number> {
   const held = new Set<number>();
   for (const r of rows) {
     for (const n of JSON.parse(String(r.nodes)) as { port: number }[]) held.add(n.port);
     if (r.reserved_port !== null && r.reserved_port !== undefined) held.add(Number(r.reserved_port));
   }
-  return ports.find((port) => held.has(port)) ?? null;
+  return held;
 }

@@ -8,7 +8,7 @@ import { SqliteMigrations } from './sqlite/migrations.js';
 import * as plans from './sqlite/plans.js';
 import { SqliteRecords } from './sqlite/records.js';
 import { listTaskPage } from './task-counts.js';
-import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, instanceValues, portTakenBy, sortedByAge, taskInstancePatch, taskFromRow, tokenFromRow } from './rows.js';
+import { auditFromRow, conditionKey, conditionValue, groupSteps, instanceFromRow, instancePatchColumns, heldPortsOf, instanceValues, portTakenBy, sortedByAge, taskInstancePatch, taskFromRow, tokenFromRow } from './rows.js';
 import type { AuditRecord, Deleter, NewTask, StepRecord, TaskRecord } from '../tasks/records.js';
 import type {
   CreateTaskOptions, CreateTaskOutcome, DeleteInstanceOutcome, DeleteOutcome, InsertInstanceOutcome, InstanceCondition, StepUpdate, Store, TaskFence, TaskQuery,
@@ -68,6 +68,10 @@ export class SqliteStore implements Store {
       this.db.run(plans.insertInstance, ...instanceValues(i, true));
       return { outcome: 'inserted' };
     });
+  }
+
+  async heldPorts(): Promise<Set<number>> {
+    return heldPortsOf(this.db.all(plans.managedNodes));
   }
 
   async getInstance(projectId: string, id: string): Promise<InstanceRecord | null> {

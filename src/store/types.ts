@@ -202,6 +202,11 @@ export interface Store {
   listInstances(projectId: string): Promise<InstanceRecord[]>;
   /** Every instance of every project: the supervisor's start-up list. */
   listAllInstances(): Promise<InstanceRecord[]>;
+  /**
+   * The ports managed instances hold, on any service node: their nodes', and the port a running
+   * port change has claimed — what insertInstance and createTask's claimPort check against.
+   */
+  heldPorts(): Promise<Set<number>>;
   /** Unfenced: for writers that act for no task (the supervisor, instance creation). */
   updateInstance(id: string, patch: InstancePatch): Promise<void>;
   /**

@@ -201,6 +201,17 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
       await a.insertInstance(idle);
       const refused = await b.createTask(task(idle, { name: 'UpdatePort' }), { refuseStatuses: [], claimPort: 7402 });
       assert.deepEqual({ ok: refused.ok, refused: (refused as any).refused, port: (refused as any).port }, { ok: false, refused: 'port_taken', port: 7402 });
+      // A claim holds while its task runs; failed without its failure hook (as for a dead node), it holds nothing.
+      const mover = managed(7404);
+      await a.insertInstance(mover);
+      const moving = createdTask(await a.createTask(task(mover, { name: 'UpdatePort' }), { refuseStatuses: [], claimPort: 7600 }));
+      assert.ok((await b.heldPorts()).has(7600));
+      assert.ok((await b.heldPorts()).has(7404));
+      const claimedTasks = await a.claimTasks('owner-x', 10, 60_000, Date.now());
+      assert.ok(claimedTasks.some((t) => t.id === moving.id));
+      assert.equal(await a.finishTask(moving.id, 'owner-x', 'FAILED', 'DCS.5000', 'its node died', Date.now()), true);
+      assert.equal((await b.heldPorts()).has(7600), false);
+      assert.equal((await b.createTask(task(idle, { name: 'UpdatePort' }), { refuseStatuses: [], claimPort: 7600 })).ok, true);
     });
     test('one unfinished task per instance, even when ten are created at once', async () => {
       const store = await fresh();

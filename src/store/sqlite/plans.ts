@@ -37,7 +37,13 @@ export const instanceInProject = 'SELECT * FROM instances WHERE id = ? AND proje
 /** project_id */
 export const countInstancesOfProject = 'SELECT COUNT(*) AS n FROM instances WHERE project_id = ?';
 /** The nodes of every managed instance (their ports are taken). */
-export const managedNodes = "SELECT nodes, json_extract(extra, '$.reserved_port') AS reserved_port FROM instances WHERE managed = 1";
+/**
+ * Every managed instance's nodes and port claim (portTakenBy): a claim counts while the instance
+ * has an unfinished task (the port change that made it), so one whose task was failed elsewhere,
+ * without its failure hook (a dead node), holds nothing.
+ */
+export const managedNodes = `SELECT nodes, CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = instances.id AND t.${ACTIVE})
+  THEN json_extract(extra, '$.reserved_port') END AS reserved_port FROM instances WHERE managed = 1`;
 /** id */
 export const instanceById = 'SELECT * FROM instances WHERE id = ?';
 /** project_id */

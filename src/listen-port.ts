@@ -15,11 +15,19 @@ export function listenError(host: string, port: number, e: unknown): ConfigError
 
 /**
  * Listens on host:port and returns how to let it go; port 0 holds nothing. What connects
- * meanwhile goes to `meanwhile` (by default it is closed at once).
+ * meanwhile goes to `meanwhile` (by default it is closed at once); whatever of it is still open
+ * when the port is let go is closed then, so the service's own listener takes over at once.
  */
 export async function holdListenPort(host: string, port: number, meanwhile: (socket: net.Socket) => void = (s) => s.destroy()): Promise<() => Promise<void>> {
   if (port === 0) return async () => {};
-  const server = net.createServer(meanwhile);
+  const open = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    // First of all: a client that resets must not become an uncaught error.
+    socket.on('error', () => {});
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    meanwhile(socket);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host, port, exclusive: true }, () => {
@@ -30,5 +38,8 @@ export async function holdListenPort(host: string, port: number, meanwhile: (soc
     throw listenError(host, port, e);
   });
   let released: Promise<void> | null = null;
-  return () => (released ??= new Promise<void>((resolve) => server.close(() => resolve())));
+  return () => (released ??= new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    for (const socket of open) socket.destroy();
+  }));
 }

@@ -281,6 +281,19 @@ test('while the service starts, its port held, a request gets 503 in the contrac
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
   const port = await new Promise<number>((r) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => r(p)); }); });
   const p = spawnCli(['serve', '--port', String(port), '--data', tempDir(), '--database', `postgres://postgres@127.0.0.1:${(silent.address() as net.AddressInfo).port}/test`]);
+  // Connections reset by their client from the first moment on (before the HTTP layer has
+  // loaded, too) must not end the process.
+  let resetting = true;
+  const resets = (async () => {
+    while (resetting) {
+      await new Promise<void>((r) => {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => r());
+        s.on('connect', () => { s.resetAndDestroy(); r(); });
+      });
+      await sleep(5);
+    }
+  })();
   try {
     const answer = await waitFor(() => new Promise<string | false>((resolve) => {
       const s = net.connect(port, '127.0.0.1');
@@ -296,7 +309,11 @@ test('while the service starts, its port held, a request gets 503 in the contrac
     assert.deepEqual(Object.keys(body).sort(), ['error_code', 'error_ext_msg', 'error_msg']);
     assert.equal(body.error_code, 'DCS.5000');
     assert.match(body.error_msg, /starting/);
+    resetting = false;
+    await resets;
+    assert.equal(p.exitCode, null, 'the service ended while clients reset their connections');
   } finally {
+    resetting = false;
     p.kill('SIGKILL');
     silent.close();
   }

@@ -90,6 +90,9 @@ export class InstanceRuntime {
 
   /** Starts a managed instance's nodes (or checks an attached one) and records RUNNING or ERROR. */
   async bringUp(i: InstanceRecord): Promise<void> {
+    // An instance that failed its creation stays failed (DCS's CREATEFAILED): nothing is started
+    // for it at a later start of the service; deleting it is what is left to do.
+    if (i.status === 'CREATEFAILED') return;
     try {
       if (i.managed) await this.startNodes(i);
       else if (!(await ping(this.targetOf(i)))) throw new Error('the attached Redis does not answer');

@@ -42,6 +42,8 @@ interface Managed {
   stopping: boolean;
   backoffMs: number;
   restartTimer: NodeJS.Timeout | null;
+  /** Bumped by every start and stop: a restart scheduled before one of them has nothing more to do. */
+  generation: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -144,7 +146,8 @@ export class RedisSupervisor extends EventEmitter {
     checkMaxmemory(spec);
     const existing = this.procs.get(spec.instanceId);
     if (existing?.child) await this.stop(spec.instanceId);
-    const m: Managed = existing ?? { spec, child: null, up: false, stopping: false, backoffMs: this.restartBackoffMs, restartTimer: null };
+    const m: Managed = existing ?? { spec, child: null, up: false, stopping: false, backoffMs: this.restartBackoffMs, restartTimer: null, generation: 0 };
+    m.generation++;
     m.spec = spec;
     m.stopping = false;
     if (m.restartTimer) clearTimeout(m.restartTimer);
@@ -233,17 +236,22 @@ export class RedisSupervisor extends EventEmitter {
   private scheduleRestart(m: Managed): void {
     const delay = m.backoffMs;
     m.backoffMs = Math.min(m.backoffMs * 2, 10_000);
+    const generation = m.generation;
+    // A start or stop since (a task taking the node down or up) owns the node: this attempt, at
+    // any of its awaits, leaves it to them.
+    const superseded = () => m.stopping || m.generation !== generation || !this.procs.has(m.spec.instanceId);
     m.restartTimer = setTimeout(async () => {
       m.restartTimer = null;
-      if (m.stopping || !this.procs.has(m.spec.instanceId)) return;
+      if (superseded()) return;
       try {
         await this.replaceOrphan(m.spec.dir);
-        // A stop (a task taking the node down) may have come while the orphan was looked for.
-        if (m.stopping) return;
+        if (superseded()) return;
         await this.launch(m);
+        if (superseded()) return;
         this.o.logger.info({ instance_id: m.spec.instanceId }, 'redis-server is back');
         this.emit('up', m.spec.instanceId);
       } catch (err) {
+        if (superseded()) return;
         this.o.logger.error({ instance_id: m.spec.instanceId, err: (err as Error).message }, 'restarting redis-server failed');
         this.emit('failed', m.spec.instanceId, err);
         this.scheduleRestart(m);
@@ -256,6 +264,7 @@ export class RedisSupervisor extends EventEmitter {
     const m = this.procs.get(id);
     if (!m) return;
     m.stopping = true;
+    m.generation++;
     if (m.restartTimer) clearTimeout(m.restartTimer);
     const child = m.child;
     if (child && child.exitCode === null && child.signalCode === null) {

@@ -48,6 +48,13 @@ test('lists leave a CREATEFAILED instance out unless include_failure=true, a sta
   assert.equal((await admin.get(`/v2/${P}/instances/status`, { query: { include_failure: 'true' } })).body.createfailed_count, 1);
 });
 
+test('a restart of the service leaves a CREATEFAILED instance CREATEFAILED: nothing is started for it', async () => {
+  await svc.stop();
+  await svc.restart();
+  admin = client(svc.url, svc.admin);
+  assert.equal((await admin.get(`/v2/${P}/instances/${failed}`)).body.status, 'CREATEFAILED');
+});
+
 test('DELETE …/instances?all_failure=true deletes the CREATEFAILED instance', async () => {
   const r = await admin.del(`/v2/${P}/instances`, { query: { all_failure: 'true' } });
   assert.equal(r.status, 200, r.text);

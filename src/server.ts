@@ -8,7 +8,7 @@ import pino, { type Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, DEFAULT_LIMITS, type ServeConfig } from './config.js';
 import { sqliteStoreOnThread } from './store/sqlite/thread.js';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Store } from './store/types.js';
 import { RedisSupervisor } from './redis/supervisor.js';
 import { TaskEngine } from './engine/engine.js';
@@ -184,7 +184,8 @@ export async function startService(c: ServeConfig, print: (line: string) => void
       store, logger: log.child({ component: 'maintenance' }), nodeId, heartbeatMs: Math.floor(leaseMs / 3),
       nodeDeadAfterMs: 2 * leaseMs, retentionDays: c.taskRetentionDays, failureCode: Errors.internal().code,
     });
-    const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }));
+    const databaseMark = createHash('sha256').update(c.database.kind === 'sqlite' ? c.database.file : c.database.url).digest('hex').slice(0, 32);
+    const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }), databaseMark);
     // The statuses the supervisor's last events asked for are written before the store closes.
     cleanups.unshift(() => runtime.idle());
     for (const op of OPERATIONS) engine.register(taskOutcomes.observe(toEngineOperation(op, { store, runtime })));

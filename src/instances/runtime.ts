@@ -21,6 +21,8 @@ import { leftoverRedis, stopProcess } from '../redis/leftovers.js';
 /** The directories of instances (`<data>/instances/<uuid>`) and of their nodes (`node-<k>`). */
 const INSTANCE_DIR = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NODE_DIR = /^node-\d+$/;
+/** The file in an instance's directory naming its database (see InstanceRuntime's databaseMark). */
+const DATABASE_MARK_FILE = 'database';
 
 export const nodeKey = (instanceId: string, node: string) => `${instanceId}:${node}`;
 const instanceOfKey = (key: string) => key.split(':')[0];
@@ -35,6 +37,12 @@ export class InstanceRuntime {
     private readonly supervisor: RedisSupervisor,
     readonly dataDir: string,
     private readonly logger: Logger,
+    /**
+     * Which database the instances under dataDir belong to (a hash of its location), written
+     * beside each instance's nodes: removeStrays leaves the directories of another database
+     * alone (a data directory reused with another database, or shared by mistake).
+     */
+    private readonly databaseMark = 'unnamed',
   ) {
     supervisor.on('down', (key: string) => this.track(this.onDown(instanceOfKey(key), key)));
     supervisor.on('up', (key: string) => this.track(this.onUp(instanceOfKey(key), key)));
@@ -113,6 +121,7 @@ export class InstanceRuntime {
   }
 
   async startNode(i: InstanceRecord, n: NodeRecord): Promise<void> {
+    this.markDatabase(i.id);
     await this.supervisor.start(this.specOf(i, n));
     await this.applyStoredConfigs(i, n);
   }
@@ -164,21 +173,43 @@ export class InstanceRuntime {
     const nodesOf = new Map(recorded.map((i) => [i.id, new Set(i.nodes.map((n) => n.name))]));
     const removed: string[] = [];
     for (const id of fs.readdirSync(root)) {
-      if (!INSTANCE_DIR.test(id) || !fs.statSync(this.dirOf(id)).isDirectory()) continue;
+      // Only what this database's instances left: never another's, never an unmarked one.
+      if (!INSTANCE_DIR.test(id) || this.databaseOf(id) !== this.databaseMark) continue;
       const known = nodesOf.get(id);
-      for (const node of fs.readdirSync(this.dirOf(id))) {
-        if (known?.has(node) || !NODE_DIR.test(node)) continue;
-        const pid = leftoverRedis(this.dirOf(id, node));
-        if (pid !== null) await stopProcess(pid);
-        fs.rmSync(this.dirOf(id, node), { recursive: true, force: true });
-        removed.push(this.dirOf(id, node));
+      try {
+        for (const node of fs.readdirSync(this.dirOf(id))) {
+          if (known?.has(node) || !NODE_DIR.test(node)) continue;
+          const pid = leftoverRedis(this.dirOf(id, node));
+          if (pid !== null) await stopProcess(pid);
+          fs.rmSync(this.dirOf(id, node), { recursive: true, force: true });
+          removed.push(this.dirOf(id, node));
+        }
+        if (known) continue;
+        fs.rmSync(this.dirOf(id), { recursive: true, force: true });
+        fs.rmSync(instanceBackupsDirOf(this.dataDir, id), { recursive: true, force: true });
+        removed.push(this.dirOf(id));
+      } catch (err) {
+        // One that cannot be removed (a process gone meanwhile, or not ours to signal) must not
+        // keep the service from starting.
+        this.logger.warn({ err, dir: this.dirOf(id) }, 'what an earlier process left could not be removed');
       }
-      if (known) continue;
-      fs.rmSync(this.dirOf(id), { recursive: true, force: true });
-      fs.rmSync(instanceBackupsDirOf(this.dataDir, id), { recursive: true, force: true });
-      removed.push(this.dirOf(id));
     }
     return removed;
+  }
+
+  private markDatabase(id: string): void {
+    const file = path.join(this.dirOf(id), DATABASE_MARK_FILE);
+    if (this.databaseOf(id) === this.databaseMark) return;
+    fs.mkdirSync(this.dirOf(id), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(file, `${this.databaseMark}\n`, { mode: 0o600 });
+  }
+
+  private databaseOf(id: string): string | null {
+    try {
+      return fs.readFileSync(path.join(this.dirOf(id), DATABASE_MARK_FILE), 'utf8').trim();
+    } catch {
+      return null;
+    }
   }
 
   /** Later (re)starts must use what the record now says (password, capacity, ports, roles). */

@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { client, waitFor } from '../helpers/client.js';
 import { openStore } from '../helpers/db.js';
 import { createRunningInstance } from '../helpers/instance.js';
@@ -77,4 +78,17 @@ test('a delete and a replica removal cut short by kill -9: the next start stops 
   assert.deepEqual(shown.nodes.map((n: any) => n.name), ['node-0']);
   assert.equal(await onRedis(kept.port, PASSWORD, (r) => r.get('kept:key')), 'v');
   assert.equal((await again.get(`/v2/{p}/instances/${deleted.id}`)).status, 404);
+
+  // The directories of another database's instances (a data directory used with another
+  // database before), and unmarked ones, are not this store's to judge: left as they are.
+  const foreign = [randomUUID(), randomUUID()];
+  for (const [k, id] of foreign.entries()) {
+    fs.mkdirSync(dirOf(id, 'node-0'), { recursive: true });
+    fs.writeFileSync(path.join(dirOf(id, 'node-0'), 'appendonly.aof'), 'data');
+    if (k === 0) fs.writeFileSync(path.join(dirOf(id), 'database'), 'another-database\n');
+  }
+  await svc.stop();
+  await svc.restart();
+  for (const id of foreign) assert.ok(fs.existsSync(path.join(dirOf(id, 'node-0'), 'appendonly.aof')), `${id} was removed`);
+  assert.ok(fs.existsSync(dirOf(kept.id, 'node-0')));
 });

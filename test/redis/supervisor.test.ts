@@ -11,6 +11,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { RedisSupervisor } from '../../src/redis/supervisor.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis.js';
+import { sleep, waitFor } from '../helpers/client.js';
 import { tempDir } from '../helpers/service.js';
 
 const sup = new RedisSupervisor({ redisServer: 'redis-server', logger: pino({ level: 'silent' }) });
@@ -63,4 +64,37 @@ test('a start that fails (its port held by another program) is tried again until
   await up;
   assert.equal(sup.isUp(id), true);
   await sup.stop(id);
+});
+
+test('a start while a restart attempt is in flight owns the node: the attempt leaves it alone, the started server keeps running', async () => {
+  // A redis-server that takes 1 s to begin (so an attempt is seen in flight) and counts its starts.
+  const bin = path.join(tempDir('dcs-slow-redis-'), 'redis-server');
+  const starts = `${bin}.starts`;
+  fs.writeFileSync(bin, `#!/bin/sh\nif [ "$1" = "--version" ]; then exec redis-server --version; fi\necho x >> '${starts}'\nsleep 1\nexec redis-server "$@"\n`, { mode: 0o755 });
+  const slow = new RedisSupervisor({ redisServer: bin, logger: pino({ level: 'silent' }), restartBackoffMs: 100 });
+  const port = await freePort();
+  const squatter = net.createServer((s) => s.destroy());
+  await new Promise<void>((r) => squatter.listen(port, '127.0.0.1', () => r()));
+  const spec = { instanceId: 'raced:node-0', port, password: 'Own#Passw0rd', maxmemoryBytes: MB64, dir: path.join(tempDir(), 'node') };
+  const count = () => (fs.existsSync(starts) ? fs.readFileSync(starts, 'utf8').split('\n').filter(Boolean).length : 0);
+  const events: string[] = [];
+  for (const e of ['up', 'down', 'failed']) slow.on(e, (key: string) => { if (key === spec.instanceId) events.push(e); });
+  try {
+    await assert.rejects(slow.start(spec));
+    await waitFor(async () => count() >= 2, 10_000, 'a restart attempt under way');
+    await new Promise<void>((r) => squatter.close(() => r()));
+    await slow.start(spec); // the task's start, while the attempt's server is still sleeping
+    const pid = slow.pid(spec.instanceId);
+    assert.ok(pid && slow.isUp(spec.instanceId));
+    // An absence is watched for a while: the attempt in flight ends within ~1 s, and a retry it
+    // scheduled would run 100–200 ms later.
+    const startsNow = count();
+    await sleep(3000);
+    assert.equal(slow.pid(spec.instanceId), pid, `the node was restarted behind the start's back: ${events}`);
+    assert.equal(count(), startsNow, `more starts came after the task's: ${events}`);
+    assert.ok(!events.includes('down'), `${events}`);
+  } finally {
+    await slow.stopAll();
+    squatter.close();
+  }
 });

@@ -254,13 +254,13 @@ export function clientErrorHandler(timeouts: { headersMs: number; requestMs: num
 /**
  * A connection accepted while the service starts (its port held, nothing served yet): once the
  * request's head has arrived, 503 "starting" in the contract's shape, then closed — a client
- * learns its request was not applied, where a reset left it guessing.
+ * learns its request was not applied, where a reset left it guessing. The socket's errors are
+ * the holder's to swallow (holdListenPort, from the moment it accepts).
  */
 export function answerStarting(socket: Duplex): void {
   let head = '';
   const giveUp = setTimeout(() => socket.destroy(), 5000);
   giveUp.unref();
-  socket.on('error', () => {});
   socket.on('data', (d: Buffer) => {
     head += d.toString('latin1');
     if (!head.includes('\r\n\r\n') && head.length < 16_384) return;

@@ -155,8 +155,7 @@ export class InstanceRuntime {
     const gone = [...supervised].filter((id) => !existing.has(id));
     for (const id of gone) {
       for (const key of this.supervisor.list().filter((k) => instanceOfKey(k) === id)) await this.supervisor.stop(key, { removeFiles: true });
-      fs.rmSync(this.dirOf(id), { recursive: true, force: true });
-      fs.rmSync(instanceBackupsDirOf(this.dataDir, id), { recursive: true, force: true });
+      this.removeFilesOf(id);
     }
     return gone;
   }
@@ -185,8 +184,7 @@ export class InstanceRuntime {
           removed.push(this.dirOf(id, node));
         }
         if (known) continue;
-        fs.rmSync(this.dirOf(id), { recursive: true, force: true });
-        fs.rmSync(instanceBackupsDirOf(this.dataDir, id), { recursive: true, force: true });
+        this.removeFilesOf(id);
         removed.push(this.dirOf(id));
       } catch (err) {
         // One that cannot be removed (a process gone meanwhile, or not ours to signal) must not
@@ -197,11 +195,16 @@ export class InstanceRuntime {
     return removed;
   }
 
+  /** A deleted instance's files: its nodes' directories and its backups. */
+  private removeFilesOf(id: string): void {
+    fs.rmSync(this.dirOf(id), { recursive: true, force: true });
+    fs.rmSync(instanceBackupsDirOf(this.dataDir, id), { recursive: true, force: true });
+  }
+
   private markDatabase(id: string): void {
-    const file = path.join(this.dirOf(id), DATABASE_MARK_FILE);
     if (this.databaseOf(id) === this.databaseMark) return;
     fs.mkdirSync(this.dirOf(id), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(file, `${this.databaseMark}\n`, { mode: 0o600 });
+    fs.writeFileSync(path.join(this.dirOf(id), DATABASE_MARK_FILE), `${this.databaseMark}\n`, { mode: 0o600 });
   }
 
   private databaseOf(id: string): string | null {

@@ -49,7 +49,6 @@ const TAG_WRITE_ATTEMPTS = 50;
 /** How long a read shown beside a record (used memory, statistics, parameters) waits for Redis. */
 const LIVE_READ_MS = 500;
 
-
 export class InstanceService {
   /** The last used_memory each instance's Redis reported (MB), shown while it is too busy to answer. */
   private readonly lastUsedMb = new Map<string, number>();
@@ -212,7 +211,7 @@ export class InstanceService {
     }
     // Ports are chosen and recorded one create at a time, so two creates never pick the same one.
     const i = await this.inTurn('create', async (): Promise<InstanceRecord> => {
-      const taken = await this.portsOfInstances();
+      const taken = await this.store.heldPorts();
       if (b.port !== undefined) await this.checkPortAvailable(b.port, taken);
       const port = b.port ?? (await freePortBesides(taken));
       taken.add(port);
@@ -241,13 +240,8 @@ export class InstanceService {
    * moment would not come back on a port taken meanwhile — or when something else listens on it.
    */
   async checkPortAvailable(port: number, taken?: Set<number>): Promise<void> {
-    if ((taken ?? (await this.portsOfInstances())).has(port)) throw Errors.portOfAnotherInstance(port);
+    if ((taken ?? (await this.store.heldPorts())).has(port)) throw Errors.portOfAnotherInstance(port);
     if (!(await isPortFree(port))) throw Errors.badParam('port', `port ${port} is already in use on this host.`);
-  }
-
-  /** The ports of every managed instance's nodes and port changes, on any service node sharing the database. */
-  private async portsOfInstances(): Promise<Set<number>> {
-    return this.store.heldPorts();
   }
 
   /** Runs `fn` after the work queued under `key` before it, in this process: one at a time per key. */

@@ -17,7 +17,7 @@ function isRedisProcess(pid: number): boolean {
 }
 
 /** Running, not a zombie: a process whose parent died is reaped by pid 1, which in a container may never do it. */
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));

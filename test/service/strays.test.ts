@@ -14,6 +14,8 @@ import { openStore } from '../helpers/db.js';
 import { createRunningInstance } from '../helpers/instance.js';
 import { onRedis } from '../helpers/redis.js';
 import { startService, type Service } from '../helpers/service.js';
+// Running, not a zombie: a killed service's children are reparented, and pid 1 may never reap them.
+import { alive } from '../../src/redis/leftovers.js';
 
 let svc: Service | undefined;
 after(async () => {
@@ -21,16 +23,6 @@ after(async () => {
 });
 
 const PASSWORD = 'Strays#Pass123';
-
-/** Alive and not a zombie (a killed service's children are reparented; pid 1 may never reap them). */
-function running(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
-  } catch {
-    return false;
-  }
-}
 
 test('a delete and a replica removal cut short by kill -9: the next start stops their redis-servers and removes their files', async () => {
   svc = await startService();
@@ -51,7 +43,7 @@ test('a delete and a replica removal cut short by kill -9: the next start stops 
   fs.mkdirSync(path.join(svc.dataDir, 'backups', deleted.id), { recursive: true });
 
   await svc.kill9();
-  assert.ok(running(deletedPid) && running(replicaPid), 'the redis-servers outlive the killed service');
+  assert.ok(alive(deletedPid) && alive(replicaPid), 'the redis-servers outlive the killed service');
   // What the store holds had the kill come just after the delete's commit, and just after the
   // removal's record, before either reached the processes.
   const store = await openStore(svc.database);
@@ -65,8 +57,8 @@ test('a delete and a replica removal cut short by kill -9: the next start stops 
 
   await svc.restart();
   const again = client(svc.url, svc.admin);
-  assert.equal(running(deletedPid), false, 'the deleted instance\'s redis-server still runs');
-  assert.equal(running(replicaPid), false, 'the removed replica\'s redis-server still runs');
+  assert.equal(alive(deletedPid), false, 'the deleted instance\'s redis-server still runs');
+  assert.equal(alive(replicaPid), false, 'the removed replica\'s redis-server still runs');
   assert.equal(fs.existsSync(dirOf(deleted.id)), false);
   assert.equal(fs.existsSync(path.join(svc.dataDir, 'backups', deleted.id)), false);
   assert.equal(fs.existsSync(dirOf(kept.id, replica.name)), false);

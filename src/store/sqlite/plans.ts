@@ -36,7 +36,6 @@ export const insertInstance = `INSERT INTO instances (${INSTANCE_COLUMNS.join(',
 export const instanceInProject = 'SELECT * FROM instances WHERE id = ? AND project_id = ?';
 /** project_id */
 export const countInstancesOfProject = 'SELECT COUNT(*) AS n FROM instances WHERE project_id = ?';
-/** The nodes of every managed instance (their ports are taken). */
 /**
  * Every managed instance's nodes and port claim (portTakenBy): a claim counts while the instance
  * has an unfinished task (the port change that made it), so one whose task was failed elsewhere,

@@ -1,5 +1,7 @@
 /**
- * One service process per data directory (SQLite is a single-node store).
+ * One service process per data directory, whatever the store: the directory holds the instances'
+ * files and, on PostgreSQL, names the node, so two processes on one would run the same
+ * redis-servers against each other.
  *
  * The lock is SQLite's own: a small database `service.lock.db` opened in exclusive locking mode
  * and written once, so the connection holds an fcntl write lock on it for the life of the process.

@@ -152,7 +152,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
   const log = logger ?? pino({ level: c.logLevel, base: { service: 'dcs-tasks' } });
   const limits = c.limits ?? DEFAULT_LIMITS;
   prepareDataDir(c.dataDir);
-  const releaseLock = c.database.kind === 'sqlite' ? acquireDataDirLock(c.dataDir) : () => {};
+  const releaseLock = acquireDataDirLock(c.dataDir);
   const cleanups: (() => Promise<void> | void)[] = [releaseLock];
   // The HTTP layer (Fastify, prom-client, the routes: most of the modules) loads while the
   // store's threads start and open the database on the other cores.

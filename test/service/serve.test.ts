@@ -11,6 +11,7 @@ import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { call, sleep, waitFor } from '../helpers/client.js';
 import { CLI, runCli, spawnCli, tempDir, testCredentials } from '../helpers/service.js';
+import { dropDatabase, testDatabaseUrl } from '../helpers/db.js';
 
 function waitListening(p: ChildProcess): Promise<{ url: string; out: string; stdout: () => string; stderr: () => string }> {
   return new Promise((resolve, reject) => {
@@ -164,18 +165,24 @@ async function noAuthAnswers(url: string): Promise<void> {
   assert.equal(same.status, 200, same.text);
 }
 
-test('a second service on the same data directory is refused while the first runs', async () => {
-  const data = tempDir();
-  const p = spawnCli(['serve', '--port', '0', '--data', data]);
-  await waitListening(p);
-  const r = await runCli(['serve', '--port', '0', '--data', data]);
-  assert.equal(r.code, 2);
-  assert.equal(r.stderr.trim(), `dcs-tasks: data directory ${data} is in use by another dcs-tasks process (pid ${p.pid})`);
-  assert.equal(await stop(p), 0);
-  const after = spawnCli(['serve', '--port', '0', '--data', data]);
-  await waitListening(after);
-  assert.equal(await stop(after), 0);
-});
+for (const kind of ['sqlite', 'postgres'] as const) {
+  // On PostgreSQL the data directory names the node (its instances, their redis-servers): two
+  // processes on one directory would supervise the same servers against each other.
+  test(`a second service on the same data directory is refused while the first runs (${kind})`, async () => {
+    const data = tempDir();
+    const database = kind === 'sqlite' ? [] : ['--database', testDatabaseUrl(data, 'postgres')];
+    const p = spawnCli(['serve', '--port', '0', '--data', data, ...database]);
+    await waitListening(p);
+    const r = await runCli(['serve', '--port', '0', '--data', data, ...database]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim(), `dcs-tasks: data directory ${data} is in use by another dcs-tasks process (pid ${p.pid})`);
+    assert.equal(await stop(p), 0);
+    const after = spawnCli(['serve', '--port', '0', '--data', data, ...database]);
+    await waitListening(after);
+    assert.equal(await stop(after), 0);
+    if (database.length) await dropDatabase(database[1]!);
+  });
+}
 
 /**
  * `serve` under a parent that never reaps it (sh execs `sleep`), as on a host where a killed

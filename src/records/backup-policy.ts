@@ -44,7 +44,7 @@ function checkPlan(p: NonNullable<BackupPolicyBody['periodical_backup_plan']>): 
   if (p.period_type !== 'weekly') throw new DcsError('DCS.4074', 'period_type must be weekly.');
   const m = BEGIN_AT.exec(p.begin_at ?? '');
   if (!m || (Number(m[1]) + 1) % 24 !== Number(m[2])) throw new DcsError('DCS.4076', 'begin_at must be one hour, HH:00-HH:00 (UTC), e.g. 00:00-01:00.');
-  return { backup_at: [...days].sort((a, b) => a - b), period_type: 'weekly', begin_at: p.begin_at!, timezone_offset: p.timezone_offset ?? null };
+  return { backup_at: [...days], period_type: 'weekly', begin_at: p.begin_at!, timezone_offset: p.timezone_offset ?? null };
 }
 
 /**

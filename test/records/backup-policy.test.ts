@@ -78,6 +78,11 @@ test('policy on create, show and modify: codes DCS.4072-4076, manual keeps the p
   const kept = (await reader.get(`/v2/${P}/instances/${id}`)).body.instance_backup_policy;
   assert.deepEqual(kept.policy, { ...shown.policy, backup_type: 'manual' }, 'manual keeps save_days and the plan');
   assert.equal(kept.backup_policy_id, shown.backup_policy_id);
+  // Shown as set, in the order given (Terraform's backup_at is a list: a reordered echo is a diff).
+  const plan = { backup_at: [7, 1, 4], period_type: 'weekly', begin_at: '03:00-04:00', timezone_offset: '+0800' };
+  const unordered = await admin.put(`/v2/${P}/instances/${id}`, { instance_backup_policy: { backup_type: 'auto', save_days: 2, periodical_backup_plan: plan } });
+  assert.equal(unordered.status, 204, unordered.text);
+  assert.deepEqual((await reader.get(`/v2/${P}/instances/${id}`)).body.instance_backup_policy.policy.periodical_backup_plan, plan);
 
   const refusedCreate = await admin.post(`/v2/${P}/instances`, {
     name: 'policy-bad', engine: 'Redis', engine_version: '7.0', capacity: 0.25, password, instance_backup_policy: { backup_type: 'auto' },

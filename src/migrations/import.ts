@@ -1,12 +1,13 @@
 /**
  * Offline import (automation.md §4.3, §4.7): each RDB file, in order, is loaded by a temporary
- * redis-server on loopback (free port, scratch directory, no persistence) and copied to the
+ * redis-server on loopback (free port, scratch directory, no persistence, a random password) and copied to the
  * target like an online full copy (bandwidth limit and stop included); then the server is stopped
  * and its directory removed. An interrupted import starts its files over (RESTORE … REPLACE makes
  * that harmless). Scratch directories live in `<data>/imports`, each with the server's pid file,
  * so that a start after a kill -9 stops the servers the dead process left and removes their copies.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -89,7 +90,7 @@ export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: Migrati
     let dst: Redis | null = null;
     try {
       child = await loadRdb(d.redisServer, filePath, scratch, file);
-      src = await open({ host: '127.0.0.1', port: child.port, password: null }, `file ${file}`);
+      src = await open({ host: '127.0.0.1', port: child.port, password: child.password }, `file ${file}`);
       dst = await open(dstTarget, 'target');
       const total = (await keyspace(src)).reduce((a, x) => a + x.keys, 0);
       const end = await fullCopy(src, dst, { ...NO_PROGRESS, total }, {
@@ -113,6 +114,8 @@ export async function importFiles(d: Deps, ctx: StepContext<unknown>, m: Migrati
 
 interface TempServer {
   port: number;
+  /** Random, in a 0600 config file: the file's data is no other local user's to read. */
+  password: string;
   /** Kills the server; resolves once it has exited, so its directory can go. */
   stop(): Promise<void>;
 }
@@ -122,7 +125,10 @@ async function loadRdb(redisServer: string, file: string, scratch: string, name:
   if (!fs.existsSync(file)) throw new StepFailure('DCS.5000', `File ${name} is no longer in its bucket.`);
   fs.copyFileSync(file, path.join(scratch, 'dump.rdb'));
   const port = await findFreePort();
-  const child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--dir', scratch, '--dbfilename', 'dump.rdb',
+  const password = randomBytes(24).toString('hex');
+  const conf = path.join(scratch, 'redis.conf');
+  fs.writeFileSync(conf, `requirepass ${password}\n`, { mode: 0o600 });
+  const child = spawn(redisServer, [conf, '--port', String(port), '--bind', '127.0.0.1', '--dir', scratch, '--dbfilename', 'dump.rdb',
     '--pidfile', path.join(scratch, 'redis.pid'), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], { stdio: 'ignore' });
   // A server that could not be spawned gives 'error' and maybe no 'exit': either ends it.
   const exited = new Promise<void>((res) => { child.once('exit', () => res()); child.once('error', () => res()); });
@@ -133,10 +139,10 @@ async function loadRdb(redisServer: string, file: string, scratch: string, name:
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) break;
     try {
-      const r = await open({ host: '127.0.0.1', port, password: null }, 'import');
+      const r = await open({ host: '127.0.0.1', port, password }, 'import');
       const loading = /^loading:1/m.test(await r.info('persistence'));
       r.disconnect();
-      if (!loading) return { port, stop };
+      if (!loading) return { port, password, stop };
     } catch {
       // not up yet
     }

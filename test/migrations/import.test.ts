@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { client, waitFor, type Client } from '../helpers/client.js';
@@ -50,6 +51,15 @@ function serversLeft(): number[] {
       return false; // exited meanwhile, or not ours
     }
   }).map(Number);
+}
+
+/** The first reply of a Redis server to `command`, on a plain socket (no client library's checks). */
+function rawReply(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(command));
+    socket.once('data', (d) => { resolve(String(d)); socket.destroy(); });
+    socket.once('error', reject);
+  });
 }
 
 /** A process that runs (a zombie nobody reaped has no cwd any more, and counts as gone). */
@@ -120,11 +130,17 @@ test('configuring an import is refused with DCS.4026 and changes nothing', async
   assert.deepEqual(await show(id), before);
 });
 
-test('a stop halts a throttled import within 5 s, keeping what it copied; the temporary server and its copy are gone', async () => {
+test('a stop halts a throttled import within 5 s, keeping what it copied; the temporary server (password-protected) and its copy are gone', async () => {
   const keys = () => onRedis(targetPort, 'Tgt#Pass1234', (r) => r.dbsize());
   await onRedis(targetPort, 'Tgt#Pass1234', (r) => r.flushall());
   const id = await importFile('stopped', 'big.rdb', { bandwidth_limit_mb: '1' });
   await waitFor(async () => (await keys()) > 0, 10_000, 'the first keys on the target');
+  // The temporary server holds the file's data on loopback: another local user gets nothing from it.
+  const [server] = serversLeft();
+  const port = Number(/:(\d+)/.exec(fs.readFileSync(`/proc/${server}/cmdline`, 'utf8'))?.[1]);
+  assert.ok(port > 0, 'the temporary server listens on a port');
+  assert.match(await rawReply(port, 'GET k1\r\n'), /^-NOAUTH/);
+  assert.equal(fs.statSync(path.join(fs.readlinkSync(`/proc/${server}/cwd`), 'redis.conf')).mode & 0o777, 0o600, 'its password file is the service user\'s only');
   const stop = await admin.post(`/v2/${P}/migration-task/${id}/stop`, undefined);
   assert.equal(stop.status, 200, stop.text);
   await waitFor(async () => (await show(id)).status === 'TERMINATED', 5000, 'TERMINATED within 5 s');

@@ -94,7 +94,12 @@ const updateInstance: Endpoint<ModifyInstanceRequest> = {
     const moves = b.port !== undefined && b.port !== instance.port;
     if (moves) {
       if (!instance.managed) throw Errors.badParam('port', 'the port of an attached Redis is changed by its owner.');
-      await checkPort(b.port!);
+      const own = instance.nodes.find((n) => n.port === b.port);
+      if (own) throw Errors.badParam('port', `port ${b.port} is this instance's ${own.name} (a ${own.role}).`);
+      // The same change sent again while it runs holds its own claim: the task's busy code answers
+      // it (start, below), which a client waits on and retries, not a refusal of the port.
+      const claimed = instance.extra[RESERVED_PORT_KEY];
+      if (claimed == null || Number(claimed) !== b.port) await checkPort(b.port!);
     }
     const renames = b.rename_commands !== undefined ? parseRenames(b.rename_commands) : undefined;
     const renamed = renames ? changedCommands(renamesOf(instance), renames) : [];

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, type Service } from '../helpers/service.js';
+import { freePort } from '../helpers/redis.js';
 
 let svc: Service;
 let admin: Client;
@@ -160,6 +161,29 @@ test('a conflicting operation while a restart runs → 400 DCS.4111, no task cre
   const tasks = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body;
   assert.equal(Number(tasks.task_count), count + 1, 'only the restart was created');
   assert.deepEqual(await configGet('timeout'), ['timeout', '300'], 'the refused configuration change changed nothing');
+});
+
+test('a port change sent again while it runs → 400 DCS.4026, the busy code a client retries; once done the same port is no change', async () => {
+  const target = await freePort();
+  const other = await freePort();
+  assert.equal((await admin.put(`/v2/${P}/instances/${id}`, { port: target })).status, 204);
+  const running = await waitFor(async () => {
+    const t = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks[0];
+    return t?.name === 'UpdatePort' && t.status === 'EXECUTING' && t;
+  }, 20_000, 'UpdatePort EXECUTING');
+  const again = await admin.put(`/v2/${P}/instances/${id}`, { port: target });
+  const elsewhere = await admin.put(`/v2/${P}/instances/${id}`, { port: other });
+  assert.equal((await admin.get(`/v2/${P}/jobs/${running.id}`)).body.status, 'RUNNING', 'the port change outlived both refused requests');
+  for (const r of [again, elsewhere]) {
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.body.error_code, 'DCS.4026', r.text);
+  }
+  assert.equal((await lastTask('UpdatePort')).status, 'SUCCESS');
+  port = target;
+  assert.equal(await canAuth(password), true, 'Redis answers on the new port');
+  const count = Number((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.task_count);
+  assert.equal((await admin.put(`/v2/${P}/instances/${id}`, { port: target })).status, 204);
+  assert.equal(Number((await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.task_count), count, 'the same port again starts no task');
 });
 
 test('service restart: the managed Redis comes back with data, password and configuration', async () => {

@@ -105,6 +105,10 @@ test('AddReplica: a replica redis-server follows the master and the instance sho
   const replica = inst.nodes.find((n: any) => n.role === 'replica');
   assert.equal((await info(replica.port, 'replication')).master_link_status, 'up');
   assert.equal((await info(replica.port, 'replication')).role, 'slave');
+  const ontoReplica = await admin.put(`/v2/${P}/instances/${id}`, { port: replica.port });
+  assert.equal(ontoReplica.status, 400, ontoReplica.text);
+  assert.equal(ontoReplica.body.error_code, 'DCS.4800');
+  assert.match(ontoReplica.body.error_msg, new RegExp(`port ${replica.port} is this instance's ${replica.name} \\(a replica\\)`));
   const rc = redisAt(replica.port);
   assert.equal(await rc.get('before-replica'), 'v1');
   rc.disconnect();

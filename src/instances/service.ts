@@ -173,6 +173,9 @@ export class InstanceService {
     checkCapacity('capacity', b.capacity);
     checkFlavor(b.spec_code, b.capacity, 'capacity');
     checkMaintainWindow(b.maintain_begin, b.maintain_end);
+    if (b.password !== undefined && b.no_password_access === true) {
+      throw Errors.badParam('no_password_access', 'give either password or no_password_access: true, not both.');
+    }
     if (b.password !== undefined) checkPasswordComplexity(b.password);
     else if (!b.no_password_access && !b.redis_url) {
       throw Errors.badParam('password', 'a password is required unless no_password_access is true.');

@@ -417,12 +417,14 @@ test('flavors and availability zones', async () => {
   for (const x of all) assert.deepEqual(x.flavors_available_zones[0].az_codes, [z.body.available_zones[0].code], x.spec_code);
 });
 
-test('a spec_code the flavors do not list, or of another capacity, is refused on create and resize; nothing changes', async () => {
+test('a spec_code the flavors do not list, or of another capacity, or a password with no_password_access, is refused on create (and the flavors on resize); nothing changes', async () => {
   const before = (await admin.get(`/v2/${P}/instances`)).body.instance_num;
   const base = { engine: 'Redis', engine_version: '7.0', password: PASSWORD };
   for (const [body, param] of [
     [{ ...base, name: 'bogus-flavor', capacity: 1, spec_code: 'totally.bogus.spec' }, 'spec_code'],
     [{ ...base, name: 'wrong-size', capacity: 1, spec_code: 'redis.ha.xu1.large.r2.4' }, 'capacity'],
+    // A password and no_password_access: true contradict each other (as on the password reset).
+    [{ ...base, name: 'both-passwords', capacity: 1, no_password_access: true }, 'no_password_access'],
   ] as const) {
     const r = await admin.post(`/v2/${P}/instances`, body);
     assert.equal(r.status, 400, r.text);

@@ -22,6 +22,8 @@ export interface ExpireConfig {
 
 export type ExpireConfigBody = Partial<ExpireConfig>;
 
+/** Seconds fit a 32-bit integer, as DCS's own fields do (a client reading 1e+300 into an int fails). */
+const MAX_SECONDS = 2 ** 31 - 1;
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
 /** ISO-8601 UTC, `Z`, seconds and milliseconds as the contract allows. */
 const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,3})?)?Z?$/;
@@ -51,7 +53,10 @@ export function mergeExpireConfig(stored: ExpireConfig, b: ExpireConfigBody, now
     if (ms <= now) throw new DcsError('DCS.4819', 'first_scan_at must be later than now.');
     firstScanAt = new Date(ms).toISOString();
   }
-  if (b.interval !== undefined && b.interval !== null && b.interval < 0) throw new DcsError('DCS.4820', 'interval must be 0 or more seconds.');
+  if (b.interval !== undefined && b.interval !== null && (b.interval < 0 || b.interval > MAX_SECONDS)) {
+    throw new DcsError('DCS.4820', `interval must be from 0 to ${MAX_SECONDS} seconds.`);
+  }
+  if (b.timeout !== undefined && b.timeout !== null && b.timeout > MAX_SECONDS) throw new DcsError('DCS.4821', `timeout must be at most ${MAX_SECONDS} seconds.`);
   if (b.scan_keys_count !== undefined && b.scan_keys_count !== null && (b.scan_keys_count < 10 || b.scan_keys_count > 1000)) {
     throw new DcsError('DCS.4822', 'scan_keys_count must be from 10 to 1000.');
   }

@@ -74,6 +74,8 @@ test('expired-key autoscan config: DCS.4819-4822, merging, all four fields neede
     [{ first_scan_at: '2001-01-01T00:00:00Z' }, 'DCS.4819'], [{ first_scan_at: 'tomorrow' }, 'DCS.4819'],
     [{ interval: -1 }, 'DCS.4820'], [{ interval: 10, timeout: 19 }, 'DCS.4821'], [{ interval: 0, timeout: 1 }, 'DCS.4821'],
     [{ scan_keys_count: 9 }, 'DCS.4822'], [{ scan_keys_count: 1001 }, 'DCS.4822'], [{ interval: '10' }, 'DCS.4800'],
+    // A 32-bit integer of seconds at most (68 years): 1e300 would be echoed back as 1e+300.
+    [{ interval: 2 ** 31 }, 'DCS.4820'], [{ interval: 1e300 }, 'DCS.4820'], [{ interval: 10, timeout: 1e308 }, 'DCS.4821'],
   ];
   for (const [body, code] of cases) assert.equal((await admin.put(url, body)).body.error_code, code, JSON.stringify(body));
   const partial = await admin.put(url, { scan_keys_count: 10 });

@@ -108,7 +108,7 @@ const EXPIRE_BODY = {
   type: 'object',
   properties: {
     enable_auto_scan: { type: 'boolean' }, first_scan_at: { type: 'string', maxLength: 64, description: 'ISO-8601 UTC, later than now' },
-    interval: { type: 'integer', description: 'seconds, ≥ 0' }, timeout: { type: 'integer', description: 'seconds, ≥ 2 × interval' },
+    interval: { type: 'integer', description: 'seconds, 0 to 2147483647' }, timeout: { type: 'integer', description: 'seconds, ≥ 2 × interval, at most 2147483647' },
     scan_keys_count: { type: 'integer', description: '10–1000' },
   },
 } as const;

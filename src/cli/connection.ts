@@ -67,9 +67,12 @@ const env = (name: string): string | undefined => {
 };
 
 export function connect(f: ConnectionFlags): DcsTasksClient {
-  const profile = selectedProfile(f.profile);
-  const endpoint = f.endpoint ?? env('DCS_ENDPOINT') ?? profile.endpoint ?? DEFAULT_ENDPOINT;
-  const projectId = f.projectId ?? env('DCS_PROJECT_ID') ?? profile.project_id;
+  // A profile asked for by name is read at once; the default one only for a setting that flags
+  // and environment leave open, so a broken profiles file does not stop a command that needs none.
+  let selected = f.profile !== undefined || env('DCS_PROFILE') !== undefined ? selectedProfile(f.profile) : undefined;
+  const profile = () => (selected ??= selectedProfile(undefined));
+  const endpoint = f.endpoint ?? env('DCS_ENDPOINT') ?? profile().endpoint ?? DEFAULT_ENDPOINT;
+  const projectId = f.projectId ?? env('DCS_PROJECT_ID') ?? profile().project_id;
   if (!projectId) throw new UsageError('no project id: set DCS_PROJECT_ID, pass --project-id, or run dcs-tasks configure.');
   const common = { endpoint, projectId, timeoutMs: f.requestTimeout };
   if (f.anonymous) return new DcsTasksClient(common);
@@ -79,7 +82,7 @@ export function connect(f: ConnectionFlags): DcsTasksClient {
   if (env('CLOUD_SDK_AK') !== undefined || env('CLOUD_SDK_SK') !== undefined) return withKeys(common, env('CLOUD_SDK_AK'), env('CLOUD_SDK_SK'));
   const token = env('DCS_AUTH_TOKEN');
   if (token !== undefined) return new DcsTasksClient({ ...common, token });
-  if (profile.access_key !== undefined || profile.secret_key !== undefined) return withKeys(common, profile.access_key, profile.secret_key);
+  if (profile().access_key !== undefined || profile().secret_key !== undefined) return withKeys(common, profile().access_key, profile().secret_key);
   throw new UsageError('no credentials: set CLOUD_SDK_AK and CLOUD_SDK_SK (or DCS_AUTH_TOKEN), pass --ak/--sk, --token or --anonymous, or run dcs-tasks configure.');
 }
 

@@ -24,11 +24,14 @@ export function registerInstanceCommands(program: Command): void {
 
   clientCommand(instances, 'list', 'list the instances of the project', 'dcs-tasks instances list --status RUNNING --json')
     .option('--name <text>', 'names containing this text')
-    .option('--status <status>', 'only this status (RUNNING, ERROR, …)')
+    .option('--status <status>', 'only this status (RUNNING, ERROR, …; CREATEFAILED lists failed creations)')
+    .option('--include-failure', 'list instances whose creation failed (CREATEFAILED) too')
     .option('--offset <n>', 'skip this many', intArg(0, 2_000_000_000))
     .option('--limit <n>', 'at most this many (1-1000, default 10)', intArg(1, 1000))
-    .action(action(async (f: ConnectionFlags & { name?: string; status?: string; offset?: number; limit?: number }) => {
-      const r = await connect(f).listInstances({ name: f.name, status: f.status, offset: f.offset, limit: f.limit });
+    .action(action(async (f: ConnectionFlags & { name?: string; status?: string; offset?: number; limit?: number; includeFailure?: boolean }) => {
+      // The API leaves CREATEFAILED instances out unless include_failure=true, a status filter included.
+      const includeFailure = f.includeFailure || f.status === 'CREATEFAILED' ? true : undefined;
+      const r = await connect(f).listInstances({ name: f.name, status: f.status, offset: f.offset, limit: f.limit, include_failure: includeFailure });
       if (f.json) return printJson(r);
       out(table(['ID', 'NAME', 'STATUS', 'ADDRESS', 'CAPACITY', 'VERSION', 'NODES', 'TASK'],
         r.instances.map((i) => [i.instance_id, i.name, i.status, `${i.ip}:${i.port}`, `${i.capacity_minor || i.capacity} GB`,
@@ -151,11 +154,18 @@ function createBody(f: CreateFlags): CreateInstanceRequest {
   };
 }
 
+/** Statuses an instance being created does not leave by itself (automation.md §1.1: the provider's failures). */
+const FAILED_STATUSES = new Set(['ERROR', 'CREATEFAILED', 'FROZEN']);
+
+/** --wait of a create: until RUNNING; a failed start ends it with the task-failed exit code. */
 async function untilRunning(c: DcsTasksClient, id: string): Promise<void> {
   for (;;) {
     const i = await c.getInstance(id);
     if (i.status === 'RUNNING') return;
-    if (i.status === 'ERROR') throw new Error(`instance ${id} is in status ERROR`);
+    if (FAILED_STATUSES.has(i.status)) {
+      err(`dcs-tasks: instance ${id} is ${i.status}: it did not start`);
+      throw new ExitWith(EXIT.taskFailed);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -117,6 +117,12 @@ export function registerOperationCommands(instances: Command): void {
     .action(action(async (id: string, port: string, f: WaitFlags) => {
       const p = intArg(1024, 65535)(port);
       const c = connect(f);
+      // The service starts no task for the port the instance is on: say so, rather than take
+      // an older UpdatePort for the one this command started.
+      if ((await c.getInstance(id)).port === p) {
+        if (f.json) return printJson({ instance_id: id, port: p, job_id: null });
+        return out(`instance ${id} is on port ${p} already: nothing to change`);
+      }
       await c.modifyInstance(id, { port: p });
       await started(c, f, id, 'UpdatePort', await startedTask(c, id, 'UpdatePort'));
     }));

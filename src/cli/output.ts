@@ -3,7 +3,7 @@
  * error line on stderr, and exit codes a script can branch on (documented in the README).
  */
 import { CommanderError, InvalidArgumentError } from 'commander';
-import { DcsApiError, DcsNetworkError, WaitTimeoutError } from '../client/index.js';
+import { DcsApiError, DcsNetworkError, DcsOptionsError, WaitTimeoutError } from '../client/index.js';
 
 export const EXIT = {
   ok: 0,
@@ -48,9 +48,10 @@ export function report(e: unknown): number {
     err(`dcs-tasks: ${e.message}`);
     return EXIT.waitTimeout;
   }
-  // TypeError: the client refused its options (endpoint not a URL, AK without SK…);
-  // InvalidArgumentError: an argument parsed inside an action (a port, say).
-  if (e instanceof UsageError || e instanceof TypeError || e instanceof InvalidArgumentError) {
+  // DcsOptionsError: the client refused its options (endpoint not a URL, AK without SK…);
+  // InvalidArgumentError: an argument parsed inside an action (a port, say). Any other error —
+  // a TypeError from an answer of an unexpected shape, say — is unexpected, not a usage error.
+  if (e instanceof UsageError || e instanceof DcsOptionsError || e instanceof InvalidArgumentError) {
     err(`dcs-tasks: ${e.message}`);
     return EXIT.usage;
   }

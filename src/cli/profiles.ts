@@ -34,16 +34,27 @@ export function readProfiles(file = profilesFile()): Profiles {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new UsageError(`cannot read the profiles file ${file}: ${(e as Error).message}`);
   }
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Profiles;
+    parsed = JSON.parse(text);
   } catch { /* reported below */ }
-  throw new UsageError(`the profiles file ${file} is not a JSON object of profiles; fix it or run dcs-tasks configure again.`);
+  if (isProfiles(parsed)) return parsed;
+  // configure does not overwrite it either: the other profiles in it would be lost.
+  throw new UsageError(`the profiles file ${file} is not a JSON object of profiles (each field a string); fix it, or remove it and run dcs-tasks configure again.`);
 }
 
-/** Writes the file with mode 0600 (also when it existed with wider permissions). */
+const FIELDS = new Set(['endpoint', 'project_id', 'access_key', 'secret_key']);
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function isProfiles(x: unknown): x is Profiles {
+  return isObject(x) && Object.values(x).every((p) => isObject(p) && Object.entries(p).every(([k, v]) => !FIELDS.has(k) || typeof v === 'string'));
+}
+
+/** Writes the file with mode 0600 (also when it existed with wider permissions), in a 0700 directory. */
 export function writeProfiles(profiles: Profiles, file = profilesFile()): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  // Our own directory (not one DCS_CONFIG_FILE chose) is the owner's only, also when it existed wider.
+  if (!process.env.DCS_CONFIG_FILE) fs.chmodSync(path.dirname(file), 0o700);
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(profiles, null, 2)}\n`, { mode: 0o600 });
   fs.chmodSync(tmp, 0o600);

@@ -33,6 +33,14 @@ export class DcsNetworkError extends Error {
   }
 }
 
+/**
+ * The client's options are unusable (no project, AK without SK, an endpoint that is not an
+ * http(s) URL): a mistake of the caller, before any request. A TypeError, as it always was.
+ */
+export class DcsOptionsError extends TypeError {
+  override readonly name = 'DcsOptionsError';
+}
+
 /** A DCS error body, as api.md fixes it. */
 export function isErrorBody(x: unknown): x is { error_code: string; error_msg: string } {
   return typeof x === 'object' && x !== null &&

@@ -3,7 +3,7 @@
  * bundle ('dcs-tasks' also exports it, but with the server beside it).
  */
 export { DcsTasksClient, formatQueryTime } from './client.js';
-export { DcsApiError, DcsNetworkError } from './errors.js';
+export { DcsApiError, DcsNetworkError, DcsOptionsError } from './errors.js';
 export { signRequestAsync, type ClientSignOptions } from './signer.js';
 export { findCentreTask, waitForTask, WaitTimeoutError, type WaitOptions, type TaskUpdate } from './tasks.js';
 export type { DcsTasksClientOptions } from './transport.js';

@@ -3,7 +3,7 @@
  * a timeout, and the answer turned into a value or a DcsApiError / DcsNetworkError. No Node APIs:
  * the browser console bundles this.
  */
-import { DcsApiError, DcsNetworkError, isErrorBody } from './errors.js';
+import { DcsApiError, DcsNetworkError, DcsOptionsError, isErrorBody } from './errors.js';
 import { signRequestAsync } from './signer.js';
 
 export interface DcsTasksClientOptions {
@@ -38,18 +38,25 @@ export class Transport {
   private readonly fetchFn: typeof fetch;
   private readonly timeoutMs: number;
 
-  constructor(private readonly o: DcsTasksClientOptions) {
-    if (!o.projectId) throw new TypeError('projectId is required');
+  /**
+   * The options, credentials included, in a private field: not a property, so no inspection of
+   * the client (console.dir, a debugger's object view, Object.keys) shows a secret key or token.
+   */
+  readonly #o: DcsTasksClientOptions;
+
+  constructor(o: DcsTasksClientOptions) {
+    this.#o = o;
+    if (!o.projectId) throw new DcsOptionsError('projectId is required');
     if ((o.accessKey === undefined) !== (o.secretKey === undefined)) {
-      throw new TypeError('accessKey and secretKey go together');
+      throw new DcsOptionsError('accessKey and secretKey go together');
     }
     let base: URL;
     try {
       base = new URL(o.endpoint);
     } catch {
-      throw new TypeError(`endpoint is not a URL: ${JSON.stringify(o.endpoint)}`);
+      throw new DcsOptionsError(`endpoint is not a URL: ${JSON.stringify(o.endpoint)}`);
     }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError(`endpoint must be http(s): ${o.endpoint}`);
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new DcsOptionsError(`endpoint must be http(s): ${o.endpoint}`);
     this.base = base;
     // Bound: a browser's fetch throws "Illegal invocation" when called on another object.
     this.fetchFn = o.fetch ?? globalThis.fetch.bind(globalThis);
@@ -58,8 +65,8 @@ export class Transport {
 
   /** What JSON.stringify shows of a client: where it points and how it signs, never a secret key or token. */
   toJSON(): object {
-    const auth = this.o.accessKey !== undefined ? { accessKey: this.o.accessKey } : this.o.token !== undefined ? { token: '***' } : {};
-    return { endpoint: this.base.href, projectId: this.o.projectId, ...auth };
+    const auth = this.#o.accessKey !== undefined ? { accessKey: this.#o.accessKey } : this.#o.token !== undefined ? { token: '***' } : {};
+    return { endpoint: this.base.href, projectId: this.#o.projectId, ...auth };
   }
 
   /** What console.log shows (Node's inspect), the same. */
@@ -68,12 +75,12 @@ export class Transport {
   }
 
   get projectId(): string {
-    return this.o.projectId;
+    return this.#o.projectId;
   }
 
   url(c: Call): URL {
     const prefix = this.base.pathname.replace(/\/+$/, '');
-    const path = ['v2', this.o.projectId, ...c.segments].map(encodeURIComponent).join('/');
+    const path = ['v2', this.#o.projectId, ...c.segments].map(encodeURIComponent).join('/');
     const u = new URL(`${prefix}/${path}`, this.base);
     for (const [k, v] of Object.entries(c.query ?? {})) if (v !== undefined) u.searchParams.append(k, String(v));
     return u;
@@ -96,16 +103,16 @@ export class Transport {
 
   private async headers(method: string, url: URL, body: string | undefined): Promise<Record<string, string>> {
     // Content-Type on every call, as the official SDKs do (api.md: a bodiless DELETE with it must work).
-    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Project-Id': this.o.projectId };
-    if (this.o.accessKey !== undefined && this.o.secretKey !== undefined) {
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Project-Id': this.#o.projectId };
+    if (this.#o.accessKey !== undefined && this.#o.secretKey !== undefined) {
       // `host` is not signed: a browser may not set it, and the server does not require it (auth.md).
       const added = await signRequestAsync({
-        accessKey: this.o.accessKey, secretKey: this.o.secretKey, method,
+        accessKey: this.#o.accessKey, secretKey: this.#o.secretKey, method,
         url: url.pathname + url.search, headers, body: body ?? '',
       });
       return { ...headers, ...added };
     }
-    if (this.o.token !== undefined) return { ...headers, 'X-Auth-Token': this.o.token };
+    if (this.#o.token !== undefined) return { ...headers, 'X-Auth-Token': this.#o.token };
     return headers; // a service started with --no-auth
   }
 }

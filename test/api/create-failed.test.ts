@@ -2,7 +2,8 @@
  * An instance whose redis-server never answers is CREATEFAILED (automation.md §1.1), and lists
  * show it only when asked with include_failure=true (§3.1, §3.2), whatever else the query filters
  * on; `all_failure` deletes it (§3.3). The redis-server here is a stand-in that reports a version
- * (so the service takes it as installed) and exits at once when started.
+ * (so the service takes it as installed) and exits at once when started. The CLI's --wait ends
+ * on it, and its list shows it when asked.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { client, waitFor, type Client } from '../helpers/client.js';
 import { startService, tempDir, type Service } from '../helpers/service.js';
+import { cli, cliEnv, json } from '../helpers/cli.js';
 
 const P = '{p}';
 let svc: Service;
@@ -60,4 +62,15 @@ test('DELETE …/instances?all_failure=true deletes the CREATEFAILED instance', 
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.body.results, [{ instance: failed, result: 'success' }]);
   assert.equal((await admin.get(`/v2/${P}/instances/${failed}`)).status, 404);
+});
+
+test('the CLI: instances create --wait ends with exit 4 when the instance is CREATEFAILED; list shows it with --include-failure or --status CREATEFAILED', async () => {
+  const env = cliEnv(svc, svc.admin);
+  const created = await cli(['instances', 'create', '--name', 'cli-never-answers', '--capacity', '0.125', '--no-password', '--wait'], env, 40_000);
+  assert.equal(created.code, 4, `${created.stdout}\n${created.stderr}`);
+  assert.match(created.stderr, /^dcs-tasks: instance [0-9a-f-]{36} is CREATEFAILED: it did not start$/m);
+  const listed = async (...flags: string[]) => json(await cli(['instances', 'list', '--json', ...flags], env)).instances.map((i: any) => i.name);
+  assert.deepEqual(await listed(), []);
+  assert.deepEqual(await listed('--include-failure'), ['cli-never-answers']);
+  assert.deepEqual(await listed('--status', 'CREATEFAILED'), ['cli-never-answers']);
 });

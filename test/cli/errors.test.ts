@@ -4,6 +4,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { startService, type Service } from '../helpers/service.js';
 import { freePort } from '../helpers/redis.js';
 import { typedClient } from '../helpers/dcs-client.js';
@@ -115,4 +117,16 @@ test('--anonymous against a service started with --no-auth: no credentials neede
   assert.deepEqual(json(r), { task_count: '0', tasks: [] });
   const without = await cli(['centre', 'list'], bare);
   assert.equal(without.code, 2, 'no credentials and no --anonymous is a usage error');
+});
+
+test('an answer of an unexpected shape is an unexpected failure, exit 1, not a usage error', async () => {
+  const odd = http.createServer((_q, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"instances":"oops"}'); });
+  await new Promise<void>((r) => odd.listen(0, '127.0.0.1', r));
+  try {
+    const r = await cli(['instances', 'list', '--endpoint', `http://127.0.0.1:${(odd.address() as AddressInfo).port}`], env);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^dcs-tasks: unexpected error: /);
+  } finally {
+    odd.close();
+  }
 });

@@ -124,6 +124,12 @@ test('instances replica add, swap, replica remove, port: each --wait, each visib
   const redis = await redisOf(NEW_PASSWORD, port);
   assert.equal(await redis.ping(), 'PONG');
   redis.disconnect();
+  // The port it is on already: no task started, and none of the earlier ones shown as if it were.
+  const tasksBefore = (await api.listTasks(id)).task_count;
+  const same = await cli(['instances', 'port', id, String(port), '--wait'], env);
+  assert.equal(same.code, 0, same.stderr);
+  assert.equal(same.stdout, `instance ${id} is on port ${port} already: nothing to change\n`);
+  assert.equal((await api.listTasks(id)).task_count, tasksBefore);
 
   const badPort = await cli(['instances', 'port', id, '80'], env);
   assert.equal(badPort.code, 2);
@@ -186,6 +192,31 @@ test('configure writes a 0600 profile; --profile and DCS_PROFILE select it; flag
   assert.equal(again.status, 0, again.stderr);
   assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).lab.secret_key, svc.admin.secret_key);
   assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+});
+
+test('a broken profiles file stops only the commands that need it, and configure does not overwrite it; the default directory is made 0700', async () => {
+  const file = path.join(tempDir('dcs-cli-broken-'), 'profiles.json');
+  for (const text of ['{"default": {"endpoint": ', '{"default": {"project_id": ["p"]}}', '[1]']) {
+    fs.writeFileSync(file, text, { mode: 0o600 });
+    const e = { ...env, DCS_CONFIG_FILE: file };
+    const fromEnv = await cli(['instances', 'list', '--json'], e);
+    assert.equal(fromEnv.code, 0, `flags and environment need no profile: ${fromEnv.stderr}`);
+    const needsIt = await cli(['instances', 'list'], { ...e, DCS_PROJECT_ID: '' });
+    assert.equal(needsIt.code, 2, text);
+    assert.match(needsIt.stderr, /is not a JSON object of profiles \(each field a string\); fix it, or remove it and run dcs-tasks configure again/);
+    const configure = spawnSync(process.execPath, [CLI, 'configure'], { env: { ...process.env, ...e }, input: '\n\n\n\n', encoding: 'utf8' });
+    assert.equal(configure.status, 2, configure.stderr);
+    assert.equal(fs.readFileSync(file, 'utf8'), text, 'the file is left as it was');
+  }
+  // Without DCS_CONFIG_FILE: $XDG_CONFIG_HOME/dcs-tasks, tightened to 0700 when it existed wider.
+  const xdg = tempDir('dcs-cli-xdg-');
+  fs.mkdirSync(path.join(xdg, 'dcs-tasks'), { mode: 0o755 });
+  fs.chmodSync(path.join(xdg, 'dcs-tasks'), 0o755);
+  const answers = [svc.url, svc.admin.project_id, svc.admin.access_key, svc.admin.secret_key].join('\n') + '\n';
+  const r = spawnSync(process.execPath, [CLI, 'configure'], { env: { ...process.env, ...env, DCS_CONFIG_FILE: '', XDG_CONFIG_HOME: xdg }, input: answers, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.statSync(path.join(xdg, 'dcs-tasks')).mode & 0o777, 0o700);
+  assert.equal(fs.statSync(path.join(xdg, 'dcs-tasks', 'profiles.json')).mode & 0o777, 0o600);
 });
 
 test('usage errors exit 2: bare dcs-tasks, an unknown command, impossible times, an end before the start', async () => {

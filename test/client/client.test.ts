@@ -30,13 +30,18 @@ test("import { DcsTasksClient } from 'dcs-tasks' is the typed client", () => {
   assert.equal(admin.projectId, svc.admin.project_id);
 });
 
-test('a client logged (console.log, JSON.stringify) shows its endpoint and access key, never the secret key or a token', () => {
+test('a client logged (console.log, console.dir, JSON.stringify) shows its endpoint and access key, never the secret key or a token', () => {
   for (const shown of [inspect(admin, { depth: 10, showHidden: true }), JSON.stringify(admin)]) {
     assert.ok(!shown.includes(svc.admin.secret_key), shown);
     assert.ok(shown.includes(svc.admin.access_key), shown);
   }
+  // customInspect: false is what console.dir and a debugger's object view do.
+  const raw = inspect(admin, { depth: 10, showHidden: true, customInspect: false });
+  assert.ok(raw.includes('Transport') && !raw.includes(svc.admin.secret_key), raw);
   const byToken = new DcsTasksClient({ endpoint: svc.url, projectId: svc.admin.project_id, token: 'tok-secret-123' });
-  for (const shown of [inspect(byToken, { depth: 10, showHidden: true }), JSON.stringify(byToken)]) assert.ok(!shown.includes('tok-secret-123'), shown);
+  for (const shown of [inspect(byToken, { depth: 10, showHidden: true }), inspect(byToken, { depth: 10, customInspect: false }), JSON.stringify(byToken)]) {
+    assert.ok(!shown.includes('tok-secret-123'), shown);
+  }
 });
 
 test('createInstance, getInstance, listInstances: a managed redis-server', async () => {

@@ -7,8 +7,8 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { DcsTasksClient, KeyAnalysis, KeyAnalysisKind, ScanStatus } from '../client/index.js';
 import { clientCommand, connect, group, intArg, type ConnectionFlags } from './connection.js';
-import { EXIT, ExitWith, action, fields, out, printJson, table, when } from './output.js';
-import { timeArg } from './window.js';
+import { EXIT, ExitWith, UsageError, action, fields, out, printJson, table, when } from './output.js';
+import { isoTimeArg, timeArg } from './window.js';
 
 type PageFlags = ConnectionFlags & { offset?: number; limit?: number };
 
@@ -193,11 +193,12 @@ function registerExpireScanCommands(program: Command): void {
   clientCommand(g, 'autoscan <instance_id>', 'show or change the automatic expired-key scans', 'dcs-tasks expire-scans autoscan <ID>')
     .option('--enable', 'enable automatic scans')
     .option('--disable', 'disable automatic scans')
-    .option('--first <time>', 'first scan (ISO-8601 UTC)')
-    .option('--interval <s>', 'seconds between scans (0: only the first)', intArg(0))
-    .option('--timeout <s>', 'seconds one automatic scan may run', intArg(0))
-    .option('--count <n>', 'keys per SCAN, 10-1000', intArg(0))
+    .option('--first <time>', 'first scan (yyyyMMddHHmmss UTC or ISO-8601)', isoTimeArg)
+    .option('--interval <s>', 'seconds between scans (0: only the first)', intArg(0, 2 ** 31 - 1))
+    .option('--timeout <s>', 'seconds one automatic scan may run', intArg(0, 2 ** 31 - 1))
+    .option('--count <n>', 'keys per SCAN, 10-1000', intArg(10, 1000))
     .action(action(async (id: string, f: ConnectionFlags & { enable?: boolean; disable?: boolean; first?: string; interval?: number; timeout?: number; count?: number }) => {
+      if (f.enable && f.disable) throw new UsageError('--enable and --disable: one or the other.');
       const c = connect(f);
       const change = { enable_auto_scan: f.enable ? true : f.disable ? false : undefined, first_scan_at: f.first, interval: f.interval, timeout: f.timeout, scan_keys_count: f.count };
       const r = Object.values(change).some((v) => v !== undefined) ? await c.updateExpireAutoscan(id, change) : await c.getExpireAutoscan(id);

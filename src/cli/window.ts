@@ -38,6 +38,12 @@ export function timeArg(value: string): string {
   return new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
+/** A time flag the API takes as ISO-8601 UTC (first_scan_at): either form, checked, as ISO ms Z. */
+export function isoTimeArg(value: string): string {
+  const c = timeArg(value);
+  return `${c.slice(0, 4)}-${c.slice(4, 6)}-${c.slice(6, 8)}T${c.slice(8, 10)}:${c.slice(10, 12)}:${c.slice(12, 14)}.000Z`;
+}
+
 export function windowOptions(cmd: Command): Command {
   return cmd
     .option('--offset <n>', 'skip this many tasks', intArg(0))

@@ -83,4 +83,19 @@ test('bigkeys create --wait lists the key; hotkeys refused without LFU (exit 1);
   const auto = await cli(['bigkeys', 'autoscan', id, '--at', '02:00', '01:30', '--enable'], env);
   assert.equal(auto.code, 0, auto.stderr);
   assert.match(auto.stdout, /^at \(UTC\):\s+01:30 02:00$/m);
+
+  // Expired-key autoscan: either time form, checked on the client like every time flag.
+  const next = new Date(Date.now() + 86_400_000);
+  const compact = next.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  const expire = await cli(['expire-scans', 'autoscan', id, '--json', '--first', compact, '--interval', '3600', '--timeout', '7200', '--count', '10'], env);
+  assert.equal(expire.code, 0, expire.stderr);
+  assert.equal(json(expire).first_scan_at, `${next.toISOString().slice(0, 19)}.000Z`);
+  for (const [flags, message] of [
+    [['--first', '20270231000000'], /is not a real time/], [['--count', '5'], /an integer from 10 to 1000/],
+    [['--interval', String(2 ** 31)], /an integer from 0 to 2147483647/], [['--enable', '--disable'], /--enable and --disable: one or the other/],
+  ] as [string[], RegExp][]) {
+    const r = await cli(['expire-scans', 'autoscan', id, ...flags], env);
+    assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
 });

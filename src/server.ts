@@ -79,6 +79,8 @@ function prepareDataDir(dir: string): void {
   process.umask(0o077);
   try {
     makeDirs(dir);
+    // A file given as the directory is refused before anything is changed (made 0700, say).
+    if (!fs.statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
     fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK);
     makePrivate(dir);
   } catch (e) {

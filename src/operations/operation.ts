@@ -155,7 +155,9 @@ export class OpRun<S> {
   async settle(i: InstanceRecord): Promise<string> {
     const up = this.d.runtime.isUp(i) && (await ping(this.target(i)));
     await this.save(i, { status: up ? 'RUNNING' : 'ERROR' });
-    return up ? 'The instance is running.' : 'The instance is not answering; the supervisor keeps trying to start it.';
+    if (up) return 'The instance is running.';
+    // An attached Redis is its owner's to start: nothing here retries it.
+    return i.managed ? 'The instance is not answering; the supervisor keeps trying to start it.' : 'The attached Redis is not answering at its address.';
   }
 
   /** The instance if it still exists, settled; for failure hooks. */

@@ -52,3 +52,17 @@ test('show, list, statistics and parameters answer within a second while the Red
   }
   await waitFor(async () => (await admin.get(`/v2/${P}/instances/${id}`)).body.status === 'RUNNING', 10_000, 'still running');
 });
+
+test('an attached Redis that is gone: a flush fails saying the Redis does not answer, not that a supervisor retries it', async () => {
+  await redis.stop();
+  const r = await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'flush' });
+  assert.equal(r.status, 200, r.text);
+  const task = await waitFor(async () => {
+    const t = (await admin.get(`/v2/${P}/instances/${id}/tasks`)).body.tasks.find((x: any) => x.name === 'flushInstance');
+    return t && (t.status === 'SUCCESS' || t.status === 'FAILED') && t;
+  }, 30_000, 'the flush ended');
+  assert.equal(task.status, 'FAILED');
+  const job = (await admin.get(`/v2/${P}/jobs/${task.id}`)).body;
+  assert.match(job.fail_reason, /The attached Redis is not answering at its address\./);
+  assert.doesNotMatch(job.fail_reason, /supervisor/);
+});

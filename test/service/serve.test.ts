@@ -102,10 +102,12 @@ test('bad configuration: non-zero exit, one clear line, nothing damaged', async 
   assert.match(r4.stderr, new RegExp(`port ${port} .*already in use`));
 
   const file = path.join(data, 'file-not-dir');
-  fs.writeFileSync(file, 'x');
+  fs.writeFileSync(file, 'x', { mode: 0o644 });
+  fs.chmodSync(file, 0o644);
   const r5 = await runCli(['serve', '--port', '0', '--data', file]);
-  assert.notEqual(r5.code, 0);
-  assert.match(r5.stderr, /data directory/);
+  assert.equal(r5.code, 2);
+  assert.equal(r5.stderr.trim(), `dcs-tasks: data directory ${file} is not usable: ENOTDIR`);
+  assert.equal(fs.statSync(file).mode & 0o777, 0o644, 'the file given is left as it was');
 
   // Below a directory that refuses new entries (procfs): an error, not a start that never ends.
   const r6 = await runCli(['serve', '--port', '0', '--data', '/proc/dcs-tasks-nope/data']);

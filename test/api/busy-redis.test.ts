@@ -2,6 +2,7 @@
  * A Redis too busy to answer (paused here; a FLUSHALL of millions of keys or a restore loading
  * look the same) does not hold up the reads that show live values beside the record: show,
  * list, statistics and parameters answer at once, with the last used memory Redis reported.
+ * Once it is gone, a task on it fails saying so (an attached Redis has no supervisor).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

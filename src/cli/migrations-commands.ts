@@ -53,8 +53,10 @@ async function untilSettled(c: DcsTasksClient, id: string): Promise<MigrationSta
 
 function printBatch(r: MigrationBatchResult, verb: string): void {
   out(table(['TASK', 'RESULT', 'ERROR'], r.migration_tasks.map((x) => [x.task_id, x.result, x.error_code ? `${x.error_code}: ${x.error_msg}` : ''])));
-  if (r.migration_tasks.some((x) => x.result === 'failed')) throw new ExitWith(EXIT.api);
-  void verb;
+  const failed = r.migration_tasks.filter((x) => x.result === 'failed');
+  // The reasons on stderr too, as every refusal is reported there.
+  for (const x of failed) err(`dcs-tasks: ${verb} was refused for migration ${x.task_id}: ${x.error_code}: ${x.error_msg}`);
+  if (failed.length) throw new ExitWith(EXIT.api);
 }
 
 export function registerMigrationCommands(program: Command): void {

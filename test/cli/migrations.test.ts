@@ -52,6 +52,7 @@ test('migrations create --wait, list, show, stats, logs, stop (refused when fini
   const stop = await cli(['migrations', 'stop', id], env);
   assert.equal(stop.code, 1);
   assert.match(stop.stdout, /failed\s+DCS\.4026/);
+  assert.match(stop.stderr, new RegExp(`^dcs-tasks: stop was refused for migration ${id}: DCS\\.4026: `, 'm'));
   const restart = await cli(['migrations', 'restart', id], env);
   assert.equal(restart.code, 0, restart.stdout + restart.stderr);
   await waitFor(async () => json(await cli(['migrations', 'show', id, '--json'], env)).status === 'SUCCESS', 30_000, 'the restarted copy');

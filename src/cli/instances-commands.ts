@@ -138,6 +138,11 @@ async function followAll(c: DcsTasksClient, r: InstanceActionResult, f: { json?:
 function createBody(f: CreateFlags): CreateInstanceRequest {
   const capacity = Number(f.capacity);
   if (!(capacity > 0)) throw new UsageError('--capacity must be a positive number of GB.');
+  // commander keeps the last of --password P and --no-password, which contradict each other.
+  const args = process.argv.slice(2);
+  if (args.includes('--no-password') && args.some((a) => a === '--password' || a.startsWith('--password='))) {
+    throw new UsageError('--password and --no-password: one or the other.');
+  }
   // commander's --no-password sets password=false; keep only real strings.
   const password = typeof f.password === 'string' ? f.password : process.env.DCS_INSTANCE_PASSWORD || undefined;
   const noPassword = (f.password as unknown) === false;

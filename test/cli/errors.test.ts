@@ -36,6 +36,8 @@ test('usage errors exit 2 with a message on stderr and nothing on stdout', async
     [['token', 'create'], env, /required option '--ttl <seconds>' not specified/],
     [['token', 'create', '--ttl', '5'], env, /an integer from 60 to 604800/],
     [['instances', 'create', '--name', 'abcd', '--capacity', '1'], env, /a password is needed/],
+    [['instances', 'create', '--name', 'abcd', '--capacity', '1', '--password', 'Str0ng#Pass1', '--no-password'], env, /--password and --no-password: one or the other/],
+    [['instances', 'create', '--name', 'abcd', '--capacity', '1', '--no-password', '--password=Str0ng#Pass1'], env, /--password and --no-password: one or the other/],
     [['instances', 'frobnicate'], env, /unknown command 'frobnicate'/],
     [['tasks'], env, /Usage: dcs-tasks tasks/],
     [['tasks', 'wait', '7c9e6679-7425-40de-944b-e07fc1f90ae7'], env, /is not a task id: 32 lowercase hex characters/],

@@ -185,6 +185,7 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     const maintenance = new Maintenance({
       store, logger: log.child({ component: 'maintenance' }), nodeId, heartbeatMs: Math.floor(leaseMs / 3),
       nodeDeadAfterMs: 2 * leaseMs, retentionDays: c.taskRetentionDays, failureCode: Errors.internal().code,
+      onFailed: (task, errorCode) => taskOutcomes.finished(task, 'FAILED', errorCode),
     });
     const databaseMark = createHash('sha256').update(c.database.kind === 'sqlite' ? c.database.file : c.database.url).digest('hex').slice(0, 32);
     const runtime = new InstanceRuntime(store, supervisor, c.dataDir, log.child({ component: 'instances' }), databaseMark);

@@ -19,6 +19,8 @@ export interface MaintenanceOptions {
   retentionDays: number | null;
   /** The code a task failed for its node's death gets. */
   failureCode: string;
+  /** A task this node failed for a dead node (its end is written), for the task metrics. */
+  onFailed?: (task: { id: string; name: string }, errorCode: string) => void;
 }
 
 /** Expired tasks removed per transaction by the retention purge. */
@@ -94,7 +96,9 @@ export class Maintenance {
       // must not fail the tasks of nodes that are merely reconnecting.
       if (now - this.beatingSince < this.o.nodeDeadAfterMs) return;
       const failed = await nodes.failOrphanedTasks(now - this.o.nodeDeadAfterMs, now, this.o.failureCode);
-      if (failed.length) this.o.logger.warn({ task_ids: failed }, 'failed tasks left behind by a service node that stopped');
+      if (failed.length) this.o.logger.warn({ task_ids: failed.map((t) => t.id) }, 'failed tasks left behind by a service node that stopped');
+      // This node wrote their end: it counts them, as the engine counts the ends it writes.
+      for (const t of failed) this.o.onFailed?.(t, this.o.failureCode);
     } catch (err) {
       this.beatingSince = null;
       this.o.logger.warn({ err }, 'node heartbeat failed');

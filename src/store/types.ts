@@ -107,9 +107,9 @@ export interface NodeRegistry {
   /**
    * Fails the unfinished tasks nobody can run any more: tasks on managed instances whose node
    * has not beaten since `staleBefore` (and did not say it stopped), not held by a live lease,
-   * with `errorCode`. Returns the failed tasks' ids.
+   * with `errorCode`. Returns the failed tasks (id and task name).
    */
-  failOrphanedTasks(staleBefore: number, now: number, errorCode: string): Promise<string[]>;
+  failOrphanedTasks(staleBefore: number, now: number, errorCode: string): Promise<{ id: string; name: string }[]>;
 }
 
 /** Multi-node stores: credentials every node publishes from its credentials file, for the others. */

@@ -84,6 +84,17 @@ after(async () => {
   await dropDatabase(database);
 });
 
+/** dcs_task_failures_total of flushInstance with DCS.5000, summed over `services`' /metrics. */
+async function nodeFailures(services: Service[]): Promise<number> {
+  let sum = 0;
+  for (const svc of services) {
+    const text = await (await fetch(`${svc.url}/metrics`)).text();
+    const m = /^dcs_task_failures_total\{task_name="flushInstance",error_code="DCS\.5000"\} (\d+)$/m.exec(text);
+    sum += m ? Number(m[1]) : 0;
+  }
+  return sum;
+}
+
 test('a credential from one node\'s file, and a token issued on one node, work on every node', async () => {
   for (const c of clients) assert.equal((await c.get('/v2/{p}/instances')).status, 200);
   const bruno = client(nodes[2]!.url, readTestCredentials(nodes[1]!.dataDir)[0]!);
@@ -160,6 +171,7 @@ test('kill -9 of a node mid-task: its attached tasks finish elsewhere, its manag
   await m.set('survivor', '1');
   m.disconnect();
   const flushesBefore = await Promise.all(redises.map((r) => flushCalls(r.port)));
+  const failuresBefore = await nodeFailures([a, c]);
 
   // a and c are paused (SIGSTOP) while the tasks are requested on b, so b claims all of them:
   // the managed one (only b may run it) and the attached ones (which a and c must then take over).
@@ -191,6 +203,8 @@ test('kill -9 of a node mid-task: its attached tasks finish elsewhere, its manag
   assert.match(managedResult.fail_reason, new RegExp(`service node ${bNode}.*stopped`));
   const failed = (await ca.get(`/v2/{p}/instances/${managed}/tasks`)).body.tasks.find((t: any) => t.id === managedJob);
   assert.equal(failed.status, 'FAILED');
+  // The node that wrote the failure counts it: summed over the live nodes, one more.
+  assert.equal(await nodeFailures([a, c]), failuresBefore + 1, 'the failure is in /metrics');
 
   // Exactly one FLUSHALL per attached task, none on the managed instance (nobody else ran it).
   const flushesAfter = await Promise.all(redises.map((r) => flushCalls(r.port)));

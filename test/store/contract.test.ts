@@ -603,7 +603,7 @@ for (const [kind, threads] of [['sqlite', false], ['sqlite', true], ['postgres',
         const b = task(liveOne);
         await create(store, a);
         await create(store, b);
-        assert.deepEqual(await nodes.failOrphanedTasks(now - 30_000, now, 'DCS.5000'), [a.id]);
+        assert.deepEqual(await nodes.failOrphanedTasks(now - 30_000, now, 'DCS.5000'), [{ id: a.id, name: a.name }]);
         const failed = await store.getTask('p1', a.id);
         assert.equal(failed?.status, 'FAILED');
         assert.equal(failed?.errorCode, 'DCS.5000');

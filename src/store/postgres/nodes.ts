@@ -24,7 +24,7 @@ export class PostgresNodes implements NodeRegistry {
     return new Map(rows.map((r) => [String(r.node), Number(r.heartbeat_at)]));
   }
 
-  async failOrphanedTasks(staleBefore: number, now: number, errorCode: string): Promise<string[]> {
+  async failOrphanedTasks(staleBefore: number, now: number, errorCode: string): Promise<{ id: string; name: string }[]> {
     return this.db.tx(async (c) => {
       const orphans = await this.db.q(plans.orphanedTasks, [now, staleBefore], c);
       for (const o of orphans) {
@@ -39,7 +39,7 @@ export class PostgresNodes implements NodeRegistry {
         await this.db.run(plans.failRunningSteps, [o.id, now, errorCode], c);
         await this.db.run(plans.failOrphan, [o.id, reason, now, errorCode], c);
       }
-      return orphans.map((o) => String(o.id));
+      return orphans.map((o) => ({ id: String(o.id), name: String(o.name) }));
     });
   }
 }

@@ -272,7 +272,7 @@ export const markNodeStopped = 'UPDATE service_nodes SET stopped_at = $2, heartb
 /** The nodes that have not said they stopped, with their last heartbeat. */
 export const nodeHeartbeats = 'SELECT node, heartbeat_at FROM service_nodes WHERE stopped_at IS NULL';
 /** $1 now, $2 stale before */
-export const orphanedTasks = `SELECT t.id, i.owner_node,
+export const orphanedTasks = `SELECT t.id, t.name, i.owner_node,
     (SELECT s.name FROM task_steps s WHERE s.task_id = t.id AND s.status = 'FINISH' ORDER BY s.idx DESC LIMIT 1) AS last_step
   FROM tasks t JOIN instances i ON i.id = t.instance_id
   LEFT JOIN service_nodes n ON n.node = i.owner_node

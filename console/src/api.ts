@@ -37,6 +37,11 @@ export interface ConsoleApi {
   deleteTask(taskId: string): Promise<void>;
   /** The job route's fail_reason of a task (null when it has none). */
   failReason(taskId: string): Promise<string | null>;
+  /**
+   * The same for a task of an instance's list, which carries no error_code (the centre's does):
+   * "DCS.4113: reason", the code from the failed step.
+   */
+  instanceFailReason(instanceId: string, taskId: string): Promise<string | null>;
   listAudit(q: { offset: number; limit: number }): Promise<{ total: number; audits: TaskAudit[] }>;
   records: RecordsApi;
   migrations: MigrationsApi;
@@ -87,6 +92,11 @@ export function connect(s: SignIn): ConsoleApi {
     listTasks: async (q) => page(await c.listCentreTasks(taskWindow(q))),
     deleteTask: async (t) => { await c.deleteCentreTask(t); },
     failReason: async (t) => (await c.getJob(t)).fail_reason,
+    instanceFailReason: async (id, t) => {
+      const [job, progress] = await Promise.all([c.getJob(t), c.getTaskProgress(id, t).catch(() => null)]);
+      const code = progress?.step_details.find((s) => s.error_code)?.error_code;
+      return code ? `${code}: ${job.fail_reason ?? 'the task failed.'}` : job.fail_reason;
+    },
     listAudit: async (q) => {
       const r = await c.listTaskAudit(q);
       return { total: Number(r.count), audits: r.audits };

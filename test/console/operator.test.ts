@@ -82,7 +82,8 @@ test('/ leads to the console', async () => {
 test('a failed task shows its error code and fail_reason in the row and in the steps; human name beside the raw one; times with zone', async () => {
   await signIn(page, svc.admin, `#/instances/${instanceId}/tasks`);
   const r = row(page, failedTask);
-  await r.locator('.fail-reason').getByText(/The instance uses \d+ bytes, more than the new capacity/).waitFor();
+  // The instance's list carries no error_code: the code comes from the failed step, as in the centre.
+  await r.locator('.fail-reason').getByText(/^DCS\.\d{4}: The instance uses \d+ bytes, more than the new capacity/).waitFor();
   assert.match(await r.locator('.task-name').innerText(), /^Resize\s+EXTEND$/);
   // The zone is named with the time (the test browser runs in UTC unless TZ says otherwise).
   assert.match(await r.locator('td[data-label=Started]').innerText(), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+$/);
@@ -153,6 +154,15 @@ test('operations: a confirmation that says what happens, off with the reason whi
     await dialog.getByRole('button', { name: 'Change configuration' }).click();
     await dialog.getByRole('alert').getByText(/DCS\.4066/).waitFor();
     await screenshot(page, '32-operation-refused');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    // The port it is on already: said in the dialog, nothing sent, no task.
+    const tasksBefore = (await admin.get(`/v2/${P}/instances/${instanceId}/tasks`)).body.task_count;
+    await ops.getByRole('button', { name: 'Change port' }).click();
+    await dialog.locator('input[name=port]').fill(String(port));
+    await dialog.getByRole('button', { name: 'Change port' }).click();
+    await dialog.getByRole('alert').getByText(`ops-demo is on port ${port} already: enter another port.`).waitFor();
+    assert.equal((await admin.get(`/v2/${P}/instances/${instanceId}/tasks`)).body.task_count, tasksBefore);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
   } finally {
     redis.disconnect();

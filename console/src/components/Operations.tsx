@@ -18,7 +18,8 @@ interface OpDef {
   /** What will happen, in the dialog. */
   says(i: Instance): string;
   fields?: (i: Instance) => Field[];
-  build(v: Record<string, string>): Operation | string;
+  /** The operation, or what is wrong with the values (shown in the dialog; nothing is sent). */
+  build(v: Record<string, string>, i: Instance): Operation | string;
   /** Why this operation does not apply to this instance, if it does not. */
   notFor?(i: Instance): string | null;
 }
@@ -57,7 +58,11 @@ const OPS: OpDef[] = [
     says: (i) => `Writes to ${i.name} pause until the standby has caught up; the standby becomes the master on port ${i.port}.` },
   { label: 'Change port', task: 'UpdatePort', notFor: managedOnly,
     fields: (i) => [{ name: 'port', label: `New port (now ${i.port})`, type: 'number' }],
-    build: (v) => (/^\d+$/.test(v.port ?? '') && +v.port! >= 1024 && +v.port! <= 65535 ? { kind: 'port', port: +v.port! } : 'Enter a port from 1024 to 65535.'),
+    build: (v, i) => {
+      if (!(/^\d+$/.test(v.port ?? '') && +v.port! >= 1024 && +v.port! <= 65535)) return 'Enter a port from 1024 to 65535.';
+      // The service starts no task for the port the instance is on: say so, not "started".
+      return +v.port! === i.port ? `${i.name} is on port ${i.port} already: enter another port.` : { kind: 'port', port: +v.port! };
+    },
     says: (i) => `The master of ${i.name} moves to the new port (the old one closes); replicas follow. Clients must use the new port.` },
 ];
 
@@ -69,7 +74,7 @@ export function Operations({ api, instance, running, onStarted }: { api: Console
   const blocked = running ? `${taskLabel(running.name)} (${running.name}) is ${running.status}: one task per instance at a time.` : null;
 
   const start = async () => {
-    const op = open!.build(values);
+    const op = open!.build(values, instance);
     if (typeof op === 'string') return setError(new Error(op));
     setBusy(true);
     try {

@@ -107,7 +107,7 @@ function InstanceTasks({ api, id, query }: { api: ConsoleApi; id: string; query:
   const live = useTaskPage({
     load: () => api.listInstanceTasks(id, { offset, limit }),
     progressOf,
-    failReasonOf: (t) => api.failReason(t.id),
+    failReasonOf: (t) => api.instanceFailReason(id, t.id),
   }, [api, id, offset, limit]);
   // Deleting the last task of the last page leaves it empty: show the page before it.
   useEffect(() => {

@@ -3,6 +3,7 @@
  * follow a task until it finishes. Browser-safe (setTimeout only).
  */
 import type { DcsTasksClient } from './client.js';
+import { DcsApiError } from './errors.js';
 import type { CentreTask, Job, TaskProgress } from './types.js';
 
 const PAGE = 1000; // the largest page the service allows
@@ -54,8 +55,12 @@ export async function waitForTask(client: DcsTasksClient, taskId: string, o: Wai
     const job = await client.getJob(taskId);
     let progress: TaskProgress | undefined;
     if (o.instanceId !== undefined) {
-      // The instance may be gone (deleted) while its finished task lives on in the task centre.
-      progress = await client.getTaskProgress(o.instanceId, taskId).catch(() => undefined);
+      // The instance may be gone (deleted) while its finished task lives on in the task centre;
+      // an instance that exists without this task (DCS.4001) is the caller's mistake: said.
+      progress = await client.getTaskProgress(o.instanceId, taskId).catch((e: unknown) => {
+        if (e instanceof DcsApiError && e.errorCode === 'DCS.4001') throw e;
+        return undefined;
+      });
     }
     o.onUpdate?.({ job, progress });
     if (finished(job)) return job;

@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { DcsApiError, DcsTasksClient } from 'dcs-tasks';
+import { DcsApiError, DcsTasksClient, waitForTask } from 'dcs-tasks';
 import { startService, type Service } from '../helpers/service.js';
 import { Redis } from 'ioredis';
 import { waitFor } from '../helpers/client.js';
@@ -94,6 +94,19 @@ test('flushInstances → a flushInstance task: listTasks, getTaskProgress, getJo
   assert.equal(again.httpStatus, 404);
   assert.match(again.requestId!, /^[0-9a-f]{32}$/);
   assert.equal((await admin.listTasks(id)).task_count, '0');
+});
+
+test('waitForTask with the instanceId of another instance: DcsApiError DCS.4001, not a wait without progress', async () => {
+  const other = await admin.createInstance({ name: 'typed-other', engine: 'Redis', engine_version: '7.0', capacity: 0.125, password: PASSWORD });
+  const otherId = other.instances[0]!.instance_id;
+  await untilRunning(admin, otherId);
+  await admin.flushInstances([id]);
+  const task = await newestTask(admin, id, 'flushInstance');
+  const e = await waitForTask(admin, task.id, { instanceId: otherId, intervalMs: 100 }).catch((x) => x);
+  assert.ok(e instanceof DcsApiError, String(e));
+  assert.equal(e.errorCode, 'DCS.4001');
+  assert.equal((await waitForTask(admin, task.id, { instanceId: id, intervalMs: 100 })).status, 'SUCCESS');
+  await admin.deleteInstance(otherId);
 });
 
 test('restartInstances and softRestartInstances: restartInstance / softRestartInstance tasks succeed', async () => {

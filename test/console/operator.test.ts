@@ -163,7 +163,10 @@ test('operations: a confirmation that says what happens, off with the reason whi
     await dialog.getByRole('button', { name: 'Change port' }).click();
     await dialog.getByRole('alert').getByText(`ops-demo is on port ${port} already: enter another port.`).waitFor();
     assert.equal((await admin.get(`/v2/${P}/instances/${instanceId}/tasks`)).body.task_count, tasksBefore);
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    // Focus is back on the button that opened the dialog.
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Change port', undefined, { timeout: 3000 });
   } finally {
     redis.disconnect();
   }

@@ -23,9 +23,15 @@ interface Props {
 export function ConfirmDialog(p: Props) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
+    // The button that opened the dialog gets the focus back when it closes (a keyboard user
+    // goes on from there, not from the top of the page), if it is still on the page.
+    const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     const d = ref.current;
     if (d && !d.open) d.showModal();
-    return () => d?.close();
+    return () => {
+      d?.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, []);
   return (
     <dialog ref={ref} class="dialog" aria-labelledby="dialog-title" onCancel={(e) => { e.preventDefault(); p.onCancel(); }}>

@@ -88,13 +88,29 @@ function prepareDataDir(dir: string): void {
   }
 }
 
-/** Directories 0700, files 0600, below `dir` (symbolic links are left alone, not followed). */
+/**
+ * Directories 0700, files 0600, below `dir` (symbolic links are left alone, not followed). A
+ * redis-server a killed service left running may remove a file meanwhile (an AOF rewrite's
+ * temporary file): what is gone needs no mode.
+ */
 function makePrivate(dir: string): void {
-  fs.chmodSync(dir, 0o700);
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+  const gone = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
+  let entries: fs.Dirent[];
+  try {
+    fs.chmodSync(dir, 0o700);
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    if (gone(e)) return;
+    throw e;
+  }
+  for (const e of entries) {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) makePrivate(p);
-    else if (e.isFile()) fs.chmodSync(p, 0o600);
+    try {
+      if (e.isDirectory()) makePrivate(p);
+      else if (e.isFile()) fs.chmodSync(p, 0o600);
+    } catch (err) {
+      if (!gone(err)) throw err;
+    }
   }
 }
 

@@ -42,7 +42,6 @@ export const lockInstancesOfProject = "SELECT pg_advisory_xact_lock(hashtext('dc
 export const countInstancesOfProject = 'SELECT COUNT(*) AS n FROM instances WHERE project_id = $1';
 /** Held by a managed create from its port check to its commit (after the project's lock, always). */
 export const lockManagedPorts = "SELECT pg_advisory_xact_lock(hashtext('dcs-tasks:managed-ports'))";
-/** The nodes of every managed instance (their ports are taken). */
 /** Every managed instance's nodes and port claim, the claim while the instance has an unfinished task (as in SQLite's plans). */
 export const managedNodes = `SELECT nodes, CASE WHEN EXISTS (SELECT 1 FROM tasks t WHERE t.instance_id = instances.id AND t.${ACTIVE})
   THEN extra::jsonb ->> 'reserved_port' END AS reserved_port FROM instances WHERE managed`;

@@ -12,7 +12,7 @@ import { connectRedis, type RedisTarget } from '../redis/commands.js';
 import { waitOrAbort } from '../engine/wait.js';
 import type { CopyProgress } from './records.js';
 
-import { Interrupted, asMigrationError } from './errors.js';
+import { Interrupted, RedisRefused, asMigrationError } from './errors.js';
 import { BatchSource, BatchTarget, split, type Batch } from './batch.js';
 
 export { RedisRefused, Interrupted, asMigrationError } from './errors.js';
@@ -48,8 +48,10 @@ const SAVE_EVERY_MS = 250;
  */
 export async function open(t: RedisTarget, what: string, signal?: AbortSignal): Promise<Redis> {
   const r = await connectRedis(t, { timeoutMs: 15_000 });
-  let cause: unknown = null;
-  const onError = (e: unknown) => { cause ??= e; };
+  // Every error the connection reported: something that is not a Redis can both answer garbage
+  // and reset the connection, in either order; the answer is what tells the user what is wrong.
+  const seen: unknown[] = [];
+  const onError = (e: unknown) => { seen.push(e); };
   const giveUp = () => r.disconnect();
   r.on('error', onError);
   signal?.addEventListener('abort', giveUp, { once: true });
@@ -59,7 +61,10 @@ export async function open(t: RedisTarget, what: string, signal?: AbortSignal): 
     await r.ping();
   } catch (e) {
     r.disconnect();
-    throw asMigrationError(cause ?? e, `${what} ${t.host}:${t.port}`);
+    if (e instanceof Interrupted) throw e;
+    const where = `${what} ${t.host}:${t.port}`;
+    const errors = [...seen, e].map((x) => asMigrationError(x, where));
+    throw errors.find((x) => x instanceof RedisRefused) ?? errors[0];
   } finally {
     r.off('error', onError);
     signal?.removeEventListener('abort', giveUp);

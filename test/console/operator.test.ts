@@ -172,6 +172,37 @@ test('operations: a confirmation that says what happens, off with the reason whi
   }
 });
 
+test('an open operation dialog survives a failed refresh of its instance, its buttons off meanwhile', async () => {
+  const port = (await admin.get(`/v2/${P}/instances/${instanceId}`)).body.port;
+  const redis = new Redis({ host: '127.0.0.1', port, password: 'Console#Pass1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  const instanceUrl = (u: URL) => u.pathname.endsWith(`/instances/${instanceId}`);
+  try {
+    await page.goto(`${svc.url}/console/#/instances/${instanceId}`);
+    if (await page.locator('input[name=project_id]').count()) await signIn(page, svc.admin, `#/instances/${instanceId}`);
+    await page.locator('.op-reason').waitFor({ state: 'detached', timeout: 30_000 }); // no task of the instance runs
+    const ops = page.getByRole('group', { name: 'Operations' });
+    await ops.getByRole('button', { name: 'Change configuration' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.locator('input[name=name]').fill('timeout');
+    await dialog.locator('input[name=value]').fill('240');
+    // The instance's next refresh (auto-refresh is on) cannot reach the service.
+    await page.route(instanceUrl, (r) => r.abort('connectionrefused'));
+    await page.getByRole('alert').getByText(/could not be reached/).waitFor({ timeout: 10_000 });
+    assert.ok(await dialog.isVisible(), 'the dialog is still open');
+    assert.equal(await dialog.locator('input[name=value]').inputValue(), '240', 'what was typed is kept');
+    assert.ok(await ops.getByRole('button', { name: 'Restart', exact: true }).isDisabled(), 'no new operation while the instance is unknown');
+    await screenshot(page, '33-dialog-survives-refresh-failure');
+    await page.unroute(instanceUrl);
+    await page.getByRole('alert').getByText(/could not be reached/).waitFor({ state: 'detached', timeout: 10_000 });
+    await dialog.getByRole('button', { name: 'Change configuration' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitFor(async () => (await redis.config('GET', 'timeout'))[1] === '240', 20_000, 'timeout=240 in Redis');
+  } finally {
+    await page.unroute(instanceUrl);
+    redis.disconnect();
+  }
+});
+
 test('task-centre filters and page live in the URL hash and survive a reload', async () => {
   await page.getByRole('link', { name: 'Task centre' }).click();
   await page.locator('tr[data-task-id]').first().waitFor();

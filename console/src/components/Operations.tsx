@@ -66,12 +66,15 @@ const OPS: OpDef[] = [
     says: (i) => `The master of ${i.name} moves to the new port (the old one closes); replicas follow. Clients must use the new port.` },
 ];
 
-export function Operations({ api, instance, running, onStarted }: { api: ConsoleApi; instance: Instance; running: Task | null; onStarted(label: string): void }) {
+export function Operations({ api, instance, running, unavailable, onStarted }: {
+  api: ConsoleApi; instance: Instance; running: Task | null; unavailable: string | null; onStarted(label: string): void;
+}) {
   const [open, setOpen] = useState<OpDef | null>(null);
   const [values, setValues] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const blocked = running ? `${taskLabel(running.name)} (${running.name}) is ${running.status}: one task per instance at a time.` : null;
+  const blocked = unavailable
+    ?? (running ? `${taskLabel(running.name)} (${running.name}) is ${running.status}: one task per instance at a time.` : null);
 
   const start = async () => {
     const op = open!.build(values, instance);

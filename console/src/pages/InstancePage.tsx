@@ -3,7 +3,7 @@
  * Cache Analysis (records.md), each tab in the address (#/instances/<id>/backups).
  */
 import { Fragment } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLive } from '../useLive';
 import type { ConsoleApi } from '../api';
 import { isRunning, type Instance, type Task } from '../types';
@@ -33,6 +33,12 @@ export function InstancePage({ api, id, tab, query }: { api: ConsoleApi; id: str
   const instance = live.data?.instance ?? null;
   const running = live.data?.running ?? null;
   const error = live.error;
+  // The operations stay while one refresh fails (an open dialog keeps what was typed, and says
+  // so itself if sending fails too): on the instance last seen, every button off meanwhile.
+  const lastSeen = useRef<Instance | null>(null);
+  if (instance) lastSeen.current = instance;
+  if (lastSeen.current?.instance_id !== id) lastSeen.current = null;
+  const shown = instance ?? lastSeen.current;
 
   const onStarted = (label: string) => {
     setStarted(`${label} started; its task is at the top of the list.`);
@@ -48,7 +54,8 @@ export function InstancePage({ api, id, tab, query }: { api: ConsoleApi; id: str
         {instance && <StatusBadge status={instance.status} />}
       </div>
       <ErrorMessage error={error} />
-      {instance && !error && <Operations api={api} instance={instance} running={running ?? recordTask(instance)} onStarted={onStarted} />}
+      {shown && <Operations api={api} instance={shown} running={running ?? recordTask(shown)} onStarted={onStarted}
+        unavailable={error ? 'The instance could not be refreshed: its operations are off until it is.' : null} />}
       {started && <div class="notice" role="status">{started} <button type="button" class="link" onClick={() => setStarted('')}>Dismiss</button></div>}
       <div class="tabs" role="tablist">
         {TABS.map(([t, label]) => (

@@ -8,6 +8,7 @@ import { InstancePage } from './pages/InstancePage';
 import { TaskCentre } from './pages/TaskCentre';
 import { Audit } from './pages/Audit';
 import { Migrations } from './pages/Migrations';
+import { SignOut } from './components/ErrorMessage';
 import './styles.css';
 
 function App() {
@@ -31,13 +32,13 @@ function App() {
         </span>
         <button type="button" class="btn btn-small btn-ghost" onClick={() => setSession(null)}>Sign out</button>
       </header>
-      <main class="content">
+      <main class="content"><SignOut.Provider value={() => setSession(null)}>
         {route.page === 'instances' && <Instances api={api} />}
         {route.page === 'instance' && <InstancePage key={route.id} api={api} id={route.id} tab={route.tab} query={route.query} />}
         {route.page === 'tasks' && <TaskCentre api={api} query={route.query} />}
         {route.page === 'audit' && <Audit api={api} query={route.query} />}
         {route.page === 'migrations' && <Migrations api={api} query={route.query} />}
-      </main>
+      </SignOut.Provider></main>
     </>
   );
 }

@@ -211,6 +211,34 @@ test('task centre: every task of the project, paging, time filter, delete', asyn
   await page.locator('.pager-range').getByText(`1–10 of ${total - 1}`).waitFor();
 });
 
+test('a 401 after sign-in (the signature date out of range) offers to sign in again, back on the same page', async () => {
+  const p = await newPage(browser);
+  const api = (u: URL) => u.pathname.startsWith('/v2/');
+  try {
+    await signInAkSk(p, svc.admin);
+    await p.getByRole('link', { name: 'Task centre' }).click();
+    await p.locator('tr[data-task-id]').first().waitFor();
+    // Every request from now on carries a signing time a day old: the real service answers 401.
+    await p.route(api, (r) => r.continue({ headers: { ...r.request().headers(), 'x-sdk-date': new Date(Date.now() - 86_400_000).toISOString().replace(/[-:]|\.\d+/g, '') } }));
+    await p.getByRole('button', { name: 'Refresh', exact: true }).click();
+    const alert = p.getByRole('alert');
+    await alert.getByText(/DCS\.1002/).waitFor();
+    await screenshot(p, '11-session-ended');
+    await p.unroute(api);
+    await alert.getByRole('button', { name: 'Sign in again' }).click();
+    await p.getByRole('heading', { name: 'DCS background tasks' }).waitFor();
+    await p.locator('input[name=project_id]').fill(svc.admin.project_id);
+    await p.locator('input[name=access_key]').fill(svc.admin.access_key);
+    await p.locator('input[name=secret_key]').fill(svc.admin.secret_key);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await p.locator('tr[data-task-id]').first().waitFor(); // the task centre again, from the address
+    assert.match(p.url(), /#\/tasks/);
+  } finally {
+    await p.unroute(api);
+    await p.context().close();
+  }
+});
+
 test('token sign-in (X-Auth-Token); a bad token is refused with DCS.1001', async () => {
   const issued = await admin.post(`/v2/${P}/tokens`, { ttl_seconds: 600 });
   assert.equal(issued.status, 200, issued.text);

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { DcsError, Errors } from '../errors.js';
 import type { Store } from '../store/types.js';
 import type { Credential, Role } from './credentials.js';
-import { verifySignature, type SignedRequest } from './signature.js';
+import { checkSignatureHeaders, verifySignature, type AuthFailure, type SignedRequest } from './signature.js';
 
 export interface Caller {
   accessKey: string | null;
@@ -86,26 +86,37 @@ export class Authenticator {
     } else {
       await this.refresh(ACCESS_RE.exec(header(req, 'authorization') ?? '')?.[1], now);
       const r = verifySignature(req, (ak) => this.byAk.get(ak)?.secret_key, now);
-      if (!r.ok) {
-        if (r.code === 'DCS.1003') throw Errors.noCredentials();
-        if (r.code === 'DCS.1002') {
-          // Missing, repeated, malformed or too far from now: each says which (none depends on a key).
-          throw Errors.expired(/15 minutes/.test(r.reason)
-            ? 'The request time (X-Sdk-Date) is more than 15 minutes away from the server time.'
-            : `The request time is unusable: ${r.reason}.`);
-        }
-        // One answer for both (auth.md §5): telling them apart would let anyone probe for valid keys.
-        if (r.reason.startsWith('unknown access key') || r.reason.startsWith('signature mismatch')) throw Errors.signatureRejected();
-        throw Errors.malformedSignature(r.reason);
-      }
+      if (!r.ok) throw signatureError(r);
       cred = this.byAk.get(r.accessKey)!;
     }
-    const headerProject = header(req, 'x-project-id');
-    if (pathProject !== cred.project_id || (headerProject !== undefined && headerProject !== cred.project_id)) {
-      throw Errors.projectMismatch();
-    }
+    checkProject(req, cred, pathProject);
     this.noteUse(cred.access_key, now);
     return { accessKey: cred.access_key, projectId: cred.project_id, userId: cred.user_id, userName: cred.user_name, role: cred.role, via: viaToken ? 'token' : 'aksk' };
+  }
+
+  /**
+   * For a request whose body is refused before it could be read (larger than the limit): what
+   * its credentials already show without the body, so that the contract's order holds —
+   * authentication, project, role, then parameters. A token is checked in full; a signature's
+   * headers and date are (its match needs the body, and whether its access key exists is not
+   * told apart from a mismatch). Null when nothing is wrong so far.
+   */
+  async refusalWithoutBody(req: Omit<SignedRequest, 'body'>, pathProject: string, mutating: boolean, now = Date.now()): Promise<DcsError | null> {
+    if (this.noAuth) return null;
+    try {
+      const token = header(req, 'x-auth-token');
+      if (token !== undefined && header(req, 'authorization') === undefined) {
+        const cred = await this.fromToken(token, now);
+        checkProject(req, cred, pathProject);
+        if (mutating && cred.role !== 'admin') return Errors.readOnly();
+        return null;
+      }
+      const r = checkSignatureHeaders(req, now);
+      return r.ok ? null : signatureError(r);
+    } catch (e) {
+      if (e instanceof DcsError) return e;
+      throw e;
+    }
   }
 
   /** Issues a token for the caller's credential; only its hash is stored. */
@@ -137,10 +148,32 @@ export class Authenticator {
   }
 }
 
+/** A failed signature check as the contract's error. */
+function signatureError(r: AuthFailure): DcsError {
+  if (r.code === 'DCS.1003') return Errors.noCredentials();
+  if (r.code === 'DCS.1002') {
+    // Missing, repeated, malformed or too far from now: each says which (none depends on a key).
+    return Errors.expired(/15 minutes/.test(r.reason)
+      ? 'The request time (X-Sdk-Date) is more than 15 minutes away from the server time.'
+      : `The request time is unusable: ${r.reason}.`);
+  }
+  // One answer for both (auth.md §5): telling them apart would let anyone probe for valid keys.
+  if (r.reason.startsWith('unknown access key') || r.reason.startsWith('signature mismatch')) return Errors.signatureRejected();
+  return Errors.malformedSignature(r.reason);
+}
+
+/** The credential's project must be the path's, and X-Project-Id's when sent. */
+function checkProject(req: Pick<SignedRequest, 'headers'>, cred: Credential, pathProject: string): void {
+  const headerProject = header(req, 'x-project-id');
+  if (pathProject !== cred.project_id || (headerProject !== undefined && headerProject !== cred.project_id)) {
+    throw Errors.projectMismatch();
+  }
+}
+
 const ACCESS_RE = /Access=([^\s,]{1,256})/;
 const hashToken = (t: string) => createHash('sha256').update(t).digest('hex');
 
-function header(req: SignedRequest, name: string): string | undefined {
+function header(req: Pick<SignedRequest, 'headers'>, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }

@@ -63,7 +63,7 @@ function indexRawHeaders(raw: string[]): Map<string, string[]> {
   return index;
 }
 
-function headerValues(req: SignedRequest, name: string): string[] | undefined {
+function headerValues(req: Pick<SignedRequest, 'headers' | 'rawHeaders'>, name: string): string[] | undefined {
   let values: string[] = [];
   if (Array.isArray(req.rawHeaders)) {
     values = indexRawHeaders(req.rawHeaders).get(name) ?? [];
@@ -75,7 +75,7 @@ function headerValues(req: SignedRequest, name: string): string[] | undefined {
   return values.length > 0 ? values : undefined;
 }
 
-function singleHeader(req: SignedRequest, name: string): string | undefined {
+function singleHeader(req: Pick<SignedRequest, 'headers' | 'rawHeaders'>, name: string): string | undefined {
   const values = headerValues(req, name);
   return values && values.length === 1 ? values[0]!.trim() : undefined;
 }
@@ -136,23 +136,24 @@ const DUMMY_SECRET = 'dcs-tasks-unknown-access-key';
 
 const fail = (code: AuthFailure['code'], reason: string): AuthFailure => ({ ok: false, code, reason });
 
-/**
- * Verifies an SDK-HMAC-SHA256 signed request. Never throws for any request (only if secretFor
- * itself throws). Codes: DCS.1003 no Authorization header; DCS.1002 X-Sdk-Date missing,
- * malformed or more than 15 minutes from nowMs; DCS.1001 everything else (malformed header,
- * unknown AK, wrong signature — the last two indistinguishable to the client).
- */
-export function verifySignature(
-  req: SignedRequest,
-  secretFor: (accessKey: string) => string | undefined,
-  nowMs: number,
-): AuthSuccess | AuthFailure {
-  const authHeader = req.headers?.['authorization'];
-  if (authHeader === undefined) return fail('DCS.1003', 'no Authorization header');
-  const authValue = Array.isArray(authHeader) ? (authHeader.length === 1 ? authHeader[0] : undefined) : authHeader;
-  if (typeof authValue !== 'string') return fail('DCS.1001', 'Authorization header repeated');
+/** What the signature headers say, checked: everything that does not need the body or a key. */
+export interface SignatureHeaders { accessKey: string; signedHeaders: string[]; signature: string; sdkDate: string }
 
-  const auth = parseAuthorization(authValue);
+/**
+ * The Authorization and X-Sdk-Date headers of a signed request, checked without its body or any
+ * key: present once each, well-formed, x-sdk-date signed, the date within 15 minutes of nowMs.
+ * Codes as verifySignature's.
+ */
+export function checkSignatureHeaders(
+  req: Pick<SignedRequest, 'headers' | 'rawHeaders'>, nowMs: number,
+): { ok: true; value: SignatureHeaders } | AuthFailure {
+  // Every copy, from rawHeaders: Node keeps only the first Authorization in req.headers, and a
+  // proxy that took the last one would disagree with us about who is calling.
+  const authValues = headerValues(req, 'authorization');
+  if (authValues === undefined) return fail('DCS.1003', 'no Authorization header');
+  if (authValues.length !== 1) return fail('DCS.1001', 'Authorization header repeated');
+
+  const auth = parseAuthorization(authValues[0]!);
   if (!auth.ok) return fail('DCS.1001', auth.reason);
   const { accessKey, signedHeaders, signature } = auth.value;
   if (!signedHeaders.includes('x-sdk-date')) return fail('DCS.1001', 'x-sdk-date is not a signed header');
@@ -164,6 +165,23 @@ export function verifySignature(
   if (Math.abs(nowMs - dateMs) > MAX_CLOCK_SKEW_MS) {
     return fail('DCS.1002', `X-Sdk-Date ${sdkDate} is more than 15 minutes from server time`);
   }
+  return { ok: true, value: { accessKey, signedHeaders, signature, sdkDate } };
+}
+
+/**
+ * Verifies an SDK-HMAC-SHA256 signed request. Never throws for any request (only if secretFor
+ * itself throws). Codes: DCS.1003 no Authorization header; DCS.1002 X-Sdk-Date missing,
+ * malformed or more than 15 minutes from nowMs; DCS.1001 everything else (malformed header,
+ * unknown AK, wrong signature — the last two indistinguishable to the client).
+ */
+export function verifySignature(
+  req: SignedRequest,
+  secretFor: (accessKey: string) => string | undefined,
+  nowMs: number,
+): AuthSuccess | AuthFailure {
+  const checked = checkSignatureHeaders(req, nowMs);
+  if (!checked.ok) return checked;
+  const { accessKey, signedHeaders, signature, sdkDate } = checked.value;
 
   const canonical = buildCanonicalRequest(req, signedHeaders);
   if (!canonical.ok) return fail('DCS.1001', canonical.reason);

@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS, type ServiceLimits } from '../config.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { InstanceService } from '../instances/service.js';
 import type { TaskService } from '../tasks/service.js';
-import { BODY_LIMIT, registerAuthHook } from './auth-hook.js';
+import { BODY_LIMIT, credentialsWithoutBody, registerAuthHook } from './auth-hook.js';
 import { MAX_PATH_SEGMENT, Overloaded, NotServing, answerWhatNodeWould, clientErrorHandler, errorCodeOf, frameworkError, newRequestId, registerErrorHandling, routableUrl } from './errors.js';
 import { registerMetrics, type MetricSources } from './metrics.js';
 import { registerHealth, type HealthSources } from './health.js';
@@ -139,7 +139,7 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     }, 'request');
   };
 
-  registerErrorHandling(app, allowedMethods);
+  registerErrorHandling(app, allowedMethods, credentialsWithoutBody(d.auth));
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',

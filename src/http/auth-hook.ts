@@ -6,7 +6,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Authenticator, Caller } from '../auth/authenticator.js';
-import { Errors } from '../errors.js';
+import { Errors, type DcsError } from '../errors.js';
 
 /** The largest body accepted, on every route and method. */
 export const BODY_LIMIT = 1024 * 1024;
@@ -73,6 +73,15 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
       req.body = parseJsonBody(raw);
     }
   });
+}
+
+/** What of a request's credentials can be checked without its body (see CredentialsFirst). */
+export function credentialsWithoutBody(auth: Authenticator): (req: FastifyRequest) => Promise<DcsError | null> {
+  return (req) => auth.refusalWithoutBody(
+    { method: req.method, rawUrl: originForm(req.originalUrl), headers: req.headers, rawHeaders: req.raw.rawHeaders },
+    (req.params as Record<string, string> | undefined)?.project_id ?? '',
+    req.routeOptions.config.mutating === true,
+  );
 }
 
 /**

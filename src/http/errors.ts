@@ -147,9 +147,17 @@ function drainRequest(raw: IncomingMessage): Promise<void> {
   });
 }
 
-export function registerErrorHandling(app: FastifyInstance, allowedMethods: (url: string) => string[]): void {
+/**
+ * A request refused before authentication could run (its body too large to read, say): what its
+ * credentials already show without the body, which the contract's order puts first.
+ */
+export type CredentialsFirst = (req: FastifyRequest) => Promise<DcsError | null>;
+
+export function registerErrorHandling(app: FastifyInstance, allowedMethods: (url: string) => string[], credentialsFirst: CredentialsFirst): void {
   app.setErrorHandler(async (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     let e = err instanceof DcsError ? err : fromFramework(err);
+    // No caller yet: the error came from reading the body, before authentication ran.
+    if (e && statusOf(e) === 400 && req.routeOptions.config.dcs && !req.caller) e = (await credentialsFirst(req).catch(() => null)) ?? e;
     // A path parameter that failed its format may be a fixed segment of another route asked with
     // a method that route does not serve (DELETE …/instances/status): 405, not a bad id.
     if (err.validationContext === 'params') {

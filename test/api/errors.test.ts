@@ -262,6 +262,25 @@ describe('parameters and bodies', () => {
     }
     assert.equal((await admin.get(`/v2/${P}/jobs/${taskId}`)).status, 200, 'nothing deleted');
   });
+  test('a body over 1 MiB with credentials that fail without it → their 401/403 first (api.md order), nothing deleted', async () => {
+    const path = `/v2/${svc.admin.project_id}/tasks/${taskId}`;
+    const rawBody = JSON.stringify({ message: 'x'.repeat(2 * 1024 * 1024) });
+    const readerToken = (await reader.post(`/v2/${P}/tokens`, { ttl_seconds: 600 })).body.token as string;
+    assert.ok(readerToken, 'a token of the read-only credential');
+    const staleSignature = `SDK-HMAC-SHA256 Access=${svc.admin.access_key}, SignedHeaders=content-type;x-sdk-date, Signature=${'0'.repeat(64)}`;
+    const cases: [string, Record<string, string>, number, string][] = [
+      ['a malformed Authorization', { Authorization: 'garbage' }, 401, 'DCS.1001'],
+      ['a signing time a day old', { Authorization: staleSignature, 'X-Sdk-Date': '20000101T000000Z' }, 401, 'DCS.1002'],
+      ['an unknown token', { 'X-Auth-Token': 'dcs-no-such-token' }, 401, 'DCS.1001'],
+      ['a read-only token on a delete', { 'X-Auth-Token': readerToken }, 403, 'DCS.3002'],
+    ];
+    for (const [what, headers, status, code] of cases) {
+      const r = await call(svc.url, null, 'DELETE', path, { headers, rawBody });
+      assert.equal(r.body.error_code, code, `${what}: ${r.text}`);
+      assertError(r, status, code);
+    }
+    assert.equal((await admin.get(`/v2/${P}/jobs/${taskId}`)).status, 200, 'nothing deleted');
+  });
 });
 
 describe('routes', () => {

@@ -92,6 +92,18 @@ test('malformed HTTP → 400 DCS.4800 in the contract shape, then the connection
   }
 });
 
+test('a repeated Authorization header → 401 DCS.1001, whichever copy carries the valid signature', async () => {
+  const path = `/v2/${project}/tasks`;
+  const valid = signedGet(path);
+  const validFirst = valid.replace(/\r\n\r\n$/, '\r\nAuthorization: SDK-HMAC-SHA256 Access=x, SignedHeaders=x-sdk-date, Signature=' + '0'.repeat(64) + '\r\n\r\n');
+  const validLast = valid.replace(/^(GET [^\r]*\r\n)/, '$1Authorization: garbage\r\n');
+  assert.equal((await raw(valid.replace(/\r\n\r\n$/, '\r\nConnection: close\r\n\r\n'))).status, 200, 'the signed request alone is accepted');
+  for (const [what, bytes] of [['valid copy first', validFirst], ['valid copy last', validLast]]) {
+    const r = await raw(bytes!.replace(/\r\n\r\n$/, '\r\nConnection: close\r\n\r\n'));
+    assertContract(r, 401, 'DCS.1001', what!);
+  }
+});
+
 test('a valid request pipelined before a malformed one is answered first, then the 400, then the connection closes', async () => {
   const r = await raw(signedGet(`/v2/${project}/tasks`) + get('/health', 'Content-Length: abc\r\n'));
   const statuses = [...r.text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));

@@ -27,7 +27,9 @@ function dataSource(m: MigrationRecord, c: MigrationContext): string {
 function backupFilesView(b: Record<string, unknown> | null): Record<string, unknown> | null {
   if (!b) return null;
   const { paths: _paths, ...shown } = b;
-  return shown;
+  // The SDK's BackupFilesBody has backup_id flat; the Terraform provider reads it back from
+  // backup_files.backup_record.backup_id (flattenBackupImportTaskBackupFiles): both are shown.
+  return typeof shown.backup_id === 'string' ? { ...shown, backup_record: { backup_id: shown.backup_id } } : shown;
 }
 
 export function migrationListView(m: MigrationRecord, c: MigrationContext, errorMessage: string | undefined) {

@@ -40,7 +40,8 @@ export interface CreateOnlineBody {
 
 export interface ConfigureBody {
   migration_method: MigrationMethod;
-  resume_mode?: ResumeMode;
+  /** "" is the default, as absent (the Terraform provider sends it for an unset value). */
+  resume_mode?: ResumeMode | '';
   bandwidth_limit_mb?: string;
   source_instance: EndpointBody;
   target_instance: EndpointBody;
@@ -52,7 +53,8 @@ export interface CreateTaskBody {
   migration_type: 'backupfile_import' | 'online_migration';
   migration_method: MigrationMethod;
   network_type?: string;
-  resume_mode?: ResumeMode;
+  /** "" is the default, as absent (the Terraform provider sends it for an unset value). */
+  resume_mode?: ResumeMode | '';
   bandwidth_limit_mb?: string;
   backup_files?: { file_source?: string; bucket_name?: string; backup_id?: string; files?: { file_name: string; size?: string; update_at?: string }[] };
   source_instance?: EndpointBody;
@@ -132,7 +134,7 @@ export class MigrationService {
     if (m.migrationType !== 'online_migration') throw Errors.migrationState(m.status, 'an import cannot be configured; only an online migration can.');
     const settings: MigrationSettings = { ...m.settings, source: ends.source, target: ends.target };
     return this.start(projectId, m, {
-      migrationMethod: b.migration_method, resumeMode: b.resume_mode ?? 'auto', bandwidthLimitMb: bandwidth, settings,
+      migrationMethod: b.migration_method, resumeMode: b.resume_mode || 'auto', bandwidthLimitMb: bandwidth, settings,
       secrets: { sourcePassword: b.source_instance.password ?? null, targetPassword: b.target_instance.password ?? null },
     }, actor);
   }
@@ -158,7 +160,7 @@ export class MigrationService {
       await this.notOneRedis(ends);
     }
     const record: MigrationRecord = {
-      ...m, migrationType: b.migration_type, migrationMethod: b.migration_method, resumeMode: b.resume_mode ?? 'auto',
+      ...m, migrationType: b.migration_type, migrationMethod: b.migration_method, resumeMode: b.resume_mode || 'auto',
       bandwidthLimitMb: bandwidth, status: 'MIGRATING', settings: { ...settings, networkType: b.network_type ?? null },
       secrets: { sourcePassword: b.source_instance?.password ?? null, targetPassword: b.target_instance.password ?? null },
     };

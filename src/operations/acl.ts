@@ -196,11 +196,12 @@ const updateAclAccountRemark: Endpoint<{ description: string }> = {
   summary: 'Change an ACL account\'s description (task UpdateAclRemark)',
   tags: ['acl accounts'],
   body: { type: 'object', required: ['description'], properties: { description: { type: 'string', maxLength: 1024 } } },
-  reply: EMPTY_REPLY,
+  // 204: the SDK's UpdateAclAccountRemarkResponse is empty, and the provider's updateDescription
+  // takes only 204 (OkCodes), failing the apply on a 200.
+  reply: { status: 204 },
   handle: async (call) => {
     const { instance, account } = await target(call);
     await startWith(call, updateAclRemark, instance, { ...account, description: call.body.description, status: 'UPDATING' }, {});
-    return {};
   },
 };
 

@@ -40,7 +40,10 @@ export function checkDailyConfig(b: DailyConfig): DailyConfig {
 
 /** Epoch ms of first_scan_at, or a DCS.4819 error. */
 export function parseFirstScanAt(v: string): number {
-  const ms = ISO_UTC.test(v) ? Date.parse(v.endsWith('Z') ? v : `${v}Z`) : NaN;
+  // RFC 3339 allows "t" and "z" in lower case; the Terraform provider's documented example and
+  // acceptance test send "…T15:00:05.000z".
+  const u = v.toUpperCase();
+  const ms = ISO_UTC.test(u) ? Date.parse(u.endsWith('Z') ? u : `${u}Z`) : NaN;
   if (Number.isNaN(ms)) throw new DcsError('DCS.4819', 'first_scan_at must be an ISO-8601 UTC time.');
   return ms;
 }

@@ -143,9 +143,11 @@ test('create, job, full copy: every key, value and TTL on the target; target-onl
   const id = r.body.instance_id;
   assert.equal(await statusOf(id), 'RUNNING');
 
-  const c = await configure(id, 'full_amount_migration');
+  // resume_mode "": what the Terraform provider sends when the user leaves it unset — the default.
+  const c = await configure(id, 'full_amount_migration', { resume_mode: '' });
   assert.equal(c.status, 200, c.text);
   assert.deepEqual(c.body, { id, name: 'full-copy', status: 'MIGRATING' });
+  assert.equal((await admin.get(`/v2/${P}/migration-task/${id}`)).body.resume_mode, 'auto');
   assert.equal(await reaches(id, ['SUCCESS', 'FAILED']), 'SUCCESS', JSON.stringify((await admin.get(`/v2/${P}/migration-task/${id}/logs`)).body));
   assert.equal(await assertSameKeys(src, dst, 0), 3000);
   assert.equal(await assertSameKeys(src, dst, 3), 600);
@@ -326,6 +328,8 @@ test('import from a backup record: the backup file of an instance of the project
   // The service's own file path is not shown.
   const shown = await admin.get(`/v2/${P}/migration-task/${r.body.id}`);
   assert.equal(shown.body.backup_files.backup_id, backupId);
+  // Where the Terraform provider reads it back (flattenBackupImportTaskBackupFiles).
+  assert.deepEqual(shown.body.backup_files.backup_record, { backup_id: backupId });
   assert.equal(shown.body.network_type, null, 'not given: null, not a value outside the SDK\'s vpc | vpn');
   assert.doesNotMatch(shown.text, /backups\//);
   // Unknown, or of a failed state: DCS.4031.

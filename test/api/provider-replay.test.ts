@@ -189,6 +189,19 @@ test('the provider\'s dcs_instance lifecycle, switchover, background tasks and A
   }
   assert.ok((await redis(port, (r) => r.call('ACL', 'USERS')) as string[]).includes('tfuser'));
   const account = ok(await tf('GET', `/v2/{p}/instances/${id}/accounts`), 'accounts').accounts.find((a: any) => a.account_name === 'tfuser');
+  // updateDescription: OkCodes [204] only — a 200 fails the apply; then UPDATING → AVAILABLE
+  const { answer: described } = await withRetry('update account description', () => tf('PUT', `/v2/{p}/instances/${id}/accounts/${account.account_id}`, { description: 'changed by terraform' }));
+  assert.equal(described.status, 204, 'updateDescription accepts only 204');
+  for (let n = 0; ; n++) {
+    const acc = ok(await tf('GET', `/v2/{p}/instances/${id}/accounts`), 'accounts').accounts.find((a: any) => a.account_name === 'tfuser');
+    assert.ok(['UPDATING', 'AVAILABLE'].includes(acc.status), `account status ${acc.status}`);
+    if (acc.status === 'AVAILABLE') {
+      assert.equal(acc.description, 'changed by terraform');
+      break;
+    }
+    assert.ok(n < 300, 'account never AVAILABLE after the description change');
+    await sleep(POLL_MS);
+  }
   // delete: accountTaskStatusRefreshFunc(…, "DeleteAcl") on page 1 of the task list
   await withRetry('delete account', () => tf('DELETE', `/v2/{p}/instances/${id}/accounts/${account.account_id}`));
   for (let n = 0; ; n++) {

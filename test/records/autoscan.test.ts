@@ -84,6 +84,10 @@ test('expired-key autoscan config: DCS.4819-4822, merging, all four fields neede
   assert.equal(missing.body.error_code, 'DCS.4800');
   assert.match(missing.body.error_msg, /first_scan_at/);
   assert.equal((await reader.get(url)).body.interval, null, 'a refused PUT changes nothing');
+  // RFC 3339's lower-case "t"/"z", as the Terraform provider's documented example sends it.
+  const lower = await admin.put(url, { first_scan_at: '2099-07-07t15:00:05.000z' });
+  assert.equal(lower.status, 200, lower.text);
+  assert.equal(lower.body.first_scan_at, '2099-07-07T15:00:05.000Z');
 });
 
 test('scheduled expired-key scans run at first_scan_at + k × interval, and again after a restart', async () => {

@@ -24,7 +24,8 @@ const ENDPOINT_BODY = {
   properties: { id: { type: 'string', minLength: 1, maxLength: 64 }, addrs: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', maxLength: 128 } },
 } as const;
 const METHOD = { type: 'string', enum: ['full_amount_migration', 'incremental_migration'] } as const;
-const RESUME = { type: 'string', enum: ['auto', 'manual'] } as const;
+/** "" is what the Terraform provider sends for an unset resume_mode (an Optional+Computed string): the default. */
+const RESUME = { type: 'string', enum: ['auto', 'manual', ''], description: 'auto (default; also for "") or manual' } as const;
 const ID_LIST = { type: 'array', minItems: 1, maxItems: 100, items: { type: 'string' } } as const;
 
 const ENDPOINT_VIEW = {

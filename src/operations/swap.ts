@@ -6,7 +6,7 @@
 import { DcsError } from '../errors.js';
 import { StepFailure } from '../engine/operation.js';
 import { infoSection, ping, withRedis } from '../redis/commands.js';
-import type { NodeRecord } from '../instances/records.js';
+import type { InstanceRecord, NodeRecord } from '../instances/records.js';
 import { masterOf } from '../instances/runtime.js';
 import { JOB_ACCEPTED, type Endpoint, type EndpointCall, type InstanceOperation, type OperationModule } from './operation.js';
 import { linkUp, until } from './replication.js';
@@ -14,9 +14,50 @@ import { linkUp, until } from './replication.js';
 interface SwapState {
   /** The replica that becomes master. */
   standby: string;
+  /**
+   * The lease owner (one per service process) that stopped both nodes in sync. A restart of the
+   * service starts them again, the master takes writes, and the standby may not have them: a
+   * later process must bring them in sync again before it stops them.
+   */
+  stoppedBy?: string;
   /** Set once the new roles and ports are recorded: from then on the record is the truth. */
   swapped?: boolean;
 }
+
+type SwapContext = Parameters<InstanceOperation<SwapState>['steps'][number]['run']>[0];
+
+/** The standby in the record, or DCS.4086 when it is gone or no longer a replica. */
+function standbyOf(x: SwapContext, i: InstanceRecord): NodeRecord {
+  const standby = i.nodes.find((n) => n.name === x.state.standby);
+  if (!standby || standby.role !== 'replica') throw new StepFailure('DCS.4086', 'The standby node no longer exists.');
+  return standby;
+}
+
+/** Writes pause on the master until the standby has caught up to the last byte. */
+async function catchUp(x: SwapContext, i: InstanceRecord): Promise<void> {
+  const master = masterOf(i);
+  const standby = standbyOf(x, i);
+  await until(() => linkUp(x, i, standby), 20_000, 'The standby is not connected to the master.', x.signal);
+  await withRedis(x.nodeTarget(i, master), (r) => r.call('CLIENT', 'PAUSE', '30000', 'WRITE'));
+  const offset = async (n: NodeRecord, field: string) => Number((await infoSection(x.nodeTarget(i, n), 'replication'))[field]);
+  const target = await offset(master, 'master_repl_offset');
+  await until(async () => (await offset(standby, 'slave_repl_offset')) >= target, 20_000, 'The standby did not catch up with the master.', x.signal);
+}
+
+/**
+ * Both nodes stopped with the standby holding every write the master acknowledged. Run again
+ * whenever the nodes may have run since the last time (a resumed task, see stoppedBy): a
+ * switchover that stopped them behind would start the standby as master without those writes,
+ * and the old master would then copy its data from it.
+ */
+async function stopInSync(x: SwapContext, i: InstanceRecord): Promise<void> {
+  await catchUp(x, i);
+  for (const n of i.nodes) await x.processes.stopNode(i, n.name);
+  await x.saveState({ stoppedBy: x.fence().owner });
+}
+
+/** Whether the roles in the record are already the new ones (the record is written before the state says so). */
+const recordedSwapped = (x: SwapContext, i: InstanceRecord) => x.state.swapped === true || i.nodes.some((n) => n.name === x.state.standby && n.role === 'master');
 
 export const masterStandbySwap: InstanceOperation<SwapState> = {
   name: 'masterStandbySwapJob',
@@ -26,39 +67,33 @@ export const masterStandbySwap: InstanceOperation<SwapState> = {
       name: 'Check the standby is in sync',
       run: async (x) => {
         const i = await x.instance();
-        if (x.state.swapped) return;
-        const master = masterOf(i);
-        const standby = i.nodes.find((n) => n.name === x.state.standby);
-        if (!standby || standby.role !== 'replica') throw new StepFailure('DCS.4086', 'The standby node no longer exists.');
-        await until(() => linkUp(x, i, standby), 20_000, 'The standby is not connected to the master.', x.signal);
-        // Writes pause on the master so the standby can catch up to the last byte.
-        await withRedis(x.nodeTarget(i, master), (r) => r.call('CLIENT', 'PAUSE', '30000', 'WRITE'));
-        const offset = async (n: NodeRecord, field: string) => Number((await infoSection(x.nodeTarget(i, n), 'replication'))[field]);
-        const target = await offset(master, 'master_repl_offset');
-        await until(async () => (await offset(standby, 'slave_repl_offset')) >= target, 20_000, 'The standby did not catch up with the master.', x.signal);
+        if (recordedSwapped(x, i)) return;
+        await catchUp(x, i);
       },
     },
     {
       name: 'Stop the master and the standby',
       run: async (x) => {
         const i = await x.instance();
-        if (x.state.swapped) return;
-        for (const n of i.nodes) await x.processes.stopNode(i, n.name);
+        if (recordedSwapped(x, i)) return;
+        await stopInSync(x, i);
       },
     },
     {
       name: 'Start the standby as master on the instance address',
       run: async (x) => {
         let i = await x.instance();
-        if (!x.state.swapped) {
+        if (!recordedSwapped(x, i)) {
+          // Stopped in sync by this process (the step before), or else started again by a
+          // restart of the service since: in sync first.
+          if (x.state.stoppedBy !== x.fence().owner) await stopInSync(x, i);
           const master = masterOf(i);
-          const standby = i.nodes.find((n) => n.name === x.state.standby)!;
+          const standby = standbyOf(x, i);
           const nodes = i.nodes.map((n): NodeRecord => {
             if (n.name === standby.name) return { ...n, port: master.port, role: 'master' };
             if (n.name === master.name) return { ...n, port: standby.port, role: 'replica' };
             return n;
           });
-          for (const n of i.nodes) await x.processes.stopNode(i, n.name);
           i = await x.save(i, { nodes });
           await x.saveState({ swapped: true });
         }

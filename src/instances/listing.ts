@@ -19,12 +19,18 @@ export interface InstanceState {
   task: RunningTask | null;
 }
 
-/** The DCS status a running task shows while the record still says RUNNING (§1.1). */
+/**
+ * The DCS status a running task shows while the record still says RUNNING (§1.1). The restore
+ * sets RESTORING itself; it is here too because a restart of the service records RUNNING once
+ * it has started the instance again, before the resumed restore goes on (keyed by the shown
+ * task name, runningTaskOf).
+ */
 const STATUS_WHILE: Record<string, string> = {
   restartInstance: 'RESTARTING',
   softRestartInstance: 'RESTARTING',
   EXTEND: 'EXTENDING',
   flushInstance: 'FLUSHING',
+  restore: 'RESTORING',
 };
 
 export function visibleStatus(s: InstanceState): string {

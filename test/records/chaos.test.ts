@@ -148,6 +148,10 @@ for (const [step, progressOf] of [
     await svc.kill9();
     await svc.restart();
     admin = client(svc.url, svc.admin);
+    // The resumed step waits 1.2 s before its work: the restore still runs, and shows.
+    const shown = (await admin.get(`/v2/${P}/instances/${id}`)).body;
+    assert.equal(shown.task?.name, 'restore', `the restore still runs: ${JSON.stringify(shown.task)}`);
+    assert.equal(shown.status, 'RESTORING', 'the restart of the service started Redis again, and the restore still runs');
     const done = await record('restore', r.body.restore_id, (x) => finished(x.status), 'restore after restart');
     const now = await keys();
     if (done.status === 'succeed') assert.deepEqual(now, backupKeys);

@@ -5,7 +5,7 @@
  * registry.ts lists them; the engine, TaskService, the HTTP routes and OpenAPI read the registry.
  */
 import { LeaseLost, StepFailure, type HookContext, type Operation, type StepContext } from '../engine/operation.js';
-import { ping, type RedisTarget } from '../redis/commands.js';
+import { infoSection, ping, type RedisTarget } from '../redis/commands.js';
 import { freePortBesides } from '../redis/ports.js';
 import type { InstancePatch, InstanceRecord, NodeRecord } from '../instances/records.js';
 import type { InstanceRuntime } from '../instances/runtime.js';
@@ -155,9 +155,22 @@ export class OpRun<S> {
   async settle(i: InstanceRecord): Promise<string> {
     const up = this.d.runtime.isUp(i) && (await ping(this.target(i)));
     await this.save(i, { status: up ? 'RUNNING' : 'ERROR' });
-    if (up) return 'The instance is running.';
+    // Where and with how much data: what a failed task left is then plain, also when its last
+    // step had taken effect (a port change that moved it, a flush that emptied it).
+    if (up) return `The instance is running at ${i.host}:${i.port}${await this.keysHeld(i)}.`;
     // An attached Redis is its owner's to start: nothing here retries it.
     return i.managed ? 'The instance is not answering; the supervisor keeps trying to start it.' : 'The attached Redis is not answering at its address.';
+  }
+
+  /** " and holds N keys" (every database), or nothing when Redis does not say. */
+  private async keysHeld(i: InstanceRecord): Promise<string> {
+    try {
+      const keyspace = await infoSection(this.target(i), 'keyspace');
+      const n = Object.values(keyspace).reduce((sum, v) => sum + Number(/keys=(\d+)/.exec(v)?.[1] ?? 0), 0);
+      return ` and holds ${n} key${n === 1 ? '' : 's'}`;
+    } catch {
+      return '';
+    }
   }
 
   /** The instance if it still exists, settled; for failure hooks. */

@@ -111,6 +111,9 @@ test('tasks wait on a task that really fails (EXTEND below the memory in use): e
   const r = await cli(['tasks', 'wait', job_id, '--interval', '100'], env);
   assert.equal(r.code, 4, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, new RegExp(`^task ${job_id} FAILED \\(EXTEND\\): The instance uses \\d+ bytes, more than the new capacity`, 'm'));
+  // What the failed task left: where the instance runs and how much data it holds.
+  const port = (await api.getInstance(id)).port;
+  assert.match(r.stdout, new RegExp(`The instance is running at 127\\.0\\.0\\.1:${port} and holds [1-9]\\d* keys?\\.`));
   assert.match(r.stderr, /FAIL\s+step 1\/2 Set maxmemory on every node/);
   const asJson = await cli(['tasks', 'wait', job_id, '--json', '--instance', id], env);
   assert.equal(asJson.code, 4);

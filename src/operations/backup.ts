@@ -160,6 +160,28 @@ function putBack(nodeDir: string, aside: string): boolean {
   return true;
 }
 
+const ASIDE_RE = /^restore-aside-([0-9a-f-]{32,36})(?:\.tmp)?$/; // the restore id (a UUID)
+
+/**
+ * At a start of the service, before an instance's redis-servers start: the data a restore set
+ * aside is put back when its task no longer runs — another service node failed it while this
+ * one was down (its failure handling, which puts data back, ran nowhere), or it was deleted
+ * since. A restore still running resumes and settles its data itself. Returns the task ids.
+ */
+export async function putBackAbandonedRestores(
+  nodeDirs: string[], stillRunning: (taskId: string) => Promise<boolean>,
+): Promise<string[]> {
+  const put: string[] = [];
+  for (const nodeDir of nodeDirs) {
+    const ids = new Set(fs.existsSync(nodeDir) ? fs.readdirSync(nodeDir).map((f) => ASIDE_RE.exec(f)?.[1]).filter((x): x is string => !!x) : []);
+    for (const id of ids) {
+      if (await stillRunning(id)) continue;
+      if (putBack(nodeDir, asideOf(nodeDir, id))) put.push(id);
+    }
+  }
+  return put;
+}
+
 /**
  * Installs a backup file as the node's AOF base (Redis 7 loads an RDB or an AOF with an RDB
  * preamble as a base file), built under a temporary name and renamed into place: the server

@@ -141,10 +141,6 @@ export async function infoSection(t: RedisTarget, section: string, opts?: { time
   return out;
 }
 
-export async function dbSize(t: RedisTarget): Promise<number> {
-  return withRedis(t, (r) => r.dbsize());
-}
-
 /** ACL SETUSER name rule…: creates or replaces a Redis ACL user (Redis ≥ 6). */
 export async function aclSetUser(t: RedisTarget, name: string, rules: string[]): Promise<void> {
   await withRedis(t, (r) => r.call('ACL', 'SETUSER', name, ...rules));

@@ -204,6 +204,28 @@ test('service restart: the managed Redis comes back with data, password and conf
   c2.disconnect();
 });
 
+test('a flush while a client writes: SUCCESS, every key of before the flush gone, what is written since kept', async () => {
+  const c = connect();
+  await c.connect();
+  try {
+    for (let k = 0; k < 50; k++) await c.set(`before:${k}`, '1');
+    let writing = true;
+    let written = 0;
+    // Writes all through the task, the step delay included: some land after the FLUSHALL.
+    const writer = (async () => { while (writing) await c.set(`during:${written++}`, '1'); })();
+    const r = await admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'flush' });
+    assert.equal(r.status, 200, r.text);
+    const t = await lastTask('flushInstance');
+    writing = false;
+    await writer;
+    assert.equal(t.status, 'SUCCESS', JSON.stringify(t));
+    assert.equal((await c.keys('before:*')).length, 0, 'the keys of before the flush are gone');
+    assert.ok((await c.dbsize()) > 0, 'keys written after the flush are kept');
+  } finally {
+    c.disconnect();
+  }
+});
+
 test('flush through the API empties the real Redis', async () => {
   const c = connect();
   await c.connect();

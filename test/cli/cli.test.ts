@@ -57,7 +57,7 @@ test('instances flush --wait: result table, progress lines on stderr, the task S
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`^INSTANCE\\s+RESULT\\n${id}\\s+success$`, 'm'));
   assert.match(r.stdout, /^task [0-9a-f]{32} SUCCESS \(flushInstance\)$/m);
-  assert.match(r.stderr, /^100%\s+SUCCESS\s+step 2\/2 Verify the data is gone$/m);
+  assert.match(r.stderr, /^100%\s+SUCCESS\s+step 2\/2 Check that Redis answers after the flush$/m);
 });
 
 test('instances restart --wait, and restart --soft --wait --json (results and finished jobs, one JSON document)', async () => {
@@ -98,7 +98,7 @@ test('tasks list, show, progress: tables and --json agree with the API', async (
   const progress = await cli(['tasks', 'progress', id, flush.id], env);
   assert.equal(progress.code, 0);
   assert.match(progress.stdout, /^100%$/m);
-  assert.match(progress.stdout, /^2\s+Verify the data is gone\s+FINISH/m);
+  assert.match(progress.stdout, /^2\s+Check that Redis answers after the flush\s+FINISH/m);
   assert.deepEqual(json(await cli(['tasks', 'progress', id, flush.id, '--json'], env)), await api.getTaskProgress(id, flush.id));
 });
 

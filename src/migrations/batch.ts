@@ -6,6 +6,9 @@
  * service only moves one Buffer per batch: no per-key command objects, replies or strings in
  * Node, which were most of the copy's time. Where a side refuses scripts, the same format is
  * built or read in Node and the keys go through a pipeline of PTTL + DUMP or of RESTOREs.
+ * A key whose PTTL is 0 is expiring as it is read (inside a script Redis checks expiry at the
+ * script's start, PTTL at the moment of the call) and is left out: RESTORE reads ttl 0 as "no
+ * expiry", which would make it permanent on the target.
  */
 import type { Redis } from 'ioredis';
 import { asMigrationError } from './errors.js';
@@ -21,7 +24,7 @@ const HEADER = 16;
 
 const DUMP_SCRIPT = `local call, pack = redis.call, struct.pack
 local c = call(ARGV[3], ARGV[1], 'COUNT', ARGV[2]) local out = {} local o = 0 local n = 0
-for _, k in ipairs(c[2]) do local t = call('PTTL', k) if t ~= -2 then local d = call('DUMP', k)
+for _, k in ipairs(c[2]) do local t = call('PTTL', k) if t ~= -2 and t ~= 0 then local d = call('DUMP', k)
 if d then if t < 0 then t = 0 end n = n + 1 out[o+1] = pack('>I4I4d', #k, #d, t) out[o+2] = k out[o+3] = d o = o + 3 end end end
 return {c[1], n, table.concat(out)}`;
 
@@ -144,8 +147,9 @@ async function dumpKeys(src: Redis, keys: Buffer[]): Promise<Dumped[]> {
     const [e1, ttl] = res[2 * i] ?? [];
     const [e2, payload] = res[2 * i + 1] ?? [];
     if (e1 || e2) throw asMigrationError(e1 ?? e2, 'source');
-    // Gone between SCAN and DUMP (deleted or expired): skipped.
-    if (payload === null || ttl === -2) continue;
+    // Gone between SCAN and DUMP (deleted or expired), or expiring this millisecond (PTTL 0: a
+    // RESTORE with ttl 0 would keep it for ever): skipped, as the source is about to drop it.
+    if (payload === null || ttl === -2 || ttl === 0) continue;
     out.push({ key: keys[i], ttl: Number(ttl) > 0 ? Number(ttl) : 0, payload: payload as Buffer });
   }
   return out;

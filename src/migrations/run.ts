@@ -200,7 +200,8 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
       stop = watchStop(ctx);
       let lastUp = Date.now();
       let savedOffset = m.replOffset;
-      let syncSince: number | null = null;
+      /** The source's replication offset when the sync-stop was first seen: what the target must reach. */
+      let syncTo: number | null = null;
       let following = m.status === 'INCRMIGEATING';
       for (;;) {
         if (ctx.signal.aborted) throw new Interrupted('interrupted');
@@ -226,10 +227,13 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
           return;
         }
         if (request === 'sync') {
-          syncSince ??= Date.now();
+          // Target = source as of the sync-stop (automation.md §4.7): detached once it holds every
+          // write the source had then, however long a resync takes (a target restarted meanwhile
+          // copies everything again). Detaching earlier reported SUCCESS with writes missing; a
+          // source or target lost for good ends in the give-up above, FAILED.
           src ??= await open(srcTarget, 'source').catch(() => null);
-          const caughtUp = state.up && src !== null && state.offset >= (await masterOffset(src).catch(() => Infinity));
-          if (caughtUp || Date.now() - syncSince > 10_000) {
+          if (syncTo === null && src !== null) syncTo = await masterOffset(src).catch(() => null);
+          if (syncTo !== null && state.up && state.offset >= syncTo) {
             await detach(dst, dstTarget.password, fenced);
             return;
           }

@@ -29,10 +29,12 @@ export class PostgresNodes implements NodeRegistry {
       const orphans = await this.db.q(plans.orphanedTasks, [now, staleBefore], c);
       for (const o of orphans) {
         const where = o.last_step
-          // What the client must know: the step's effect lasts only until the node returns, which
-          // starts the instance again from its recorded configuration (this task's change is not in it).
+          // What the client must know: the instance runs as that step left it until the node
+          // returns and starts it from the configuration recorded then — which holds the part of
+          // this task's change a finished step recorded (a port moved, a replica added, roles
+          // swapped) and nothing of the rest: show-instance says which.
           ? `after its step ${String(o.last_step)} had finished: the instance runs as that step left it until the node is back, ` +
-            'which starts it again from its recorded configuration, without this task\'s change'
+            'which starts it again from its recorded configuration (with what of this task\'s change its finished steps recorded; show the instance to see it)'
           : 'before any of its steps had finished';
         const reason = `The service node ${String(o.owner_node)} that supervises this instance stopped (no heartbeat); ` +
           `the task was stopped ${where}.`;

@@ -187,11 +187,31 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
     }
   }
 
+  /**
+   * The target of a follow, retried as a lost link is (every 5 s for up to 60 s): resumed after a
+   * restart of the service, the target's redis-server may still be starting; a refusal (a wrong
+   * password) fails at once, as in the copy.
+   */
+  async function openFollowing(ctx: StepContext<RunState>, m: MigrationRecord, t: RedisTarget): Promise<Redis> {
+    const since = Date.now();
+    for (;;) {
+      try {
+        return await open(t, 'target', ctx.signal);
+      } catch (e) {
+        if (e instanceof Interrupted || ctx.signal.aborted) throw e;
+        if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
+        if (Date.now() - since >= GIVE_UP_AFTER_MS) throw new StepFailure('DCS.5000', `Gave up after ${Math.round(GIVE_UP_AFTER_MS / 1000)} s without a connection: ${(e as Error).message}`);
+        await log(m, 'ERROR', 'connection_lost', `${(e as Error).message}; retrying in ${Math.round(RETRY_EVERY_MS / 1000)} s`);
+        await waitOrAbort(RETRY_EVERY_MS, ctx.signal);
+      }
+    }
+  }
+
   /** The target follows the source (REPLICAOF) until a stop, a sync-stop, or a source lost for 60 s. */
   async function follow(ctx: StepContext<RunState>, m: MigrationRecord): Promise<void> {
     const srcTarget = await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword);
     const dstTarget = await endpointTarget(d, m.settings.target!, m.secrets.targetPassword);
-    const dst = await open(dstTarget, 'target');
+    const dst = await openFollowing(ctx, m, dstTarget);
     const fenced = () => ctx.assertOwned();
     let src: Redis | null = null;
     let stop: ReturnType<typeof watchStop> | null = null;

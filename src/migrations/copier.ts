@@ -8,7 +8,7 @@
  * database and cursor it reached; what it copies again after that point, RESTORE … REPLACE rewrites.
  */
 import type { Redis } from 'ioredis';
-import { connectRedis, type RedisTarget } from '../redis/commands.js';
+import { connectRedis, keyspace, type RedisTarget } from '../redis/commands.js';
 import { waitOrAbort } from '../engine/wait.js';
 import type { CopyProgress } from './records.js';
 
@@ -72,26 +72,6 @@ export async function open(t: RedisTarget, what: string, signal?: AbortSignal): 
   return r;
 }
 
-/** The databases that hold keys, with their key counts (INFO keyspace). */
-export async function keyspace(r: Redis): Promise<{ db: number; keys: number }[]> {
-  const text = await r.info('keyspace');
-  const out: { db: number; keys: number }[] = [];
-  for (const m of text.matchAll(/^db(\d+):keys=(\d+)/gm)) out.push({ db: Number(m[1]), keys: Number(m[2]) });
-  return out.sort((a, b) => a.db - b.db);
-}
-
-/** Sum of the keys of every database, or null when the Redis cannot be reached. */
-export async function totalKeys(t: RedisTarget): Promise<number | null> {
-  const r = await connectRedis(t, { timeoutMs: 2000 });
-  try {
-    await r.connect();
-    return (await keyspace(r)).reduce((a, d) => a + d.keys, 0);
-  } catch {
-    return null;
-  } finally {
-    r.disconnect();
-  }
-}
 
 /**
  * Copies every key from `src` to `dst`, starting at `from` (a saved progress, or a fresh one).

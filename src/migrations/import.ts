@@ -14,12 +14,12 @@ import path from 'node:path';
 import { StepFailure, type StepContext } from '../engine/operation.js';
 import { findFreePort } from '../redis/ports.js';
 import { leftoverRedis, stopProcess } from '../redis/leftovers.js';
-import type { RedisTarget } from '../redis/commands.js';
+import { keyspace, type RedisTarget } from '../redis/commands.js';
 import type { InstanceRecord } from '../instances/records.js';
 import type { Store } from '../store/types.js';
 import type { CopyProgress, MigrationRecord } from './records.js';
 import { NO_PROGRESS } from './records.js';
-import { RedisRefused, fullCopy, keyspace, open, type CopyHooks } from './copier.js';
+import { RedisRefused, fullCopy, open, type CopyHooks } from './copier.js';
 
 export interface ImportDeps {
   /** `<data>/obs/<bucket>/<file>` is where self_build_obs files are found (the local stand-in for OBS). */

@@ -13,9 +13,7 @@ import { newTaskId, type Actor } from '../tasks/service.js';
 import type { NewTask } from '../tasks/records.js';
 import type { Store, StartRunOutcome, StopOutcome } from '../store/types.js';
 import type { InstanceRecord } from '../instances/records.js';
-import type { RedisTarget } from '../redis/commands.js';
-import { infoSection } from '../redis/commands.js';
-import { totalKeys } from './copier.js';
+import { infoSection, totalKeys, type RedisTarget } from '../redis/commands.js';
 import { obsFile } from './import.js';
 import { MIGRATION_RUN, RUN_STEPS, endpointTarget, parseAddrs } from './run.js';
 import {

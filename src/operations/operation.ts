@@ -5,7 +5,7 @@
  * registry.ts lists them; the engine, TaskService, the HTTP routes and OpenAPI read the registry.
  */
 import { LeaseLost, StepFailure, type HookContext, type Operation, type StepContext } from '../engine/operation.js';
-import { infoSection, ping, type RedisTarget } from '../redis/commands.js';
+import { ping, totalKeys, type RedisTarget } from '../redis/commands.js';
 import { freePortBesides } from '../redis/ports.js';
 import type { InstancePatch, InstanceRecord, NodeRecord } from '../instances/records.js';
 import type { InstanceRuntime } from '../instances/runtime.js';
@@ -164,13 +164,8 @@ export class OpRun<S> {
 
   /** " and holds N keys" (every database), or nothing when Redis does not say. */
   private async keysHeld(i: InstanceRecord): Promise<string> {
-    try {
-      const keyspace = await infoSection(this.target(i), 'keyspace');
-      const n = Object.values(keyspace).reduce((sum, v) => sum + Number(/keys=(\d+)/.exec(v)?.[1] ?? 0), 0);
-      return ` and holds ${n} key${n === 1 ? '' : 's'}`;
-    } catch {
-      return '';
-    }
+    const n = await totalKeys(this.target(i));
+    return n === null ? '' : ` and holds ${n} key${n === 1 ? '' : 's'}`;
   }
 
   /** The instance if it still exists, settled; for failure hooks. */

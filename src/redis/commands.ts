@@ -141,6 +141,27 @@ export async function infoSection(t: RedisTarget, section: string, opts?: { time
   return out;
 }
 
+/** The databases that hold keys, with their key counts (INFO keyspace). */
+export async function keyspace(r: Redis): Promise<{ db: number; keys: number }[]> {
+  const text = await r.info('keyspace');
+  const out: { db: number; keys: number }[] = [];
+  for (const m of text.matchAll(/^db(\d+):keys=(\d+)/gm)) out.push({ db: Number(m[1]), keys: Number(m[2]) });
+  return out.sort((a, b) => a.db - b.db);
+}
+
+/** Sum of the keys of every database, or null when the Redis cannot be reached. */
+export async function totalKeys(t: RedisTarget): Promise<number | null> {
+  const r = await connectRedis(t, { timeoutMs: 2000 });
+  try {
+    await r.connect();
+    return (await keyspace(r)).reduce((a, d) => a + d.keys, 0);
+  } catch {
+    return null;
+  } finally {
+    r.disconnect();
+  }
+}
+
 /** ACL SETUSER name rule…: creates or replaces a Redis ACL user (Redis ≥ 6). */
 export async function aclSetUser(t: RedisTarget, name: string, rules: string[]): Promise<void> {
   await withRedis(t, (r) => r.call('ACL', 'SETUSER', name, ...rules));

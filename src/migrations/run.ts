@@ -145,14 +145,8 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
         } catch (e) {
           if (e instanceof LeaseLost || e instanceof Interrupted || e instanceof StepFailure || ctx.signal.aborted) throw e;
           if (stop.stopped()) return progress; // the attempt was given up for the stop
-          if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
           failingSince ??= Date.now();
-          const msg = (e as Error).message;
-          if (Date.now() - failingSince >= GIVE_UP_AFTER_MS) {
-            throw new StepFailure('DCS.5000', `Gave up after ${Math.round(GIVE_UP_AFTER_MS / 1000)} s without a connection: ${msg}`);
-          }
-          await log(m, 'ERROR', 'connection_lost', `${msg}; retrying in ${Math.round(RETRY_EVERY_MS / 1000)} s`);
-          await waitOrAbort(RETRY_EVERY_MS, stop.signal);
+          await retryLater(m, e, failingSince, stop.signal);
           if (stop.stopped()) return progress;
         } finally {
           src?.disconnect();
@@ -188,9 +182,23 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
   }
 
   /**
-   * The target of a follow, retried as a lost link is (every 5 s for up to 60 s): resumed after a
-   * restart of the service, the target's redis-server may still be starting; a refusal (a wrong
-   * password) fails at once, as in the copy.
+   * After a failed connection: a Redis refusal (WRONGPASS, NOAUTH…) fails the run at once; a lost
+   * link fails it once it has failed for GIVE_UP_AFTER_MS, else is logged as an ERROR with the
+   * error text and waited out for RETRY_EVERY_MS (or until `signal`).
+   */
+  async function retryLater(m: MigrationRecord, e: unknown, failingSince: number, signal: AbortSignal): Promise<void> {
+    if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
+    const msg = (e as Error).message;
+    if (Date.now() - failingSince >= GIVE_UP_AFTER_MS) {
+      throw new StepFailure('DCS.5000', `Gave up after ${Math.round(GIVE_UP_AFTER_MS / 1000)} s without a connection: ${msg}`);
+    }
+    await log(m, 'ERROR', 'connection_lost', `${msg}; retrying in ${Math.round(RETRY_EVERY_MS / 1000)} s`);
+    await waitOrAbort(RETRY_EVERY_MS, signal);
+  }
+
+  /**
+   * The target of a follow, retried as the copy's links are: resumed after a restart of the
+   * service, the target's redis-server may still be starting.
    */
   async function openFollowing(ctx: StepContext<RunState>, m: MigrationRecord, t: RedisTarget): Promise<Redis> {
     const since = Date.now();
@@ -199,10 +207,7 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
         return await open(t, 'target', ctx.signal);
       } catch (e) {
         if (e instanceof Interrupted || ctx.signal.aborted) throw e;
-        if (e instanceof RedisRefused) throw new StepFailure('DCS.5000', e.message);
-        if (Date.now() - since >= GIVE_UP_AFTER_MS) throw new StepFailure('DCS.5000', `Gave up after ${Math.round(GIVE_UP_AFTER_MS / 1000)} s without a connection: ${(e as Error).message}`);
-        await log(m, 'ERROR', 'connection_lost', `${(e as Error).message}; retrying in ${Math.round(RETRY_EVERY_MS / 1000)} s`);
-        await waitOrAbort(RETRY_EVERY_MS, ctx.signal);
+        await retryLater(m, e, since, ctx.signal);
       }
     }
   }

@@ -65,6 +65,10 @@ export async function connectRedis(t: RedisTarget, opts: { timeoutMs?: number } 
     retryStrategy: () => null,
     enableOfflineQueue: true,
     lazyConnect: true,
+    // The handshake is then one command (HELLO), not three in separate writes: a server that is
+    // not a Redis answers the first and closes, the later writes reset the connection, and the
+    // reset discards its answer — the client saw only "write EPIPE", a lost link, not what is wrong.
+    disableClientInfo: true,
   });
   r.on('error', () => {}); // surfaced through the command promises
   return r;

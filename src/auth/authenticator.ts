@@ -78,10 +78,9 @@ export class Authenticator {
       if (foreign) throw Errors.crossSite(foreign);
       return { accessKey: null, projectId: pathProject, userId: 'anonymous', userName: 'anonymous', role: 'admin', via: 'anonymous' };
     }
-    const token = header(req, 'x-auth-token');
     let cred: Credential | undefined;
-    const viaToken = token !== undefined && header(req, 'authorization') === undefined;
-    if (viaToken) {
+    const token = viaToken(req);
+    if (token !== undefined) {
       cred = await this.fromToken(token, now);
     } else {
       await this.refresh(ACCESS_RE.exec(header(req, 'authorization') ?? '')?.[1], now);
@@ -89,9 +88,12 @@ export class Authenticator {
       if (!r.ok) throw signatureError(r);
       cred = this.byAk.get(r.accessKey)!;
     }
-    checkProject(req, cred, pathProject);
+    const headerProject = header(req, 'x-project-id');
+    if (pathProject !== cred.project_id || (headerProject !== undefined && headerProject !== cred.project_id)) {
+      throw Errors.projectMismatch();
+    }
     this.noteUse(cred.access_key, now);
-    return { accessKey: cred.access_key, projectId: cred.project_id, userId: cred.user_id, userName: cred.user_name, role: cred.role, via: viaToken ? 'token' : 'aksk' };
+    return { accessKey: cred.access_key, projectId: cred.project_id, userId: cred.user_id, userName: cred.user_name, role: cred.role, via: token !== undefined ? 'token' : 'aksk' };
   }
 
   /**
@@ -103,16 +105,13 @@ export class Authenticator {
    */
   async refusalWithoutBody(req: Omit<SignedRequest, 'body'>, pathProject: string, mutating: boolean, now = Date.now()): Promise<DcsError | null> {
     if (this.noAuth) return null;
-    try {
-      const token = header(req, 'x-auth-token');
-      if (token !== undefined && header(req, 'authorization') === undefined) {
-        const cred = await this.fromToken(token, now);
-        checkProject(req, cred, pathProject);
-        if (mutating && cred.role !== 'admin') return Errors.readOnly();
-        return null;
-      }
+    if (viaToken(req) === undefined) {
       const r = checkSignatureHeaders(req, now);
       return r.ok ? null : signatureError(r);
+    }
+    try {
+      // A token needs no body: the whole authentication, then the role.
+      return roleRefusal(await this.authenticate({ ...req, body: Buffer.alloc(0) }, pathProject, now), mutating);
     } catch (e) {
       if (e instanceof DcsError) return e;
       throw e;
@@ -162,12 +161,14 @@ function signatureError(r: AuthFailure): DcsError {
   return Errors.malformedSignature(r.reason);
 }
 
-/** The credential's project must be the path's, and X-Project-Id's when sent. */
-function checkProject(req: Pick<SignedRequest, 'headers'>, cred: Credential, pathProject: string): void {
-  const headerProject = header(req, 'x-project-id');
-  if (pathProject !== cred.project_id || (headerProject !== undefined && headerProject !== cred.project_id)) {
-    throw Errors.projectMismatch();
-  }
+/** 403 for a change asked by a caller whose role may only read; null when it may. */
+export function roleRefusal(caller: Caller, mutating: boolean): DcsError | null {
+  return mutating && caller.role !== 'admin' ? Errors.readOnly() : null;
+}
+
+/** The token a request authenticates with: X-Auth-Token without an Authorization (which wins). */
+function viaToken(req: Pick<SignedRequest, 'headers'>): string | undefined {
+  return header(req, 'authorization') === undefined ? header(req, 'x-auth-token') : undefined;
 }
 
 const ACCESS_RE = /Access=([^\s,]{1,256})/;

@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Authenticator, Caller } from '../auth/authenticator.js';
+import { roleRefusal, type Authenticator, type Caller } from '../auth/authenticator.js';
 import { Errors, type DcsError } from '../errors.js';
 
 /** The largest body accepted, on every route and method. */
@@ -64,7 +64,8 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
       { method: req.method, rawUrl: originForm(req.originalUrl), headers: req.headers, rawHeaders: req.raw.rawHeaders, body: raw },
       pathProject,
     );
-    if (cfg.mutating && req.caller.role !== 'admin') throw Errors.readOnly();
+    const refused = roleRefusal(req.caller, cfg.mutating === true);
+    if (refused) throw refused;
     checkQuery(req.query as Record<string, unknown>);
     // A GET or HEAD takes no body (signed, as any request's, and then ignored).
     if (req.method === 'GET' || req.method === 'HEAD') req.body = undefined;

@@ -123,7 +123,8 @@ export const backupOperation: InstanceOperation<BackupState> = {
 // ---- restore ----
 
 /** The node's data set aside while a restore runs, put back if it fails. */
-const asideOf = (nodeDir: string, restoreId: string) => path.join(nodeDir, `restore-aside-${restoreId}`);
+const ASIDE_PREFIX = 'restore-aside-';
+const asideOf = (nodeDir: string, restoreId: string) => path.join(nodeDir, `${ASIDE_PREFIX}${restoreId}`);
 const DATA_FILES = [AOF_DIR, RDB_NAME];
 
 /**
@@ -160,7 +161,6 @@ function putBack(nodeDir: string, aside: string): boolean {
   return true;
 }
 
-const ASIDE_RE = /^restore-aside-([0-9a-f-]{32,36})(?:\.tmp)?$/; // the restore id (a UUID)
 
 /**
  * At a start of the service, before an instance's redis-servers start: the data a restore set
@@ -173,7 +173,9 @@ export async function putBackAbandonedRestores(
 ): Promise<string[]> {
   const put: string[] = [];
   for (const nodeDir of nodeDirs) {
-    const ids = new Set(fs.existsSync(nodeDir) ? fs.readdirSync(nodeDir).map((f) => ASIDE_RE.exec(f)?.[1]).filter((x): x is string => !!x) : []);
+    // The restore ids asideOf named directories after (a partial one ends in .tmp).
+    const names = fs.existsSync(nodeDir) ? fs.readdirSync(nodeDir).filter((f) => f.startsWith(ASIDE_PREFIX)) : [];
+    const ids = new Set(names.map((f) => f.slice(ASIDE_PREFIX.length).replace(/\.tmp$/, '')));
     for (const id of ids) {
       if (await stillRunning(id)) continue;
       if (putBack(nodeDir, asideOf(nodeDir, id))) put.push(id);

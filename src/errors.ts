@@ -55,6 +55,8 @@ export const Errors = {
   internal: () => new DcsError('DCS.5000', 'Internal service error.'),
   instanceInMigration: (migrationId: string) =>
     new DcsError('DCS.4099', `The instance is the source or target of running migration task ${migrationId}; stop the migration first.`),
+  targetInMigration: (target: string, migrationId: string) =>
+    new DcsError('DCS.4099', `The target ${target} is already the target of running migration task ${migrationId}; stop that migration first.`),
   migrationNotFound: () => new DcsError('DCS.4133', 'The migration task does not exist.'),
   migrationState: (status: string, what: string) => new DcsError('DCS.4026', `The migration task is ${status}: ${what}`),
   migrationRunning: () => new DcsError('DCS.4017', 'The migration task is still running; stop it first.'),

@@ -187,6 +187,8 @@ export interface LinkState {
   syncing: boolean;
   /** Replication offset the target has applied. */
   offset: number;
+  /** Whom the target follows (`null`: nobody, it is a master — restarted, or detached by someone). */
+  master: { host: string; port: number } | null;
 }
 
 /** Makes the target a replica of the source (idempotent: re-attaching after a restart is the same call). */
@@ -207,7 +209,11 @@ export async function detach(dst: Redis, ownPassword: string | null, beforeEffec
 export async function link(dst: Redis): Promise<LinkState> {
   const text = await dst.info('replication');
   const field = (n: string) => new RegExp(`^${n}:(\\S+)`, 'm').exec(text)?.[1];
-  return { up: field('master_link_status') === 'up', syncing: field('master_sync_in_progress') === '1', offset: Number(field('slave_repl_offset') ?? 0) };
+  const host = field('master_host');
+  return {
+    up: field('master_link_status') === 'up', syncing: field('master_sync_in_progress') === '1', offset: Number(field('slave_repl_offset') ?? 0),
+    master: field('role') === 'slave' && host !== undefined ? { host, port: Number(field('master_port')) } : null,
+  };
 }
 
 export async function masterOffset(src: Redis): Promise<number> {

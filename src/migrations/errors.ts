@@ -1,4 +1,5 @@
 /** How a migration's Redis failures are told apart: refused (not retried), interrupted (resumable), or a lost connection. */
+import { redisErrorText } from '../redis/commands.js';
 
 /** A Redis error reply (the target refused a payload, a wrong password…): retrying will not help. */
 export class RedisRefused extends Error {
@@ -12,7 +13,7 @@ export class Interrupted extends Error {
 
 /** Redis error replies become RedisRefused (not retried); anything else stays a connection problem. */
 export function asMigrationError(e: unknown, where: string): Error {
-  const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].replace(/(AUTH|masterauth)\s+\S+/gi, '$1 ***').slice(0, 300);
+  const msg = redisErrorText(e);
   const name = e instanceof Error ? e.name : '';
   if (name === 'ReplyError' || /^(ERR|WRONGPASS|NOAUTH|NOPERM|BUSYKEY|READONLY|OOM|LOADING)\b/.test(msg)) return new RedisRefused(`${where}: ${msg}`);
   // Something answered, but not a Redis (the parser's own words name its internals): it will

@@ -15,7 +15,7 @@ import type { Store } from '../store/types.js';
 import { commandName, type RedisTarget } from '../redis/commands.js';
 import type { InstanceRecord } from '../instances/records.js';
 import type { CopyProgress, MigrationEndpoint, MigrationRecord, MigrationRunPatch } from './records.js';
-import { Interrupted, RedisRefused, asMigrationError, attach, detach, fullCopy, link, masterOffset, open } from './copier.js';
+import { Interrupted, RedisRefused, asMigrationError, attach, detach, fullCopy, link, masterOffset, open, type LinkState } from './copier.js';
 import { importFiles, type ImportDeps } from './import.js';
 
 export const MIGRATION_RUN = 'migrateData';
@@ -52,11 +52,12 @@ export async function endpointTarget(d: Pick<RunDeps, 'store' | 'targetOf'>, e: 
   return { host, port, password };
 }
 
-/** `host:port` (the first of a comma-separated list), IPv6 in brackets. */
+/** `host:port`, IPv6 in brackets. One address: a list (a cluster's nodes) names Redis servers this service cannot copy as one. */
 export function parseAddrs(addrs: string): { host: string; port: number } {
-  const first = addrs.split(',')[0].trim();
-  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(first);
-  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) throw new RedisRefused(`"${first}" is not a host:port address`);
+  const one = addrs.trim();
+  if (one.includes(',')) throw new RedisRefused(`"${one}" lists several addresses; give one host:port (a single Redis, not a cluster)`);
+  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(one);
+  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) throw new RedisRefused(`"${one}" is not a host:port address`);
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 
@@ -212,46 +213,90 @@ export function migrationRun(d: RunDeps): Operation<RunState> {
     }
   }
 
-  /** The target follows the source (REPLICAOF) until a stop, a sync-stop, or a source lost for 60 s. */
+  /**
+   * The target follows the source (REPLICAOF) until a stop, a sync-stop, or a source or target
+   * lost for 60 s. A target found following nobody (restarted: an instance starts as a master)
+   * follows the source again; one following another master ends the run.
+   */
   async function follow(ctx: StepContext<RunState>, m: MigrationRecord): Promise<void> {
     const srcTarget = await endpointTarget(d, m.settings.source!, m.secrets.sourcePassword);
-    const dstTarget = await endpointTarget(d, m.settings.target!, m.secrets.targetPassword);
-    const dst = await openFollowing(ctx, m, dstTarget);
+    let dstTarget = await endpointTarget(d, m.settings.target!, m.secrets.targetPassword);
+    let dst = await openFollowing(ctx, m, dstTarget);
     const fenced = () => ctx.assertOwned();
     let src: Redis | null = null;
     let stop: ReturnType<typeof watchStop> | null = null;
+
+    /**
+     * The target's replication state; null while it does not answer. A connection it closed (a
+     * restart, a new port) is opened again where the target is now: without that, a target
+     * restarted by an operation was never looked at again, and the run failed 60 s later
+     * blaming the source while the target took writes of its own as a master.
+     */
+    const observe = async (): Promise<LinkState | null> => {
+      let state = await link(dst).catch(() => null);
+      if (state === null) {
+        dst.disconnect();
+        const where = await endpointTarget(d, m.settings.target!, m.secrets.targetPassword).catch(() => null);
+        const again = where && (await open(where, 'target', ctx.signal).catch(() => null));
+        if (!where || !again) return null;
+        dstTarget = where;
+        dst = again;
+        state = await link(dst).catch(() => null);
+        if (state === null) return null;
+      }
+      if (state.master === null) {
+        await log(m, 'INFO', 'reattached', 'The target was not following the source (restarted?); it follows it again, starting with a full copy.');
+        await attach(dst, srcTarget, fenced).catch((e) => { throw asMigrationError(e, 'target'); });
+        return link(dst).catch(() => null);
+      }
+      if (state.master.host !== srcTarget.host || state.master.port !== srcTarget.port) {
+        // Another migration into this target, or a REPLICAOF by hand: its offsets are not the
+        // source's, so following on would report writes as arrived that never did.
+        throw new StepFailure('DCS.5000', `The target now follows ${state.master.host}:${state.master.port}, not this migration's source ${srcTarget.host}:${srcTarget.port} (another migration into it, or a REPLICAOF by hand); this migration ended and left the target as it is.`);
+      }
+      return state;
+    };
+
     try {
       await attach(dst, srcTarget, fenced).catch((e) => { throw asMigrationError(e, 'target'); });
       stop = watchStop(ctx);
       let lastUp = Date.now();
+      let targetSeen = Date.now();
       let savedOffset = m.replOffset;
       /** The source's replication offset when the sync-stop was first seen: what the target must reach. */
       let syncTo: number | null = null;
       let following = m.status === 'INCRMIGEATING';
+      const giveUp = `${Math.round(GIVE_UP_AFTER_MS / 1000)} s`;
       for (;;) {
         if (ctx.signal.aborted) throw new Interrupted('interrupted');
-        const state = await link(dst).catch(() => ({ up: false, syncing: false, offset: savedOffset }));
-        if (state.up || state.syncing) lastUp = Date.now();
+        const state = await observe();
+        if (state) targetSeen = Date.now();
+        if (state && (state.up || state.syncing)) lastUp = Date.now();
         // INCRMIGEATING once the target has caught up: from then on each source write arrives at once.
-        if (state.up && !following) {
+        if (state?.up && !following) {
           await save(ctx, { status: 'INCRMIGEATING' });
           await log(m, 'INFO', 'following', "Following the source's writes (the target is a replica of the source until stopped).");
           following = true;
         }
+        else if (Date.now() - targetSeen > GIVE_UP_AFTER_MS) {
+          throw new StepFailure('DCS.5000', `The target did not answer for ${giveUp}; it keeps what it received.`);
+        }
         else if (Date.now() - lastUp > GIVE_UP_AFTER_MS) {
           await detach(dst, dstTarget.password, fenced).catch(() => {});
-          throw new StepFailure('DCS.5000', `The source did not answer for ${Math.round(GIVE_UP_AFTER_MS / 1000)} s; the target was detached and keeps what it received.`);
+          throw new StepFailure('DCS.5000', `The source did not answer for ${giveUp}; the target was detached and keeps what it received.`);
         }
-        if (state.offset !== savedOffset && state.up) {
+        if (state && state.offset !== savedOffset && state.up) {
           await save(ctx, { replOffset: state.offset });
           savedOffset = state.offset;
         }
         const request = stop.request();
         if (request === 'stop') {
-          await detach(dst, dstTarget.password, fenced);
+          if (state) await detach(dst, dstTarget.password, fenced);
+          // A managed instance starts as a master; a Redis of the user's may still follow.
+          else await log(m, 'ERROR', 'not_detached', `The target ${dstTarget.host}:${dstTarget.port} did not answer, so it could not be detached; if it still follows the source when it is back, detach it (REPLICAOF NO ONE).`);
           return;
         }
-        if (request === 'sync') {
+        if (request === 'sync' && state) {
           // Target = source as of the sync-stop (automation.md §4.7): detached once it holds every
           // write the source had then, however long a resync takes (a target restarted meanwhile
           // copies everything again). Detaching earlier reported SUCCESS with writes missing; a

@@ -17,7 +17,7 @@ import { infoSection, totalKeys, type RedisTarget } from '../redis/commands.js';
 import { obsFile } from './import.js';
 import { MIGRATION_RUN, RUN_STEPS, endpointTarget, parseAddrs } from './run.js';
 import {
-  NO_PROGRESS, STARTABLE_MIGRATION_STATUSES,
+  NO_PROGRESS, RUNNING_MIGRATION_STATUSES, STARTABLE_MIGRATION_STATUSES,
   type MigrationEndpoint, type MigrationLog, type MigrationMethod, type MigrationRecord, type MigrationSettings, type ResumeMode,
 } from './records.js';
 
@@ -127,6 +127,7 @@ export class MigrationService {
     const m = await this.mustGet(projectId, id);
     await this.instancesMustExist(projectId, ends);
     await this.notOneRedis(ends);
+    await this.targetNotInUse(projectId, m.id, ends.target);
     // Only an online migration has a source to configure: an import given one re-ran as a hybrid
     // of both. Refused where the status is checked, as batch-restart refuses imports (§4.5).
     if (m.migrationType !== 'online_migration') throw Errors.migrationState(m.status, 'an import cannot be configured; only an online migration can.');
@@ -150,12 +151,14 @@ export class MigrationService {
       const files = await this.checkBackupFiles(projectId, b.backup_files);
       settings = { ...m.settings, target: { instanceId: b.target_instance.id, addrs: null }, backupFiles: files };
       await this.instancesMustExist(projectId, { source: null, target: settings.target });
+      await this.targetNotInUse(projectId, m.id, settings.target!);
     } else {
       if (!b.source_instance) throw Errors.badParam('source_instance', 'is required for an online migration.');
       const ends = checkEndpoints(b.source_instance, b.target_instance);
       settings = { ...m.settings, ...ends };
       await this.instancesMustExist(projectId, ends);
       await this.notOneRedis(ends);
+      await this.targetNotInUse(projectId, m.id, ends.target);
     }
     const record: MigrationRecord = {
       ...m, migrationType: b.migration_type, migrationMethod: b.migration_method, resumeMode: b.resume_mode || 'auto',
@@ -291,6 +294,7 @@ export class MigrationService {
       if (m.migrationType !== 'online_migration' || !m.settings.source || !m.settings.target || m.status === 'RUNNING') {
         throw Errors.migrationState(m.status, 'only a configured online migration that is TERMINATED, FAILED or SUCCESS can be restarted.');
       }
+      await this.targetNotInUse(projectId, m.id, m.settings.target);
       await this.start(projectId, m, {}, actor);
     });
   }
@@ -325,17 +329,37 @@ export class MigrationService {
     return m;
   }
 
-  /**
-   * 400 when the source and the target are one Redis however they are named: an instance's id
-   * and its address, or two spellings of a loopback address (copying a Redis onto itself).
-   */
+  /** Which Redis an endpoint is, however it is named: an instance's id or its address, any spelling of loopback. */
+  private async whereIs(e: MigrationEndpoint): Promise<string> {
+    const t = await endpointTarget(this.d, e, null);
+    return `${isLoopback(t.host) ? 'loopback' : t.host.toLowerCase()}:${t.port}`;
+  }
+
+  /** 400 when the source and the target are one Redis (copying a Redis onto itself). */
   private async notOneRedis(ends: { source: MigrationEndpoint; target: MigrationEndpoint }): Promise<void> {
-    const where = async (e: MigrationEndpoint) => {
-      const t = await endpointTarget(this.d, e, null);
-      return `${isLoopback(t.host) ? 'loopback' : t.host.toLowerCase()}:${t.port}`;
-    };
-    const [s, t] = await Promise.all([where(ends.source), where(ends.target)]);
+    const [s, t] = await Promise.all([this.whereIs(ends.source), this.whereIs(ends.target)]);
     if (s === t) throw Errors.badParam('target_instance', 'the source and the target are the same Redis.');
+  }
+
+  /**
+   * 400 DCS.4099 when another migration of the project that has not ended writes into the same
+   * Redis: a second one re-pointed a following target at its own source, and the first then
+   * reported writes as arrived that never did. (Two requests racing past this check are caught
+   * by the run: a target following another master ends it FAILED.)
+   */
+  private async targetNotInUse(projectId: string, self: string, target: MigrationEndpoint | null): Promise<void> {
+    if (!target) return;
+    const mine = await this.whereIs(target).catch(() => null);
+    if (mine === null) return; // an instance gone: the start refuses it (DCS.3022)
+    for (let offset = 0; ; offset += 500) {
+      const { migrations } = await this.store.listMigrations(projectId, undefined, offset, 500);
+      for (const other of migrations) {
+        if (other.id === self || !other.settings.target || !RUNNING_MIGRATION_STATUSES.includes(other.status)) continue;
+        const theirs = await this.whereIs(other.settings.target).catch(() => null);
+        if (theirs === mine) throw Errors.targetInMigration(target.addrs ?? `instance ${target.instanceId}`, other.id);
+      }
+      if (migrations.length < 500) return;
+    }
   }
 
   private async instancesMustExist(projectId: string, ends: { source: MigrationEndpoint | null; target: MigrationEndpoint | null }): Promise<void> {

@@ -74,11 +74,19 @@ export async function connectRedis(t: RedisTarget, opts: { timeoutMs?: number } 
   return r;
 }
 
-/** Redis error text without anything that could echo a secret back. */
+/**
+ * The first line of a Redis error, up to 300 characters, without anything that could echo a
+ * secret back (the word after AUTH, requirepass or masterauth). NOAUTH's own text names the
+ * HELLO AUTH syntax, which that would garble: it is said plainly instead.
+ */
+export function redisErrorText(e: unknown): string {
+  const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+  if (/^NOAUTH\b/.test(first)) return 'NOAUTH Authentication required: the server has a password, and none was given.';
+  return first.replace(/\b(AUTH|requirepass|masterauth)\s+\S+/gi, '$1 ***').slice(0, 300);
+}
+
 function clean(e: unknown): Error {
-  const msg = e instanceof Error ? e.message : String(e);
-  const first = msg.split('\n')[0].replace(/(AUTH|requirepass|masterauth)\s+\S+/gi, '$1 ***');
-  return new Error(first.slice(0, 300));
+  return new Error(redisErrorText(e));
 }
 
 export async function withRedis<T>(t: RedisTarget, fn: (r: Redis) => Promise<T>, opts?: { timeoutMs?: number }): Promise<T> {

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LeaseLost, StepFailure } from '../engine/operation.js';
 import { configGet, ping } from '../redis/commands.js';
+import { walkKeyspace } from '../redis/keyspace.js';
 import { aofFilesInOrder, backgroundSave, concatInto, looksLike, syncDir } from '../redis/persistence.js';
 import { masterOf } from '../instances/runtime.js';
 import type { InstanceRecord } from '../instances/records.js';
@@ -252,6 +253,10 @@ export const restoreOperation: InstanceOperation<RestoreState> = {
       run: async (x) => {
         const i = await x.instance();
         if (!(await ping(x.target(i)))) throw new StepFailure('dcs.08.0007', 'Redis does not answer after loading the backup.');
+        // Redis drops keys whose expiry has passed only when it loads a plain RDB, not an AOF
+        // base: the backup's expired keys would be counted (DBSIZE, INFO keyspace) and hold memory
+        // until active expiry found them. A SCAN releases each one it visits (records.md §2).
+        await walkKeyspace(x.target(i), { count: 1000, signal: x.signal, scanOnly: true });
       },
     },
   ],

@@ -302,3 +302,28 @@ test('progress of a slow save: between 0.00 and 50.00 while backuping, following
     c.disconnect();
   }
 });
+
+test('restore: keys whose expiry passed between the backup and the restore are gone from the first answer, not counted by DBSIZE', async () => {
+  const c = await redis();
+  await c.flushall();
+  for (let k = 0; k < 100; k++) await c.set(`stays:${k}`, 'v');
+  // Many keys, so that Redis's own active expiry cannot have released them all by the check.
+  const expiresBy = Date.now() + 6000;
+  for (let chunk = 0; chunk < 10; chunk++) {
+    const pipe = c.pipeline();
+    for (let k = chunk * 50_000; k < (chunk + 1) * 50_000; k++) pipe.set(`short:${k}`, 'v', 'PXAT', expiresBy);
+    await pipe.exec();
+  }
+  const r = await admin.post(`/v2/${P}/instances/${id}/backups`, { remark: 'short ttl' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await backupDone(r.body.backup_id)).status, 'succeed');
+  await waitFor(async () => Date.now() > expiresBy + 100, 10_000, 'the short keys past their expiry');
+  const restore = await admin.post(`/v2/${P}/instances/${id}/restores`, { backup_id: r.body.backup_id });
+  assert.equal(restore.status, 200, restore.text);
+  assert.equal((await restoreDone(restore.body.restore_id)).status, 'succeed');
+  const after = await redis();
+  assert.equal(await after.dbsize(), 100, 'expired keys of the backup are counted after the restore');
+  assert.match(await after.info('keyspace'), /db0:keys=100,expires=0/);
+  after.disconnect();
+  c.disconnect();
+});

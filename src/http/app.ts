@@ -92,6 +92,10 @@ export async function buildApp(d: AppDeps): Promise<FastifyInstance> {
     socket.once('close', () => connections--);
   });
   app.server.headersTimeout = limits.headersTimeoutMs;
+  // A client that half-closes after its request (`printf … | nc`, HTTP/1.0 tools) still gets its
+  // answers, then the connection ends: by default Node aborted every request still waiting for
+  // the store or Redis when the FIN arrived — its change made, its answer and log line lost.
+  (app.server as typeof app.server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   answerWhatNodeWould(app.server, d.logger);
 
   // Every route's method, for 405 + Allow on a known path with the wrong method. A path is the

@@ -193,3 +193,34 @@ test('an idle kept-alive connection closes; a connection beyond the cap gets 503
   // Once they are gone, a new connection is served again.
   await waitFor(async () => (await raw(get('/health', 'Connection: close\r\n'), 3000)).status === 200, 5000, 'served again under the cap');
 });
+
+test('a client that half-closes after its request (FIN, as `printf … | nc` does) still gets every answer, and the change it made is answered', async () => {
+  /** Sends `bytes`, half-closes at once, and reads until the server closes. */
+  const halfClosed = (bytes: string) => new Promise<string>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.end(bytes);
+  });
+  const health = await halfClosed('GET /health HTTP/1.0\r\n\r\n');
+  assert.match(health, /^HTTP\/1\.1 200 /, health || '(no answer)');
+  assert.match(health, /\r\nx-request-id: [0-9a-f]{32}\r\n/i);
+
+  const path = `/v2/${project}/migration/instance`;
+  const body = { name: 'half-closed', vpc_id: 'v', subnet_id: 's', security_group_id: 'g' };
+  const headers = AKSKSigner.sign({ endpoint: `${svc.url}${path}`, method: 'POST', headers: { 'content-type': 'application/json' }, queryParams: {}, data: body } as any,
+    credentialOf(svc.admin)) as Record<string, string>;
+  const text = JSON.stringify(body);
+  const answer = await halfClosed(`POST ${path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  assert.match(answer, /^HTTP\/1\.1 200 /, answer || '(no answer)');
+  const created = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).instance_id;
+  assert.match(created, /^[0-9a-f]{32}$/);
+  const shown = await raw(signedGet(`/v2/${project}/migration-task/${created}`, undefined, 'Connection: close\r\n'));
+  assert.equal(shown.status, 200, shown.text);
+  assert.equal(shown.body.task_name, 'half-closed');
+
+  const pipelined = await halfClosed(get('/health') + get('/health'));
+  assert.equal([...pipelined.matchAll(/HTTP\/1\.1 200 /g)].length, 2, pipelined || '(no answer)');
+});

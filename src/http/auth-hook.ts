@@ -72,6 +72,11 @@ export function registerAuthHook(app: FastifyInstance, auth: Authenticator): voi
     else {
       checkCodings(req.headers);
       req.body = parseJsonBody(raw);
+      // A route that takes no body still reads one (the SDKs send "{}"); anything but an object
+      // there is a client's mistake: `[]` on DELETE …/instances/{id} deleted the instance.
+      if (!req.routeOptions.schema?.body && req.body != null && (typeof req.body !== 'object' || Array.isArray(req.body))) {
+        throw Errors.badParam('body', 'this request takes no body: send none, or a JSON object.');
+      }
     }
   });
 }

@@ -197,3 +197,19 @@ function listModes(dir: string): [string, number, boolean][] {
   }
   return out;
 }
+
+test('class 2: a route that takes no body refuses an array, a string, a number or true (400 DCS.4800) and changes nothing; none, null or an object go through', async () => {
+  const created = await admin.post('/v2/{p}/instances', {
+    name: 'edges-bodyless', engine: 'Redis', engine_version: '7.0', capacity: 1, redis_url: redis.url, no_password_access: true,
+  });
+  assert.equal(created.status, 200, created.text);
+  const id = created.body.instances[0].instance_id;
+  for (const raw of ['[]', '"s"', '123', 'true']) {
+    const headers = { 'X-Sdk-Content-Sha256': createHash('sha256').update(raw).digest('hex') };
+    assertError(await admin.call('DELETE', `/v2/{p}/instances/${id}`, { rawBody: raw, headers }), 400, 'DCS.4800', /takes no body/);
+    assertError(await admin.call('POST', `/v2/{p}/instances/${id}/swap`, { rawBody: raw, headers }), 400, 'DCS.4800', /takes no body/);
+  }
+  assert.equal((await admin.get(`/v2/{p}/instances/${id}`)).status, 200, 'a refused delete deleted the instance');
+  assert.equal(await lastTask(id), undefined, 'a refused swap started a task');
+  assert.equal((await admin.call('DELETE', `/v2/{p}/instances/${id}`, { rawBody: 'null', headers: { 'X-Sdk-Content-Sha256': createHash('sha256').update('null').digest('hex') } })).status, 204);
+});

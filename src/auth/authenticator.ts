@@ -180,11 +180,15 @@ function header(req: Pick<SignedRequest, 'headers'>, name: string): string | und
 }
 
 /**
- * What marks a request as sent by a browser for a page of another site: Sec-Fetch-Site, or an
- * Origin that is not the host the request was sent to ("null" included). None from a script or
- * an SDK, which send neither; the console, served by the service itself, is same-origin.
+ * What marks a request as sent by a browser for a page of another site: a Host that is not a
+ * loopback name (DNS rebinding: evil.example resolved to 127.0.0.1 is "same-origin" to the
+ * browser), Sec-Fetch-Site, or an Origin that is not the host the request was sent to ("null"
+ * included). None from a script or an SDK, which send neither; the console, served by the
+ * service itself, is same-origin.
  */
 function crossSite(headers: SignedRequest['headers']): string | null {
+  const host = headers['host'];
+  if (host !== undefined && !isLoopbackHost(String(host))) return `Host: ${String(host).slice(0, 100)}`;
   const site = headers['sec-fetch-site'];
   if (site === 'cross-site' || site === 'same-site') return `Sec-Fetch-Site: ${site}`;
   const origin = headers['origin'];
@@ -196,4 +200,10 @@ function crossSite(headers: SignedRequest['headers']): string | null {
     // not a URL: refused like a foreign one
   }
   return `Origin: ${value.slice(0, 100)}`;
+}
+
+/** localhost, *.localhost (RFC 6761: always loopback), 127.0.0.0/8 or [::1], with or without a port. */
+function isLoopbackHost(host: string): boolean {
+  const name = (host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '')).toLowerCase();
+  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }

@@ -162,9 +162,22 @@ async function noAuthAnswers(url: string): Promise<void> {
     assert.match(r.body.error_msg, /another site/);
     assert.match(r.headers.get('x-request-id') ?? '', /^[0-9a-f]{32}$/);
   }
+  // DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 is "same-origin"
+  // to the browser; its Host header is what gives it away.
+  const port = new URL(url).port;
+  const rebound = { host: `evil.example:${port}`, origin: `http://evil.example:${port}`, 'sec-fetch-site': 'same-origin' };
+  const r = await call(url, null, 'POST', '/v2/p1/instances', { body: create, headers: rebound });
+  assert.equal(r.status, 403, r.text);
+  assert.equal(r.body.error_code, 'DCS.3002');
+  assert.match(r.body.error_msg, /Host: evil\.example/);
+  assert.equal((await call(url, null, 'GET', '/v2/p1/instances', { headers: rebound })).status, 403);
   assert.equal((await call(url, null, 'GET', '/v2/p1/instances')).body.instance_num, 0, 'nothing was created');
   const same = await call(url, null, 'GET', '/v2/p1/instances', { headers: { origin: url, 'sec-fetch-site': 'same-origin' } });
   assert.equal(same.status, 200, same.text);
+  for (const host of [`localhost:${port}`, `[::1]:${port}`, `127.0.0.2:${port}`, 'app.localhost']) {
+    const loopback = await call(url, null, 'GET', '/v2/p1/instances', { headers: { host } });
+    assert.equal(loopback.status, 200, `${host}: ${loopback.text}`);
+  }
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {

@@ -4,6 +4,7 @@ import type { TaskWindow } from '../tasks/service.js';
 import type { InstanceFilter } from '../instances/listing.js';
 import { SCAN_STATUSES, type ScanQuery, type ScanStatus } from '../records/records.js';
 import { isUuid } from '../ids.js';
+import type { FlavorFilter } from '../instances/flavors.js';
 
 type Query = Record<string, string | undefined>;
 
@@ -14,6 +15,14 @@ function int(q: Query, name: string, def: number, min: number, max: number): num
     throw Errors.badParam(name, `must be an integer from ${min} to ${max}.`);
   }
   return Number(v);
+}
+
+/** A boolean parameter: `true` or `false` (absent: false); any other value is 400, not taken as false. */
+export function flag(q: Query, name: string): boolean {
+  const v = q[name];
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  throw Errors.badParam(name, 'must be true or false.');
 }
 
 /**
@@ -70,8 +79,9 @@ export function instanceQuery(q: Query): { filter: InstanceFilter; offset: numbe
     f.instanceId = q.instance_id;
   }
   if (q.name !== undefined) f.name = q.name;
-  f.nameEqual = q.name_equal === 'true';
-  f.includeFailure = q.include_failure === 'true';
+  f.nameEqual = flag(q, 'name_equal');
+  f.includeFailure = flag(q, 'include_failure');
+  flag(q, 'include_delete'); // accepted; deleted instances are not kept (automation.md §3.1)
   if (q.status !== undefined) f.status = q.status;
   if (q.ip !== undefined) f.ip = q.ip;
   if (q.capacity !== undefined) {
@@ -86,6 +96,13 @@ export function instanceQuery(q: Query): { filter: InstanceFilter; offset: numbe
     });
   }
   return { filter: f, offset: offsetOf(q), limit: int(q, 'limit', 10, 1, 1000) };
+}
+
+/** ListFlavors' query: its filters, and an `instance_id` that must be one (every instance may change to every flavor). */
+export function flavorQuery(q: Query): FlavorFilter {
+  if (q.instance_id !== undefined && !isUuid(q.instance_id)) throw Errors.badInstanceId();
+  const { spec_code, cache_mode, capacity, engine, engine_version, cpu_type } = q;
+  return { spec_code, cache_mode, capacity, engine, engine_version, cpu_type };
 }
 
 /** Key-scan lists (records.md §3–5): one page and an optional status. */

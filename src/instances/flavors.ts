@@ -90,12 +90,13 @@ export function checkFlavor(specCode: string | undefined, capacityGb: number, ca
   }
 }
 
-export interface FlavorFilter { spec_code?: string; cache_mode?: string; capacity?: string; engine_version?: string; cpu_type?: string }
+export interface FlavorFilter { spec_code?: string; cache_mode?: string; capacity?: string; engine?: string; engine_version?: string; cpu_type?: string }
 
 export function findFlavors(f: FlavorFilter) {
   return FLAVORS.filter((x) =>
     (f.spec_code === undefined || x.spec_code === f.spec_code) &&
     (f.cache_mode === undefined || x.cache_mode === f.cache_mode) &&
+    (f.engine === undefined || x.engine === f.engine.toLowerCase()) &&
     (f.capacity === undefined || x.capacity.includes(f.capacity)) &&
     (f.engine_version === undefined || x.engine_version.split(';').includes(f.engine_version)) &&
     (f.cpu_type === undefined || x.cpu_type === f.cpu_type));

@@ -415,6 +415,10 @@ test('flavors and availability zones', async () => {
   const all = (await admin.get(`/v2/${P}/flavors`)).body.flavors;
   assert.ok(all.length > 0);
   for (const x of all) assert.deepEqual(x.flavors_available_zones[0].az_codes, [z.body.available_zones[0].code], x.spec_code);
+  assert.equal((await admin.get(`/v2/${P}/flavors`, { query: { engine: 'Redis' } })).body.flavors.length, all.length);
+  assert.deepEqual((await admin.get(`/v2/${P}/flavors`, { query: { engine: 'Memcache' } })).body.flavors, []);
+  const malformed = await admin.get(`/v2/${P}/flavors`, { query: { instance_id: 'abc' } });
+  assert.equal(malformed.body.error_code, 'DCS.4061', malformed.text);
 });
 
 test('a spec_code the flavors do not list, or of another capacity, or a password with no_password_access, is refused on create (and the flavors on resize); nothing changes', async () => {

@@ -48,6 +48,20 @@ test('lists leave a CREATEFAILED instance out unless include_failure=true, a sta
   assert.deepEqual(await ids({ include_failure: 'true', instance_id: failed }), [failed]);
   assert.equal((await admin.get(`/v2/${P}/instances/status`)).body.createfailed_count, 0);
   assert.equal((await admin.get(`/v2/${P}/instances/status`, { query: { include_failure: 'true' } })).body.createfailed_count, 1);
+  assert.deepEqual(await ids({ include_failure: 'false', include_delete: 'true' }), []);
+  // A boolean that is neither true nor false is the client's mistake, not a quiet false.
+  for (const [path, query] of [
+    ['instances', { include_failure: 'abc' }], ['instances', { include_delete: 'yes' }], ['instances', { name_equal: '1' }],
+    ['instances/status', { include_failure: 'True' }],
+  ] as const) {
+    const r = await admin.get(`/v2/${P}/${path}`, { query });
+    assert.equal(r.status, 400, `${path} ${JSON.stringify(query)}: ${r.text}`);
+    assert.equal(r.body.error_code, 'DCS.4800');
+    assert.match(r.body.error_msg, new RegExp(`${Object.keys(query)[0]}.*true or false`));
+  }
+  const bad = await admin.del(`/v2/${P}/instances`, { query: { all_failure: 'abc' } });
+  assert.equal(bad.body.error_code, 'DCS.4800', bad.text);
+  assert.deepEqual(await ids({ include_failure: 'true' }), [failed], 'a refused batch delete deleted');
 });
 
 test('a restart of the service leaves a CREATEFAILED instance CREATEFAILED: nothing is started for it', async () => {

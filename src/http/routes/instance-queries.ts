@@ -11,6 +11,7 @@ import { AVAILABILITY_ZONE, findFlavors, type FlavorFilter } from '../../instanc
 import { Errors } from '../../errors.js';
 import { aclAccountView, defaultAccountView } from '../views.js';
 import { CHANGES, READS, complete, pathParams, responses } from '../schemas.js';
+import { flag, flavorQuery } from '../query.js';
 
 type P = { project_id: string; instance_id: string };
 type Q = Record<string, string | undefined>;
@@ -41,7 +42,7 @@ export const instanceQueryRoutes: FastifyPluginAsync<{ instances: InstanceServic
       }),
     },
   }, async (req) => {
-    const redis = statusCounts(await instances.states(req.params.project_id), req.query.include_failure === 'true');
+    const redis = statusCounts(await instances.states(req.params.project_id), flag(req.query, 'include_failure'));
     const memcached = Object.fromEntries(Object.keys(redis).map((k) => [k, 0]));
     return { redis, memcached, ...redis };
   });
@@ -73,7 +74,7 @@ export const instanceQueryRoutes: FastifyPluginAsync<{ instances: InstanceServic
       response: responses({ 200: RESULTS }),
     },
   }, async (req) => ({
-    results: await instances.batchDelete(req.params.project_id, req.query.all_failure === 'true' ? 'all_failure' : req.body?.instances as unknown[] | undefined),
+    results: await instances.batchDelete(req.params.project_id, flag(req.query, 'all_failure') ? 'all_failure' : req.body?.instances as unknown[] | undefined),
   }));
 
   app.get<{ Params: P }>('/instances/:instance_id/configs', {
@@ -126,7 +127,7 @@ export const instanceQueryRoutes: FastifyPluginAsync<{ instances: InstanceServic
       summary: 'Flavors: every spec_code this service accepts', operationId: 'ListFlavors', tags: ['instances'], params: pathParams('project_id'),
       querystring: { type: 'object', properties: { spec_code: STR, cache_mode: STR, capacity: STR, engine_version: STR, cpu_type: STR, engine: STR, instance_id: STR } },
     },
-  }, async (req) => ({ flavors: findFlavors(req.query) }));
+  }, async (req) => ({ flavors: findFlavors(flavorQuery(req.query as Record<string, string | undefined>)) }));
 };
 
 /** GET /v2/available-zones: below /v2 with no project, public (DCS lists them for any caller). */

@@ -44,7 +44,11 @@ export function parseFirstScanAt(v: string): number {
   // acceptance test send "…T15:00:05.000z".
   const u = v.toUpperCase();
   const ms = ISO_UTC.test(u) ? Date.parse(u.endsWith('Z') ? u : `${u}Z`) : NaN;
-  if (Number.isNaN(ms)) throw new DcsError('DCS.4819', 'first_scan_at must be an ISO-8601 UTC time.');
+  // Date.parse rolls impossible dates over (02-30 → 03-02, 24:00 → the next day): the date and
+  // time read back must be the ones written.
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 16) !== u.slice(0, 16)) {
+    throw new DcsError('DCS.4819', 'first_scan_at must be an ISO-8601 UTC time (a real date and time).');
+  }
   return ms;
 }
 
@@ -59,7 +63,11 @@ export function mergeExpireConfig(stored: ExpireConfig, b: ExpireConfigBody, now
   if (b.interval !== undefined && b.interval !== null && (b.interval < 0 || b.interval > MAX_SECONDS)) {
     throw new DcsError('DCS.4820', `interval must be from 0 to ${MAX_SECONDS} seconds.`);
   }
-  if (b.timeout !== undefined && b.timeout !== null && b.timeout > MAX_SECONDS) throw new DcsError('DCS.4821', `timeout must be at most ${MAX_SECONDS} seconds.`);
+  // More than 1 s whatever the interval (> 1 with interval 0, ≥ 2 × interval otherwise), also
+  // while no interval is set: a timeout of 0 or -5 stored then made every scan fail at once.
+  if (b.timeout !== undefined && b.timeout !== null && (b.timeout < 2 || b.timeout > MAX_SECONDS)) {
+    throw new DcsError('DCS.4821', `timeout must be from 2 to ${MAX_SECONDS} seconds (and at least twice the interval).`);
+  }
   if (b.scan_keys_count !== undefined && b.scan_keys_count !== null && (b.scan_keys_count < 10 || b.scan_keys_count > 1000)) {
     throw new DcsError('DCS.4822', 'scan_keys_count must be from 10 to 1000.');
   }

@@ -132,8 +132,9 @@ export class BackupService {
   }
 
   async createBackup(projectId: string, instanceId: string, body: CreateBackupBody, actor: Actor): Promise<string> {
-    const i = await this.ownInstance(projectId, instanceId);
+    // Parameters (400) before existence (404) and state (api.md's order of checks).
     const remark = checkRemark(body.remark);
+    const i = await this.ownInstance(projectId, instanceId);
     const record = newBackup(i, randomUUID(), { type: 'manual', period: null, format: body.backup_format ?? 'rdb', remark });
     const out = await this.startBackup(i, record, actor);
     if (!out.ok) throw refusal(out);
@@ -220,9 +221,9 @@ export class BackupService {
   }
 
   async createRestore(projectId: string, instanceId: string, body: CreateRestoreBody, actor: Actor): Promise<string> {
-    const i = await this.ownInstance(projectId, instanceId);
     if (!isUuid(body.backup_id)) throw RecordErrors.badBackupId();
     const remark = checkRemark(body.remark);
+    const i = await this.ownInstance(projectId, instanceId);
     const now = Date.now();
     const id = randomUUID();
     const record: RestoreRecord = {

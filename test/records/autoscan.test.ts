@@ -76,6 +76,11 @@ test('expired-key autoscan config: DCS.4819-4822, merging, all four fields neede
     [{ scan_keys_count: 9 }, 'DCS.4822'], [{ scan_keys_count: 1001 }, 'DCS.4822'], [{ interval: '10' }, 'DCS.4800'],
     // A 32-bit integer of seconds at most (68 years): 1e300 would be echoed back as 1e+300.
     [{ interval: 2 ** 31 }, 'DCS.4820'], [{ interval: 1e300 }, 'DCS.4820'], [{ interval: 10, timeout: 1e308 }, 'DCS.4821'],
+    // No interval set yet: a timeout still has to be one a scan can run in.
+    [{ timeout: -5 }, 'DCS.4821'], [{ timeout: 0 }, 'DCS.4821'], [{ timeout: 1 }, 'DCS.4821'],
+    // Dates Date.parse would roll over into the next month or day.
+    [{ first_scan_at: '2099-02-30T00:00:00Z' }, 'DCS.4819'], [{ first_scan_at: '2099-04-31T00:00:00Z' }, 'DCS.4819'],
+    [{ first_scan_at: '2099-01-01T24:00:00Z' }, 'DCS.4819'], [{ first_scan_at: '2099-01-01T10:60:00Z' }, 'DCS.4819'],
   ];
   for (const [body, code] of cases) assert.equal((await admin.put(url, body)).body.error_code, code, JSON.stringify(body));
   const partial = await admin.put(url, { scan_keys_count: 10 });

@@ -244,6 +244,12 @@ test('refusals: bad bodies and ids, roles, other projects, attached instances; n
   await expect(admin.post(`${base}/restores`, {}), 400, 'DCS.4800');
   await expect(admin.post(`${base}/restores`, { backup_id: 'nope' }), 400, 'DCS.4800');
   await expect(admin.post(`${base}/restores`, { backup_id: '00000000-0000-4000-8000-000000000000' }), 400, 'DCS.4800');
+  // Parameters before existence (api.md): an unknown instance with a bad body is the body's 400.
+  const unknown = `/v2/${P}/instances/00000000-0000-4000-8000-00000000dead`;
+  await expect(admin.post(`${unknown}/restores`, { backup_id: 'nope' }), 400, 'DCS.4800');
+  await expect(admin.post(`${unknown}/restores`, { backup_id: rdbBackup, remark: 'x'.repeat(129) }), 400, 'DCS.4098');
+  await expect(admin.post(`${unknown}/backups`, { remark: 'x'.repeat(129) }), 400, 'DCS.4098');
+  await expect(admin.post(`${unknown}/backups`, {}), 404, 'DCS.3022');
   await expect(admin.get(`${base}/backups`, { query: { limit: '0' } }), 400, 'DCS.4800');
   await expect(admin.get(`${base}/backups`, { query: { begin_time: '20250102000000', end_time: '20250101000000' } }), 400, 'DCS.4025');
   assert.equal((await admin.get(`${base}/backups`)).body.total_num, before);

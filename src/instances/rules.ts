@@ -9,7 +9,7 @@ const SPECIAL = /[~`!@#$%^&*()\-_=+\\|[{}\];:'",<.>/?]/;
 /** 8–32 characters, at least three of: lower, upper, digit, special; no spaces, no leading '@'. */
 export function checkPasswordComplexity(pw: string): void {
   if (pw.length < 8 || pw.length > 32) throw Errors.passwordComplexity('it must be 8 to 32 characters long.');
-  if (/\s/.test(pw)) throw Errors.passwordComplexity('it must not contain spaces.');
+  if (/\s/.test(pw)) throw Errors.passwordComplexity('it must not contain spaces, tabs or line breaks.');
   if (/[^\x21-\x7e]/.test(pw)) throw Errors.passwordComplexity('it may contain only printable ASCII characters.');
   const kinds = [/[a-z]/, /[A-Z]/, /[0-9]/, SPECIAL].filter((r) => r.test(pw)).length;
   if (kinds < 3) throw Errors.passwordComplexity('it must contain at least three of: lowercase letters, uppercase letters, digits and special characters.');

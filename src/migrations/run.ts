@@ -56,8 +56,9 @@ export async function endpointTarget(d: Pick<RunDeps, 'store' | 'targetOf'>, e: 
 export function parseAddrs(addrs: string): { host: string; port: number } {
   const one = addrs.trim();
   if (one.includes(',')) throw new RedisRefused(`"${one}" lists several addresses; give one host:port (a single Redis, not a cluster)`);
-  const m = /^(?:\[([^\]]+)\]|([^:\s]+)):(\d{1,5})$/.exec(one);
-  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) throw new RedisRefused(`"${one}" is not a host:port address`);
+  // A host name (letters, digits, dots, hyphens, underscores; ≤ 253), an IPv4 address, or an IPv6 one in brackets.
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]{1,253})):(\d{1,5})$/.exec(one);
+  if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) throw new RedisRefused(`"${one.slice(0, 100)}" is not a host:port address`);
   return { host: m[1] ?? m[2], port: Number(m[3]) };
 }
 

@@ -148,6 +148,19 @@ test('a source given as a list of addresses is refused (400 DCS.4800); a passwor
   assert.equal(list.status, 400, list.text);
   assert.equal(list.body.error_code, 'DCS.4800');
   assert.match(list.body.error_msg, /source_instance\.addrs.*several addresses/);
+  for (const addrs of ['"x":1', '%00:1', `${'"'.repeat(250)}:1`, 'a b:1', 'host:0', '[zz]:1']) {
+    const bad = await admin.post(`/v2/${P}/migration-task`, {
+      task_name: 'bad-host', migration_type: 'online_migration', migration_method: 'full_amount_migration',
+      source_instance: { addrs }, target_instance: { id: targetId },
+    });
+    assert.equal(bad.body.error_code, 'DCS.4800', `${addrs}: ${bad.text}`);
+  }
+  const ipv6 = await admin.post(`/v2/${P}/migration-task`, {
+    task_name: 'ipv6', migration_type: 'online_migration', migration_method: 'full_amount_migration',
+    source_instance: { addrs: `[::1]:${other.port}` }, target_instance: { addrs: `127.0.0.1:${other.port}` },
+  });
+  assert.equal(ipv6.body.error_code, 'DCS.4800', 'one Redis by two loopback spellings');
+  assert.match(ipv6.body.error_msg, /same Redis/);
 
   const id = (await admin.post(`/v2/${P}/migration-task`, {
     task_name: 'no-password', migration_type: 'online_migration', migration_method: 'full_amount_migration',

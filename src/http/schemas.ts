@@ -14,7 +14,7 @@ export const READS = { dcs: true } as const;
 export const CHANGES = { dcs: true, mutating: true } as const;
 
 export function pathParams(...names: ('project_id' | 'instance_id' | 'task_id' | 'job_id' | 'account_id')[]) {
-  const all = { project_id: PROJECT_ID, instance_id: INSTANCE_ID, task_id: TASK_ID, job_id: TASK_ID, account_id: { type: 'string', maxLength: 64, description: 'ACL account ID' } };
+  const all = { project_id: PROJECT_ID, instance_id: INSTANCE_ID, task_id: TASK_ID, job_id: TASK_ID, account_id: { type: 'string', description: 'ACL account ID (no length limit of its own: a longer one names no account, answered after the instance is found)' } };
   return {
     type: 'object',
     required: names,

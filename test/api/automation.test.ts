@@ -364,6 +364,12 @@ test('ACL accounts: real Redis ACL users; CREATING → AVAILABLE, role change by
   assert.equal(wrongOld.body.error_code, 'DCS.4080');
   const unknown = await admin.del(`${path}/00000000-0000-4000-8000-000000000000`);
   assert.equal(unknown.status, 404);
+  // However long, an unknown account is that account's 404 — after the instance's own.
+  const long = await admin.del(`${path}/${'a'.repeat(200)}`);
+  assert.equal(long.status, 404, long.text);
+  assert.equal(long.body.error_msg, unknown.body.error_msg);
+  const noInstance = await admin.del(`/v2/${P}/instances/00000000-0000-4000-8000-00000000dead/accounts/${'a'.repeat(200)}`);
+  assert.equal(noInstance.body.error_code, 'DCS.3022', noInstance.text);
 
   const del = await admin.del(`${path}/${acc.account_id}`);
   assert.equal(del.status, 200, del.text);

@@ -224,6 +224,11 @@ export class BackupService {
     if (!isUuid(body.backup_id)) throw RecordErrors.badBackupId();
     const remark = checkRemark(body.remark);
     const i = await this.ownInstance(projectId, instanceId);
+    // The backup (a parameter) before the instance's state: a restore that can never succeed is
+    // not answered with a busy code a client would retry. The store checks both again, atomically.
+    const backup = await this.store.records.getBackup(body.backup_id);
+    if (!backup || backup.instanceId !== instanceId) throw RecordErrors.badBackupId();
+    if (backup.status !== 'succeed') throw RecordErrors.backupNotRestorable();
     const now = Date.now();
     const id = randomUUID();
     const record: RestoreRecord = {

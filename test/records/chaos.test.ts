@@ -96,6 +96,8 @@ test('section 6: while a backup runs, another backup, a restore, every operation
   assert.equal((await admin.get(`/v2/${P}/instances/${id}`)).body.status, 'RESTORING');
   assert.equal(await code(admin.post(`/v2/${P}/instances/${id}/backups`, {})), '400 DCS.4097');
   assert.equal(await code(admin.post(`/v2/${P}/instances/${id}/restores`, { backup_id: b.body.backup_id })), '400 DCS.4097');
+  // A restore that could never succeed is told so, not given a busy code to retry on.
+  assert.equal(await code(admin.post(`/v2/${P}/instances/${id}/restores`, { backup_id: '00000000-0000-4000-8000-000000000000' })), '400 DCS.4800');
   assert.equal(await code(admin.put(`/v2/${P}/instances/status`, { instances: [id], action: 'restart' })), '400 DCS.4097');
   assert.equal(await code(admin.del(`/v2/${P}/instances/${id}`)), '400 DCS.4097');
   assert.equal(await code(admin.del(`/v2/${P}/instances/${id}/backups/${b.body.backup_id}`)), '400 DCS.4097');

@@ -266,7 +266,7 @@ test('SIGTERM: a request in flight is answered, one sent behind it on the same c
   try {
     await new Promise((r) => socket.once('connect', r));
     // The first request's body is held back, so it is in flight when the stop begins.
-    socket.write(`POST /v2/p1/instances HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
+    socket.write(`POST /v2/p1/instances HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`);
     await sleep(200);
     const exited = new Promise<number | null>((r) => p.once('exit', r));
     p.kill('SIGTERM');
@@ -277,7 +277,7 @@ test('SIGTERM: a request in flight is answered, one sent behind it on the same c
       probe.once('error', () => r(true));
     });
     await waitFor(refused, 10_000, 'the listening socket closed');
-    socket.write(`${body.slice(10)}GET /v2/p1/tasks HTTP/1.1\r\nHost: x\r\n\r\n`);
+    socket.write(`${body.slice(10)}GET /v2/p1/tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
     const answers = await waitFor(async () => {
       const parts = received.split(/(?=HTTP\/1\.1 \d{3})/);
       return parts.length >= 2 && /\r\n\r\n[\s\S]*\}$/.test(parts[1]!) && parts;

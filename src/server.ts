@@ -20,7 +20,7 @@ import { InstanceRuntime } from './instances/runtime.js';
 import { InstanceService } from './instances/service.js';
 import { OPERATIONS } from './operations/registry.js';
 import { toEngineOperation } from './operations/operation.js';
-import { putBackAbandonedRestores } from './operations/backup.js';
+import { heldByRestore, putBackAbandonedRestores } from './operations/backup.js';
 import { MigrationService } from './migrations/service.js';
 import { migrationRun } from './migrations/run.js';
 import { sweepImportLeftovers } from './migrations/import.js';
@@ -235,13 +235,15 @@ export async function startService(c: ServeConfig, print: (line: string) => void
         if (n) log.warn({ servers: n }, 'stopped the temporary redis-servers of imports an earlier service process left');
       }, (err) => log.error({ err }, 'the leftovers of earlier imports could not be removed'));
       await Promise.all([swept, ...mine.map(async (i) => {
+        const held = new Set<string>();
         if (i.managed) {
           // activeTasks, not getTask: a restore's task is a record's, which getTask does not show.
           const running = async (taskId: string) => (await store.activeTasks(i.projectId)).some((t) => t.id === taskId);
           const put = await putBackAbandonedRestores(i.nodes.map((n) => runtime.dirOf(i.id, n.name)), running);
           if (put.length) log.warn({ instance_id: i.id, restores: put }, 'put back the data of restores that ended while this service was down');
+          for (const n of i.nodes) if (await heldByRestore(runtime.dirOf(i.id, n.name), running)) held.add(n.name);
         }
-        await runtime.bringUp(i);
+        await runtime.bringUp(i, held);
       })]);
       await store.releaseStaleLeases(nodeId ?? 'node', Date.now());
     })();

@@ -97,12 +97,13 @@ export class InstanceRuntime {
   }
 
   /** Starts a managed instance's nodes (or checks an attached one) and records RUNNING or ERROR. */
-  async bringUp(i: InstanceRecord): Promise<void> {
+  /** `held`: nodes a running task will start itself (a restore that set their data aside). */
+  async bringUp(i: InstanceRecord, held: ReadonlySet<string> = new Set()): Promise<void> {
     // An instance that failed its creation stays failed (DCS's CREATEFAILED): nothing is started
     // for it at a later start of the service; deleting it is what is left to do.
     if (i.status === 'CREATEFAILED') return;
     try {
-      if (i.managed) await this.startNodes(i);
+      if (i.managed) await this.startNodes(i, held);
       else if (!(await ping(this.targetOf(i)))) throw new Error('the attached Redis does not answer');
       await this.markStatus(i.id, 'RUNNING');
     } catch (err) {
@@ -115,9 +116,9 @@ export class InstanceRuntime {
   }
 
   /** Master first, then replicas; each with the stored configuration applied. */
-  async startNodes(i: InstanceRecord): Promise<void> {
+  async startNodes(i: InstanceRecord, held: ReadonlySet<string> = new Set()): Promise<void> {
     const ordered = [...i.nodes].sort((a, b) => (a.role === b.role ? 0 : a.role === 'master' ? -1 : 1));
-    for (const n of ordered) await this.startNode(i, n);
+    for (const n of ordered) if (!held.has(n.name)) await this.startNode(i, n);
   }
 
   async startNode(i: InstanceRecord, n: NodeRecord): Promise<void> {

@@ -169,15 +169,29 @@ function putBack(nodeDir: string, aside: string): boolean {
  * one was down (its failure handling, which puts data back, ran nowhere), or it was deleted
  * since. A restore still running resumes and settles its data itself. Returns the task ids.
  */
+/**
+ * At a start of the service: whether a node's server must stay stopped because a restore that
+ * still runs set its data aside and has not installed the backup yet — started, it would serve an
+ * empty keyspace until the resumed restore stops it again. The restore starts it itself.
+ */
+export async function heldByRestore(nodeDir: string, stillRunning: (taskId: string) => Promise<boolean>): Promise<boolean> {
+  if (!fs.existsSync(nodeDir) || fs.existsSync(path.join(nodeDir, AOF_DIR))) return false;
+  for (const id of asideIds(nodeDir)) if (await stillRunning(id)) return true;
+  return false;
+}
+
+/** The restore ids asideOf named a node's set-aside directories after (a partial one ends in .tmp). */
+function asideIds(nodeDir: string): Set<string> {
+  const names = fs.existsSync(nodeDir) ? fs.readdirSync(nodeDir).filter((f) => f.startsWith(ASIDE_PREFIX)) : [];
+  return new Set(names.map((f) => f.slice(ASIDE_PREFIX.length).replace(/\.tmp$/, '')));
+}
+
 export async function putBackAbandonedRestores(
   nodeDirs: string[], stillRunning: (taskId: string) => Promise<boolean>,
 ): Promise<string[]> {
   const put: string[] = [];
   for (const nodeDir of nodeDirs) {
-    // The restore ids asideOf named directories after (a partial one ends in .tmp).
-    const names = fs.existsSync(nodeDir) ? fs.readdirSync(nodeDir).filter((f) => f.startsWith(ASIDE_PREFIX)) : [];
-    const ids = new Set(names.map((f) => f.slice(ASIDE_PREFIX.length).replace(/\.tmp$/, '')));
-    for (const id of ids) {
+    for (const id of asideIds(nodeDir)) {
       if (await stillRunning(id)) continue;
       if (putBack(nodeDir, asideOf(nodeDir, id))) put.push(id);
     }

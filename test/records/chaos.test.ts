@@ -150,6 +150,11 @@ for (const [step, progressOf] of [
     await svc.kill9();
     await svc.restart();
     admin = client(svc.url, svc.admin);
+    // Before the resumed step does anything (it waits 1.2 s): Redis serves the old keys or the
+    // backup's, or is down while the restore holds it — never the empty keyspace of a server
+    // started on data set aside.
+    const served = await redis().then(async (c) => { try { return (await c.keys('*')).sort(); } finally { c.disconnect(); } }, () => null);
+    assert.ok(served === null || served.length > 0, `a client was served an empty keyspace after the restart (step ${step})`);
     // The resumed step waits 1.2 s before its work: the restore still runs, and shows.
     const shown = (await admin.get(`/v2/${P}/instances/${id}`)).body;
     assert.equal(shown.task?.name, 'restore', `the restore still runs: ${JSON.stringify(shown.task)}`);

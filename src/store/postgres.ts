@@ -108,6 +108,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.listener?.end().catch(() => {});
+    await this.nodes.releaseClaim();
     await this.db.end();
   }
 

@@ -95,6 +95,11 @@ export class StoreUnavailable extends Error {
 
 /** Multi-node stores: service nodes' liveness and the tasks a dead node leaves behind. */
 export interface NodeRegistry {
+  /**
+   * Claims `node` for this process until the store closes: false when another process holds it —
+   * a copy of that node's data directory (same node id) would supervise the same instances.
+   */
+  claimNode(node: string): Promise<boolean>;
   /** Records that service node `node` is alive at `now`. */
   heartbeatNode(node: string, now: number): Promise<void>;
   /**

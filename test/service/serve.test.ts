@@ -199,6 +199,29 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   });
 }
 
+test('PostgreSQL: a copy of a running node\'s data directory (same node id) is refused; the copy runs once the node-id file is removed', async () => {
+  const data = tempDir();
+  const database = testDatabaseUrl(data, 'postgres');
+  const p = spawnCli(['serve', '--port', '0', '--data', data, '--database', database]);
+  await waitListening(p);
+  const copy = tempDir();
+  fs.copyFileSync(path.join(data, 'node-id'), path.join(copy, 'node-id'));
+  fs.copyFileSync(path.join(data, 'credentials.json'), path.join(copy, 'credentials.json'));
+  try {
+    const r = await runCli(['serve', '--port', '0', '--data', copy, '--database', database]);
+    assert.equal(r.code, 2, r.stderr);
+    const nodeId = fs.readFileSync(path.join(data, 'node-id'), 'utf8').trim();
+    assert.match(r.stderr, new RegExp(`node id ${nodeId} .* is in use by another running node on this database`));
+    fs.rmSync(path.join(copy, 'node-id'));
+    const fresh = spawnCli(['serve', '--port', '0', '--data', copy, '--database', database]);
+    await waitListening(fresh);
+    assert.equal(await stop(fresh), 0);
+  } finally {
+    assert.equal(await stop(p), 0);
+    await dropDatabase(database);
+  }
+});
+
 /**
  * `serve` under a parent that never reaps it (sh execs `sleep`), as on a host where a killed
  * process stays a zombie for a while: its pid answers kill(pid, 0) although it is dead.

@@ -2,6 +2,7 @@
  * What several nodes sharing one PostgreSQL schema need of each other: liveness (heartbeats and
  * the tasks a dead node leaves behind) and the credentials each node publishes.
  */
+import pg from 'pg';
 import { credentialFromRow } from '../rows.js';
 import type { CredentialDirectory, NodeRegistry } from '../types.js';
 import type { CredentialRecord } from '../../auth/records.js';
@@ -9,7 +10,36 @@ import type { PgDb } from './db.js';
 import * as plans from './plans.js';
 
 export class PostgresNodes implements NodeRegistry {
+  /** The connection that holds this process's node claim (an advisory lock ends with it). */
+  private claim: pg.Client | null = null;
+
   constructor(private readonly db: PgDb) {}
+
+  /**
+   * Asked again for up to 5 s: the claim of a process just killed (kill -9, then a restart) ends
+   * only once PostgreSQL has noticed its connection closed.
+   */
+  async claimNode(node: string): Promise<boolean> {
+    const client = new pg.Client(this.db.config);
+    client.on('error', () => {});
+    await client.connect();
+    for (const until = Date.now() + 5000; ;) {
+      const [row] = (await client.query(plans.claimNode, [node])).rows;
+      if (row?.claimed === true) break;
+      if (Date.now() > until) {
+        await client.end().catch(() => {});
+        return false;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    this.claim = client;
+    return true;
+  }
+
+  async releaseClaim(): Promise<void> {
+    await this.claim?.end().catch(() => {});
+    this.claim = null;
+  }
 
   async heartbeatNode(node: string, now: number): Promise<void> {
     await this.db.run(plans.heartbeatNode, [node, now], this.db.control);

@@ -264,6 +264,9 @@ export const updateTaskState = `UPDATE tasks SET state = COALESCE($1, state), de
 // ---- service nodes ----
 
 /** $1 node, $2 now */
+/** A node's claim, held by one connection for the process's life (two keys: the schema, the node id). */
+export const claimNode = 'SELECT pg_try_advisory_lock(hashtext(current_schema()), hashtext($1)) AS claimed';
+
 export const heartbeatNode = `INSERT INTO service_nodes (node, started_at, heartbeat_at) VALUES ($1, $2, $2)
   ON CONFLICT (node) DO UPDATE SET heartbeat_at = EXCLUDED.heartbeat_at, stopped_at = NULL`;
 /** $1 node, $2 now */

@@ -115,7 +115,13 @@ export function registerOperationCommands(instances: Command): void {
   waitable(clientCommand(instances, 'port <instance_id> <port>', 'move the instance to another port (task UpdatePort)',
     'dcs-tasks instances port <instance_id> 6390 --wait'))
     .action(action(async (id: string, port: string, f: WaitFlags) => {
-      const p = intArg(1024, 65535)(port);
+      // A positional argument commander does not parse: its error names it, as commander's do.
+      let p: number;
+      try {
+        p = intArg(1024, 65535)(port);
+      } catch (e) {
+        throw new UsageError(`argument <port> "${port}": ${(e as Error).message}`);
+      }
       const c = connect(f);
       // The service starts no task for the port the instance is on: say so, rather than take
       // an older UpdatePort for the one this command started.

@@ -133,7 +133,7 @@ test('instances replica add, swap, replica remove, port: each --wait, each visib
 
   const badPort = await cli(['instances', 'port', id, '80'], env);
   assert.equal(badPort.code, 2);
-  assert.match(badPort.stderr, /an integer from 1024 to 65535/);
+  assert.match(badPort.stderr, /argument <port> "80": an integer from 1024 to 65535/);
 });
 
 test('an operation refused by the service: the API error line, exit 1', async () => {

@@ -35,15 +35,19 @@ export function ConfirmDialog(p: Props) {
   }, []);
   return (
     <dialog ref={ref} class="dialog" aria-labelledby="dialog-title" onCancel={(e) => { e.preventDefault(); p.onCancel(); }}>
-      <h2 id="dialog-title">{p.title}</h2>
-      <div class="dialog-body">{p.children}</div>
-      <ErrorMessage error={p.error} />
-      <div class="dialog-actions">
-        <button type="button" class="btn" onClick={p.onCancel} disabled={p.busy}>{p.error && !p.retry ? 'Close' : 'Cancel'}</button>
-        {(!p.error || p.retry) && (
-          <button type="button" class="btn btn-danger" onClick={p.onConfirm} disabled={p.busy}>{p.busy ? (p.busyLabel ?? 'Deleting…') : p.confirmLabel}</button>
-        )}
-      </div>
+      {/* A form, so that Enter in a field confirms (the confirm button is its default button:
+          disabled or absent, Enter does nothing); Enter on the focused Cancel still cancels. */}
+      <form onSubmit={(e) => { e.preventDefault(); if (!p.busy && (!p.error || p.retry)) p.onConfirm(); }}>
+        <h2 id="dialog-title">{p.title}</h2>
+        <div class="dialog-body">{p.children}</div>
+        <ErrorMessage error={p.error} />
+        <div class="dialog-actions">
+          <button type="button" class="btn" onClick={p.onCancel} disabled={p.busy}>{p.error && !p.retry ? 'Close' : 'Cancel'}</button>
+          {(!p.error || p.retry) && (
+            <button type="submit" class="btn btn-danger" disabled={p.busy}>{p.busy ? (p.busyLabel ?? 'Deleting…') : p.confirmLabel}</button>
+          )}
+        </div>
+      </form>
     </dialog>
   );
 }

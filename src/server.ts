@@ -190,9 +190,16 @@ export async function startService(c: ServeConfig, print: (line: string) => void
     cleanups.unshift(() => supervisor.stopAll());
     // SQLite is single-node: instances belong to no node in particular.
     const nodeId = store.kind === 'sqlite' ? null : nodeIdOf(c.dataDir);
-    if (nodeId !== null && store.nodes && !(await store.nodes.claimNode(nodeId))) {
-      throw new ConfigError(`node id ${nodeId} (${path.join(c.dataDir, 'node-id')}) is in use by another running node on this database: `
-        + 'each node needs a data directory of its own (a copied one carries the same node id; remove its node-id file to make it a new node)');
+    if (nodeId !== null && store.nodes) {
+      if (!(await store.nodes.claimNode(nodeId))) {
+        throw new ConfigError(`node id ${nodeId} (${path.join(c.dataDir, 'node-id')}) is in use by another running node on this database: `
+          + 'each node needs a data directory of its own (a copied one carries the same node id; remove its node-id file to make it a new node)');
+      }
+      // Alive before anything is decided about its tasks: a node back just before the others
+      // judged it dead found its restore still running and held the instance for it, then
+      // another node failed the task before the first periodic heartbeat (its data set aside,
+      // nobody to put it back). Now the others see it alive and leave the task to it.
+      await store.nodes.heartbeatNode(nodeId, Date.now());
     }
     const credentials = await loadNodeCredentials(c, store, nodeId, print);
     const leaseMs = Number(process.env.DCS_LEASE_MS ?? 0) || 15_000;

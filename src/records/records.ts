@@ -104,6 +104,8 @@ export interface ScanRecord {
   /** The driving engine task's status and fail_reason, when it still exists (reads only). */
   taskStatus?: string | null;
   taskFailReason?: string | null;
+  /** When that task ended (a scan failed by another node, say, whose own record was never finished). */
+  taskFinishedAt?: number | null;
 }
 
 export type ScanPatch = Partial<Pick<ScanRecord, 'status' | 'startedAt' | 'finishedAt' | 'num' | 'keys' | 'failReason'>>;

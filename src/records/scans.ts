@@ -56,7 +56,11 @@ const FAMILIES: Record<ScanKind, Family> = {
 export function effectiveScan(s: ScanRecord): ScanRecord {
   if (isActive(s.taskStatus)) return SCAN_IN_FLIGHT.includes(s.status) ? s : { ...s, status: 'running', finishedAt: null, num: 0, keys: null, failReason: null };
   if (!SCAN_IN_FLIGHT.includes(s.status)) return s;
-  return { ...s, status: 'failed', failReason: s.failReason ?? s.taskFailReason ?? 'The scan was interrupted.' };
+  return {
+    ...s, status: 'failed', failReason: s.failReason ?? s.taskFailReason ?? 'The scan was interrupted.',
+    // records.md: finished_at is null only until success/failed.
+    finishedAt: s.finishedAt ?? s.taskFinishedAt ?? s.startedAt ?? s.createdAt,
+  };
 }
 
 export class ScanService {

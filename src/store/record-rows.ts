@@ -44,7 +44,7 @@ export function scanFromRow(r: Row): ScanRecord {
     scanType: String(r.scan_type) as ScanRecord['scanType'], status: String(r.status) as ScanRecord['status'],
     createdAt: num(r.created_at), startedAt: numOrNull(r.started_at), finishedAt: numOrNull(r.finished_at), num: num(r.num),
     keys: r.keys === null || r.keys === undefined ? null : JSON.parse(String(r.keys)), failReason: strOrNull(r.fail_reason),
-    taskStatus: strOrNull(r.task_status), taskFailReason: strOrNull(r.task_fail_reason),
+    taskStatus: strOrNull(r.task_status), taskFailReason: strOrNull(r.task_fail_reason), taskFinishedAt: numOrNull(r.task_finished_at),
   };
 }
 

@@ -48,6 +48,9 @@ test('a scan shows its outcome only once its task has ended', () => {
   assert.deepEqual([shown.status, shown.finishedAt, shown.num, shown.keys], ['running', null, 0, null]);
   assert.equal(effectiveScan(scan('success', 'SUCCESS')).status, 'success');
   assert.equal(effectiveScan(scan('running', 'FAILED')).status, 'failed');
+  // Failed by another node for a dead one: the record was never finished, the task was (records.md: finished_at set once failed).
+  assert.equal(effectiveScan({ ...scan('running', 'FAILED'), taskFinishedAt: 7 }).finishedAt, 7);
+  assert.equal(effectiveScan({ ...scan('waiting', null) }).finishedAt, 1, 'its task purged: no later time is known than its start');
   assert.equal(effectiveScan(scan('running', 'EXECUTING')).status, 'running');
 });
 

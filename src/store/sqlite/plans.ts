@@ -334,7 +334,7 @@ export const scanTaskInFlight = `SELECT 1 FROM tasks WHERE instance_id = ? AND r
 /** scanValues order */
 export const insertScan = `INSERT INTO key_scans (id, project_id, instance_id, kind, scan_type, status, created_at, started_at, finished_at, num, keys,
     fail_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-const SCAN_WITH_TASK = 'SELECT s.*, t.status AS task_status, t.fail_reason AS task_fail_reason FROM key_scans s LEFT JOIN tasks t ON t.id = s.id';
+const SCAN_WITH_TASK = 'SELECT s.*, t.status AS task_status, t.fail_reason AS task_fail_reason, t.finished_at AS task_finished_at FROM key_scans s LEFT JOIN tasks t ON t.id = s.id';
 /** A scan in flight whose task has ended was interrupted for good: it reads as failed. */
 const SCAN_STATUS = `CASE WHEN s.status IN ('waiting','running') AND (t.status IS NULL OR t.status NOT IN ('CREATED','WAITING','EXECUTING'))
   THEN 'failed' ELSE s.status END`;

@@ -169,6 +169,26 @@ export class BackupService {
     return ids.length;
   }
 
+  /**
+   * Removes the files this node holds of backups that are deleted or expired, or whose record is
+   * gone: on several nodes any node answers a delete (or runs an expiry) and removed the files in
+   * its own data directory, not in the one of the node that made them. Each scheduler tick.
+   */
+  async removeFilesOfGoneBackups(): Promise<number> {
+    const root = path.join(this.dataDir, 'backups');
+    const entries = (dir: string) => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+    let removed = 0;
+    for (const instanceId of entries(root)) {
+      for (const backupId of entries(path.join(root, instanceId)).filter(isUuid)) {
+        const b = await this.store.records.getBackup(backupId);
+        if (b && b.status !== 'deleted' && b.status !== 'expired') continue;
+        fs.rmSync(backupDirOf(this.dataDir, instanceId, backupId), { recursive: true, force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   private async instanceMustExist(projectId: string, instanceId: string): Promise<void> {
     if (!(await this.store.getInstance(projectId, instanceId))) throw Errors.instanceNotFound();
   }

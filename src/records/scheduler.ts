@@ -140,6 +140,8 @@ export class AutoscanScheduler {
     this.ticking = true;
     this.nextSlot = null;
     try {
+      const removed = await this.o.backups.removeFilesOfGoneBackups();
+      if (removed) this.o.logger.info({ backups: removed }, 'removed the files of backups deleted or expired through another node');
       for (const c of await this.o.store.records.listAutoscanConfigs()) {
         if (c.kind === 'backup') await this.backupDue(c.instanceId, c.config as unknown as StoredBackupPolicy, now);
         else if (c.config.enable_auto_scan === true) await this.runDue(c.instanceId, c.kind, c.config, c.updatedAt, now);

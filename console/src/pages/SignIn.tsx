@@ -15,7 +15,8 @@ export interface Session {
   who: string;
 }
 
-type Method = 'aksk' | 'token';
+/** `none`: a service started with --no-auth, which takes requests without credentials (loopback only). */
+type Method = 'aksk' | 'token' | 'none';
 
 export function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
   const [method, setMethod] = useState<Method>('aksk');
@@ -31,13 +32,13 @@ export function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const c: Credentials = method === 'aksk'
-      ? { endpoint: endpoint.trim(), projectId: projectId.trim(), accessKey: accessKey.trim(), secretKey }
-      : { endpoint: endpoint.trim(), projectId: projectId.trim(), token: token.trim() };
+    const base = { endpoint: endpoint.trim(), projectId: projectId.trim() };
+    const c: Credentials = method === 'aksk' ? { ...base, accessKey: accessKey.trim(), secretKey }
+      : method === 'token' ? { ...base, token: token.trim() } : base;
     try {
       const api = connect(c);
       await api.listInstances();
-      onSignedIn({ api, projectId: c.projectId, endpoint: c.endpoint, who: method === 'aksk' ? c.accessKey! : 'token' });
+      onSignedIn({ api, projectId: c.projectId, endpoint: c.endpoint, who: method === 'aksk' ? c.accessKey! : method === 'token' ? 'token' : 'no credentials' });
     } catch (err) {
       setError(err);
       setBusy(false);
@@ -57,6 +58,9 @@ export function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
           <label class={method === 'token' ? 'on' : ''}>
             <input type="radio" name="method" checked={method === 'token'} onChange={() => setMethod('token')} /> Token
           </label>
+          <label class={method === 'none' ? 'on' : ''} title="For a service started with --no-auth (loopback only)">
+            <input type="radio" name="method" checked={method === 'none'} onChange={() => setMethod('none')} /> None (--no-auth)
+          </label>
         </div>
         <label class="field">Project ID
           <input name="project_id" required value={projectId} onInput={value(setProjectId)} spellcheck={false} placeholder="32 hex characters" />
@@ -70,10 +74,12 @@ export function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
               <input name="secret_key" type="password" required value={secretKey} onInput={value(setSecretKey)} autocomplete="new-password" />
             </label>
           </>
-        ) : (
+        ) : method === 'token' ? (
           <label class="field">Token (X-Auth-Token)
             <input name="token" type="password" required value={token} onInput={value(setToken)} autocomplete="new-password" />
           </label>
+        ) : (
+          <p class="muted small">Requests are sent without credentials: only a service started with <span class="mono">--no-auth</span> accepts them.</p>
         )}
         <label class="field">Endpoint
           <input name="endpoint" required value={endpoint} onInput={value(setEndpoint)} spellcheck={false} />

@@ -55,11 +55,12 @@ export async function waitForTask(client: DcsTasksClient, taskId: string, o: Wai
     const job = await client.getJob(taskId);
     let progress: TaskProgress | undefined;
     if (o.instanceId !== undefined) {
-      // The instance may be gone (deleted) while its finished task lives on in the task centre;
-      // an instance that exists without this task (DCS.4001) is the caller's mistake: said.
+      // A finished task outlives its deleted instance in the task centre (DCS.3022 then). Anything
+      // else is said: an instance without this task (DCS.4001), a malformed id (DCS.4061), an
+      // instance that does not exist while the task runs (it would, were it the task's), a refusal.
       progress = await client.getTaskProgress(o.instanceId, taskId).catch((e: unknown) => {
-        if (e instanceof DcsApiError && e.errorCode === 'DCS.4001') throw e;
-        return undefined;
+        if (e instanceof DcsApiError && e.errorCode === 'DCS.3022' && finished(job)) return undefined;
+        throw e;
       });
     }
     o.onUpdate?.({ job, progress });

@@ -106,7 +106,17 @@ test('waitForTask with the instanceId of another instance: DcsApiError DCS.4001,
   assert.ok(e instanceof DcsApiError, String(e));
   assert.equal(e.errorCode, 'DCS.4001');
   assert.equal((await waitForTask(admin, task.id, { instanceId: id, intervalMs: 100 })).status, 'SUCCESS');
+  // A malformed instance id is the caller's mistake too (it waited and answered SUCCESS).
+  const malformed = await waitForTask(admin, task.id, { instanceId: 'nope', intervalMs: 100 }).catch((x) => x);
+  assert.ok(malformed instanceof DcsApiError, String(malformed));
+  assert.equal(malformed.errorCode, 'DCS.4061');
+  // A finished task outlives its deleted instance (task centre): waiting on it with that instance still answers.
+  await admin.flushInstances([otherId]);
+  const otherTask = await newestTask(admin, otherId, 'flushInstance');
+  await waitForTask(admin, otherTask.id, { instanceId: otherId, intervalMs: 100 });
   await admin.deleteInstance(otherId);
+  assert.equal((await waitForTask(admin, otherTask.id, { instanceId: otherId, intervalMs: 100 })).status, 'SUCCESS');
+  await admin.deleteCentreTask(otherTask.id); // the centre holds only this file's instance's tasks (a later test counts on it)
 });
 
 test('restartInstances and softRestartInstances: restartInstance / softRestartInstance tasks succeed', async () => {

@@ -5,6 +5,7 @@ import { clientCommand, connect, group, intArg, type ConnectionFlags } from './c
 import { EXIT, ExitWith, UsageError, action, err, fields, out, printJson, table, when } from './output.js';
 import { follow, printOutcome } from './progress.js';
 import { registerOperationCommands } from './operations-commands.js';
+import { pageLine, repeated } from './window.js';
 
 interface CreateFlags extends ConnectionFlags {
   name: string;
@@ -36,6 +37,8 @@ export function registerInstanceCommands(program: Command): void {
       out(table(['ID', 'NAME', 'STATUS', 'ADDRESS', 'CAPACITY', 'VERSION', 'NODES', 'TASK'],
         r.instances.map((i) => [i.instance_id, i.name, i.status, `${i.ip}:${i.port}`, `${i.capacity_minor || i.capacity} GB`,
           i.engine_version, String(i.replica_count), i.task?.name ?? '-'])));
+      out(pageLine('dcs-tasks instances list', [...repeated({ '--name': f.name, '--status': f.status, '--limit': f.limit }), ...(f.includeFailure ? ['--include-failure'] : [])],
+        f.offset ?? 0, r.instances.length, r.instance_num, 'instances'));
     }));
 
   clientCommand(instances, 'create', 'create a managed redis-server (or attach one with --redis-url)',

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import type { DcsTasksClient, MigrationBatchResult, MigrationEndpointBody, MigrationStatus } from '../client/index.js';
 import { clientCommand, connect, group, intArg, type ConnectionFlags } from './connection.js';
 import { EXIT, ExitWith, UsageError, action, err, fields, out, printJson, table, when } from './output.js';
+import { pageLine, repeated } from './window.js';
 
 interface CreateFlags extends ConnectionFlags {
   name: string;
@@ -115,7 +116,7 @@ export function registerMigrationCommands(program: Command): void {
         m.task_id, m.task_name, m.status, m.migration_method || m.migration_type, m.source_instance_name || m.data_source,
         m.target_instance_name || m.target_instance_addrs, when(m.created_at), m.error_message,
       ])));
-      out(`${r.migration_tasks.length} of ${r.count} migrations`);
+      out(pageLine('dcs-tasks migrations list', repeated({ '--name': f.name, '--limit': f.limit }), f.offset ?? 0, r.migration_tasks.length, r.count, 'migrations'));
     }));
 
   clientCommand(migrations, 'show <task_id>', 'one migration: status, source, target, settings', 'dcs-tasks migrations show <TASK>')

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { DcsTasksClient, KeyAnalysis, KeyAnalysisKind, ScanStatus } from '../client/index.js';
 import { clientCommand, connect, group, intArg, type ConnectionFlags } from './connection.js';
 import { EXIT, ExitWith, UsageError, action, fields, out, printJson, table, when } from './output.js';
-import { isoTimeArg, timeArg } from './window.js';
+import { isoTimeArg, pageLine, repeated, timeArg } from './window.js';
 
 type PageFlags = ConnectionFlags & { offset?: number; limit?: number };
 
@@ -51,7 +51,8 @@ function registerBackupCommands(program: Command): void {
       if (f.json) return printJson(r);
       out(table(['ID', 'NAME', 'TYPE', 'FORMAT', 'STATUS', 'SIZE', 'CREATED', 'REMARK'], r.backup_record_response.map((b) =>
         [b.backup_id, b.backup_name, b.backup_type, b.backup_format, b.status, b.size === null ? '-' : String(b.size), when(b.created_at), b.remark ?? ''])));
-      out(`${r.backup_record_response.length} of ${r.total_num} backups`);
+      out(pageLine(`dcs-tasks backups list ${id}`, repeated({ '--limit': f.limit, '--begin-time': f.beginTime, '--end-time': f.endTime }),
+        f.offset ?? 0, r.backup_record_response.length, r.total_num, 'backups'));
     }));
 
   clientCommand(backups, 'create <instance_id>', 'back up an instance (BGSAVE, or BGREWRITEAOF with --format aof)', 'dcs-tasks backups create <ID> --format rdb --wait')
@@ -139,7 +140,7 @@ function registerAnalysisCommands(program: Command, kind: KeyAnalysisKind): void
       const r = await connect(f).listKeyAnalyses(kind, id, { offset: f.offset, limit: f.limit, status: f.status });
       if (f.json) return printJson(r);
       out(table(['ID', 'STATUS', 'TYPE', 'CREATED', 'FINISHED'], r.records.map((x) => [x.id, x.status, x.scan_type, when(x.created_at), when(x.finished_at ?? undefined)])));
-      out(`${r.records.length} of ${r.count} analyses`);
+      out(pageLine(`dcs-tasks ${kind}s list ${id}`, repeated({ '--limit': f.limit, '--status': f.status }), f.offset ?? 0, r.records.length, r.count, 'analyses'));
     }));
 
   clientCommand(g, 'show <instance_id> <id>', `one ${what} analysis with its keys`, `dcs-tasks ${kind}s show <ID> <ANALYSIS>`)
@@ -187,7 +188,8 @@ function registerExpireScanCommands(program: Command): void {
       if (f.json) return printJson(r);
       out(table(['ID', 'STATUS', 'TYPE', 'RELEASED', 'CREATED', 'FAIL REASON'], r.records.map((x) =>
         [x.id, x.status, x.scan_type, String(x.num), when(x.created_at), x.fail_reason ?? ''])));
-      out(`${r.count} scans released ${r.total} keys`);
+      out(pageLine(`dcs-tasks expire-scans list ${id}`, repeated({ '--limit': f.limit, '--status': f.status }), f.offset ?? 0, r.records.length, r.count, 'scans'));
+      out(`they released ${r.total} keys in all`);
     }));
 
   clientCommand(g, 'autoscan <instance_id>', 'show or change the automatic expired-key scans', 'dcs-tasks expire-scans autoscan <ID>')

@@ -71,3 +71,8 @@ export function pageLine(command: string, flags: string[], offset: number, shown
   if (offset + shown >= total) return range;
   return `${range}; next page: ${[command, ...flags].join(' ')} --offset ${offset + shown}`;
 }
+
+/** The flags a next-page command repeats: those given, as `--name value`. */
+export function repeated(flags: Record<string, string | number | undefined>): string[] {
+  return Object.entries(flags).filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k} ${v}`);
+}

@@ -43,6 +43,8 @@ test('instances create --wait (password from DCS_INSTANCE_PASSWORD), list, show:
   assert.match(list.stdout, /^ID\s+NAME\s+STATUS\s+ADDRESS\s+CAPACITY/);
   assert.match(list.stdout, new RegExp(`${id}\\s+cli-target\\s+RUNNING\\s+127\\.0\\.0\\.1:\\d+\\s+0\\.125 GB`));
   assert.deepEqual(json(await cli(['instances', 'list', '--json'], env)), await api.listInstances());
+  assert.match(list.stdout, /^1-1 of 1 instances$/m);
+  assert.match((await cli(['instances', 'list', '--offset', '1'], env)).stdout, /^0 of 1 instances \(offset 1 is past the end\)$/m);
 
   const show = await cli(['instances', 'show', id], env);
   assert.equal(show.code, 0);

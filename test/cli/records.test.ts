@@ -78,7 +78,13 @@ test('bigkeys create --wait lists the key; hotkeys refused without LFU (exit 1);
   const scan = await cli(['expire-scans', 'create', id, '--wait'], env);
   assert.equal(scan.code, 0, scan.stderr);
   assert.match(scan.stdout, /^scan [0-9a-f-]{36} released \d+ expired keys$/m);
-  assert.match((await cli(['expire-scans', 'list', id], env)).stdout, /^1 scans released \d+ keys$/m);
+  const scans = (await cli(['expire-scans', 'list', id], env)).stdout;
+  assert.match(scans, /^1-1 of 1 scans$/m);
+  assert.match(scans, /^they released \d+ keys in all$/m);
+  // A list with more pages names the command for the next one, with the flags given.
+  await cli(['expire-scans', 'create', id, '--wait'], env);
+  assert.match((await cli(['expire-scans', 'list', id, '--limit', '1'], env)).stdout,
+    new RegExp(`^1-1 of 2 scans; next page: dcs-tasks expire-scans list ${id} --limit 1 --offset 1$`, 'm'));
 
   const auto = await cli(['bigkeys', 'autoscan', id, '--at', '02:00', '01:30', '--enable'], env);
   assert.equal(auto.code, 0, auto.stderr);

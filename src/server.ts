@@ -249,7 +249,10 @@ export async function startService(c: ServeConfig, print: (line: string) => void
         const held = new Set<string>();
         if (i.managed) {
           // activeTasks, not getTask: a restore's task is a record's, which getTask does not show.
-          const running = async (taskId: string) => (await store.activeTasks(i.projectId)).some((t) => t.id === taskId);
+          // Read once per instance, for both questions below (put back; hold its node).
+          let active: Promise<Set<string>> | null = null;
+          const running = async (taskId: string) =>
+            (await (active ??= store.activeTasks(i.projectId).then((ts) => new Set(ts.map((t) => t.id))))).has(taskId);
           const put = await putBackAbandonedRestores(i.nodes.map((n) => runtime.dirOf(i.id, n.name)), running);
           if (put.length) log.warn({ instance_id: i.id, restores: put }, 'put back the data of restores that ended while this service was down');
           for (const n of i.nodes) if (await heldByRestore(runtime.dirOf(i.id, n.name), running)) held.add(n.name);

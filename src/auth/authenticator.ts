@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { DcsError, Errors } from '../errors.js';
+import { isLoopback } from '../config.js';
 import type { Store } from '../store/types.js';
 import type { Credential, Role } from './credentials.js';
 import { checkSignatureHeaders, verifySignature, type AuthFailure, type SignedRequest } from './signature.js';
@@ -202,8 +203,8 @@ function crossSite(headers: SignedRequest['headers']): string | null {
   return `Origin: ${value.slice(0, 100)}`;
 }
 
-/** localhost, *.localhost (RFC 6761: always loopback), 127.0.0.0/8 or [::1], with or without a port. */
+/** A Host header naming a loopback address or `*.localhost` (RFC 6761: always loopback), with or without a port. */
 function isLoopbackHost(host: string): boolean {
   const name = (host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '')).toLowerCase();
-  return name === 'localhost' || name.endsWith('.localhost') || name === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+  return isLoopback(name) || name.endsWith('.localhost');
 }

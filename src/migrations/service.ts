@@ -9,6 +9,7 @@ import path from 'node:path';
 import { backupDirOf } from '../records/files.js';
 import { DcsError, Errors } from '../errors.js';
 import { isUuid } from '../ids.js';
+import { isLoopback } from '../config.js';
 import { newTaskId, type Actor } from '../tasks/service.js';
 import type { NewTask } from '../tasks/records.js';
 import type { Store, StartRunOutcome, StopOutcome } from '../store/types.js';
@@ -382,7 +383,6 @@ function endpointOf(b: EndpointBody, name: string): MigrationEndpoint {
   return { instanceId: b.id ?? null, addrs: b.addrs ?? null };
 }
 
-const isLoopback = (host: string) => host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 
 function checkEndpoints(source: EndpointBody, target: EndpointBody): { source: MigrationEndpoint; target: MigrationEndpoint } {
   const s = endpointOf(source, 'source_instance');

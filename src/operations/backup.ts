@@ -162,13 +162,6 @@ function putBack(nodeDir: string, aside: string): boolean {
   return true;
 }
 
-
-/**
- * At a start of the service, before an instance's redis-servers start: the data a restore set
- * aside is put back when its task no longer runs — another service node failed it while this
- * one was down (its failure handling, which puts data back, ran nowhere), or it was deleted
- * since. A restore still running resumes and settles its data itself. Returns the task ids.
- */
 /**
  * At a start of the service: whether a node's server must stay stopped because a restore that
  * still runs set its data aside and has not installed the backup yet — started, it would serve an
@@ -186,6 +179,12 @@ function asideIds(nodeDir: string): Set<string> {
   return new Set(names.map((f) => f.slice(ASIDE_PREFIX.length).replace(/\.tmp$/, '')));
 }
 
+/**
+ * At a start of the service, before an instance's redis-servers start: the data a restore set
+ * aside is put back when its task no longer runs — another service node failed it while this
+ * one was down (its failure handling, which puts data back, ran nowhere), or it was deleted
+ * since. A restore still running resumes and settles its data itself. Returns the task ids.
+ */
 export async function putBackAbandonedRestores(
   nodeDirs: string[], stillRunning: (taskId: string) => Promise<boolean>,
 ): Promise<string[]> {
